@@ -1,0 +1,28 @@
+//! The observer hook: models emit typed records; reports (or tests) consume them.
+//!
+//! The observer is a type parameter of the model, so a record costs a direct (usually inlined)
+//! call, never a dynamic dispatch or an allocation.
+
+use crate::time::SimTime;
+
+/// Receives the records `R` a model emits, in simulation order.
+pub trait Observer<R> {
+    /// Called once per record, at virtual time `now`.
+    fn record(&mut self, now: SimTime, record: &R);
+}
+
+/// Discards every record.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct NullObserver;
+
+impl<R> Observer<R> for NullObserver {
+    #[inline]
+    fn record(&mut self, _now: SimTime, _record: &R) {}
+}
+
+impl<R, O: Observer<R>> Observer<R> for &mut O {
+    #[inline]
+    fn record(&mut self, now: SimTime, record: &R) {
+        (**self).record(now, record)
+    }
+}

@@ -1,0 +1,226 @@
+//! The run loop: pop the earliest event, advance the clock, hand the event to the model.
+
+use crate::queue::{EventQueue, TimerId};
+use crate::time::{SimDuration, SimTime};
+
+/// A simulation model: a closed event type and a handler.
+pub trait Model {
+    /// Everything that can happen in this model.
+    type Event;
+
+    /// Reacts to `event` at `now`, scheduling future events through `sched`.
+    fn handle(&mut self, now: SimTime, event: Self::Event, sched: &mut Scheduler<Self::Event>);
+}
+
+/// The clock and the future event list, as seen by a model.
+pub struct Scheduler<E> {
+    queue: EventQueue<E>,
+    now: SimTime,
+}
+
+impl<E> Default for Scheduler<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> Scheduler<E> {
+    /// A scheduler at time zero with nothing pending.
+    pub fn new() -> Self {
+        Scheduler {
+            queue: EventQueue::with_capacity(1024),
+            now: SimTime::ZERO,
+        }
+    }
+
+    /// The current virtual time.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Schedules `event` at instant `at`, which must not be in the past.
+    #[inline]
+    pub fn at(&mut self, at: SimTime, event: E) {
+        assert!(
+            at >= self.now,
+            "invariant: event scheduled in the past ({at:?} < now {:?})",
+            self.now
+        );
+        self.queue.schedule(at, event);
+    }
+
+    /// Schedules `event` after `delay`.
+    #[inline]
+    pub fn after(&mut self, delay: SimDuration, event: E) {
+        self.queue.schedule(self.now.after(delay), event);
+    }
+
+    /// Schedules a cancellable `event` after `delay`.
+    #[inline]
+    pub fn timer_after(&mut self, delay: SimDuration, event: E) -> TimerId {
+        self.queue.schedule_timer(self.now.after(delay), event)
+    }
+
+    /// Cancels a timer; false if it already fired or was cancelled.
+    #[inline]
+    pub fn cancel(&mut self, id: TimerId) -> bool {
+        self.queue.cancel(id)
+    }
+
+    /// Live pending events.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+/// When a run stops.
+#[derive(Clone, Copy, Debug)]
+pub struct Until {
+    /// Events strictly after this instant are not processed; the run ends at the horizon.
+    pub horizon: SimTime,
+    /// Stop after this many events (a guard against runaway models).
+    pub max_events: u64,
+}
+
+impl Until {
+    /// Stop at `horizon`, with no event limit.
+    pub fn horizon(horizon: SimTime) -> Self {
+        Until {
+            horizon,
+            max_events: u64::MAX,
+        }
+    }
+}
+
+/// Why a run stopped.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StopReason {
+    /// The next event lies beyond the horizon.
+    Horizon,
+    /// The event limit was reached.
+    MaxEvents,
+    /// No event was left.
+    Drained,
+}
+
+/// What the run loop did.
+#[derive(Clone, Copy, Debug)]
+pub struct RunStats {
+    /// Events handled.
+    pub events: u64,
+    /// Virtual time at the stop: the horizon if it was reached, else the last event's time.
+    pub end: SimTime,
+    /// Why the loop stopped.
+    pub reason: StopReason,
+}
+
+/// Runs `model` until a stop condition holds. Can be called again to continue.
+pub fn run<M: Model>(model: &mut M, sched: &mut Scheduler<M::Event>, until: Until) -> RunStats {
+    let mut events = 0u64;
+    let reason = loop {
+        if events >= until.max_events {
+            break StopReason::MaxEvents;
+        }
+        match sched.queue.peek_time() {
+            None => break StopReason::Drained,
+            Some(t) if t > until.horizon => break StopReason::Horizon,
+            Some(_) => {}
+        }
+        let Some((t, ev)) = sched.queue.pop() else {
+            break StopReason::Drained;
+        };
+        if t > until.horizon {
+            // The top was a cancelled timer hiding a later event: put it back and stop.
+            sched.queue.schedule(t, ev);
+            break StopReason::Horizon;
+        }
+        assert!(
+            t >= sched.now,
+            "invariant: time ran backwards ({t:?} < {:?})",
+            sched.now
+        );
+        sched.now = t;
+        events += 1;
+        model.handle(t, ev, sched);
+    };
+    if reason == StopReason::Horizon {
+        sched.now = until.horizon;
+    }
+    RunStats {
+        events,
+        end: sched.now,
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pings itself every 10 ns, recording times.
+    struct Ticker(Vec<u64>);
+    impl Model for Ticker {
+        type Event = ();
+        fn handle(&mut self, now: SimTime, _: (), s: &mut Scheduler<()>) {
+            self.0.push(now.0);
+            s.after(SimDuration(10), ());
+        }
+    }
+
+    #[test]
+    fn stops_at_horizon_and_at_max_events() {
+        let mut m = Ticker(vec![]);
+        let mut s = Scheduler::new();
+        s.at(SimTime(0), ());
+        let r = run(&mut m, &mut s, Until::horizon(SimTime(35)));
+        assert_eq!(m.0, vec![0, 10, 20, 30]);
+        assert_eq!(r.reason, StopReason::Horizon);
+        assert_eq!(r.end, SimTime(35));
+        let r = run(
+            &mut m,
+            &mut s,
+            Until {
+                horizon: SimTime::MAX,
+                max_events: 2,
+            },
+        );
+        assert_eq!(r.reason, StopReason::MaxEvents);
+        assert_eq!(m.0, vec![0, 10, 20, 30, 40, 50]);
+    }
+
+    #[test]
+    fn a_cancelled_timer_past_the_horizon_does_not_lose_the_event_behind_it() {
+        struct Nop(u32);
+        impl Model for Nop {
+            type Event = u32;
+            fn handle(&mut self, _: SimTime, e: u32, _: &mut Scheduler<u32>) {
+                self.0 += e;
+            }
+        }
+        let mut s = Scheduler::new();
+        let t = s.timer_after(SimDuration(5), 100);
+        s.at(SimTime(20), 1);
+        s.cancel(t);
+        let mut m = Nop(0);
+        run(&mut m, &mut s, Until::horizon(SimTime(10)));
+        assert_eq!(m.0, 0);
+        run(&mut m, &mut s, Until::horizon(SimTime(30)));
+        assert_eq!(m.0, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "scheduled in the past")]
+    fn scheduling_in_the_past_is_an_invariant_violation() {
+        struct Bad;
+        impl Model for Bad {
+            type Event = ();
+            fn handle(&mut self, _: SimTime, _: (), s: &mut Scheduler<()>) {
+                s.at(SimTime(1), ());
+            }
+        }
+        let mut s = Scheduler::new();
+        s.at(SimTime(5), ());
+        run(&mut Bad, &mut s, Until::horizon(SimTime(100)));
+    }
+}
