@@ -1,1 +1,14 @@
-//! placeholder
+//! `models` holds hasim's HA building blocks (clients, balancers, replica pools, failures) and
+//! wires them into one [`sim_core::Model`], [`System`]. It knows nothing of files, RON or
+//! output formats: it takes a validated [`spec::Spec`] and emits [`Record`]s to an observer.
+
+pub mod balancer;
+pub mod pool;
+mod record;
+pub mod spec;
+mod stats;
+mod system;
+
+pub use record::{Outcome, Record};
+pub use stats::TimeWeighted;
+pub use system::{Conservation, Event, ReplicaSummary, Summary, System};

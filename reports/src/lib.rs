@@ -1,1 +1,14 @@
-//! placeholder
+//! `reports` turns what a run emitted (its [`models::Record`]s and end-of-run
+//! [`models::Summary`]) into figures: counts, availability, latency percentiles with confidence
+//! intervals, utilisation; and renders them as a table for people or JSON for programs.
+//! It never runs a simulation and never touches files: the CLI decides where output goes.
+
+mod batch;
+mod collector;
+mod report;
+mod table;
+
+pub use batch::{BatchMeans, student_t_975};
+pub use collector::Collector;
+pub use report::{Report, ReportMeta};
+pub use table::render_table;

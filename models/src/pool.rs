@@ -1,0 +1,113 @@
+//! Replica pools: per replica, `workers` concurrent requests and a bounded FIFO waiting room.
+//! The service time is drawn once per request when it reaches the pool, from the pool's own
+//! stream, so variants that differ only in routing serve the same work (common random numbers).
+
+use crate::spec::{FailureSpec, PoolSpec};
+use crate::stats::TimeWeighted;
+use sim_core::{Dist, SimTime, Stream, StreamKey};
+use std::collections::VecDeque;
+
+/// A pool of identical replicas.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    /// Its name.
+    pub name: String,
+    /// Workers per replica.
+    pub workers: u32,
+    /// Waiting-room size per replica (`u32::MAX` = unbounded).
+    pub queue_capacity: u32,
+    /// Service-time distribution.
+    pub service: Dist,
+    /// Service-time stream (`pool/NAME/service`).
+    pub service_rng: Stream,
+    /// Global index of its first replica.
+    pub first_replica: u32,
+    /// Requests queued or in service per replica (indexed within the pool).
+    pub occupancy: Vec<u32>,
+    /// Crash/repair process, if any.
+    pub failures: Option<FailureSpec>,
+    /// Replicas currently up.
+    pub up: u32,
+}
+
+/// One replica's state.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    /// Index of its pool.
+    pub pool: u32,
+    /// Index within its pool.
+    pub index: u32,
+    /// False between a crash and its repair.
+    pub is_up: bool,
+    /// Waiting requests, oldest first.
+    pub queue: VecDeque<u32>,
+    /// Requests in service (at most `workers`).
+    pub in_service: Vec<u32>,
+    /// Busy workers over time.
+    pub busy: TimeWeighted,
+    /// Queue length over time.
+    pub queued: TimeWeighted,
+    /// 1 while up, 0 while down.
+    pub up_level: TimeWeighted,
+    /// Requests completed since the statistics window opened.
+    pub served: u64,
+    /// Crashes since the statistics window opened.
+    pub crashes: u64,
+    /// Crash/repair stream (`pool/NAME/replica/I/failures`), if the pool fails.
+    pub failure_rng: Option<Stream>,
+}
+
+impl Pool {
+    /// Builds pool `spec`, whose replicas get global indices from `first_replica`.
+    pub fn new(spec: &PoolSpec, first_replica: u32, key: &StreamKey) -> (Pool, Vec<Replica>) {
+        let n = spec.replicas;
+        let pool = Pool {
+            name: spec.name.clone(),
+            workers: spec.workers,
+            queue_capacity: spec.queue_capacity.unwrap_or(u32::MAX),
+            service: spec.service.clone(),
+            service_rng: key.stream(&format!("pool/{}/service", spec.name)),
+            first_replica,
+            occupancy: vec![0; n as usize],
+            failures: spec.failures.clone(),
+            up: n,
+        };
+        let replicas =
+            (0..n)
+                .map(|i| Replica {
+                    pool: u32::MAX, // set by the caller, which knows the pool's index
+                    index: i,
+                    is_up: true,
+                    queue: VecDeque::with_capacity(
+                        spec.queue_capacity.unwrap_or(64).min(4096) as usize
+                    ),
+                    in_service: Vec::with_capacity(spec.workers as usize),
+                    busy: TimeWeighted::default(),
+                    queued: TimeWeighted::default(),
+                    up_level: {
+                        let mut w = TimeWeighted::default();
+                        w.set(SimTime::ZERO, 1);
+                        w
+                    },
+                    served: 0,
+                    crashes: 0,
+                    failure_rng: spec
+                        .failures
+                        .as_ref()
+                        .map(|_| key.stream(&format!("pool/{}/replica/{i}/failures", spec.name))),
+                })
+                .collect();
+        (pool, replicas)
+    }
+}
+
+impl Replica {
+    /// Opens a new statistics window at `now` (end of warm-up).
+    pub fn restart_stats(&mut self, now: SimTime) {
+        self.busy.restart(now);
+        self.queued.restart(now);
+        self.up_level.restart(now);
+        self.served = 0;
+        self.crashes = 0;
+    }
+}

@@ -1,0 +1,75 @@
+//! The typed records a run emits to its observer.
+
+use sim_core::{SimDuration, SimTime};
+
+/// How a request ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// A replica served it before the client's timeout.
+    Succeeded,
+    /// The replica's queue was full.
+    Rejected,
+    /// The client gave up waiting.
+    TimedOut,
+    /// The replica crashed while the request was queued or in service.
+    Crashed,
+    /// The balancer sent it to a replica that was down (connection refused).
+    Refused,
+}
+
+impl Outcome {
+    /// Every outcome, in report order.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Succeeded,
+        Outcome::Rejected,
+        Outcome::TimedOut,
+        Outcome::Crashed,
+        Outcome::Refused,
+    ];
+
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Rejected => "rejected",
+            Outcome::TimedOut => "timed_out",
+            Outcome::Crashed => "crashed",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// Something observable that happened in a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Record {
+    /// A client issued a request.
+    Offered {
+        /// Index of the client.
+        client: u32,
+    },
+    /// The client learned how its request ended.
+    Finished {
+        /// Index of the client.
+        client: u32,
+        /// When the request was issued.
+        arrived: SimTime,
+        /// The result.
+        outcome: Outcome,
+        /// Time from issue to outcome.
+        latency: SimDuration,
+        /// Time spent queued before service began (successes only; zero otherwise).
+        waited: SimDuration,
+    },
+    /// A replica crashed.
+    ReplicaDown {
+        /// Global replica index.
+        replica: u32,
+    },
+    /// A replica came back.
+    ReplicaUp {
+        /// Global replica index.
+        replica: u32,
+    },
+    /// The warm-up period ended; statistics start now.
+    WarmupEnded,
+}

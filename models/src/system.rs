@@ -1,0 +1,669 @@
+//! The whole topology as one [`Model`]: clients issue requests, balancers route them, replicas
+//! queue and serve them, failures crash and repair replicas. This file owns the request life
+//! cycle and its invariant: every offered request is succeeded, failed or still in flight.
+
+use crate::balancer::{Balance, Balancer, LoadView, Policy};
+use crate::pool::{Pool, Replica};
+use crate::record::{Outcome, Record};
+use crate::spec::{Spec, Target};
+use crate::stats::TimeWeighted;
+use sim_core::{
+    Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, TimerId,
+    Until,
+};
+
+/// Everything that can happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Client `0` issues its next request.
+    Arrival(u32),
+    /// The client of request `0` gives up.
+    Timeout(u32),
+    /// Request `0` finishes service.
+    Done(u32),
+    /// Replica `0` (global index) crashes.
+    Crash(u32),
+    /// Replica `0` comes back.
+    Repair(u32),
+    /// The warm-up period ends.
+    WarmupEnd,
+}
+
+const NONE: u32 = u32::MAX;
+
+struct Client {
+    interarrival: Dist,
+    rng: Stream,
+    timeout: Option<SimDuration>,
+    target: Target,
+}
+
+#[derive(Clone, Copy)]
+struct Request {
+    client: u32,
+    arrived: SimTime,
+    started: SimTime,
+    service: SimDuration,
+    replica: u32,
+    /// The balancer that chose the replica, and the backend slot it counted the request in.
+    balancer: u32,
+    slot: u32,
+    /// Position in the replica's `in_service` list while in service.
+    pos: u32,
+    timeout: Option<TimerId>,
+    done: Option<TimerId>,
+    /// The client still waits for an outcome.
+    client_waiting: bool,
+    /// The request is queued or in service at a replica.
+    at_server: bool,
+}
+
+/// Whole-run request counts (not windowed), for the conservation invariant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Conservation {
+    /// Requests issued.
+    pub offered: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+    /// Requests that failed (any reason).
+    pub failed: u64,
+    /// Requests whose client still waits.
+    pub in_flight: u64,
+}
+
+/// One replica's integer statistics over the window.
+#[derive(Clone, Debug)]
+pub struct ReplicaSummary {
+    /// Pool name.
+    pub pool: String,
+    /// Index within the pool.
+    pub index: u32,
+    /// Workers.
+    pub workers: u32,
+    /// ∫ busy workers dt (worker·ns).
+    pub busy_area: u128,
+    /// ∫ queue length dt (request·ns).
+    pub queue_area: u128,
+    /// ∫ up dt (ns).
+    pub up_area: u128,
+    /// Requests completed.
+    pub served: u64,
+    /// Crashes.
+    pub crashes: u64,
+}
+
+/// What the models know at the end of a run; `reports` turns it into figures.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Length of the statistics window (horizon − warm-up), ns.
+    pub window_ns: u64,
+    /// ∫ [every pool has a replica up] dt over the window (ns).
+    pub service_up_area: u128,
+    /// Per replica, in pool order.
+    pub replicas: Vec<ReplicaSummary>,
+    /// Whole-run request counts.
+    pub conservation: Conservation,
+    /// The kernel's account of the run.
+    pub run: RunStats,
+}
+
+/// The running topology, emitting [`Record`]s to `O`.
+pub struct System<O> {
+    clients: Vec<Client>,
+    balancers: Vec<Balancer>,
+    /// Per balancer: its pool (if its backends are a pool's replicas) or the next balancer.
+    balancer_target: Vec<Target>,
+    pools: Vec<Pool>,
+    replicas: Vec<Replica>,
+    requests: Vec<Request>,
+    free_requests: Vec<u32>,
+    /// Reused buffer for the requests a crash fails (no allocation per crash).
+    scratch: Vec<u32>,
+    pools_down: u32,
+    service_up: TimeWeighted,
+    counts: Conservation,
+    warmup: SimTime,
+    horizon: SimTime,
+    max_events: u64,
+    observer: O,
+}
+
+impl<O: Observer<Record>> System<O> {
+    /// Builds the topology of `spec` with the random streams of `key`.
+    pub fn new(spec: &Spec, key: StreamKey, observer: O) -> Self {
+        let clients = spec
+            .clients
+            .iter()
+            .map(|c| Client {
+                interarrival: c.arrivals.interarrival(),
+                rng: key.stream(&format!("client/{}/arrivals", c.name)),
+                timeout: c.timeout,
+                target: c.target,
+            })
+            .collect();
+        let mut pools = Vec::new();
+        let mut replicas = Vec::new();
+        for (p, ps) in spec.pools.iter().enumerate() {
+            let (pool, mut rs) = Pool::new(ps, replicas.len() as u32, &key);
+            for r in &mut rs {
+                r.pool = p as u32;
+            }
+            pools.push(pool);
+            replicas.extend(rs);
+        }
+        let balancers = spec
+            .balancers
+            .iter()
+            .map(|b| {
+                let n = match b.target {
+                    Target::Pool(p) => spec.pools[p].replicas as usize,
+                    Target::Balancer(_) => 1,
+                };
+                Balancer {
+                    name: b.name.clone(),
+                    policy: Policy::new(b.policy, n),
+                    in_flight: vec![0; n],
+                    rng: key.stream(&format!("balancer/{}/policy", b.name)),
+                }
+            })
+            .collect();
+        let mut service_up = TimeWeighted::default();
+        service_up.set(SimTime::ZERO, 1);
+        System {
+            clients,
+            balancers,
+            balancer_target: spec.balancers.iter().map(|b| b.target).collect(),
+            pools,
+            replicas,
+            requests: Vec::with_capacity(1024),
+            free_requests: Vec::with_capacity(1024),
+            scratch: Vec::new(),
+            pools_down: 0,
+            service_up,
+            counts: Conservation::default(),
+            warmup: SimTime(spec.warmup.0),
+            horizon: SimTime(spec.horizon.0),
+            max_events: spec.max_events,
+            observer,
+        }
+    }
+
+    /// Schedules the first arrivals, failures and the end of warm-up.
+    pub fn start(&mut self, sched: &mut Scheduler<Event>) {
+        for (i, c) in self.clients.iter_mut().enumerate() {
+            let gap = c.interarrival.sample(&mut c.rng);
+            sched.after(gap, Event::Arrival(i as u32));
+        }
+        for r in 0..self.replicas.len() {
+            self.schedule_crash(r as u32, sched);
+        }
+        if self.warmup > SimTime::ZERO {
+            sched.at(self.warmup, Event::WarmupEnd);
+        }
+    }
+
+    /// Runs from time zero to the horizon and returns the end-of-run summary and the observer.
+    pub fn run(mut self) -> (Summary, O) {
+        let mut sched = Scheduler::new();
+        self.start(&mut sched);
+        let until = Until {
+            horizon: self.horizon,
+            max_events: self.max_events,
+        };
+        let stats = sim_core::run(&mut self, &mut sched, until);
+        let summary = self.summary(stats);
+        (summary, self.observer)
+    }
+
+    /// The observer.
+    pub fn observer(&self) -> &O {
+        &self.observer
+    }
+
+    /// Whole-run request counts.
+    pub fn conservation(&self) -> Conservation {
+        self.counts
+    }
+
+    fn summary(&mut self, run: RunStats) -> Summary {
+        let end = run.end;
+        self.check_invariants();
+        let replicas = self
+            .replicas
+            .iter()
+            .map(|r| {
+                let pool = &self.pools[r.pool as usize];
+                ReplicaSummary {
+                    pool: pool.name.clone(),
+                    index: r.index,
+                    workers: pool.workers,
+                    busy_area: r.busy.area_until(end).0,
+                    queue_area: r.queued.area_until(end).0,
+                    up_area: r.up_level.area_until(end).0,
+                    served: r.served,
+                    crashes: r.crashes,
+                }
+            })
+            .collect();
+        let (service_up_area, window_ns) = self.service_up.area_until(end);
+        Summary {
+            window_ns,
+            service_up_area,
+            replicas,
+            conservation: self.counts,
+            run,
+        }
+    }
+
+    /// Requests in = out + in flight, and the bookkeeping agrees with the request table.
+    pub fn check_invariants(&self) {
+        let c = self.counts;
+        assert_eq!(
+            c.offered,
+            c.succeeded + c.failed + c.in_flight,
+            "invariant: requests offered = succeeded + failed + in flight ({c:?})"
+        );
+        let waiting = self.requests.iter().filter(|r| r.client_waiting).count() as u64;
+        assert_eq!(
+            waiting, c.in_flight,
+            "invariant: in-flight count matches the request table"
+        );
+        for (p, pool) in self.pools.iter().enumerate() {
+            let up = self
+                .replicas
+                .iter()
+                .filter(|r| r.pool == p as u32 && r.is_up)
+                .count() as u32;
+            assert_eq!(up, pool.up, "invariant: pool `{}` up-count", pool.name);
+        }
+    }
+
+    fn schedule_crash(&mut self, r: u32, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.replicas[r as usize];
+        let pool = &self.pools[rep.pool as usize];
+        if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
+            let ttf = f.time_to_failure.sample(rng);
+            sched.after(ttf, Event::Crash(r));
+        }
+    }
+
+    fn new_request(&mut self, req: Request) -> u32 {
+        match self.free_requests.pop() {
+            Some(i) => {
+                self.requests[i as usize] = req;
+                i
+            }
+            None => {
+                self.requests.push(req);
+                (self.requests.len() - 1) as u32
+            }
+        }
+    }
+
+    #[inline]
+    fn release_if_done(&mut self, id: u32) {
+        let r = &self.requests[id as usize];
+        if !r.client_waiting && !r.at_server {
+            self.free_requests.push(id);
+        }
+    }
+
+    fn on_arrival(&mut self, now: SimTime, c: u32, sched: &mut Scheduler<Event>) {
+        let client = &mut self.clients[c as usize];
+        let gap = client.interarrival.sample(&mut client.rng);
+        sched.after(gap, Event::Arrival(c));
+        let (timeout, target) = (client.timeout, client.target);
+        let id = self.new_request(Request {
+            client: c,
+            arrived: now,
+            started: now,
+            service: SimDuration::ZERO,
+            replica: NONE,
+            balancer: NONE,
+            slot: NONE,
+            pos: NONE,
+            timeout: None,
+            done: None,
+            client_waiting: true,
+            at_server: false,
+        });
+        self.counts.offered += 1;
+        self.counts.in_flight += 1;
+        self.observer.record(now, &Record::Offered { client: c });
+        if let Some(t) = timeout {
+            self.requests[id as usize].timeout = Some(sched.timer_after(t, Event::Timeout(id)));
+        }
+        let replica = self.route(target, id);
+        self.deliver(now, id, replica, sched);
+    }
+
+    /// Follows balancers down to a replica, counting the request in the deciding balancer.
+    fn route(&mut self, mut target: Target, id: u32) -> u32 {
+        loop {
+            match target {
+                Target::Pool(p) => return self.pools[p].first_replica,
+                Target::Balancer(b) => match self.balancer_target[b] {
+                    Target::Balancer(next) => target = Target::Balancer(next),
+                    Target::Pool(p) => {
+                        let pool = &self.pools[p];
+                        let lb = &mut self.balancers[b];
+                        let view = LoadView {
+                            in_flight: &lb.in_flight,
+                            occupancy: &pool.occupancy,
+                        };
+                        let slot = lb.policy.pick(&view, &mut lb.rng);
+                        lb.in_flight[slot] += 1;
+                        let req = &mut self.requests[id as usize];
+                        req.balancer = b as u32;
+                        req.slot = slot as u32;
+                        return pool.first_replica + slot as u32;
+                    }
+                },
+            }
+        }
+    }
+
+    fn deliver(&mut self, now: SimTime, id: u32, r: u32, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.replicas[r as usize];
+        let pool = &mut self.pools[rep.pool as usize];
+        // Drawn before anything can fail the request, so the stream stays aligned across variants.
+        let service = pool.service.sample(&mut pool.service_rng);
+        let req = &mut self.requests[id as usize];
+        req.service = service;
+        req.replica = r;
+        if !rep.is_up {
+            self.finish_client(now, id, Outcome::Refused, sched);
+            self.release_if_done(id);
+        } else if (rep.in_service.len() as u32) < pool.workers {
+            pool.occupancy[rep.index as usize] += 1;
+            req.at_server = true;
+            self.start_service(now, id, sched);
+        } else if (rep.queue.len() as u32) < pool.queue_capacity {
+            pool.occupancy[rep.index as usize] += 1;
+            req.at_server = true;
+            rep.queue.push_back(id);
+            rep.queued.set(now, rep.queue.len() as u64);
+        } else {
+            self.finish_client(now, id, Outcome::Rejected, sched);
+            self.release_if_done(id);
+        }
+    }
+
+    fn start_service(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
+        let req = &mut self.requests[id as usize];
+        let rep = &mut self.replicas[req.replica as usize];
+        req.started = now;
+        req.pos = rep.in_service.len() as u32;
+        rep.in_service.push(id);
+        rep.busy.set(now, rep.in_service.len() as u64);
+        req.done = Some(sched.timer_after(req.service, Event::Done(id)));
+    }
+
+    /// Tells the client how its request ended (once), and the balancer that it ended.
+    fn finish_client(
+        &mut self,
+        now: SimTime,
+        id: u32,
+        outcome: Outcome,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let req = &mut self.requests[id as usize];
+        if !req.client_waiting {
+            return;
+        }
+        req.client_waiting = false;
+        if let Some(t) = req.timeout.take() {
+            sched.cancel(t);
+        }
+        if req.balancer != NONE {
+            let c = &mut self.balancers[req.balancer as usize].in_flight[req.slot as usize];
+            debug_assert!(*c > 0, "invariant: balancer in-flight count underflow");
+            *c -= 1;
+        }
+        self.counts.in_flight -= 1;
+        let waited = if outcome == Outcome::Succeeded {
+            req.started.since(req.arrived)
+        } else {
+            SimDuration::ZERO
+        };
+        if outcome == Outcome::Succeeded {
+            self.counts.succeeded += 1;
+        } else {
+            self.counts.failed += 1;
+        }
+        let rec = Record::Finished {
+            client: req.client,
+            arrived: req.arrived,
+            outcome,
+            latency: now.since(req.arrived),
+            waited,
+        };
+        self.observer.record(now, &rec);
+    }
+
+    fn on_done(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
+        let req = &mut self.requests[id as usize];
+        req.done = None;
+        req.at_server = false;
+        let (r, pos) = (req.replica, req.pos as usize);
+        let rep = &mut self.replicas[r as usize];
+        rep.in_service.swap_remove(pos);
+        if let Some(&moved) = rep.in_service.get(pos) {
+            self.requests[moved as usize].pos = pos as u32;
+        }
+        rep.served += 1;
+        self.pools[rep.pool as usize].occupancy[rep.index as usize] -= 1;
+        let next = rep.queue.pop_front();
+        if next.is_some() {
+            rep.queued.set(now, rep.queue.len() as u64);
+        }
+        rep.busy.set(now, rep.in_service.len() as u64);
+        self.finish_client(now, id, Outcome::Succeeded, sched);
+        self.release_if_done(id);
+        if let Some(n) = next {
+            self.start_service(now, n, sched);
+        }
+    }
+
+    fn on_timeout(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
+        self.requests[id as usize].timeout = None;
+        // The server keeps working on it: the client has gone, the work has not.
+        self.finish_client(now, id, Outcome::TimedOut, sched);
+        self.release_if_done(id);
+    }
+
+    fn on_crash(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.replicas[r as usize];
+        debug_assert!(rep.is_up, "invariant: only an up replica can crash");
+        rep.is_up = false;
+        rep.crashes += 1;
+        let mut lost = std::mem::take(&mut self.scratch);
+        lost.extend(rep.in_service.drain(..).chain(rep.queue.drain(..)));
+        rep.busy.set(now, 0);
+        rep.queued.set(now, 0);
+        rep.up_level.set(now, 0);
+        let pool = &mut self.pools[rep.pool as usize];
+        pool.occupancy[rep.index as usize] = 0;
+        pool.up -= 1;
+        if pool.up == 0 {
+            self.pools_down += 1;
+            self.service_up.set(now, 0);
+        }
+        for &id in &lost {
+            let req = &mut self.requests[id as usize];
+            if let Some(t) = req.done.take() {
+                sched.cancel(t);
+            }
+            req.at_server = false;
+            self.finish_client(now, id, Outcome::Crashed, sched);
+            self.release_if_done(id);
+        }
+        lost.clear();
+        self.scratch = lost;
+        self.observer
+            .record(now, &Record::ReplicaDown { replica: r });
+        let rep = &mut self.replicas[r as usize];
+        let pool = &self.pools[rep.pool as usize];
+        if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
+            let ttr = f.time_to_repair.sample(rng);
+            sched.after(ttr, Event::Repair(r));
+        }
+    }
+
+    fn on_repair(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.replicas[r as usize];
+        debug_assert!(!rep.is_up, "invariant: only a down replica can be repaired");
+        rep.is_up = true;
+        rep.up_level.set(now, 1);
+        let pool = &mut self.pools[rep.pool as usize];
+        pool.up += 1;
+        if pool.up == 1 {
+            self.pools_down -= 1;
+            if self.pools_down == 0 {
+                self.service_up.set(now, 1);
+            }
+        }
+        self.observer.record(now, &Record::ReplicaUp { replica: r });
+        self.schedule_crash(r, sched);
+    }
+
+    fn on_warmup_end(&mut self, now: SimTime) {
+        for r in &mut self.replicas {
+            r.restart_stats(now);
+        }
+        self.service_up.restart(now);
+        self.observer.record(now, &Record::WarmupEnded);
+    }
+}
+
+impl<O: Observer<Record>> Model for System<O> {
+    type Event = Event;
+
+    #[inline]
+    fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
+        match event {
+            Event::Arrival(c) => self.on_arrival(now, c, sched),
+            Event::Done(id) => self.on_done(now, id, sched),
+            Event::Timeout(id) => self.on_timeout(now, id, sched),
+            Event::Crash(r) => self.on_crash(now, r, sched),
+            Event::Repair(r) => self.on_repair(now, r, sched),
+            Event::WarmupEnd => self.on_warmup_end(now),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Arrivals, BalancerSpec, ClientSpec, FailureSpec, PolicySpec, PoolSpec};
+
+    #[derive(Default)]
+    struct Count {
+        outcomes: [u64; 5],
+        down: u64,
+        up: u64,
+        last: SimTime,
+    }
+    impl Observer<Record> for Count {
+        fn record(&mut self, now: SimTime, r: &Record) {
+            assert!(now >= self.last, "records arrive in time order");
+            self.last = now;
+            match *r {
+                Record::Finished { outcome, .. } => self.outcomes[outcome as usize] += 1,
+                Record::ReplicaDown { .. } => self.down += 1,
+                Record::ReplicaUp { .. } => self.up += 1,
+                _ => {}
+            }
+        }
+    }
+
+    fn stressed(policy: PolicySpec) -> Spec {
+        Spec {
+            name: "stress".into(),
+            horizon: SimDuration::from_secs(2_000),
+            warmup: SimDuration::ZERO,
+            max_events: u64::MAX,
+            clients: vec![ClientSpec {
+                name: "c".into(),
+                arrivals: Arrivals::Poisson { rate_per_s: 50.0 },
+                timeout: Some(SimDuration::from_millis(300)),
+                target: Target::Balancer(0),
+            }],
+            balancers: vec![BalancerSpec {
+                name: "lb".into(),
+                policy,
+                target: Target::Pool(0),
+            }],
+            pools: vec![PoolSpec {
+                name: "web".into(),
+                replicas: 3,
+                workers: 2,
+                queue_capacity: Some(3),
+                service: Dist::exponential(SimDuration::from_millis(100)).unwrap(),
+                failures: Some(FailureSpec {
+                    time_to_failure: Dist::exponential(SimDuration::from_secs(60)).unwrap(),
+                    time_to_repair: Dist::exponential(SimDuration::from_secs(10)).unwrap(),
+                }),
+            }],
+        }
+    }
+
+    /// Overload, timeouts, small queues and crashes together: every outcome happens, every
+    /// request is accounted for, and the balancer's counts return to the in-flight total.
+    #[test]
+    fn every_request_is_accounted_for_under_stress() {
+        for policy in [
+            PolicySpec::RoundRobin,
+            PolicySpec::Random,
+            PolicySpec::LeastConnections,
+            PolicySpec::LeastRequest { choices: 2 },
+            PolicySpec::JoinShortestQueue,
+        ] {
+            let sys = System::new(&stressed(policy), StreamKey::new(1, 0), Count::default());
+            let (summary, obs) = sys.run();
+            let c = summary.conservation;
+            assert!(c.offered > 90_000, "{policy:?}: {c:?}");
+            for o in Outcome::ALL {
+                assert!(
+                    obs.outcomes[o as usize] > 0,
+                    "{policy:?}: no {o:?} in {:?}",
+                    obs.outcomes
+                );
+            }
+            assert_eq!(obs.outcomes.iter().sum::<u64>(), c.succeeded + c.failed);
+            assert!(obs.down >= obs.up && obs.down - obs.up <= 3);
+        }
+    }
+
+    #[test]
+    fn balancer_counts_match_requests_in_flight() {
+        let mut spec = stressed(PolicySpec::LeastConnections);
+        spec.clients[0].arrivals = Arrivals::Constant { rate_per_s: 10.0 };
+        spec.horizon = SimDuration::from_secs(100);
+        let mut sys = System::new(&spec, StreamKey::new(2, 0), Count::default());
+        let mut sched = Scheduler::new();
+        sys.start(&mut sched);
+        sim_core::run(
+            &mut sys,
+            &mut sched,
+            Until::horizon(SimTime(spec.horizon.0)),
+        );
+        // Mid-run, with timeouts and crashes, the balancer's view equals the clients' view.
+        let in_lb: u64 = sys.balancers[0].in_flight.iter().map(|&x| x as u64).sum();
+        assert_eq!(in_lb, sys.counts.in_flight);
+        sys.check_invariants();
+    }
+
+    #[test]
+    fn a_crash_fails_queued_and_in_service_requests() {
+        let mut spec = stressed(PolicySpec::RoundRobin);
+        spec.clients[0].timeout = None;
+        spec.pools[0].queue_capacity = None;
+        let (summary, obs) = System::new(&spec, StreamKey::new(3, 0), Count::default()).run();
+        assert!(obs.outcomes[Outcome::Crashed as usize] > 0);
+        assert_eq!(obs.outcomes[Outcome::TimedOut as usize], 0);
+        assert_eq!(obs.outcomes[Outcome::Rejected as usize], 0);
+        let crashes: u64 = summary.replicas.iter().map(|r| r.crashes).sum();
+        assert_eq!(crashes, obs.down);
+    }
+}

@@ -1,0 +1,95 @@
+//! The observer that reports use: counts outcomes, records latencies in an HDR histogram and
+//! batch means, all from the end of warm-up on. Memory is bounded whatever the run length.
+
+use crate::batch::BatchMeans;
+use hdrhistogram::Histogram;
+use models::{Outcome, Record};
+use sim_core::{Observer, SimTime};
+
+/// Latencies above this (one week) are recorded as one week.
+const HIGHEST_NS: u64 = 604_800_000_000_000;
+
+/// Statistics over the records of one run.
+#[derive(Clone, Debug)]
+pub struct Collector {
+    warmup: SimTime,
+    /// Requests offered in the window.
+    pub offered: u64,
+    /// Outcomes of requests offered in the window, indexed like [`Outcome::ALL`].
+    pub outcomes: [u64; 5],
+    /// Latency of successful requests, ns (3 significant digits).
+    pub latency: Histogram<u64>,
+    /// Exact sum of successful latencies, ns.
+    pub latency_sum_ns: u128,
+    /// Batch means of successful latencies, in ms.
+    pub latency_batches: BatchMeans,
+    /// Batch means of "had to wait" (1 or 0) over successful requests.
+    pub waited_batches: BatchMeans,
+    /// Exact sum of waiting times of successful requests, ns.
+    pub wait_sum_ns: u128,
+    /// Replica crashes in the window.
+    pub crashes: u64,
+}
+
+impl Collector {
+    /// A collector whose window opens at `warmup`.
+    pub fn new(warmup: SimTime) -> Self {
+        Collector {
+            warmup,
+            offered: 0,
+            outcomes: [0; 5],
+            latency: Histogram::new_with_bounds(1, HIGHEST_NS, 3)
+                .unwrap_or_else(|_| unreachable!("constant bounds are valid")),
+            latency_sum_ns: 0,
+            latency_batches: BatchMeans::default(),
+            waited_batches: BatchMeans::default(),
+            wait_sum_ns: 0,
+            crashes: 0,
+        }
+    }
+
+    /// Requests of the window with this outcome.
+    pub fn count(&self, o: Outcome) -> u64 {
+        self.outcomes[o as usize]
+    }
+}
+
+impl Observer<Record> for Collector {
+    #[inline]
+    fn record(&mut self, now: SimTime, record: &Record) {
+        match *record {
+            Record::Offered { .. } => {
+                if now >= self.warmup {
+                    self.offered += 1;
+                }
+            }
+            Record::Finished {
+                arrived,
+                outcome,
+                latency,
+                waited,
+                ..
+            } => {
+                if arrived < self.warmup {
+                    return;
+                }
+                self.outcomes[outcome as usize] += 1;
+                if outcome == Outcome::Succeeded {
+                    let ns = latency.0;
+                    self.latency.saturating_record(ns.clamp(1, HIGHEST_NS));
+                    self.latency_sum_ns += ns as u128;
+                    self.latency_batches.push(ns as f64 / 1e6);
+                    self.waited_batches
+                        .push(if waited.0 > 0 { 1.0 } else { 0.0 });
+                    self.wait_sum_ns += waited.0 as u128;
+                }
+            }
+            Record::ReplicaDown { .. } => {
+                if now >= self.warmup {
+                    self.crashes += 1;
+                }
+            }
+            Record::ReplicaUp { .. } | Record::WarmupEnded => {}
+        }
+    }
+}

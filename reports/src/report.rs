@@ -1,0 +1,261 @@
+//! One run's figures, as a serialisable struct: the JSON report is a stable contract.
+
+use crate::collector::Collector;
+use models::{Outcome, Summary};
+use serde::Serialize;
+
+/// Who ran what: names the run so that it can be reproduced.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportMeta {
+    /// hasim's version.
+    pub hasim_version: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed.
+    pub seed: u64,
+    /// The replication index.
+    pub replication: u64,
+    /// A command that reproduces this report.
+    pub reproduce: String,
+}
+
+/// Request counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Requests {
+    /// Issued in the window.
+    pub offered: u64,
+    /// Served before the client's timeout.
+    pub succeeded: u64,
+    /// Failed for any reason.
+    pub failed: u64,
+    /// Still waiting at the horizon.
+    pub in_flight: u64,
+    /// Failures by reason.
+    pub failed_by: FailedBy,
+}
+
+/// Failures by reason.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailedBy {
+    /// The replica's queue was full.
+    pub rejected: u64,
+    /// The client gave up.
+    pub timed_out: u64,
+    /// The replica crashed while holding it.
+    pub crashed: u64,
+    /// Sent to a replica that was down.
+    pub refused: u64,
+}
+
+/// Availability.
+#[derive(Clone, Debug, Serialize)]
+pub struct Availability {
+    /// succeeded / offered.
+    pub request: f64,
+    /// Fraction of the window during which every pool had at least one replica up.
+    pub time: f64,
+}
+
+/// Latency of successful requests, in milliseconds. Percentiles are HDR-histogram values
+/// (3 significant digits, reported as the highest value of their bucket).
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyMs {
+    /// Exact mean.
+    pub mean: f64,
+    /// Half-width of the mean's 95% confidence interval (batch means; null if too few batches).
+    pub mean_ci95: Option<f64>,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// Waiting before service, over successful requests.
+#[derive(Clone, Debug, Serialize)]
+pub struct Queueing {
+    /// Fraction of requests that waited at all.
+    pub p_wait: f64,
+    /// Half-width of its 95% confidence interval (batch means).
+    pub p_wait_ci95: Option<f64>,
+    /// Mean time spent waiting, ms.
+    pub mean_wait_ms: f64,
+}
+
+/// One replica's figures over the window.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplicaReport {
+    /// Pool name.
+    pub pool: String,
+    /// Index within the pool.
+    pub index: u32,
+    /// Mean fraction of workers busy.
+    pub utilisation: f64,
+    /// Time-averaged number of waiting requests.
+    pub mean_queue_length: f64,
+    /// Fraction of the window it was up.
+    pub up_fraction: f64,
+    /// Requests it completed (including ones whose client had given up).
+    pub served: u64,
+    /// Crashes.
+    pub crashes: u64,
+}
+
+/// The statistics window.
+#[derive(Clone, Debug, Serialize)]
+pub struct Window {
+    /// Start of the window (end of warm-up), seconds.
+    pub warmup_s: f64,
+    /// End of the run, seconds.
+    pub horizon_s: f64,
+}
+
+/// A whole single-run report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// hasim's version.
+    pub hasim_version: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed.
+    pub seed: u64,
+    /// The replication index.
+    pub replication: u64,
+    /// A command that reproduces this report.
+    pub reproduce: String,
+    /// The statistics window.
+    pub window: Window,
+    /// Request counts.
+    pub requests: Requests,
+    /// Availability.
+    pub availability: Availability,
+    /// Latency of successful requests.
+    pub latency_ms: LatencyMs,
+    /// Waiting before service.
+    pub queueing: Queueing,
+    /// Successful requests per second of window.
+    pub throughput_rps: f64,
+    /// Per replica.
+    pub replicas: Vec<ReplicaReport>,
+    /// Events the kernel handled.
+    pub events: u64,
+    /// Defaults the scenario relied on and other things a reader must know.
+    pub notes: Vec<String>,
+}
+
+/// Rounds to `digits` decimals so that reports print stable, readable numbers.
+fn round(x: f64, digits: i32) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    let f = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9][digits as usize];
+    (x * f).round() / f
+}
+
+fn ratio(a: u128, b: u128) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+impl Report {
+    /// Builds the report of one run from its collector and summary.
+    pub fn new(
+        meta: ReportMeta,
+        c: &Collector,
+        s: &Summary,
+        warmup_ns: u64,
+        notes: Vec<String>,
+    ) -> Report {
+        let succeeded = c.count(Outcome::Succeeded);
+        let failed: u64 = Outcome::ALL
+            .iter()
+            .filter(|o| **o != Outcome::Succeeded)
+            .map(|o| c.count(*o))
+            .sum();
+        let in_flight = c.offered - succeeded - failed;
+        let ms = |ns: u64| round(ns as f64 / 1e6, 4);
+        let q = |p: f64| {
+            if succeeded == 0 {
+                0.0
+            } else {
+                ms(c.latency.value_at_quantile(p))
+            }
+        };
+        let ci = |h: f64| if h.is_finite() { Some(h) } else { None };
+        let window_ns = s.window_ns as u128;
+        let replicas = s
+            .replicas
+            .iter()
+            .map(|r| ReplicaReport {
+                pool: r.pool.clone(),
+                index: r.index,
+                utilisation: round(ratio(r.busy_area, window_ns * r.workers as u128), 6),
+                mean_queue_length: round(ratio(r.queue_area, window_ns), 6),
+                up_fraction: round(ratio(r.up_area, window_ns), 6),
+                served: r.served,
+                crashes: r.crashes,
+            })
+            .collect();
+        Report {
+            hasim_version: meta.hasim_version,
+            scenario: meta.scenario,
+            seed: meta.seed,
+            replication: meta.replication,
+            reproduce: meta.reproduce,
+            window: Window {
+                warmup_s: warmup_ns as f64 / 1e9,
+                horizon_s: (warmup_ns + s.window_ns) as f64 / 1e9,
+            },
+            requests: Requests {
+                offered: c.offered,
+                succeeded,
+                failed,
+                in_flight,
+                failed_by: FailedBy {
+                    rejected: c.count(Outcome::Rejected),
+                    timed_out: c.count(Outcome::TimedOut),
+                    crashed: c.count(Outcome::Crashed),
+                    refused: c.count(Outcome::Refused),
+                },
+            },
+            availability: Availability {
+                request: round(ratio(succeeded as u128, c.offered as u128), 6),
+                time: round(ratio(s.service_up_area, window_ns), 6),
+            },
+            latency_ms: LatencyMs {
+                mean: round(ratio(c.latency_sum_ns, succeeded as u128) / 1e6, 4),
+                mean_ci95: ci(c.latency_batches.half_width_95()).map(|h| round(h, 4)),
+                p50: q(0.5),
+                p90: q(0.9),
+                p99: q(0.99),
+                p999: q(0.999),
+                max: if succeeded == 0 {
+                    0.0
+                } else {
+                    ms(c.latency.max())
+                },
+            },
+            queueing: Queueing {
+                p_wait: round(c.waited_batches.mean().max(0.0), 6),
+                p_wait_ci95: ci(c.waited_batches.half_width_95()).map(|h| round(h, 6)),
+                mean_wait_ms: round(ratio(c.wait_sum_ns, succeeded as u128) / 1e6, 4),
+            },
+            throughput_rps: round(succeeded as f64 / (s.window_ns as f64 / 1e9), 4),
+            replicas,
+            events: s.run.events,
+            notes,
+        }
+    }
+
+    /// The JSON form (pretty, stable key order, trailing newline).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+}

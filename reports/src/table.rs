@@ -1,0 +1,85 @@
+//! The report as a table for people.
+
+use crate::report::Report;
+use std::fmt::Write;
+
+fn ci(x: Option<f64>) -> String {
+    x.map_or("n/a".to_string(), |h| format!("{h}"))
+}
+
+/// Renders `r` as aligned text.
+pub fn render_table(r: &Report) -> String {
+    let mut o = String::new();
+    let w = &mut o;
+    let _ = writeln!(
+        w,
+        "hasim {} · scenario {} · seed {} · replication {}",
+        r.hasim_version, r.scenario, r.seed, r.replication
+    );
+    let _ = writeln!(
+        w,
+        "window {}s → {}s · {} events",
+        r.window.warmup_s, r.window.horizon_s, r.events
+    );
+    let _ = writeln!(w);
+    let q = &r.requests;
+    let _ = writeln!(
+        w,
+        "requests     offered {:>12}  succeeded {:>12}  failed {:>10}  in flight {}",
+        q.offered, q.succeeded, q.failed, q.in_flight
+    );
+    let f = &q.failed_by;
+    let _ = writeln!(
+        w,
+        "  failed by  rejected {}  timed out {}  crashed {}  refused {}",
+        f.rejected, f.timed_out, f.crashed, f.refused
+    );
+    let _ = writeln!(
+        w,
+        "availability request {:.6}  time {:.6}",
+        r.availability.request, r.availability.time
+    );
+    let _ = writeln!(w, "throughput   {} req/s", r.throughput_rps);
+    let l = &r.latency_ms;
+    let _ = writeln!(
+        w,
+        "latency ms   mean {} ± {} (95% CI)",
+        l.mean,
+        ci(l.mean_ci95)
+    );
+    let _ = writeln!(
+        w,
+        "             p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+        l.p50, l.p90, l.p99, l.p999, l.max
+    );
+    let qu = &r.queueing;
+    let _ = writeln!(
+        w,
+        "queueing     P(wait) {} ± {}  mean wait {} ms",
+        qu.p_wait,
+        ci(qu.p_wait_ci95),
+        qu.mean_wait_ms
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "{:<16} {:>5} {:>11} {:>11} {:>9} {:>12} {:>8}",
+        "pool", "#", "utilisation", "mean queue", "up", "served", "crashes"
+    );
+    for p in &r.replicas {
+        let _ = writeln!(
+            w,
+            "{:<16} {:>5} {:>11.4} {:>11.4} {:>9.6} {:>12} {:>8}",
+            p.pool, p.index, p.utilisation, p.mean_queue_length, p.up_fraction, p.served, p.crashes
+        );
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(w);
+        for n in &r.notes {
+            let _ = writeln!(w, "note: {n}");
+        }
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(w, "reproduce: {}", r.reproduce);
+    o
+}
