@@ -396,7 +396,12 @@ impl<O: Observer<Record>> System<O> {
         req.pos = rep.in_service.len() as u32;
         rep.in_service.push(id);
         rep.busy.set(now, rep.in_service.len() as u64);
-        req.done = Some(sched.timer_after(req.service, Event::Done(id)));
+        // Only a crash cancels service, so replicas that never fail skip the timer table.
+        if rep.failure_rng.is_some() {
+            req.done = Some(sched.timer_after(req.service, Event::Done(id)));
+        } else {
+            sched.after(req.service, Event::Done(id));
+        }
     }
 
     /// Tells the client how its request ended (once), and the balancer that it ended.

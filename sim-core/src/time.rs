@@ -187,7 +187,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
                 .map_err(|_| err(format!("duration `{text}` is malformed")))?;
             let denom = 10u128.pow(frac.len() as u32);
             let num = f * scale as u128;
-            if num % denom != 0 {
+            if !num.is_multiple_of(denom) {
                 return Err(err(format!(
                     "duration `{text}` is finer than a nanosecond, hasim's time unit"
                 )));
@@ -217,7 +217,7 @@ pub fn format_duration(d: SimDuration) -> String {
     ]
     .iter()
     {
-        if ns % scale == 0 {
+        if ns.is_multiple_of(scale) {
             return format!("{}{unit}", ns / scale);
         }
     }
@@ -231,7 +231,7 @@ pub fn format_duration(d: SimDuration) -> String {
         return format!("{whole}.{frac}s");
     }
     for &(unit, scale) in [("ms", 1_000_000u64), ("us", 1_000), ("ns", 1)].iter() {
-        if ns % scale == 0 {
+        if ns.is_multiple_of(scale) {
             return format!("{}{unit}", ns / scale);
         }
     }
