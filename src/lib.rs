@@ -1,1 +1,66 @@
+//! The `hasim` package: the command-line tool (`src/main.rs`) and the few functions it shares
+//! with the integration tests and benchmarks: run a validated scenario, build its report, write
+//! output files atomically. Parsing lives in `scenarios`, simulation in `models`/`sim-core`,
+//! figures in `reports`; this crate only wires them together.
 
+use models::System;
+use models::spec::Spec;
+use reports::{Collector, Report, ReportMeta};
+use sim_core::{SimTime, StreamKey};
+use std::io::Write;
+use std::path::Path;
+
+/// hasim's version, printed in every report.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The seed used when neither the command line nor the scenario gives one.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// Runs replication `replication` of `spec` with `seed`; returns the end-of-run summary and
+/// the statistics collector.
+pub fn simulate(spec: &Spec, seed: u64, replication: u64) -> (models::Summary, Collector) {
+    let collector = Collector::new(SimTime(spec.warmup.0));
+    System::new(spec, StreamKey::new(seed, replication), collector).run()
+}
+
+/// Runs a loaded scenario and builds its report. `reproduce` is the command line that gives
+/// the same report again.
+pub fn run_report(
+    loaded: &scenarios::Loaded,
+    seed: u64,
+    replication: u64,
+    reproduce: String,
+    extra_notes: Vec<String>,
+) -> Report {
+    let (summary, collector) = simulate(&loaded.spec, seed, replication);
+    let meta = ReportMeta {
+        hasim_version: VERSION.to_string(),
+        scenario: loaded.spec.name.clone(),
+        seed,
+        replication,
+        reproduce,
+    };
+    let mut notes = extra_notes;
+    notes.extend(loaded.notes.iter().cloned());
+    if summary.run.reason == sim_core::StopReason::MaxEvents {
+        notes.push(format!(
+            "the run stopped at the event limit ({} events) before the horizon: figures cover a shorter window",
+            loaded.spec.max_events
+        ));
+    }
+    Report::new(meta, &collector, &summary, loaded.spec.warmup.0, notes)
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same directory, then a
+/// rename, so that no reader ever sees half a file.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -21,6 +21,8 @@ pub struct Collector {
     pub latency: Histogram<u64>,
     /// Exact sum of successful latencies, ns.
     pub latency_sum_ns: u128,
+    /// Exact largest successful latency, ns (the histogram only knows its bucket).
+    pub latency_max_ns: u64,
     /// Batch means of successful latencies, in ms.
     pub latency_batches: BatchMeans,
     /// Batch means of "had to wait" (1 or 0) over successful requests.
@@ -29,6 +31,16 @@ pub struct Collector {
     pub wait_sum_ns: u128,
     /// Replica crashes in the window.
     pub crashes: u64,
+    /// Trajectory fingerprint: a hash of every record (time and fields, warm-up included), so
+    /// that any change in behaviour changes it, not only changes in the aggregates.
+    pub fingerprint: u64,
+}
+
+#[inline]
+fn mix(h: &mut u64, x: u64) {
+    // FxHash's word step: a fixed algorithm (stable across releases and machines), one
+    // multiply per word, so the fingerprint costs little on the hot path.
+    *h = (h.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
 }
 
 impl Collector {
@@ -41,10 +53,12 @@ impl Collector {
             latency: Histogram::new_with_bounds(1, HIGHEST_NS, 3)
                 .unwrap_or_else(|_| unreachable!("constant bounds are valid")),
             latency_sum_ns: 0,
+            latency_max_ns: 0,
             latency_batches: BatchMeans::default(),
             waited_batches: BatchMeans::default(),
             wait_sum_ns: 0,
             crashes: 0,
+            fingerprint: 0xcbf2_9ce4_8422_2325,
         }
     }
 
@@ -57,6 +71,23 @@ impl Collector {
 impl Observer<Record> for Collector {
     #[inline]
     fn record(&mut self, now: SimTime, record: &Record) {
+        let h = &mut self.fingerprint;
+        mix(h, now.0);
+        match *record {
+            Record::Offered { client } => mix(h, client as u64),
+            Record::Finished {
+                client,
+                outcome,
+                latency,
+                ..
+            } => {
+                mix(h, ((client as u64) << 8) | 1 << 4 | outcome as u64);
+                mix(h, latency.0);
+            }
+            Record::ReplicaDown { replica } => mix(h, (replica as u64) << 8 | 2),
+            Record::ReplicaUp { replica } => mix(h, (replica as u64) << 8 | 3),
+            Record::WarmupEnded => mix(h, 4),
+        }
         match *record {
             Record::Offered { .. } => {
                 if now >= self.warmup {
@@ -78,6 +109,7 @@ impl Observer<Record> for Collector {
                     let ns = latency.0;
                     self.latency.saturating_record(ns.clamp(1, HIGHEST_NS));
                     self.latency_sum_ns += ns as u128;
+                    self.latency_max_ns = self.latency_max_ns.max(ns);
                     self.latency_batches.push(ns as f64 / 1e6);
                     self.waited_batches
                         .push(if waited.0 > 0 { 1.0 } else { 0.0 });

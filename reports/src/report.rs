@@ -72,7 +72,7 @@ pub struct LatencyMs {
     pub p99: f64,
     /// 99.9th percentile.
     pub p999: f64,
-    /// Largest.
+    /// Largest (exact).
     pub max: f64,
 }
 
@@ -144,6 +144,8 @@ pub struct Report {
     pub replicas: Vec<ReplicaReport>,
     /// Events the kernel handled.
     pub events: u64,
+    /// Trajectory fingerprint (hex): a hash of every record in order.
+    pub fingerprint: String,
     /// Defaults the scenario relied on and other things a reader must know.
     pub notes: Vec<String>,
 }
@@ -247,6 +249,7 @@ impl Report {
             throughput_rps: round(succeeded as f64 / (s.window_ns as f64 / 1e9), 4),
             replicas,
             events: s.run.events,
+            fingerprint: format!("{:016x}", c.fingerprint),
             notes,
         }
     }

@@ -1,1 +1,24 @@
+//! hasim's integration tests: one binary, modules by area (see ARCHITECTURE.md).
 
+mod cli;
+mod determinism;
+mod snapshots;
+#[allow(clippy::disallowed_methods)] // reference values, not simulation results
+mod theory;
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file of the repository.
+pub fn repo(rel: &str) -> PathBuf {
+    root().join(rel)
+}
+
+/// Loads a scenario file of the repository or fails the test with its diagnostic.
+pub fn load(rel: &str) -> scenarios::Loaded {
+    scenarios::load(&repo(rel)).unwrap_or_else(|e| panic!("{e}"))
+}

@@ -1,0 +1,129 @@
+//! The scenario file as written: a serde mirror of the RON text. Every struct and enum denies
+//! unknown fields, so a typo is an error instead of a silently ignored setting. Durations stay
+//! strings here and are parsed in `validate`, where the error can point at the string.
+
+use serde::Deserialize;
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    pub horizon: String,
+    #[serde(default)]
+    pub warmup: Option<String>,
+    #[serde(default)]
+    pub max_events: Option<u64>,
+    pub clients: Vec<Client>,
+    #[serde(default)]
+    pub balancers: Vec<Balancer>,
+    pub pools: Vec<Pool>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    pub name: String,
+    pub arrivals: Arrivals,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    pub target: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum Arrivals {
+    Poisson { rate_per_s: f64 },
+    Constant { rate_per_s: f64 },
+    Uniform { min: String, max: String },
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Balancer {
+    pub name: String,
+    pub policy: Policy,
+    pub target: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum Policy {
+    RoundRobin,
+    Random,
+    LeastConnections,
+    LeastRequest { choices: u32 },
+    JoinShortestQueue,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub name: String,
+    pub replicas: u32,
+    #[serde(default)]
+    pub workers: Option<u32>,
+    #[serde(default)]
+    pub queue_capacity: Option<u32>,
+    pub service: Dist,
+    #[serde(default)]
+    pub failures: Option<Failures>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Failures {
+    pub time_to_failure: Dist,
+    pub time_to_repair: Dist,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum Dist {
+    Constant(String),
+    Exponential {
+        mean: String,
+    },
+    Uniform {
+        low: String,
+        high: String,
+    },
+    Normal {
+        mean: String,
+        sd: String,
+    },
+    LogNormal {
+        #[serde(default)]
+        mean: Option<String>,
+        #[serde(default)]
+        sd: Option<String>,
+        #[serde(default)]
+        median: Option<String>,
+        #[serde(default)]
+        p99: Option<String>,
+    },
+    Erlang {
+        k: u32,
+        mean: String,
+    },
+    HyperExponential {
+        branches: Vec<Branch>,
+    },
+    Pareto {
+        scale: String,
+        shape: f64,
+    },
+    Weibull {
+        scale: String,
+        shape: f64,
+    },
+    Empirical(Vec<String>),
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Branch {
+    pub p: f64,
+    pub mean: String,
+}

@@ -1,0 +1,102 @@
+//! The command line as users meet it: malformed scenario files (tests/data/bad, each stating
+//! the position and message it must produce), exit codes, every example scenario checks.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hasim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hasim"))
+        .args(args)
+        .current_dir(super::root())
+        .output()
+        .expect("hasim runs")
+}
+
+fn expectation(text: &str) -> Option<(String, String)> {
+    let line = text.lines().find_map(|l| l.strip_prefix("// expect: "))?;
+    let (pos, msg) = line.split_once(' ')?;
+    Some((pos.to_string(), msg.to_string()))
+}
+
+#[test]
+fn every_malformed_file_exits_2_with_its_position_and_message() {
+    let dir = super::repo("tests/data/bad");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/data/bad")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "only {} malformed files", files.len());
+    for path in files {
+        let rel = path.strip_prefix(super::root()).expect("inside repo");
+        let rel = rel.to_str().expect("utf-8");
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let (pos, msg) = expectation(&text)
+            .unwrap_or_else(|| panic!("{rel}: no `// expect: LINE:COL MESSAGE` header"));
+        for cmd in ["check", "run"] {
+            let out = hasim(&[cmd, rel]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {rel}: exit code\n{err}");
+            let head = format!("{rel}:{pos}:");
+            assert!(
+                err.contains(&head),
+                "{cmd} {rel}: expected `{head}` in\n{err}"
+            );
+            assert!(
+                err.contains(&msg),
+                "{cmd} {rel}: expected `{msg}` in\n{err}"
+            );
+            assert!(
+                out.stdout.is_empty(),
+                "{cmd} {rel}: printed a report for a bad file"
+            );
+            assert!(!err.contains("panicked"), "{cmd} {rel}: panicked\n{err}");
+        }
+    }
+}
+
+#[test]
+fn every_example_scenario_checks() {
+    for e in std::fs::read_dir(super::repo("scenarios")).expect("scenarios/") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "ron") {
+            let rel = p
+                .strip_prefix(super::root())
+                .expect("inside")
+                .to_str()
+                .expect("utf-8")
+                .to_string();
+            let out = hasim(&["check", &rel]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{rel}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn usage_errors_and_missing_files_exit_2() {
+    assert_eq!(hasim(&["run"]).status.code(), Some(2));
+    assert_eq!(hasim(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        hasim(&["run", "scenarios/mm1.ron", "--format", "xml"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = hasim(&["run", "no/such/file.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.ron"));
+    assert!(Path::new(env!("CARGO_BIN_EXE_hasim")).exists());
+}
+
+#[test]
+fn the_diagnostic_shows_the_source_line_and_a_hint() {
+    let out = hasim(&["check", "tests/data/bad/typo-field.ron"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean"), "{err}");
+    assert!(err.contains("timeot"), "the offending line is shown: {err}");
+}
