@@ -235,11 +235,7 @@ impl Report {
                 p90: q(0.9),
                 p99: q(0.99),
                 p999: q(0.999),
-                max: if succeeded == 0 {
-                    0.0
-                } else {
-                    ms(c.latency.max())
-                },
+                max: ms(c.latency_max_ns),
             },
             queueing: Queueing {
                 p_wait: round(c.waited_batches.mean().max(0.0), 6),

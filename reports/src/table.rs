@@ -18,8 +18,8 @@ pub fn render_table(r: &Report) -> String {
     );
     let _ = writeln!(
         w,
-        "window {}s → {}s · {} events",
-        r.window.warmup_s, r.window.horizon_s, r.events
+        "window {}s → {}s · {} events · fingerprint {}",
+        r.window.warmup_s, r.window.horizon_s, r.events, r.fingerprint
     );
     let _ = writeln!(w);
     let q = &r.requests;
