@@ -3,6 +3,8 @@
 //! output files atomically. Parsing lives in `scenarios`, simulation in `models`/`sim-core`,
 //! figures in `reports`; this crate only wires them together.
 
+pub mod sweep;
+
 use models::System;
 use models::spec::Spec;
 use reports::{Collector, Report, ReportMeta};

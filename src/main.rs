@@ -2,6 +2,21 @@
 //! report. The only place that prints. Exit codes: 0 success, 1 an expectation failed,
 //! 2 bad input or usage.
 
+/// Printing that tolerates a closed pipe (`hasim run … | head`): a reader that went away is
+/// not an error worth a panic.
+macro_rules! out {
+    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stdout().lock(), $($t)*); }};
+}
+macro_rules! outln {
+    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stdout().lock(), $($t)*); }};
+}
+macro_rules! err {
+    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stderr().lock(), $($t)*); }};
+}
+macro_rules! errln {
+    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stderr().lock(), $($t)*); }};
+}
+
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,11 +51,93 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Parse and validate a scenario without running it.
+    /// Parse and validate a scenario (or sweep) file without running it.
     Check {
-        /// The scenario file (RON).
+        /// The scenario or sweep file (RON).
         file: PathBuf,
     },
+    /// Run every variant × replication of a sweep file; report each variant's metrics with
+    /// 95% confidence intervals. With --shard, run one slice and write a partial file.
+    Sweep {
+        /// The sweep file (RON).
+        file: PathBuf,
+        #[command(flatten)]
+        run: SweepArgs,
+        /// Run only shard K of N (1-based), or `auto` from Slurm / Kubernetes variables.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Number of shards, for `--shard auto` under Kubernetes (JOB_COMPLETION_INDEX).
+        #[arg(long)]
+        shards: Option<u64>,
+        /// Output: a partial file with --shard, else a folder for report.{txt,json,csv}.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue an interrupted run: reuse the units finished in `<out>.units/`.
+        #[arg(long)]
+        resume: bool,
+        /// Output format on standard output (without --shard).
+        #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+        format: SweepFormat,
+    },
+    /// Merge the partial files of a sharded sweep into the sweep's report (identical bytes).
+    Merge {
+        /// The partial files (`--shard K/N --out part-K.json`).
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// A folder for report.{txt,json,csv}.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Output format on standard output.
+        #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+        format: SweepFormat,
+    },
+    /// Compare every variant of a sweep with a baseline: paired differences per replication
+    /// (common random numbers), their 95% CI and a verdict per metric.
+    Compare {
+        /// The sweep file (RON).
+        file: PathBuf,
+        #[command(flatten)]
+        run: SweepArgs,
+        /// Index of the baseline variant.
+        #[arg(long, default_value_t = 0)]
+        baseline: usize,
+        /// Also run with independent streams per variant, to show how much CRN narrows the CI.
+        #[arg(long)]
+        independent: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Seed (default: the sweep's `seed`, else the scenario's, else 1).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (the result does not depend on it).
+    #[arg(long, env = "HASIM_JOBS", default_value_t = default_jobs())]
+    jobs: usize,
+    /// Progress bar on stderr (auto: only when stderr is a terminal).
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    progress: Progress,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Progress {
+    Auto,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SweepFormat {
+    /// Aligned text for people.
+    Table,
+    /// Stable JSON for programs.
+    Json,
+    /// One row per variant and metric.
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -63,9 +160,37 @@ fn main() -> ExitCode {
             format,
             out,
         } => run(&file, seed, replication, format, out),
+        Command::Sweep {
+            file,
+            run,
+            shard,
+            shards,
+            out,
+            resume,
+            format,
+        } => sweep(&file, &run, shard, shards, out, resume, format),
+        Command::Merge { parts, out, format } => merge(&parts, out, format),
+        Command::Compare {
+            file,
+            run,
+            baseline,
+            independent,
+        } => compare(&file, &run, baseline, independent),
+        Command::Check { file } if is_sweep_file(&file) => match scenarios::load_sweep(&file) {
+            Ok(s) => {
+                outln!(
+                    "{}: ok (sweep: {} variants × {} replications)",
+                    file.display(),
+                    s.variants.len(),
+                    s.replications
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => bad_input(&e),
+        },
         Command::Check { file } => match scenarios::load(&file) {
             Ok(loaded) => {
-                println!(
+                outln!(
                     "{}: ok ({} clients, {} balancers, {} pools)",
                     file.display(),
                     loaded.spec.clients.len(),
@@ -73,7 +198,7 @@ fn main() -> ExitCode {
                     loaded.spec.pools.len()
                 );
                 for n in &loaded.notes {
-                    println!("note: {n}");
+                    outln!("note: {n}");
                 }
                 ExitCode::SUCCESS
             }
@@ -116,25 +241,270 @@ fn run(
     };
     match out {
         None => {
-            print!("{text}");
+            out!("{text}");
             ExitCode::SUCCESS
         }
         Some(path) => match hasim::write_atomically(&path, text.as_bytes()) {
             Ok(()) => {
-                eprintln!("wrote {}", path.display());
+                errln!("wrote {}", path.display());
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
+                errln!("error: cannot write {}: {e}", path.display());
                 ExitCode::from(EXIT_BAD_INPUT)
             }
         },
     }
 }
 
+/// True when the file's first value is a `Sweep(…)`.
+fn is_sweep_file(file: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return false;
+    };
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#!"))
+        .is_some_and(|l| l.starts_with("Sweep"))
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    errln!("error: {msg}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+fn sweep_seed(s: &scenarios::SweepFile, seed: Option<u64>) -> u64 {
+    seed.or(s.seed)
+        .or_else(|| s.variants.first().and_then(|v| v.loaded.seed))
+        .unwrap_or(hasim::DEFAULT_SEED)
+}
+
+fn sweep(
+    file: &std::path::Path,
+    run: &SweepArgs,
+    shard: Option<String>,
+    shards: Option<u64>,
+    out: Option<PathBuf>,
+    resume: bool,
+    format: SweepFormat,
+) -> ExitCode {
+    use hasim::sweep::{Shard, header, run_shard};
+    let s = match scenarios::load_sweep(file) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e),
+    };
+    let seed = sweep_seed(&s, run.seed);
+    let head = header(&s, seed, false);
+    let shard = match shard.as_deref() {
+        None => None,
+        Some("auto") => match Shard::from_env(|k| std::env::var(k).ok(), shards) {
+            Ok(sh) => Some(sh),
+            Err(e) => return fail(e),
+        },
+        Some(text) => match Shard::parse(text) {
+            Ok(sh) => Some(sh),
+            Err(e) => return fail(e),
+        },
+    };
+    if shard.is_some() && out.is_none() {
+        return fail(
+            "--shard needs --out PART.json: a shard writes a partial file for `hasim merge`",
+        );
+    }
+    let checkpoint = out
+        .as_ref()
+        .map(|o| PathBuf::from(format!("{}.units", o.display())));
+    if let (Some(dir), false) = (&checkpoint, resume) {
+        // A fresh start: forget what an earlier, different run left.
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let progress = matches!(run.progress, Progress::Auto);
+    let units = match run_shard(
+        &s,
+        &head,
+        shard.unwrap_or(Shard::ALL),
+        run.jobs,
+        checkpoint.as_deref(),
+        progress,
+    ) {
+        Ok(u) => u,
+        Err(e) => return fail(e),
+    };
+    let done = |code: ExitCode| {
+        if let Some(dir) = &checkpoint {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        code
+    };
+    if let (Some(shard), Some(out)) = (shard, &out) {
+        let part = hasim::sweep::Partial {
+            header: head,
+            shard,
+            units,
+        };
+        return match hasim::write_atomically(out, hasim::sweep::to_json(&part).as_bytes()) {
+            Ok(()) => {
+                errln!(
+                    "wrote {} (shard {}/{}, {} units)",
+                    out.display(),
+                    shard.k,
+                    shard.n,
+                    part.units.len()
+                );
+                done(ExitCode::SUCCESS)
+            }
+            Err(e) => fail(format!("cannot write {}: {e}", out.display())),
+        };
+    }
+    let code = emit_sweep(&head, &units, out.as_deref(), format);
+    done(code)
+}
+
+fn sweep_reproduce(head: &hasim::sweep::Header) -> String {
+    format!("hasim sweep {} --seed {}", head.sweep, head.seed)
+}
+
+fn emit_sweep(
+    head: &hasim::sweep::Header,
+    units: &[reports::UnitResult],
+    out: Option<&std::path::Path>,
+    format: SweepFormat,
+) -> ExitCode {
+    let report = hasim::sweep::report(head, units, sweep_reproduce(head));
+    let (table, json, csv) = (report.to_table(), report.to_json(), report.to_csv());
+    if let Some(dir) = out {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return fail(format!("cannot create {}: {e}", dir.display()));
+        }
+        for (name, text) in [
+            ("report.txt", &table),
+            ("report.json", &json),
+            ("report.csv", &csv),
+        ] {
+            if let Err(e) = hasim::write_atomically(&dir.join(name), text.as_bytes()) {
+                return fail(format!("cannot write {}: {e}", dir.join(name).display()));
+            }
+        }
+        errln!("wrote {}/report.{{txt,json,csv}}", dir.display());
+    }
+    out!(
+        "{}",
+        match format {
+            SweepFormat::Table => table,
+            SweepFormat::Json => json,
+            SweepFormat::Csv => csv,
+        }
+    );
+    ExitCode::SUCCESS
+}
+
+fn merge(parts: &[PathBuf], out: Option<PathBuf>, format: SweepFormat) -> ExitCode {
+    let mut loaded = Vec::new();
+    for p in parts {
+        let text = match std::fs::read_to_string(p) {
+            Ok(t) => t,
+            Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
+        };
+        match serde_json::from_str::<hasim::sweep::Partial>(&text) {
+            Ok(part) if part.header.format == hasim::sweep::PARTIAL_FORMAT => {
+                loaded.push((p.display().to_string(), part))
+            }
+            Ok(part) => {
+                return fail(format!(
+                    "{}: format `{}` is not `{}`",
+                    p.display(),
+                    part.header.format,
+                    hasim::sweep::PARTIAL_FORMAT
+                ));
+            }
+            Err(e) => return fail(format!("{}: not a hasim partial file: {e}", p.display())),
+        }
+    }
+    match hasim::sweep::merge(loaded) {
+        Ok((head, units)) => emit_sweep(&head, &units, out.as_deref(), format),
+        Err(e) => fail(e),
+    }
+}
+
+fn compare(
+    file: &std::path::Path,
+    run: &SweepArgs,
+    baseline: usize,
+    independent: bool,
+) -> ExitCode {
+    use hasim::sweep::{Shard, header, run_shard};
+    let s = match scenarios::load_sweep(file) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e),
+    };
+    if s.variants.len() < 2 {
+        return fail(format!(
+            "{}: compare needs at least two variants (add an axis)",
+            file.display()
+        ));
+    }
+    if baseline >= s.variants.len() {
+        return fail(format!(
+            "--baseline {baseline}: the sweep has variants 0 to {}",
+            s.variants.len() - 1
+        ));
+    }
+    if s.replications < 2 {
+        return fail("compare needs at least 2 replications for a confidence interval");
+    }
+    let seed = sweep_seed(&s, run.seed);
+    let progress = matches!(run.progress, Progress::Auto);
+    let paired = header(&s, seed, false);
+    let units = match run_shard(&s, &paired, Shard::ALL, run.jobs, None, progress) {
+        Ok(u) => u,
+        Err(e) => return fail(e),
+    };
+    let ind_units = if independent {
+        match run_shard(
+            &s,
+            &header(&s, seed, true),
+            Shard::ALL,
+            run.jobs,
+            None,
+            progress,
+        ) {
+            Ok(u) => Some(u),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
+    };
+    let mut reproduce = format!(
+        "hasim compare {} --seed {seed} --baseline {baseline}",
+        file.display()
+    );
+    if independent {
+        reproduce.push_str(" --independent");
+    }
+    let meta = reports::SweepMeta {
+        hasim_version: hasim::VERSION.into(),
+        sweep: file.display().to_string(),
+        scenario: paired.scenario.clone(),
+        seed,
+        replications: s.replications,
+        reproduce,
+    };
+    out!(
+        "{}",
+        reports::compare(
+            &meta,
+            &paired.variants,
+            &units,
+            baseline,
+            ind_units.as_deref()
+        )
+    );
+    ExitCode::SUCCESS
+}
+
 /// Renders a scenario error with its source snippet and exits 2.
 fn bad_input(e: &scenarios::ScenarioError) -> ExitCode {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     if let (Some(span), false) = (e.span.clone(), e.source_text.is_empty()) {
         let mut diag = miette::MietteDiagnostic::new(e.message.clone()).with_labels([
             miette::LabeledSpan::at(
@@ -155,7 +525,7 @@ fn bad_input(e: &scenarios::ScenarioError) -> ExitCode {
             miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
         let mut out = String::new();
         if handler.render_report(&mut out, report.as_ref()).is_ok() {
-            eprint!("{out}");
+            err!("{out}");
         }
     }
     ExitCode::from(EXIT_BAD_INPUT)

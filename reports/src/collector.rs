@@ -27,6 +27,8 @@ pub struct Collector {
     pub latency_batches: BatchMeans,
     /// Batch means of "had to wait" (1 or 0) over successful requests.
     pub waited_batches: BatchMeans,
+    /// Successful requests that waited at all.
+    pub waited_count: u64,
     /// Exact sum of waiting times of successful requests, ns.
     pub wait_sum_ns: u128,
     /// Replica crashes in the window.
@@ -57,6 +59,7 @@ impl Collector {
             latency_batches: BatchMeans::default(),
             waited_batches: BatchMeans::default(),
             wait_sum_ns: 0,
+            waited_count: 0,
             crashes: 0,
             fingerprint: 0xcbf2_9ce4_8422_2325,
         }
@@ -114,6 +117,7 @@ impl Observer<Record> for Collector {
                     self.waited_batches
                         .push(if waited.0 > 0 { 1.0 } else { 0.0 });
                     self.wait_sum_ns += waited.0 as u128;
+                    self.waited_count += (waited.0 > 0) as u64;
                 }
             }
             Record::ReplicaDown { .. } => {

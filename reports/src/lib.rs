@@ -6,9 +6,14 @@
 mod batch;
 mod collector;
 mod report;
+mod sweep;
 mod table;
 
 pub use batch::{BatchMeans, student_t_975};
 pub use collector::Collector;
 pub use report::{Report, ReportMeta};
+pub use sweep::{
+    Estimate, METRICS, Metric, SweepMeta, SweepReport, UnitResult, VariantReport, compare,
+    estimate, unpaired_half_width,
+};
 pub use table::render_table;

@@ -50,7 +50,8 @@ pub struct FailedBy {
 /// Availability.
 #[derive(Clone, Debug, Serialize)]
 pub struct Availability {
-    /// succeeded / offered.
+    /// succeeded / (succeeded + failed): requests still in flight at the horizon have no
+    /// outcome yet and are left out (offered = succeeded + failed + in flight).
     pub request: f64,
     /// Fraction of the window during which every pool had at least one replica up.
     pub time: f64,
@@ -225,7 +226,7 @@ impl Report {
                 },
             },
             availability: Availability {
-                request: round(ratio(succeeded as u128, c.offered as u128), 6),
+                request: round(ratio(succeeded as u128, (succeeded + failed) as u128), 6),
                 time: round(ratio(s.service_up_area, window_ns), 6),
             },
             latency_ms: LatencyMs {

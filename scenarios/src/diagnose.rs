@@ -8,6 +8,11 @@ use ron::error::{Error, SpannedError};
 
 /// Parses the text into the raw mirror, or explains why not.
 pub fn parse(src: &str, file: &str) -> Result<raw::Scenario, ScenarioError> {
+    parse_as(src, file)
+}
+
+/// Parses the text into any serde type, with the same diagnostics.
+pub fn parse_as<T: serde::de::DeserializeOwned>(src: &str, file: &str) -> Result<T, ScenarioError> {
     if is_blank(src) {
         // Point where the scenario should begin: after any comments.
         return Err(
@@ -17,8 +22,7 @@ pub fn parse(src: &str, file: &str) -> Result<raw::Scenario, ScenarioError> {
     }
     let opts =
         ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    opts.from_str::<raw::Scenario>(src)
-        .map_err(|e| convert(e, src, file))
+    opts.from_str::<T>(src).map_err(|e| convert(e, src, file))
 }
 
 /// True when the text holds nothing but whitespace and comments.

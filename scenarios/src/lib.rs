@@ -11,6 +11,7 @@
 mod diagnose;
 mod locate;
 pub mod raw;
+mod sweep;
 mod validate;
 
 use std::fmt;
@@ -18,6 +19,7 @@ use std::ops::Range;
 use std::path::Path;
 
 pub use locate::{Locations, line_col};
+pub use sweep::{AxisDef, SweepFile, Variant, load_sweep};
 
 /// A validated scenario and what the report must say about it.
 #[derive(Clone, Debug)]

@@ -3,6 +3,7 @@
 mod cli;
 mod determinism;
 mod snapshots;
+mod sweep;
 #[allow(clippy::disallowed_methods)] // reference values, not simulation results
 mod theory;
 

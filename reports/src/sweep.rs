@@ -1,0 +1,578 @@
+//! Many runs: what one (variant, replication) unit leaves behind as integers
+//! ([`UnitResult`], exact to merge and to ship between machines), and the figures over
+//! replications (mean and Student-t 95% interval per metric), plus paired comparisons.
+//!
+//! Every float here is computed from integers, one unit at a time, and every sum over units runs
+//! in unit order on one thread, so results do not depend on thread counts or sharding.
+
+use crate::batch::student_t_975;
+use crate::collector::Collector;
+use base64::Engine;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use models::{Outcome, Summary};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+/// The integer results of one (variant, replication) unit.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UnitResult {
+    /// Unit index: variant × replications + replication.
+    pub unit: u64,
+    /// Variant index.
+    pub variant: u32,
+    /// Replication index.
+    pub replication: u32,
+    /// Requests offered in the window.
+    pub offered: u64,
+    /// Outcomes in [`Outcome::ALL`] order.
+    pub outcomes: [u64; 5],
+    /// Σ latency of successes, ns (decimal string: JSON numbers are not u128-safe everywhere).
+    #[serde(with = "u128_string")]
+    pub latency_sum_ns: u128,
+    /// Largest success latency, ns.
+    pub latency_max_ns: u64,
+    /// Successes that waited.
+    pub waited_count: u64,
+    /// Σ waiting time, ns.
+    #[serde(with = "u128_string")]
+    pub wait_sum_ns: u128,
+    /// Statistics window, ns.
+    pub window_ns: u64,
+    /// ∫ service up dt, ns.
+    #[serde(with = "u128_string")]
+    pub service_up_area: u128,
+    /// Σ over replicas of ∫ busy workers dt.
+    #[serde(with = "u128_string")]
+    pub busy_area: u128,
+    /// Σ over replicas of workers × window.
+    #[serde(with = "u128_string")]
+    pub busy_capacity: u128,
+    /// Events handled.
+    pub events: u64,
+    /// Trajectory fingerprint.
+    pub fingerprint: u64,
+    /// Success latencies (HDR V2, deflated, base64).
+    #[serde(with = "hdr_base64")]
+    pub latency: Histogram<u64>,
+}
+
+mod u128_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+mod hdr_base64 {
+    use super::*;
+    pub fn serialize<S: serde::Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(h, &mut buf)
+            .map_err(|e| serde::ser::Error::custom(format!("{e:?}")))?;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(buf))
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)?;
+        Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| serde::de::Error::custom(format!("{e:?}")))
+    }
+}
+
+impl UnitResult {
+    /// The unit's integers from one run's collector and summary.
+    pub fn new(
+        unit: u64,
+        variant: u32,
+        replication: u32,
+        c: &Collector,
+        s: &Summary,
+    ) -> UnitResult {
+        UnitResult {
+            unit,
+            variant,
+            replication,
+            offered: c.offered,
+            outcomes: c.outcomes,
+            latency_sum_ns: c.latency_sum_ns,
+            latency_max_ns: c.latency_max_ns,
+            waited_count: c.waited_count,
+            wait_sum_ns: c.wait_sum_ns,
+            window_ns: s.window_ns,
+            service_up_area: s.service_up_area,
+            busy_area: s.replicas.iter().map(|r| r.busy_area).sum(),
+            busy_capacity: s
+                .replicas
+                .iter()
+                .map(|r| r.workers as u128 * s.window_ns as u128)
+                .sum(),
+            events: s.run.events,
+            fingerprint: c.fingerprint,
+            latency: c.latency.clone(),
+        }
+    }
+
+    fn succeeded(&self) -> u64 {
+        self.outcomes[Outcome::Succeeded as usize]
+    }
+}
+
+fn ratio(a: u128, b: u128) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// A figure computed from one unit.
+pub struct Metric {
+    /// Its key in JSON and CSV.
+    pub name: &'static str,
+    /// What a person calls it.
+    pub label: &'static str,
+    /// True when lower is better (latency), false when higher is (availability).
+    pub lower_is_better: bool,
+    /// The value for one unit.
+    pub value: fn(&UnitResult) -> f64,
+}
+
+fn quantile(u: &UnitResult, q: f64) -> f64 {
+    if u.succeeded() == 0 {
+        0.0
+    } else {
+        u.latency.value_at_quantile(q) as f64 / 1e6
+    }
+}
+
+/// Every metric a sweep reports, in report order.
+pub const METRICS: &[Metric] = &[
+    Metric {
+        name: "availability_request",
+        label: "availability",
+        lower_is_better: false,
+        value: |u| {
+            ratio(
+                u.succeeded() as u128,
+                u.outcomes.iter().sum::<u64>() as u128,
+            )
+        },
+    },
+    Metric {
+        name: "availability_time",
+        label: "time availability",
+        lower_is_better: false,
+        value: |u| ratio(u.service_up_area, u.window_ns as u128),
+    },
+    Metric {
+        name: "latency_ms_mean",
+        label: "mean latency (ms)",
+        lower_is_better: true,
+        value: |u| ratio(u.latency_sum_ns, u.succeeded() as u128) / 1e6,
+    },
+    Metric {
+        name: "latency_ms_p50",
+        label: "p50 (ms)",
+        lower_is_better: true,
+        value: |u| quantile(u, 0.5),
+    },
+    Metric {
+        name: "latency_ms_p90",
+        label: "p90 (ms)",
+        lower_is_better: true,
+        value: |u| quantile(u, 0.9),
+    },
+    Metric {
+        name: "latency_ms_p99",
+        label: "p99 (ms)",
+        lower_is_better: true,
+        value: |u| quantile(u, 0.99),
+    },
+    Metric {
+        name: "latency_ms_p999",
+        label: "p99.9 (ms)",
+        lower_is_better: true,
+        value: |u| quantile(u, 0.999),
+    },
+    Metric {
+        name: "latency_ms_max",
+        label: "max latency (ms)",
+        lower_is_better: true,
+        value: |u| u.latency_max_ns as f64 / 1e6,
+    },
+    Metric {
+        name: "throughput_rps",
+        label: "throughput (req/s)",
+        lower_is_better: false,
+        value: |u| ratio(u.succeeded() as u128 * 1_000_000_000, u.window_ns as u128),
+    },
+    Metric {
+        name: "failed",
+        label: "failed requests",
+        lower_is_better: true,
+        value: |u| (u.outcomes.iter().sum::<u64>() - u.succeeded()) as f64,
+    },
+    Metric {
+        name: "p_wait",
+        label: "P(wait)",
+        lower_is_better: true,
+        value: |u| ratio(u.waited_count as u128, u.succeeded() as u128),
+    },
+    Metric {
+        name: "utilisation",
+        label: "utilisation",
+        lower_is_better: true,
+        value: |u| ratio(u.busy_area, u.busy_capacity),
+    },
+];
+
+/// Mean and 95% half-width of a metric over replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct Estimate {
+    /// Mean over replications.
+    pub mean: f64,
+    /// Student-t 95% half-width (null with one replication).
+    pub ci95: Option<f64>,
+}
+
+fn round(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 1e6).round() / 1e6
+    } else {
+        x
+    }
+}
+
+/// Mean and half-width of `xs`, summed in order.
+pub fn estimate(xs: &[f64]) -> Estimate {
+    let n = xs.len();
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let ci95 = (n > 1).then(|| {
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
+        round(student_t_975(n - 1) * (var / n as f64).sqrt())
+    });
+    Estimate {
+        mean: round(mean),
+        ci95,
+    }
+}
+
+/// One variant's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantReport {
+    /// Index in the cross product.
+    pub index: usize,
+    /// `path=value, …`.
+    pub label: String,
+    /// Every metric, in [`METRICS`] order.
+    pub metrics: Vec<(String, Estimate)>,
+    /// Hash of the replications' fingerprints, in order.
+    pub fingerprint: String,
+}
+
+/// Who ran what.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepMeta {
+    /// hasim's version.
+    pub hasim_version: String,
+    /// The sweep file.
+    pub sweep: String,
+    /// The base scenario's name.
+    pub scenario: String,
+    /// The seed.
+    pub seed: u64,
+    /// Replications per variant.
+    pub replications: u32,
+    /// The command that reproduces this report.
+    pub reproduce: String,
+}
+
+/// A whole sweep's report.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepReport {
+    /// Who ran what.
+    #[serde(flatten)]
+    pub meta: SweepMeta,
+    /// Per variant.
+    pub variants: Vec<VariantReport>,
+}
+
+fn fold_fingerprints(units: &[&UnitResult]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for u in units {
+        h = (h.rotate_left(5) ^ u.fingerprint).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    format!("{h:016x}")
+}
+
+impl SweepReport {
+    /// Aggregates `units` (sorted by unit index, complete) into per-variant figures.
+    pub fn new(meta: SweepMeta, labels: &[String], units: &[UnitResult]) -> SweepReport {
+        let variants = labels
+            .iter()
+            .enumerate()
+            .map(|(v, label)| {
+                let mine: Vec<&UnitResult> =
+                    units.iter().filter(|u| u.variant as usize == v).collect();
+                let metrics = METRICS
+                    .iter()
+                    .map(|m| {
+                        let xs: Vec<f64> = mine.iter().map(|u| (m.value)(u)).collect();
+                        (m.name.to_string(), estimate(&xs))
+                    })
+                    .collect();
+                VariantReport {
+                    index: v,
+                    label: label.clone(),
+                    metrics,
+                    fingerprint: fold_fingerprints(&mine),
+                }
+            })
+            .collect();
+        SweepReport { meta, variants }
+    }
+
+    /// JSON, pretty, with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// One row per (variant, metric).
+    pub fn to_csv(&self) -> String {
+        let mut o = String::from("variant,label,metric,mean,ci95\n");
+        for v in &self.variants {
+            for (name, e) in &v.metrics {
+                let ci = e.ci95.map_or(String::new(), |c| c.to_string());
+                let _ = writeln!(
+                    o,
+                    "{},\"{}\",{name},{},{ci}",
+                    v.index,
+                    v.label.replace('"', "\"\""),
+                    e.mean
+                );
+            }
+        }
+        o
+    }
+
+    /// A table for people: the headline metrics per variant.
+    pub fn to_table(&self) -> String {
+        let m = &self.meta;
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "hasim {} · sweep {} · scenario {} · seed {} · {} replications per variant",
+            m.hasim_version, m.sweep, m.scenario, m.seed, m.replications
+        );
+        let _ = writeln!(o, "mean ± 95% CI over replications\n");
+        let cols = [
+            "availability_request",
+            "latency_ms_mean",
+            "latency_ms_p99",
+            "throughput_rps",
+        ];
+        let w = self
+            .variants
+            .iter()
+            .map(|v| v.label.chars().count())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        let _ = writeln!(
+            o,
+            "{:<4} {:<w$} {:>22} {:>22} {:>22} {:>20}",
+            "#", "variant", "availability", "mean latency ms", "p99 ms", "throughput/s"
+        );
+        for v in &self.variants {
+            let cell = |name: &str| {
+                v.metrics
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or(String::new(), |(_, e)| match e.ci95 {
+                        Some(c) => format!("{} ± {}", sig(e.mean), sig(c)),
+                        None => sig(e.mean),
+                    })
+            };
+            let _ = writeln!(
+                o,
+                "{:<4} {:<w$} {:>22} {:>22} {:>22} {:>20}",
+                v.index,
+                v.label,
+                cell(cols[0]),
+                cell(cols[1]),
+                cell(cols[2]),
+                cell(cols[3])
+            );
+        }
+        let _ = writeln!(o, "\nreproduce: {}", m.reproduce);
+        o
+    }
+}
+
+/// A number with about 5 significant digits, for tables.
+fn sig(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1000.0 {
+        format!("{x:.1}")
+    } else if a >= 1.0 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.5}")
+    }
+}
+
+/// Paired differences of every variant against a baseline, replication by replication.
+pub fn compare(
+    meta: &SweepMeta,
+    labels: &[String],
+    units: &[UnitResult],
+    baseline: usize,
+    independent: Option<&[UnitResult]>,
+) -> String {
+    let mut o = String::new();
+    let r = meta.replications as usize;
+    let _ = writeln!(
+        o,
+        "hasim {} · compare {} · seed {} · {r} paired replications (common random numbers)",
+        meta.hasim_version, meta.sweep, meta.seed
+    );
+    let _ = writeln!(o, "baseline: {}\n", labels[baseline]);
+    let of = |us: &[UnitResult], v: usize| -> Vec<UnitResult> {
+        us.iter()
+            .filter(|u| u.variant as usize == v)
+            .cloned()
+            .collect()
+    };
+    let base = of(units, baseline);
+    let headline = [
+        "availability_request",
+        "latency_ms_mean",
+        "latency_ms_p99",
+        "throughput_rps",
+    ];
+    for (v, label) in labels.iter().enumerate() {
+        if v == baseline {
+            continue;
+        }
+        let mine = of(units, v);
+        let _ = writeln!(o, "{label}");
+        for m in METRICS.iter().filter(|m| headline.contains(&m.name)) {
+            let d: Vec<f64> = mine
+                .iter()
+                .zip(&base)
+                .map(|(a, b)| (m.value)(a) - (m.value)(b))
+                .collect();
+            let e = estimate(&d);
+            let bmean = base.iter().map(|u| (m.value)(u)).sum::<f64>() / base.len().max(1) as f64;
+            let verdict = verdict(m, label, &labels[baseline], &e, bmean);
+            let _ = write!(
+                o,
+                "  {:<20} Δ = {} ± {} (paired)",
+                m.label,
+                sig(e.mean),
+                e.ci95.map_or("n/a".into(), sig)
+            );
+            if let Some(ind) = independent {
+                let a: Vec<f64> = of(ind, v).iter().map(|u| (m.value)(u)).collect();
+                let b: Vec<f64> = of(ind, baseline).iter().map(|u| (m.value)(u)).collect();
+                let _ = write!(
+                    o,
+                    "  vs ± {} with independent streams",
+                    unpaired_half_width(&a, &b).map_or("n/a".into(), sig)
+                );
+            }
+            let _ = writeln!(o, "\n  {:<20} {verdict}", "");
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "reproduce: {}", meta.reproduce);
+    o
+}
+
+/// Welch half-width of the difference of two independent samples' means.
+pub fn unpaired_half_width(a: &[f64], b: &[f64]) -> Option<f64> {
+    let (ea, eb) = (estimate(a), estimate(b));
+    let (n, m) = (a.len() as f64, b.len() as f64);
+    let va = a.iter().map(|x| (x - ea.mean) * (x - ea.mean)).sum::<f64>() / (n - 1.0);
+    let vb = b.iter().map(|x| (x - eb.mean) * (x - eb.mean)).sum::<f64>() / (m - 1.0);
+    let se2 = va / n + vb / m;
+    if !(se2.is_finite()) || a.len() < 2 || b.len() < 2 {
+        return None;
+    }
+    // Welch–Satterthwaite degrees of freedom.
+    let dof = se2 * se2 / ((va / n) * (va / n) / (n - 1.0) + (vb / m) * (vb / m) / (m - 1.0));
+    let dof = if dof.is_finite() {
+        dof.floor().max(1.0) as usize
+    } else {
+        (n + m - 2.0) as usize
+    };
+    Some(round(student_t_975(dof) * se2.sqrt()))
+}
+
+/// A percentage with two significant digits below 10, one decimal above.
+fn pct(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.0}")
+    } else if x >= 0.1 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+/// `path=value, path2=value2` → `value, value2`: what a person calls the variant.
+fn short(label: &str) -> String {
+    label
+        .split(", ")
+        .map(|p| p.split_once('=').map_or(p, |(_, v)| v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn verdict(m: &Metric, label: &str, base: &str, e: &Estimate, base_mean: f64) -> String {
+    let (label, base) = (&short(label), &short(base));
+    let Some(ci) = e.ci95 else {
+        return "one replication: no verdict".into();
+    };
+    if e.mean.abs() <= ci || ci.is_nan() {
+        return format!("the {} difference is not significant", m.label);
+    }
+    let better = (e.mean < 0.0) == m.lower_is_better;
+    let dir = if e.mean < 0.0 { "lower" } else { "higher" };
+    let rel = if base_mean != 0.0 {
+        format!(
+            "{}% ± {}%",
+            pct(100.0 * e.mean.abs() / base_mean.abs()),
+            pct(100.0 * ci / base_mean.abs())
+        )
+    } else {
+        format!("{} ± {}", sig(e.mean.abs()), sig(ci))
+    };
+    format!(
+        "{label} {} is {rel} {dir} than {base} ({})",
+        m.label,
+        if better { "better" } else { "worse" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimate_matches_hand_computation() {
+        let e = estimate(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(e.mean, 2.5);
+        // sd = 1.290994, se = 0.645497, t(3) = 3.182446 → 2.054260
+        assert!((e.ci95.unwrap() - 2.054_260).abs() < 1e-5, "{:?}", e.ci95);
+        assert!(estimate(&[7.0]).ci95.is_none());
+    }
+}

@@ -1,0 +1,330 @@
+//! Sweep files: a base scenario, axes over any of its parameters by path, and a replication
+//! count. Each variant is the base file's text with the axis values spliced in at the spans the
+//! [`Locations`] scanner finds, then validated like any scenario, so every check and diagnostic of
+//! a scenario applies to every variant. An error in a variant points at the sweep file's value.
+//!
+//! Paths name list entries by component name or index: `pools[web].replicas`,
+//! `balancers[lb].policy`, `clients[users].arrivals.rate_per_s`, `horizon`. A field the base
+//! file leaves out (say `workers`) is inserted into its struct.
+
+use crate::locate::Locations;
+use crate::{Loaded, ScenarioError, did_you_mean, parse_str};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sweep {
+    scenario: String,
+    replications: u32,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    axes: Vec<Axis>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Axis {
+    path: String,
+    #[allow(dead_code)] // read through the scanner's spans, as text
+    values: Vec<IgnoredAny>,
+}
+
+/// One axis: a parameter path and the RON text of each value.
+#[derive(Clone, Debug)]
+pub struct AxisDef {
+    /// The path as written, e.g. `pools[web].replicas`.
+    pub path: String,
+    /// Each value's RON text.
+    pub values: Vec<String>,
+}
+
+/// One point of the cross product.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    /// Index in the cross product (first axis varies slowest).
+    pub index: usize,
+    /// `path=value` for each axis, joined by `, ` (`base` when there are no axes).
+    pub label: String,
+    /// The value's text on each axis.
+    pub values: Vec<String>,
+    /// The validated scenario of this variant.
+    pub loaded: Loaded,
+}
+
+/// A validated sweep.
+#[derive(Clone, Debug)]
+pub struct SweepFile {
+    /// The sweep file's name as given.
+    pub file_name: String,
+    /// Its text.
+    pub source: String,
+    /// The base scenario's path (relative to the sweep file's directory).
+    pub scenario_path: PathBuf,
+    /// Replications per variant.
+    pub replications: u32,
+    /// The sweep's seed, if given (else the scenario's, else the default).
+    pub seed: Option<u64>,
+    /// The axes.
+    pub axes: Vec<AxisDef>,
+    /// Every variant, in cross-product order.
+    pub variants: Vec<Variant>,
+}
+
+/// Reads and validates the sweep file at `path`, expanding every variant.
+pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
+    let file = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        position: None,
+        span: None,
+        message: format!("cannot read the sweep file: {e}"),
+        expected: None,
+        help: Some("check the path; sweep files are RON, e.g. scenarios/lb-compare.ron".into()),
+        source_text: String::new(),
+    })?;
+    let raw: Sweep = crate::diagnose::parse_as(&src, &file)?;
+    let loc = Locations::scan(&src);
+    let at = |path: &str, msg: String| {
+        ScenarioError::at(&file, &src, loc.nearest(path).unwrap_or(0..0), msg)
+    };
+    if raw.replications == 0 {
+        return Err(at("replications", "replications must be at least 1".into()));
+    }
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let scenario_path = dir.join(&raw.scenario);
+    let base_src = std::fs::read_to_string(&scenario_path).map_err(|e| {
+        at(
+            "scenario",
+            format!(
+                "cannot read the base scenario `{}`: {e}",
+                scenario_path.display()
+            ),
+        )
+        .help("the path is relative to the sweep file's folder")
+    })?;
+    let base_name = scenario_path.display().to_string();
+    // The base must be valid on its own: its own diagnostics are the clearest.
+    parse_str(&base_src, &base_name)?;
+    let base_loc = Locations::scan(&base_src);
+
+    let mut axes = Vec::new();
+    let mut edits_per_axis: Vec<Vec<(Edit, Range<usize>)>> = Vec::new();
+    for (i, a) in raw.axes.iter().enumerate() {
+        let target = resolve(&a.path, &base_src, &base_loc).map_err(|(msg, help)| {
+            let mut e = at(&format!("axes[{i}].path"), msg);
+            e.help = help;
+            e
+        })?;
+        let mut values = Vec::new();
+        let mut edits = Vec::new();
+        for j in 0.. {
+            let Some(span) = loc.get(&format!("axes[{i}].values[{j}]")) else {
+                break;
+            };
+            let text = src[span.clone()].to_string();
+            edits.push((target.with(&text), span));
+            values.push(text);
+        }
+        if values.is_empty() {
+            return Err(at(
+                &format!("axes[{i}].values"),
+                format!("axis `{}` has no values", a.path),
+            ));
+        }
+        axes.push(AxisDef {
+            path: a.path.clone(),
+            values,
+        });
+        edits_per_axis.push(edits);
+    }
+
+    // Cross product, first axis slowest.
+    let total: usize = edits_per_axis.iter().map(Vec::len).product();
+    let mut variants = Vec::with_capacity(total);
+    for index in 0..total {
+        let mut rest = index;
+        let mut choice = vec![0; axes.len()];
+        for (k, e) in edits_per_axis.iter().enumerate().rev() {
+            choice[k] = rest % e.len();
+            rest /= e.len();
+        }
+        let mut edits: Vec<&(Edit, Range<usize>)> = choice
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| &edits_per_axis[k][c])
+            .collect();
+        let label = if axes.is_empty() {
+            "base".to_string()
+        } else {
+            choice
+                .iter()
+                .enumerate()
+                .map(|(k, &c)| format!("{}={}", axes[k].path, axes[k].values[c]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // Splice from the end so earlier offsets stay valid.
+        edits.sort_by_key(|(e, _)| std::cmp::Reverse(e.at.start));
+        let mut text = base_src.clone();
+        for (e, _) in &edits {
+            text.replace_range(e.at.clone(), &e.text);
+        }
+        let loaded = parse_str(&text, &format!("{base_name} [{label}]")).map_err(|inner| {
+            // Blame the first axis value that this variant sets.
+            let span = edits.last().map(|(_, s)| s.clone()).unwrap_or(0..0);
+            let mut e = ScenarioError::at(
+                &file,
+                &src,
+                span,
+                format!("variant `{label}` is invalid: {}", inner.message),
+            );
+            e.help = inner.help;
+            e.expected = inner.expected;
+            e
+        })?;
+        variants.push(Variant {
+            index,
+            label,
+            values: choice
+                .iter()
+                .enumerate()
+                .map(|(k, &c)| axes[k].values[c].clone())
+                .collect(),
+            loaded,
+        });
+    }
+    Ok(SweepFile {
+        file_name: file,
+        source: src,
+        scenario_path,
+        replications: raw.replications,
+        seed: raw.seed,
+        axes,
+        variants,
+    })
+}
+
+/// Where and how a value goes into the base text.
+#[derive(Clone, Debug)]
+struct Edit {
+    at: Range<usize>,
+    text: String,
+}
+
+enum Target {
+    Replace(Range<usize>),
+    Insert { at: usize, field: String },
+}
+
+impl Target {
+    fn with(&self, value: &str) -> Edit {
+        match self {
+            Target::Replace(r) => Edit {
+                at: r.clone(),
+                text: value.to_string(),
+            },
+            Target::Insert { at, field } => Edit {
+                at: *at..*at,
+                text: format!("{field}: {value}, "),
+            },
+        }
+    }
+}
+
+/// Turns `pools[web].replicas` into a span of the base text (or an insertion point).
+fn resolve(path: &str, src: &str, loc: &Locations) -> Result<Target, (String, Option<String>)> {
+    let mut concrete = String::new();
+    let segments: Vec<&str> = path.split('.').collect();
+    for (n, seg) in segments.iter().enumerate() {
+        let (field, key) = match seg.split_once('[') {
+            Some((f, k)) => (
+                f,
+                Some(
+                    k.strip_suffix(']')
+                        .ok_or_else(|| (format!("`{seg}` lacks its closing `]`"), None))?,
+                ),
+            ),
+            None => (*seg, None),
+        };
+        if field.is_empty() || !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err((
+                format!("`{path}` is not a parameter path"),
+                Some(
+                    "write e.g. `pools[web].replicas` or `clients[users].arrivals.rate_per_s`"
+                        .into(),
+                ),
+            ));
+        }
+        if !concrete.is_empty() {
+            concrete.push('.');
+        }
+        concrete.push_str(field);
+        if let Some(key) = key {
+            let index = match key.parse::<usize>() {
+                Ok(i) => i,
+                Err(_) => {
+                    let mut names = Vec::new();
+                    let mut found = None;
+                    for i in 0.. {
+                        if loc.get(&format!("{concrete}[{i}]")).is_none() {
+                            break;
+                        }
+                        let name = loc
+                            .get(&format!("{concrete}[{i}].name"))
+                            .map(|s| src[s].trim_matches('"').to_string())
+                            .unwrap_or_default();
+                        if name == key {
+                            found = Some(i);
+                        }
+                        names.push(name);
+                    }
+                    match found {
+                        Some(i) => i,
+                        None => {
+                            let help = did_you_mean(key, names.iter().map(String::as_str))
+                                .map(|m| format!("did you mean `{field}[{m}]`?"));
+                            return Err((
+                                format!("the base scenario has no `{field}` entry named `{key}`"),
+                                help,
+                            ));
+                        }
+                    }
+                }
+            };
+            concrete.push_str(&format!("[{index}]"));
+        }
+        if loc.get(&concrete).is_none() {
+            // The last field may be absent from the file: insert it into its struct.
+            let parent = concrete
+                .rsplit_once(['.'])
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default();
+            let is_last = n + 1 == segments.len();
+            if is_last && key.is_none() {
+                let open = if parent.is_empty() {
+                    src.find('(')
+                } else {
+                    loc.get(&parent)
+                        .and_then(|s| src[s.clone()].find('(').map(|o| s.start + o))
+                };
+                if let Some(o) = open {
+                    return Ok(Target::Insert {
+                        at: o + 1,
+                        field: field.to_string(),
+                    });
+                }
+            }
+            return Err((
+                format!("the base scenario has no parameter `{path}`"),
+                Some("paths follow the file's structure, e.g. `pools[web].workers`".into()),
+            ));
+        }
+    }
+    loc.get(&concrete)
+        .map(Target::Replace)
+        .ok_or_else(|| (format!("the base scenario has no parameter `{path}`"), None))
+}

@@ -1,0 +1,324 @@
+//! Sweeps: identical bytes for any --jobs and any sharding, named missing shards, resume after a
+//! kill without recomputing finished units, diagnostics in sweep files, and common random
+//! numbers narrowing comparisons.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SMALL: &str = "tests/data/sweeps/small.ron";
+
+fn hasim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hasim"))
+        .args(args)
+        .current_dir(super::root())
+        .output()
+        .expect("hasim runs")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = hasim(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// report.txt, report.json, report.csv of an output folder.
+fn reports(dir: &Path) -> Vec<Vec<u8>> {
+    ["report.txt", "report.json", "report.csv"]
+        .iter()
+        .map(|n| std::fs::read(dir.join(n)).expect("report written"))
+        .collect()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn result_does_not_depend_on_jobs() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let mut all = Vec::new();
+    for jobs in ["1", "2", "8"] {
+        let dir = t.path().join(format!("jobs{jobs}"));
+        let out = ok(&["sweep", SMALL, "--jobs", jobs, "--out", s(&dir)]);
+        all.push((reports(&dir), out.stdout));
+    }
+    assert!(
+        all.windows(2).all(|w| w[0] == w[1]),
+        "sweep output differs between --jobs 1, 2 and 8"
+    );
+    // 2 × 2 variants, every metric with an interval.
+    let json: serde_json::Value = serde_json::from_slice(&all[0].0[1]).expect("json");
+    assert_eq!(json["variants"].as_array().map(Vec::len), Some(4));
+    assert!(
+        json["variants"][0]["metrics"][2][1]["ci95"].is_number(),
+        "{json}"
+    );
+}
+
+#[test]
+fn shards_merged_equal_the_single_machine_sweep() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let local = t.path().join("local");
+    ok(&["sweep", SMALL, "--jobs", "2", "--out", s(&local)]);
+    let expected = reports(&local);
+    for n in [1u32, 3, 7] {
+        let mut parts = Vec::new();
+        for k in 1..=n {
+            let part = t.path().join(format!("n{n}-part-{k}.json"));
+            ok(&[
+                "sweep",
+                SMALL,
+                "--jobs",
+                "1",
+                "--shard",
+                &format!("{k}/{n}"),
+                "--out",
+                s(&part),
+            ]);
+            parts.push(part);
+        }
+        let merged = t.path().join(format!("merged-{n}"));
+        let mut args = vec!["merge", "--out", s(&merged)];
+        args.extend(parts.iter().map(|p| s(p)));
+        ok(&args);
+        assert!(
+            reports(&merged) == expected,
+            "merge of {n} shards differs from the local sweep"
+        );
+    }
+}
+
+#[test]
+fn merge_names_the_missing_shard_and_refuses_mixed_sweeps() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let part = |k: u32| t.path().join(format!("p{k}.json"));
+    for k in [1, 3] {
+        ok(&[
+            "sweep",
+            SMALL,
+            "--shard",
+            &format!("{k}/3"),
+            "--out",
+            s(&part(k)),
+        ]);
+    }
+    let out = hasim(&["merge", s(&part(1)), s(&part(3))]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing shard 2/3"), "{err}");
+    // A shard of the same sweep with another seed is another sweep.
+    ok(&[
+        "sweep",
+        SMALL,
+        "--seed",
+        "99",
+        "--shard",
+        "2/3",
+        "--out",
+        s(&part(2)),
+    ]);
+    let out = hasim(&["merge", s(&part(1)), s(&part(2)), s(&part(3))]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("different sweeps"));
+}
+
+#[test]
+fn resume_reuses_finished_units_and_recomputes_nothing() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let part = t.path().join("part.json");
+    ok(&["sweep", SMALL, "--shard", "1/1", "--out", s(&part)]);
+    let full: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&part).expect("part")).expect("json");
+    // Fake an interrupted run: a checkpoint holding unit 5 only, with a marked fingerprint. If
+    // --resume recomputed it, the mark would be gone.
+    let ck = PathBuf::from(format!("{}.units", s(&part)));
+    std::fs::create_dir_all(&ck).expect("mkdir");
+    std::fs::write(
+        ck.join("header.json"),
+        serde_json::to_string(&full["header"]).expect("ser"),
+    )
+    .expect("write");
+    let mut unit = full["units"][5].clone();
+    unit["fingerprint"] = serde_json::json!(424242);
+    std::fs::write(
+        ck.join("unit-000000005.json"),
+        serde_json::to_string(&unit).expect("ser"),
+    )
+    .expect("write");
+    let part2 = t.path().join("part.json");
+    ok(&[
+        "sweep",
+        SMALL,
+        "--shard",
+        "1/1",
+        "--out",
+        s(&part2),
+        "--resume",
+    ]);
+    let resumed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&part2).expect("part")).expect("json");
+    assert_eq!(
+        resumed["units"][5]["fingerprint"], 424242,
+        "unit 5 was recomputed"
+    );
+    for i in [0usize, 4, 6, 15] {
+        assert_eq!(resumed["units"][i], full["units"][i], "unit {i}");
+    }
+    assert!(!ck.exists(), "the checkpoint is removed after success");
+}
+
+#[test]
+fn a_killed_sweep_resumes_to_the_same_report() {
+    let t = tempfile::tempdir().expect("tempdir");
+    const SLOW: &str = "tests/data/sweeps/slow.ron";
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    ok(&["sweep", SLOW, "--jobs", "1", "--out", s(&a)]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hasim"))
+        .args(["sweep", SLOW, "--jobs", "1", "--out", s(&b)])
+        .current_dir(super::root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let ck = PathBuf::from(format!("{}.units", s(&b)));
+    let start = std::time::Instant::now();
+    let units = |d: &Path| {
+        std::fs::read_dir(d)
+            .map(|r| {
+                r.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("unit-"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    while units(&ck) < 2 && start.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let finished_before = units(&ck);
+    assert!(
+        finished_before >= 2,
+        "the sweep made no progress before the kill"
+    );
+    // No half-written file: every unit file parses (a killed writer leaves only its temp file).
+    for e in std::fs::read_dir(&ck).expect("checkpoint") {
+        let p = e.expect("entry").path();
+        if !p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(".json"))
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).expect("read");
+        serde_json::from_str::<serde_json::Value>(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+    assert!(
+        finished_before < 16,
+        "the sweep finished before it could be killed"
+    );
+    ok(&["sweep", SLOW, "--jobs", "1", "--out", s(&b), "--resume"]);
+    assert!(reports(&a) == reports(&b), "resumed sweep differs");
+}
+
+#[test]
+fn sweep_file_errors_point_into_the_sweep_file() {
+    for f in ["bad-path", "bad-value", "bad-field"] {
+        let rel = format!("tests/data/sweeps/{f}.ron");
+        let text = std::fs::read_to_string(super::repo(&rel)).expect("read");
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// expect: "))
+            .expect("header");
+        let (pos, msg) = expect.split_once(' ').expect("pos msg");
+        let out = hasim(&["sweep", &rel]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{rel}: {err}");
+        assert!(err.contains(&format!("{rel}:{pos}:")), "{rel}: {err}");
+        assert!(err.contains(msg), "{rel}: {err}");
+    }
+}
+
+#[test]
+fn shard_from_cluster_environment() {
+    use hasim::sweep::Shard;
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    assert_eq!(
+        Shard::from_env(
+            env(&[
+                ("SLURM_ARRAY_TASK_ID", "3"),
+                ("SLURM_ARRAY_TASK_COUNT", "8")
+            ]),
+            None
+        ),
+        Ok(Shard { k: 4, n: 8 })
+    );
+    assert_eq!(
+        Shard::from_env(
+            env(&[
+                ("SLURM_ARRAY_TASK_ID", "11"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("SLURM_ARRAY_TASK_MIN", "10")
+            ]),
+            None
+        ),
+        Ok(Shard { k: 2, n: 4 })
+    );
+    assert_eq!(
+        Shard::from_env(env(&[("JOB_COMPLETION_INDEX", "0")]), Some(5)),
+        Ok(Shard { k: 1, n: 5 })
+    );
+    assert!(Shard::from_env(env(&[("JOB_COMPLETION_INDEX", "0")]), None).is_err());
+    assert!(Shard::from_env(env(&[]), None).is_err());
+    assert!(
+        Shard::parse("0/3").is_err() && Shard::parse("4/3").is_err() && Shard::parse("x").is_err()
+    );
+}
+
+/// Common random numbers: the paired interval of a difference is narrower than the interval the
+/// same comparison gets with independent streams per variant.
+#[test]
+fn common_random_numbers_narrow_the_comparison() {
+    let sweep = scenarios::load_sweep(&super::repo(SMALL)).unwrap_or_else(|e| panic!("{e}"));
+    let run = |independent: bool| -> Vec<reports::UnitResult> {
+        (0..sweep.variants.len() as u64 * sweep.replications as u64)
+            .map(|u| hasim::sweep::run_unit(&sweep, 5, u, independent))
+            .collect()
+    };
+    let (crn, ind) = (run(false), run(true));
+    let mean_latency = &reports::METRICS[2];
+    let of = |us: &[reports::UnitResult], v: u32| -> Vec<f64> {
+        us.iter()
+            .filter(|u| u.variant == v)
+            .map(|u| (mean_latency.value)(u))
+            .collect()
+    };
+    // Variant 0 vs 1: round robin with 1 vs 2 workers.
+    let d: Vec<f64> = of(&crn, 1)
+        .iter()
+        .zip(of(&crn, 0))
+        .map(|(a, b)| a - b)
+        .collect();
+    let paired = reports::estimate(&d).ci95.expect("ci");
+    let unpaired = reports::unpaired_half_width(&of(&ind, 1), &of(&ind, 0)).expect("ci");
+    assert!(
+        paired < unpaired,
+        "paired ±{paired} vs independent ±{unpaired}"
+    );
+}
