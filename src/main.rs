@@ -338,9 +338,10 @@ fn sweep(
     };
     if let (Some(shard), Some(out)) = (shard, &out) {
         let part = hasim::sweep::Partial {
+            units: hasim::sweep::units_of(shard, head.units_total),
             header: head,
             shard,
-            units,
+            variants: units,
         };
         return match hasim::write_atomically(out, hasim::sweep::to_json(&part).as_bytes()) {
             Ok(()) => {
@@ -349,7 +350,7 @@ fn sweep(
                     out.display(),
                     shard.k,
                     shard.n,
-                    part.units.len()
+                    part.units
                 );
                 done(ExitCode::SUCCESS)
             }
@@ -366,7 +367,7 @@ fn sweep_reproduce(head: &hasim::sweep::Header) -> String {
 
 fn emit_sweep(
     head: &hasim::sweep::Header,
-    units: &[reports::UnitResult],
+    units: &[reports::VariantAgg],
     out: Option<&std::path::Path>,
     format: SweepFormat,
 ) -> ExitCode {
@@ -432,7 +433,7 @@ fn compare(
     baseline: usize,
     independent: bool,
 ) -> ExitCode {
-    use hasim::sweep::{Shard, header, run_shard};
+    use hasim::sweep::{header, unit_metrics};
     let s = match scenarios::load_sweep(file) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
@@ -455,19 +456,12 @@ fn compare(
     let seed = sweep_seed(&s, run.seed);
     let progress = matches!(run.progress, Progress::Auto);
     let paired = header(&s, seed, false);
-    let units = match run_shard(&s, &paired, Shard::ALL, run.jobs, None, progress) {
+    let units = match unit_metrics(&s, &paired, run.jobs, progress) {
         Ok(u) => u,
         Err(e) => return fail(e),
     };
     let ind_units = if independent {
-        match run_shard(
-            &s,
-            &header(&s, seed, true),
-            Shard::ALL,
-            run.jobs,
-            None,
-            progress,
-        ) {
+        match unit_metrics(&s, &header(&s, seed, true), run.jobs, progress) {
             Ok(u) => Some(u),
             Err(e) => return fail(e),
         }

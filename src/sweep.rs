@@ -4,7 +4,7 @@
 
 use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use reports::{SweepMeta, SweepReport, UnitResult};
+use reports::{METRICS, SweepMeta, SweepReport, UnitResult, VariantAgg};
 use scenarios::SweepFile;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -86,15 +86,22 @@ pub struct Header {
     pub independent_streams: bool,
 }
 
-/// A shard's output file.
+/// A shard's output file: integer aggregates per variant, never per-unit floats.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Partial {
     /// Identifies the sweep.
     pub header: Header,
     /// Which shard this is.
     pub shard: Shard,
-    /// Its units, in index order.
-    pub units: Vec<UnitResult>,
+    /// How many units it ran (all those with `u mod N = K−1`).
+    pub units: u64,
+    /// Per variant, the exact sums over this shard's replications.
+    pub variants: Vec<VariantAgg>,
+}
+
+/// Units of the sweep that shard `shard` owns.
+pub fn units_of(shard: Shard, total: u64) -> u64 {
+    (0..total).filter(|&u| shard.owns(u)).count() as u64
 }
 
 fn fnv(h: &mut u64, bytes: &[u8]) {
@@ -143,8 +150,13 @@ pub fn run_unit(sweep: &SweepFile, seed: u64, u: u64, independent_streams: bool)
     UnitResult::new(u, v as u32, r as u32, &collector, &summary)
 }
 
-/// Runs this shard's units on `jobs` threads, skipping those already checkpointed, writing each
-/// finished unit to `checkpoint` (atomically) so that an interrupted run can resume.
+/// Units run in parallel per chunk: results are folded chunk by chunk, so memory stays at one
+/// chunk of histograms plus the per-variant aggregates, whatever the number of replications.
+const CHUNK: usize = 64;
+
+/// Runs this shard's units on `jobs` threads, folding each into its variant's aggregate. Units
+/// already in `checkpoint` are read, not rerun; each new unit is written there atomically, so an
+/// interrupted run resumes where it stopped.
 pub fn run_shard(
     sweep: &SweepFile,
     head: &Header,
@@ -152,30 +164,62 @@ pub fn run_shard(
     jobs: usize,
     checkpoint: Option<&Path>,
     progress: bool,
-) -> Result<Vec<UnitResult>, String> {
-    let wanted: Vec<u64> = (0..head.units_total).filter(|&u| shard.owns(u)).collect();
-    let mut done = match checkpoint {
-        Some(dir) => read_checkpoint(dir, head)?,
-        None => Vec::new(),
-    };
-    done.retain(|d| shard.owns(d.unit));
-    let todo: Vec<u64> = wanted
-        .iter()
-        .copied()
-        .filter(|u| !done.iter().any(|d| d.unit == *u))
-        .collect();
+) -> Result<Vec<VariantAgg>, String> {
+    let mut aggs = vec![VariantAgg::default(); sweep.variants.len()];
+    let mut done = vec![false; head.units_total as usize];
     if let Some(dir) = checkpoint {
+        for u in read_checkpoint(dir, head)? {
+            if shard.owns(u.unit) && !done[u.unit as usize] {
+                done[u.unit as usize] = true;
+                aggs[u.variant as usize].add(&u);
+            }
+        }
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         crate::write_atomically(&dir.join("header.json"), to_json(head).as_bytes())
             .map_err(|e| format!("cannot write checkpoint header: {e}"))?;
     }
+    let todo: Vec<u64> = (0..head.units_total)
+        .filter(|&u| shard.owns(u) && !done[u as usize])
+        .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
         .map_err(|e| e.to_string())?;
-    let bar = if progress {
-        ProgressBar::new(todo.len() as u64)
+    let bar = progress_bar(progress, todo.len() as u64);
+    let independent = head.independent_streams;
+    for chunk in todo.chunks(CHUNK) {
+        let results: Vec<Result<UnitResult, String>> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|&u| {
+                    let r = run_unit(sweep, head.seed, u, independent);
+                    if let Some(dir) = checkpoint {
+                        crate::write_atomically(
+                            &dir.join(format!("unit-{u:09}.json")),
+                            to_json(&r).as_bytes(),
+                        )
+                        .map_err(|e| format!("cannot write checkpoint: {e}"))?;
+                    }
+                    bar.inc(1);
+                    Ok(r)
+                })
+                .collect()
+        });
+        // Folded in unit order (the sums are integers, so any order gives the same bits).
+        for r in results {
+            let r = r?;
+            aggs[r.variant as usize].add(&r);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(aggs)
+}
+
+fn progress_bar(show: bool, len: u64) -> ProgressBar {
+    // indicatif hides the bar by itself when stderr is not a terminal.
+    let bar = if show {
+        ProgressBar::new(len)
     } else {
         ProgressBar::hidden()
     };
@@ -183,29 +227,34 @@ pub fn run_shard(
         ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} runs · {per_sec} · eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let independent = head.independent_streams;
-    let fresh: Vec<Result<UnitResult, String>> = pool.install(|| {
-        todo.par_iter()
+    bar
+}
+
+/// Every unit's metric values, `[variant][replication][metric]`, for paired comparisons.
+pub fn unit_metrics(
+    sweep: &SweepFile,
+    head: &Header,
+    jobs: usize,
+    progress: bool,
+) -> Result<Vec<Vec<Vec<f64>>>, String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let bar = progress_bar(progress, head.units_total);
+    let values: Vec<Vec<f64>> = pool.install(|| {
+        (0..head.units_total)
+            .into_par_iter()
             .progress_with(bar.clone())
-            .map(|&u| {
-                let r = run_unit(sweep, head.seed, u, independent);
-                if let Some(dir) = checkpoint {
-                    crate::write_atomically(
-                        &dir.join(format!("unit-{u:09}.json")),
-                        to_json(&r).as_bytes(),
-                    )
-                    .map_err(|e| format!("cannot write checkpoint: {e}"))?;
-                }
-                Ok(r)
+            .map(|u| {
+                let r = run_unit(sweep, head.seed, u, head.independent_streams);
+                METRICS.iter().map(|m| (m.value)(&r)).collect()
             })
             .collect()
     });
     bar.finish_and_clear();
-    for r in fresh {
-        done.push(r?);
-    }
-    done.sort_by_key(|u| u.unit);
-    Ok(done)
+    let r = head.replications as usize;
+    Ok(values.chunks(r).map(<[Vec<f64>]>::to_vec).collect())
 }
 
 fn read_checkpoint(dir: &Path, head: &Header) -> Result<Vec<UnitResult>, String> {
@@ -247,15 +296,16 @@ pub fn to_json<T: Serialize>(v: &T) -> String {
     s
 }
 
-/// Checks that the partials belong to one sweep and hold every unit exactly once; returns the
-/// header and the units sorted by index.
-pub fn merge(parts: Vec<(String, Partial)>) -> Result<(Header, Vec<UnitResult>), String> {
+/// Checks that the partials belong to one sweep and cover every unit exactly once, and sums
+/// their aggregates (exact integers: the result equals a single-machine run bit for bit).
+pub fn merge(parts: Vec<(String, Partial)>) -> Result<(Header, Vec<VariantAgg>), String> {
     let Some((first_name, first)) = parts.first() else {
         return Err("no partial files given".into());
     };
     let head = first.header.clone();
     let n = first.shard.n;
-    let mut seen_shards = Vec::new();
+    let mut seen = Vec::new();
+    let mut aggs = vec![VariantAgg::default(); head.variants.len()];
     for (name, p) in &parts {
         if p.header != head {
             return Err(format!(
@@ -269,46 +319,45 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<(Header, Vec<UnitResult>),
                 p.shard.k, p.shard.n
             ));
         }
-        if seen_shards.contains(&p.shard.k) {
-            return Err(format!("shard {}/{n} is given twice ({name})", p.shard.k));
+        if seen.contains(&p.shard.k) {
+            return Err(format!(
+                "shard {}/{n} is given twice ({name}): its units would count twice",
+                p.shard.k
+            ));
         }
-        seen_shards.push(p.shard.k);
+        let expected = units_of(p.shard, head.units_total);
+        let held: u64 = p.variants.iter().map(|a| a.n).sum();
+        if p.units != expected || held != expected || p.variants.len() != head.variants.len() {
+            return Err(format!(
+                "{name}: shard {}/{n} should hold {expected} units but holds {held}",
+                p.shard.k
+            ));
+        }
+        seen.push(p.shard.k);
+        for (a, b) in aggs.iter_mut().zip(&p.variants) {
+            a.merge(b);
+        }
     }
     let missing: Vec<String> = (1..=n)
-        .filter(|k| !seen_shards.contains(k))
+        .filter(|k| !seen.contains(k))
         .map(|k| format!("{k}/{n}"))
         .collect();
     if !missing.is_empty() {
         return Err(format!(
-            "missing shard{} {}: its units are not in any partial file",
+            "missing shard{} {}: {} units are in no partial file",
             if missing.len() > 1 { "s" } else { "" },
-            missing.join(", ")
+            missing.join(", "),
+            (1..=n)
+                .filter(|k| !seen.contains(k))
+                .map(|k| units_of(Shard { k, n }, head.units_total))
+                .sum::<u64>()
         ));
     }
-    let mut units: Vec<UnitResult> = parts.into_iter().flat_map(|(_, p)| p.units).collect();
-    units.sort_by_key(|u| u.unit);
-    for (i, u) in units.iter().enumerate() {
-        if u.unit != i as u64 {
-            let shard = i as u64 % n + 1;
-            return Err(if u.unit < i as u64 {
-                format!("unit {} appears twice", u.unit)
-            } else {
-                format!("unit {i} is missing (it belongs to shard {shard}/{n})")
-            });
-        }
-    }
-    if units.len() as u64 != head.units_total {
-        let i = units.len() as u64;
-        return Err(format!(
-            "unit {i} is missing (it belongs to shard {}/{n})",
-            i % n + 1
-        ));
-    }
-    Ok((head, units))
+    Ok((head, aggs))
 }
 
-/// The report of a complete, sorted set of units.
-pub fn report(head: &Header, units: &[UnitResult], reproduce: String) -> SweepReport {
+/// The report of a complete sweep's aggregates.
+pub fn report(head: &Header, aggs: &[VariantAgg], reproduce: String) -> SweepReport {
     let meta = SweepMeta {
         hasim_version: head.hasim_version.clone(),
         sweep: head.sweep.clone(),
@@ -317,5 +366,5 @@ pub fn report(head: &Header, units: &[UnitResult], reproduce: String) -> SweepRe
         replications: head.replications,
         reproduce,
     };
-    SweepReport::new(meta, &head.variants, units)
+    SweepReport::new(meta, &head.variants, aggs)
 }

@@ -7,7 +7,7 @@ use models::{Outcome, Record};
 use sim_core::{Observer, SimTime};
 
 /// Latencies above this (one week) are recorded as one week.
-const HIGHEST_NS: u64 = 604_800_000_000_000;
+pub(crate) const HIGHEST_NS: u64 = 604_800_000_000_000;
 
 /// Statistics over the records of one run.
 #[derive(Clone, Debug)]

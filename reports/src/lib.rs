@@ -13,7 +13,7 @@ pub use batch::{BatchMeans, student_t_975};
 pub use collector::Collector;
 pub use report::{Report, ReportMeta};
 pub use sweep::{
-    Estimate, METRICS, Metric, SweepMeta, SweepReport, UnitResult, VariantReport, compare,
-    estimate, unpaired_half_width,
+    Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,
+    VariantReport, compare, estimate, unpaired_half_width,
 };
 pub use table::render_table;

@@ -270,9 +270,13 @@ pub struct VariantReport {
     pub index: usize,
     /// `path=value, …`.
     pub label: String,
+    /// Replications it holds.
+    pub replications: u64,
     /// Every metric, in [`METRICS`] order.
     pub metrics: Vec<(String, Estimate)>,
-    /// Hash of the replications' fingerprints, in order.
+    /// Latency percentiles over all replications pooled (HDR, 3 significant digits).
+    pub pooled_latency_ms: Pooled,
+    /// Order-independent hash of the replications' trajectory fingerprints.
     pub fingerprint: String,
 }
 
@@ -303,35 +307,160 @@ pub struct SweepReport {
     pub variants: Vec<VariantReport>,
 }
 
-fn fold_fingerprints(units: &[&UnitResult]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for u in units {
-        h = (h.rotate_left(5) ^ u.fingerprint).wrapping_mul(0x517c_c1b7_2722_0a95);
+/// Metric values are summed as integers in millionths, so that aggregates merge exactly in any
+/// order: a shard's sums plus another's are the sums of the whole, bit for bit.
+const SCALE: f64 = 1e6;
+
+fn quantize(x: f64) -> i64 {
+    if x.is_finite() {
+        (x * SCALE).round() as i64
+    } else {
+        0
     }
-    format!("{h:016x}")
+}
+
+/// Exact, order-independent aggregates of one variant over any set of its replications.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct VariantAgg {
+    /// Replications folded in.
+    pub n: u64,
+    /// Σ quantized value per metric (METRICS order).
+    #[serde(with = "i128_strings")]
+    pub sum: Vec<i128>,
+    /// Σ quantized value² per metric.
+    #[serde(with = "u128_strings")]
+    pub sum_sq: Vec<u128>,
+    /// Wrapping sum of mix(unit, fingerprint): a fingerprint of the set, independent of order.
+    pub fingerprint: u64,
+    /// Every replication's success latencies, merged (exact integer counts).
+    #[serde(with = "hdr_base64")]
+    pub latency: Histogram<u64>,
+}
+
+mod i128_strings {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &[i128], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| x.to_string()))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i128>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|x| x.parse().map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+mod u128_strings {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &[u128], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| x.to_string()))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u128>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|x| x.parse().map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+impl Default for VariantAgg {
+    fn default() -> Self {
+        VariantAgg {
+            n: 0,
+            sum: vec![0; METRICS.len()],
+            sum_sq: vec![0; METRICS.len()],
+            fingerprint: 0,
+            latency: Histogram::new_with_bounds(1, crate::collector::HIGHEST_NS, 3)
+                .unwrap_or_else(|_| unreachable!("constant bounds are valid")),
+        }
+    }
+}
+
+impl VariantAgg {
+    /// Folds one replication in.
+    pub fn add(&mut self, u: &UnitResult) {
+        self.n += 1;
+        for (i, m) in METRICS.iter().enumerate() {
+            let q = quantize((m.value)(u));
+            self.sum[i] += q as i128;
+            self.sum_sq[i] += (q as i128 * q as i128) as u128;
+        }
+        let mixed = (u.unit.rotate_left(32) ^ u.fingerprint).wrapping_mul(0x517c_c1b7_2722_0a95);
+        self.fingerprint = self.fingerprint.wrapping_add(mixed);
+        let _ = self.latency.add(&u.latency);
+    }
+
+    /// Folds another set of replications in (exact: integers only).
+    pub fn merge(&mut self, o: &VariantAgg) {
+        self.n += o.n;
+        for i in 0..METRICS.len() {
+            self.sum[i] += o.sum[i];
+            self.sum_sq[i] += o.sum_sq[i];
+        }
+        self.fingerprint = self.fingerprint.wrapping_add(o.fingerprint);
+        let _ = self.latency.add(&o.latency);
+    }
+
+    /// Mean and Student-t half-width of metric `i`, from the exact sums.
+    pub fn estimate(&self, i: usize) -> Estimate {
+        let n = self.n as f64;
+        let (s, ss) = (self.sum[i], self.sum_sq[i]);
+        let mean = s as f64 / n / SCALE;
+        let ci95 = (self.n > 1).then(|| {
+            // n·Σx² − (Σx)² exactly in integers, then one division: no cancellation.
+            let num = self.n as i128 * ss as i128 - s * s;
+            let var = num.max(0) as f64 / (n * (n - 1.0)) / (SCALE * SCALE);
+            round(student_t_975(self.n as usize - 1) * (var / n).sqrt())
+        });
+        Estimate {
+            mean: round(mean),
+            ci95,
+        }
+    }
+}
+
+/// Pooled latency percentiles over every replication of a variant, ms.
+#[derive(Clone, Debug, Serialize)]
+pub struct Pooled {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
 }
 
 impl SweepReport {
-    /// Aggregates `units` (sorted by unit index, complete) into per-variant figures.
-    pub fn new(meta: SweepMeta, labels: &[String], units: &[UnitResult]) -> SweepReport {
+    /// Per-variant figures from the variants' aggregates.
+    pub fn new(meta: SweepMeta, labels: &[String], aggs: &[VariantAgg]) -> SweepReport {
         let variants = labels
             .iter()
+            .zip(aggs)
             .enumerate()
-            .map(|(v, label)| {
-                let mine: Vec<&UnitResult> =
-                    units.iter().filter(|u| u.variant as usize == v).collect();
+            .map(|(v, (label, a))| {
                 let metrics = METRICS
                     .iter()
-                    .map(|m| {
-                        let xs: Vec<f64> = mine.iter().map(|u| (m.value)(u)).collect();
-                        (m.name.to_string(), estimate(&xs))
-                    })
+                    .enumerate()
+                    .map(|(i, m)| (m.name.to_string(), a.estimate(i)))
                     .collect();
+                let q = |p: f64| {
+                    if a.latency.is_empty() {
+                        0.0
+                    } else {
+                        round(a.latency.value_at_quantile(p) as f64 / 1e6)
+                    }
+                };
                 VariantReport {
                     index: v,
                     label: label.clone(),
+                    replications: a.n,
                     metrics,
-                    fingerprint: fold_fingerprints(&mine),
+                    pooled_latency_ms: Pooled {
+                        p50: q(0.5),
+                        p99: q(0.99),
+                        p999: q(0.999),
+                    },
+                    fingerprint: format!("{:016x}", a.fingerprint),
                 }
             })
             .collect();
@@ -430,12 +559,14 @@ fn sig(x: f64) -> String {
 }
 
 /// Paired differences of every variant against a baseline, replication by replication.
+/// `values[variant][replication][metric]` (METRICS order); `independent` holds the same sweep
+/// run with independent streams per variant, to show what common random numbers buy.
 pub fn compare(
     meta: &SweepMeta,
     labels: &[String],
-    units: &[UnitResult],
+    values: &[Vec<Vec<f64>>],
     baseline: usize,
-    independent: Option<&[UnitResult]>,
+    independent: Option<&[Vec<Vec<f64>>]>,
 ) -> String {
     let mut o = String::new();
     let r = meta.replications as usize;
@@ -445,13 +576,9 @@ pub fn compare(
         meta.hasim_version, meta.sweep, meta.seed
     );
     let _ = writeln!(o, "baseline: {}\n", labels[baseline]);
-    let of = |us: &[UnitResult], v: usize| -> Vec<UnitResult> {
-        us.iter()
-            .filter(|u| u.variant as usize == v)
-            .cloned()
-            .collect()
+    let col = |vs: &[Vec<Vec<f64>>], v: usize, i: usize| -> Vec<f64> {
+        vs[v].iter().map(|rep| rep[i]).collect()
     };
-    let base = of(units, baseline);
     let headline = [
         "availability_request",
         "latency_ms_mean",
@@ -462,16 +589,20 @@ pub fn compare(
         if v == baseline {
             continue;
         }
-        let mine = of(units, v);
         let _ = writeln!(o, "{label}");
-        for m in METRICS.iter().filter(|m| headline.contains(&m.name)) {
-            let d: Vec<f64> = mine
+        for (i, m) in METRICS
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| headline.contains(&m.name))
+        {
+            let base = col(values, baseline, i);
+            let d: Vec<f64> = col(values, v, i)
                 .iter()
                 .zip(&base)
-                .map(|(a, b)| (m.value)(a) - (m.value)(b))
+                .map(|(a, b)| a - b)
                 .collect();
             let e = estimate(&d);
-            let bmean = base.iter().map(|u| (m.value)(u)).sum::<f64>() / base.len().max(1) as f64;
+            let bmean = base.iter().sum::<f64>() / base.len().max(1) as f64;
             let verdict = verdict(m, label, &labels[baseline], &e, bmean);
             let _ = write!(
                 o,
@@ -481,12 +612,11 @@ pub fn compare(
                 e.ci95.map_or("n/a".into(), sig)
             );
             if let Some(ind) = independent {
-                let a: Vec<f64> = of(ind, v).iter().map(|u| (m.value)(u)).collect();
-                let b: Vec<f64> = of(ind, baseline).iter().map(|u| (m.value)(u)).collect();
+                let w = unpaired_half_width(&col(ind, v, i), &col(ind, baseline, i));
                 let _ = write!(
                     o,
                     "  vs ± {} with independent streams",
-                    unpaired_half_width(&a, &b).map_or("n/a".into(), sig)
+                    w.map_or("n/a".into(), sig)
                 );
             }
             let _ = writeln!(o, "\n  {:<20} {verdict}", "");
