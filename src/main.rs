@@ -78,6 +78,13 @@ enum Command {
         /// Output format on standard output (without --shard).
         #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
         format: SweepFormat,
+        /// Keep adding rounds of replications until every variant's mean latency has a 95%
+        /// half-width within this fraction of the mean (e.g. 0.02).
+        #[arg(long)]
+        target_ci: Option<f64>,
+        /// Upper bound on replications per variant with --target-ci.
+        #[arg(long, default_value_t = 1000)]
+        max_replications: u32,
     },
     /// Merge the partial files of a sharded sweep into the sweep's report (identical bytes).
     Merge {
@@ -168,7 +175,20 @@ fn main() -> ExitCode {
             out,
             resume,
             format,
-        } => sweep(&file, &run, shard, shards, out, resume, format),
+            target_ci,
+            max_replications,
+        } => match target_ci {
+            Some(t) => adaptive(
+                &file,
+                &run,
+                shard.is_some() || resume,
+                out,
+                format,
+                t,
+                max_replications,
+            ),
+            None => sweep(&file, &run, shard, shards, out, resume, format),
+        },
         Command::Merge { parts, out, format } => merge(&parts, out, format),
         Command::Compare {
             file,
@@ -289,11 +309,14 @@ fn sweep(
     format: SweepFormat,
 ) -> ExitCode {
     use hasim::sweep::{Shard, header, run_shard};
-    let s = match scenarios::load_sweep(file) {
+    let mut s = match scenarios::load_sweep(file) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
     let seed = sweep_seed(&s, run.seed);
+    if let Err(e) = hasim::sweep::prepare(&mut s, seed, run.jobs) {
+        return fail(e);
+    }
     let head = header(&s, seed, false);
     let shard = match shard.as_deref() {
         None => None,
@@ -361,6 +384,52 @@ fn sweep(
     done(code)
 }
 
+fn adaptive(
+    file: &std::path::Path,
+    run: &SweepArgs,
+    sharded: bool,
+    out: Option<PathBuf>,
+    format: SweepFormat,
+    target: f64,
+    max: u32,
+) -> ExitCode {
+    if sharded {
+        return fail(
+            "--target-ci decides the replication count as it goes: run it on one machine, without --shard or --resume",
+        );
+    }
+    if !(target.is_finite() && target > 0.0) {
+        return fail(format!(
+            "--target-ci {target}: give a positive fraction, e.g. 0.02"
+        ));
+    }
+    let mut s = match scenarios::load_sweep(file) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e),
+    };
+    let seed = sweep_seed(&s, run.seed);
+    if let Err(e) = hasim::sweep::prepare(&mut s, seed, run.jobs) {
+        return fail(e);
+    }
+    let mut head = hasim::sweep::header(&s, seed, false);
+    let progress = matches!(run.progress, Progress::Auto);
+    let (aggs, r) = match hasim::sweep::run_adaptive(&s, &head, run.jobs, progress, target, max) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    head.replications = r;
+    head.units_total = r as u64 * s.variants.len() as u64;
+    let report = hasim::sweep::report(
+        &head,
+        &aggs,
+        format!(
+            "hasim sweep {} --seed {seed} --target-ci {target} --max-replications {max}",
+            head.sweep
+        ),
+    );
+    emit_report(&report, out.as_deref(), format)
+}
+
 fn sweep_reproduce(head: &hasim::sweep::Header) -> String {
     format!("hasim sweep {} --seed {}", head.sweep, head.seed)
 }
@@ -372,6 +441,14 @@ fn emit_sweep(
     format: SweepFormat,
 ) -> ExitCode {
     let report = hasim::sweep::report(head, units, sweep_reproduce(head));
+    emit_report(&report, out, format)
+}
+
+fn emit_report(
+    report: &reports::SweepReport,
+    out: Option<&std::path::Path>,
+    format: SweepFormat,
+) -> ExitCode {
     let (table, json, csv) = (report.to_table(), report.to_json(), report.to_csv());
     if let Some(dir) = out {
         if let Err(e) = std::fs::create_dir_all(dir) {
@@ -434,7 +511,7 @@ fn compare(
     independent: bool,
 ) -> ExitCode {
     use hasim::sweep::{header, unit_metrics};
-    let s = match scenarios::load_sweep(file) {
+    let mut s = match scenarios::load_sweep(file) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
@@ -454,6 +531,9 @@ fn compare(
         return fail("compare needs at least 2 replications for a confidence interval");
     }
     let seed = sweep_seed(&s, run.seed);
+    if let Err(e) = hasim::sweep::prepare(&mut s, seed, run.jobs) {
+        return fail(e);
+    }
     let progress = matches!(run.progress, Progress::Auto);
     let paired = header(&s, seed, false);
     let units = match unit_metrics(&s, &paired, run.jobs, progress) {
@@ -481,6 +561,7 @@ fn compare(
         scenario: paired.scenario.clone(),
         seed,
         replications: s.replications,
+        warmup_rule: paired.warmup_rule.clone(),
         reproduce,
     };
     out!(

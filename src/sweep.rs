@@ -4,9 +4,11 @@
 
 use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use reports::{METRICS, SweepMeta, SweepReport, UnitResult, VariantAgg};
+use reports::{METRICS, Mser5, SweepMeta, SweepReport, UnitResult, VariantAgg};
 use scenarios::SweepFile;
+use scenarios::WarmupRule;
 use serde::{Deserialize, Serialize};
+use sim_core::{SimTime, StreamKey};
 use std::path::{Path, PathBuf};
 
 /// Partial-file format written by `--shard` and read by `merge`.
@@ -84,6 +86,10 @@ pub struct Header {
     pub units_total: u64,
     /// Independent streams per variant instead of common random numbers.
     pub independent_streams: bool,
+    /// How warm-ups were chosen, in words.
+    pub warmup_rule: String,
+    /// Each variant's warm-up, ns.
+    pub warmups_ns: Vec<u64>,
 }
 
 /// A shard's output file: integer aggregates per variant, never per-unit floats.
@@ -133,15 +139,75 @@ pub fn header(sweep: &SweepFile, seed: u64, independent_streams: bool) -> Header
         variants: sweep.variants.iter().map(|v| v.label.clone()).collect(),
         units_total: sweep.variants.len() as u64 * sweep.replications as u64,
         independent_streams,
+        warmup_rule: match &sweep.warmup {
+            WarmupRule::Scenario => "each scenario's own".into(),
+            WarmupRule::Mser5 => "MSER-5 on a pilot run (replication 0 of each variant)".into(),
+            WarmupRule::Fixed(d) => format!("fixed {d}"),
+        },
+        warmups_ns: sweep
+            .variants
+            .iter()
+            .map(|v| v.loaded.spec.warmup.0)
+            .collect(),
     }
+}
+
+/// Applies the sweep's warm-up rule: for MSER-5, runs each variant's pilot (replication 0, no
+/// warm-up) and sets its warm-up where MSER-5 truncates. Deterministic, so every shard of a
+/// sweep computes the same warm-ups.
+pub fn prepare(sweep: &mut SweepFile, seed: u64, jobs: usize) -> Result<(), String> {
+    if sweep.warmup != WarmupRule::Mser5 {
+        return Ok(());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let chosen: Vec<Option<SimTime>> = pool.install(|| {
+        sweep
+            .variants
+            .par_iter()
+            .map(|v| {
+                let mut spec = v.loaded.spec.clone();
+                spec.warmup = sim_core::SimDuration::ZERO;
+                let (_, mser) =
+                    models::System::new(&spec, StreamKey::new(seed, 0), Mser5::default()).run();
+                mser.truncation().map(|t| t.warmup)
+            })
+            .collect()
+    });
+    for (v, w) in sweep.variants.iter_mut().zip(chosen) {
+        // Too few completions to judge: keep the scenario's warm-up.
+        if let Some(w) = w {
+            v.loaded.spec.warmup = sim_core::SimDuration(w.0.min(v.loaded.spec.horizon.0 / 2));
+        }
+    }
+    Ok(())
 }
 
 /// Runs unit `u` of `sweep`.
 pub fn run_unit(sweep: &SweepFile, seed: u64, u: u64, independent_streams: bool) -> UnitResult {
     let r = u % sweep.replications as u64;
     let v = u / sweep.replications as u64;
+    run_replication(sweep, seed, v, r, u, independent_streams)
+}
+
+/// Runs replication `r` of variant `v`, labelled unit `u`.
+pub fn run_replication(
+    sweep: &SweepFile,
+    seed: u64,
+    v: u64,
+    r: u64,
+    u: u64,
+    independent_streams: bool,
+) -> UnitResult {
     // Common random numbers: replication r of every variant draws from the same streams.
-    let stream_replication = if independent_streams { u } else { r };
+    // Independent streams give each variant its own block of replication keys instead.
+    let stream_replication = if independent_streams {
+        (v << 32) | r
+    } else {
+        r
+    };
     let (summary, collector) = crate::simulate(
         &sweep.variants[v as usize].loaded.spec,
         seed,
@@ -214,6 +280,65 @@ pub fn run_shard(
     }
     bar.finish_and_clear();
     Ok(aggs)
+}
+
+/// Adds rounds of `sweep.replications` replications to every variant until each variant's mean
+/// latency has a 95% half-width within `target` (relative), or `max` replications. Every
+/// variant gets the same count, so common random numbers still pair them. Returns the
+/// aggregates and the replications run.
+pub fn run_adaptive(
+    sweep: &SweepFile,
+    head: &Header,
+    jobs: usize,
+    progress: bool,
+    target: f64,
+    max: u32,
+) -> Result<(Vec<VariantAgg>, u32), String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let step = sweep.replications;
+    let mut aggs = vec![VariantAgg::default(); sweep.variants.len()];
+    let mut r_done = 0u32;
+    let latency = METRICS
+        .iter()
+        .position(|m| m.name == "latency_ms_mean")
+        .unwrap_or(0);
+    loop {
+        let r_next = (r_done + step).min(max.max(step));
+        let work: Vec<(u64, u64)> = (0..sweep.variants.len() as u64)
+            .flat_map(|v| (r_done as u64..r_next as u64).map(move |r| (v, r)))
+            .collect();
+        let bar = progress_bar(progress, work.len() as u64);
+        let results: Vec<UnitResult> = pool.install(|| {
+            work.par_iter()
+                .progress_with(bar.clone())
+                .map(|&(v, r)| {
+                    run_replication(
+                        sweep,
+                        head.seed,
+                        v,
+                        r,
+                        v * max as u64 + r,
+                        head.independent_streams,
+                    )
+                })
+                .collect()
+        });
+        bar.finish_and_clear();
+        for u in &results {
+            aggs[u.variant as usize].add(u);
+        }
+        r_done = r_next;
+        let precise = aggs.iter().all(|a| {
+            let e = a.estimate(latency);
+            e.ci95.is_some_and(|c| e.mean > 0.0 && c / e.mean <= target)
+        });
+        if precise || r_done >= max {
+            return Ok((aggs, r_done));
+        }
+    }
 }
 
 fn progress_bar(show: bool, len: u64) -> ProgressBar {
@@ -364,7 +489,8 @@ pub fn report(head: &Header, aggs: &[VariantAgg], reproduce: String) -> SweepRep
         scenario: head.scenario.clone(),
         seed: head.seed,
         replications: head.replications,
+        warmup_rule: head.warmup_rule.clone(),
         reproduce,
     };
-    SweepReport::new(meta, &head.variants, aggs)
+    SweepReport::new(meta, &head.variants, aggs, &head.warmups_ns)
 }

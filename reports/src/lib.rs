@@ -5,12 +5,14 @@
 
 mod batch;
 mod collector;
+mod mser;
 mod report;
 mod sweep;
 mod table;
 
 pub use batch::{BatchMeans, student_t_975};
 pub use collector::Collector;
+pub use mser::{Mser5, Truncation};
 pub use report::{Report, ReportMeta};
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,

@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use models::{Outcome, Summary};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The integer results of one (variant, replication) unit.
@@ -272,8 +273,10 @@ pub struct VariantReport {
     pub label: String,
     /// Replications it holds.
     pub replications: u64,
-    /// Every metric, in [`METRICS`] order.
-    pub metrics: Vec<(String, Estimate)>,
+    /// The warm-up used (statistics start after it), seconds.
+    pub warmup_s: f64,
+    /// Every metric of [`METRICS`], by name.
+    pub metrics: BTreeMap<String, Estimate>,
     /// Latency percentiles over all replications pooled (HDR, 3 significant digits).
     pub pooled_latency_ms: Pooled,
     /// Order-independent hash of the replications' trajectory fingerprints.
@@ -293,6 +296,8 @@ pub struct SweepMeta {
     pub seed: u64,
     /// Replications per variant.
     pub replications: u32,
+    /// How warm-ups were chosen.
+    pub warmup_rule: String,
     /// The command that reproduces this report.
     pub reproduce: String,
 }
@@ -432,12 +437,18 @@ pub struct Pooled {
 
 impl SweepReport {
     /// Per-variant figures from the variants' aggregates.
-    pub fn new(meta: SweepMeta, labels: &[String], aggs: &[VariantAgg]) -> SweepReport {
+    pub fn new(
+        meta: SweepMeta,
+        labels: &[String],
+        aggs: &[VariantAgg],
+        warmups_ns: &[u64],
+    ) -> SweepReport {
         let variants = labels
             .iter()
             .zip(aggs)
             .enumerate()
             .map(|(v, (label, a))| {
+                let warmup_s = warmups_ns.get(v).map_or(0.0, |w| *w as f64 / 1e9);
                 let metrics = METRICS
                     .iter()
                     .enumerate()
@@ -454,6 +465,7 @@ impl SweepReport {
                     index: v,
                     label: label.clone(),
                     replications: a.n,
+                    warmup_s,
                     metrics,
                     pooled_latency_ms: Pooled {
                         p50: q(0.5),
@@ -501,7 +513,11 @@ impl SweepReport {
             "hasim {} · sweep {} · scenario {} · seed {} · {} replications per variant",
             m.hasim_version, m.sweep, m.scenario, m.seed, m.replications
         );
-        let _ = writeln!(o, "mean ± 95% CI over replications\n");
+        let _ = writeln!(
+            o,
+            "mean ± 95% CI over replications · warm-up: {}\n",
+            m.warmup_rule
+        );
         let cols = [
             "availability_request",
             "latency_ms_mean",
@@ -522,13 +538,10 @@ impl SweepReport {
         );
         for v in &self.variants {
             let cell = |name: &str| {
-                v.metrics
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map_or(String::new(), |(_, e)| match e.ci95 {
-                        Some(c) => format!("{} ± {}", sig(e.mean), sig(c)),
-                        None => sig(e.mean),
-                    })
+                v.metrics.get(name).map_or(String::new(), |e| match e.ci95 {
+                    Some(c) => format!("{} ± {}", sig(e.mean), sig(c)),
+                    None => sig(e.mean),
+                })
             };
             let _ = writeln!(
                 o,

@@ -19,7 +19,7 @@ use std::ops::Range;
 use std::path::Path;
 
 pub use locate::{Locations, line_col};
-pub use sweep::{AxisDef, SweepFile, Variant, load_sweep};
+pub use sweep::{AxisDef, SweepFile, Variant, WarmupRule, load_sweep};
 
 /// A validated scenario and what the report must say about it.
 #[derive(Clone, Debug)]

@@ -23,6 +23,27 @@ struct Sweep {
     seed: Option<u64>,
     #[serde(default)]
     axes: Vec<Axis>,
+    #[serde(default)]
+    warmup: Option<RawWarmup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+enum RawWarmup {
+    Scenario,
+    Mser5,
+    Fixed(String),
+}
+
+/// How a sweep chooses each variant's warm-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WarmupRule {
+    /// Each variant keeps its scenario's `warmup`.
+    Scenario,
+    /// MSER-5 on a pilot run (replication 0 of the variant, no warm-up).
+    Mser5,
+    /// This warm-up for every variant (a manual override).
+    Fixed(sim_core::SimDuration),
 }
 
 #[derive(Deserialize)]
@@ -70,6 +91,8 @@ pub struct SweepFile {
     pub seed: Option<u64>,
     /// The axes.
     pub axes: Vec<AxisDef>,
+    /// How warm-ups are chosen.
+    pub warmup: WarmupRule,
     /// Every variant, in cross-product order.
     pub variants: Vec<Variant>,
 }
@@ -94,6 +117,14 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
     if raw.replications == 0 {
         return Err(at("replications", "replications must be at least 1".into()));
     }
+    let warmup = match &raw.warmup {
+        None | Some(RawWarmup::Scenario) => WarmupRule::Scenario,
+        Some(RawWarmup::Mser5) => WarmupRule::Mser5,
+        Some(RawWarmup::Fixed(text)) => match sim_core::parse_duration(text) {
+            Ok(d) => WarmupRule::Fixed(d),
+            Err(e) => return Err(at("warmup", e.message).help("e.g. warmup: Fixed(\"10m\")")),
+        },
+    };
     let dir = path.parent().unwrap_or(Path::new(""));
     let scenario_path = dir.join(&raw.scenario);
     let base_src = std::fs::read_to_string(&scenario_path).map_err(|e| {
@@ -186,6 +217,19 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
             e.expected = inner.expected;
             e
         })?;
+        let mut loaded = loaded;
+        if let WarmupRule::Fixed(w) = warmup {
+            if w >= loaded.spec.horizon {
+                return Err(at(
+                    "warmup",
+                    format!(
+                        "warmup {w} is not shorter than variant `{label}`'s horizon {}",
+                        loaded.spec.horizon
+                    ),
+                ));
+            }
+            loaded.spec.warmup = w;
+        }
         variants.push(Variant {
             index,
             label,
@@ -204,6 +248,7 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
         replications: raw.replications,
         seed: raw.seed,
         axes,
+        warmup,
         variants,
     })
 }

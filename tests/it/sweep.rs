@@ -55,7 +55,7 @@ fn result_does_not_depend_on_jobs() {
     let json: serde_json::Value = serde_json::from_slice(&all[0].0[1]).expect("json");
     assert_eq!(json["variants"].as_array().map(Vec::len), Some(4));
     assert!(
-        json["variants"][0]["metrics"][2][1]["ci95"].is_number(),
+        json["variants"][0]["metrics"]["latency_ms_mean"]["ci95"].is_number(),
         "{json}"
     );
 }
@@ -324,4 +324,108 @@ fn common_random_numbers_narrow_the_comparison() {
         paired < unpaired,
         "paired ±{paired} vs independent ±{unpaired}"
     );
+}
+
+#[test]
+fn mser5_warmup_is_chosen_reported_and_stable() {
+    let a = ok(&[
+        "sweep",
+        "tests/data/sweeps/mser.ron",
+        "--format",
+        "json",
+        "--jobs",
+        "1",
+    ]);
+    let b = ok(&[
+        "sweep",
+        "tests/data/sweeps/mser.ron",
+        "--format",
+        "json",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(a.stdout, b.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
+    assert!(
+        v["warmup_rule"]
+            .as_str()
+            .is_some_and(|r| r.contains("MSER-5")),
+        "{v}"
+    );
+    let w = v["variants"][0]["warmup_s"].as_f64().expect("warmup_s");
+    assert!(
+        (0.0..=25_000.0).contains(&w),
+        "MSER-5 may cut at most half the pilot: {w}"
+    );
+    // A manual override wins and is reported.
+    let t = tempfile::tempdir().expect("tempdir");
+    let fixed = t.path().join("fixed.ron");
+    let text = std::fs::read_to_string(super::repo("tests/data/sweeps/small.ron")).expect("read");
+    let base = super::repo("tests/data/sweeps/base.ron");
+    let text = text
+        .replace("\"base.ron\"", &format!("{:?}", s(&base)))
+        .replace(
+            "replications: 4,",
+            "replications: 2,\n    warmup: Fixed(\"3m\"),",
+        );
+    std::fs::write(&fixed, text).expect("write");
+    let out = ok(&["sweep", s(&fixed), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["warmup_rule"], "fixed 3m");
+    assert_eq!(v["variants"][3]["warmup_s"], 180.0);
+}
+
+#[test]
+fn target_ci_adds_replications_until_precise_or_capped() {
+    let out = ok(&[
+        "sweep",
+        SMALL,
+        "--format",
+        "json",
+        "--target-ci",
+        "0.05",
+        "--max-replications",
+        "40",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let r = v["replications"].as_u64().expect("replications");
+    assert!(r % 4 == 0 && (4..=40).contains(&r), "{r}");
+    let precise = |v: &serde_json::Value| {
+        v["variants"].as_array().expect("variants").iter().all(|x| {
+            let e = &x["metrics"]["latency_ms_mean"];
+            e["ci95"].as_f64().unwrap_or(f64::INFINITY) / e["mean"].as_f64().unwrap_or(0.0) <= 0.05
+        })
+    };
+    assert!(
+        r == 40 || precise(&v),
+        "stopped at {r} replications without reaching the target"
+    );
+    if r > 4 {
+        // It did not stop a round too late either: one round fewer was not precise enough.
+        let fewer = ok(&[
+            "sweep",
+            SMALL,
+            "--format",
+            "json",
+            "--target-ci",
+            "0.05",
+            "--max-replications",
+            &(r - 4).to_string(),
+        ]);
+        let f: serde_json::Value = serde_json::from_slice(&fewer.stdout).expect("json");
+        assert!(!precise(&f), "{} replications were already enough", r - 4);
+    }
+    // An unreachable target stops at the cap.
+    let capped = ok(&[
+        "sweep",
+        SMALL,
+        "--format",
+        "json",
+        "--target-ci",
+        "0.000001",
+        "--max-replications",
+        "8",
+    ]);
+    let c: serde_json::Value = serde_json::from_slice(&capped.stdout).expect("json");
+    assert_eq!(c["replications"], 8);
 }
