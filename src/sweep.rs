@@ -213,12 +213,8 @@ pub fn run_replication(
         seed,
         stream_replication,
     );
-    UnitResult::new(u, v as u32, r as u32, &collector, &summary)
+    UnitResult::new(u, v as u32, r as u32, collector, &summary)
 }
-
-/// Units run in parallel per chunk: results are folded chunk by chunk, so memory stays at one
-/// chunk of histograms plus the per-variant aggregates, whatever the number of replications.
-const CHUNK: usize = 64;
 
 /// Runs this shard's units on `jobs` threads, folding each into its variant's aggregate. Units
 /// already in `checkpoint` are read, not rerun; each new unit is written there atomically, so an
@@ -232,51 +228,56 @@ pub fn run_shard(
     progress: bool,
 ) -> Result<Vec<VariantAgg>, String> {
     let mut aggs = vec![VariantAgg::default(); sweep.variants.len()];
-    let mut done = vec![false; head.units_total as usize];
+    // Units already finished (only when resuming): memory proportional to the checkpoint.
+    let mut done = std::collections::BTreeSet::new();
     if let Some(dir) = checkpoint {
-        for u in read_checkpoint(dir, head)? {
-            if shard.owns(u.unit) && !done[u.unit as usize] {
-                done[u.unit as usize] = true;
+        fold_checkpoint(dir, head, |u| {
+            if shard.owns(u.unit) && done.insert(u.unit) {
                 aggs[u.variant as usize].add(&u);
             }
-        }
+        })?;
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         crate::write_atomically(&dir.join("header.json"), to_json(head).as_bytes())
             .map_err(|e| format!("cannot write checkpoint header: {e}"))?;
     }
-    let todo: Vec<u64> = (0..head.units_total)
-        .filter(|&u| shard.owns(u) && !done[u as usize])
-        .collect();
+    let remaining = units_of(shard, head.units_total) - done.len() as u64;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
         .map_err(|e| e.to_string())?;
-    let bar = progress_bar(progress, todo.len() as u64);
+    let bar = progress_bar(progress, remaining);
     let independent = head.independent_streams;
-    for chunk in todo.chunks(CHUNK) {
-        let results: Vec<Result<UnitResult, String>> = pool.install(|| {
-            chunk
-                .par_iter()
-                .map(|&u| {
-                    let r = run_unit(sweep, head.seed, u, independent);
-                    if let Some(dir) = checkpoint {
-                        crate::write_atomically(
-                            &dir.join(format!("unit-{u:09}.json")),
-                            to_json(&r).as_bytes(),
-                        )
-                        .map_err(|e| format!("cannot write checkpoint: {e}"))?;
-                    }
-                    bar.inc(1);
-                    Ok(r)
-                })
-                .collect()
-        });
-        // Folded in unit order (the sums are integers, so any order gives the same bits).
-        for r in results {
-            let r = r?;
-            aggs[r.variant as usize].add(&r);
-        }
+    let fresh = || vec![VariantAgg::default(); sweep.variants.len()];
+    // Each thread folds its units into its own aggregates, then they merge: the sums are exact
+    // integers, so the result is the same bits whatever the split, and no thread waits for
+    // another and no unit's histogram outlives its fold.
+    let computed = pool.install(|| {
+        (0..head.units_total)
+            .into_par_iter()
+            .filter(|u| shard.owns(*u) && !done.contains(u))
+            .try_fold(fresh, |mut acc, u| {
+                let r = run_unit(sweep, head.seed, u, independent);
+                if let Some(dir) = checkpoint {
+                    crate::write_atomically(
+                        &dir.join(format!("unit-{u:09}.json")),
+                        to_json(&r).as_bytes(),
+                    )
+                    .map_err(|e| format!("cannot write checkpoint: {e}"))?;
+                }
+                bar.inc(1);
+                acc[r.variant as usize].add(&r);
+                Ok::<_, String>(acc)
+            })
+            .try_reduce(fresh, |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    x.merge(y);
+                }
+                Ok(a)
+            })
+    })?;
+    for (x, y) in aggs.iter_mut().zip(&computed) {
+        x.merge(y);
     }
     bar.finish_and_clear();
     Ok(aggs)
@@ -382,9 +383,10 @@ pub fn unit_metrics(
     Ok(values.chunks(r).map(<[Vec<f64>]>::to_vec).collect())
 }
 
-fn read_checkpoint(dir: &Path, head: &Header) -> Result<Vec<UnitResult>, String> {
+/// Feeds every unit checkpointed in `dir` to `f`, one at a time (never all in memory).
+fn fold_checkpoint(dir: &Path, head: &Header, mut f: impl FnMut(UnitResult)) -> Result<(), String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     let text = std::fs::read_to_string(dir.join("header.json")).unwrap_or_default();
     if !text.is_empty() {
@@ -399,19 +401,19 @@ fn read_checkpoint(dir: &Path, head: &Header) -> Result<Vec<UnitResult>, String>
             ));
         }
     }
-    let mut out = Vec::new();
     let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     names.sort();
     for p in names {
+        // Only finished units: a temporary file left by a killed writer is ignored.
         if p.file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.starts_with("unit-") && n.ends_with(".json"))
         {
             let t = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-            out.push(serde_json::from_str(&t).map_err(|e| format!("{}: {e}", p.display()))?);
+            f(serde_json::from_str(&t).map_err(|e| format!("{}: {e}", p.display()))?);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Pretty JSON with a trailing newline.

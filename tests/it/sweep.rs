@@ -429,3 +429,63 @@ fn target_ci_adds_replications_until_precise_or_capped() {
     let c: serde_json::Value = serde_json::from_slice(&capped.stdout).expect("json");
     assert_eq!(c["replications"], 8);
 }
+
+/// The issue's own example: 3 replica counts × 5 policies × 30 replications, identical bytes
+/// for --jobs 1 and 2 and for 3 and 7 shards merged.
+#[test]
+fn the_3x5x30_policy_sweep_is_identical_across_jobs_and_shards() {
+    const FILE: &str = "scenarios/sweep-policies.ron";
+    let t = tempfile::tempdir().expect("tempdir");
+    let one = t.path().join("jobs1");
+    ok(&["sweep", FILE, "--jobs", "1", "--out", s(&one)]);
+    let expected = reports(&one);
+    let json: serde_json::Value = serde_json::from_slice(&expected[1]).expect("json");
+    assert_eq!(json["variants"].as_array().map(Vec::len), Some(15));
+    assert_eq!(json["replications"], 30);
+    let two = t.path().join("jobs2");
+    ok(&["sweep", FILE, "--jobs", "2", "--out", s(&two)]);
+    assert!(reports(&two) == expected, "--jobs 2 differs from --jobs 1");
+    for n in [3u32, 7] {
+        let mut parts = Vec::new();
+        for k in 1..=n {
+            let part = t.path().join(format!("{n}-{k}.json"));
+            ok(&[
+                "sweep",
+                FILE,
+                "--jobs",
+                "2",
+                "--shard",
+                &format!("{k}/{n}"),
+                "--out",
+                s(&part),
+            ]);
+            parts.push(part);
+        }
+        let merged = t.path().join(format!("merged{n}"));
+        let mut args = vec!["merge", "--out", s(&merged)];
+        args.extend(parts.iter().map(|p| s(p)));
+        ok(&args);
+        assert!(reports(&merged) == expected, "{n} shards merged differ");
+    }
+}
+
+#[test]
+fn compare_prints_paired_intervals_and_verdicts() {
+    let out = ok(&["compare", "scenarios/lb-compare.ron", "--jobs", "2"]);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.contains("baseline: balancers[lb].policy=RoundRobin"),
+        "{text}"
+    );
+    assert!(text.contains("(paired)"), "{text}");
+    // Power of two choices beats round robin at 90% load: a significant, named verdict.
+    assert!(
+        text.contains("LeastRequest(choices: 2) mean latency (ms) is"),
+        "{text}"
+    );
+    assert!(text.contains("lower than RoundRobin (better)"), "{text}");
+    assert!(
+        text.contains("reproduce: hasim compare scenarios/lb-compare.ron"),
+        "{text}"
+    );
+}
