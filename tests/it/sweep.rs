@@ -389,7 +389,7 @@ fn target_ci_adds_replications_until_precise_or_capped() {
     ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let r = v["replications"].as_u64().expect("replications");
-    assert!(r % 4 == 0 && (4..=40).contains(&r), "{r}");
+    assert!(r.is_multiple_of(4) && (4..=40).contains(&r), "{r}");
     let precise = |v: &serde_json::Value| {
         v["variants"].as_array().expect("variants").iter().all(|x| {
             let e = &x["metrics"]["latency_ms_mean"];
