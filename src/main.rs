@@ -293,6 +293,17 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
+/// Loads a sweep file, picks its seed and applies its warm-up rule.
+fn load_prepared(
+    file: &std::path::Path,
+    run: &SweepArgs,
+) -> Result<(scenarios::SweepFile, u64), ExitCode> {
+    let mut s = scenarios::load_sweep(file).map_err(|e| bad_input(&e))?;
+    let seed = sweep_seed(&s, run.seed);
+    hasim::sweep::prepare(&mut s, seed, run.jobs).map_err(fail)?;
+    Ok((s, seed))
+}
+
 fn sweep_seed(s: &scenarios::SweepFile, seed: Option<u64>) -> u64 {
     seed.or(s.seed)
         .or_else(|| s.variants.first().and_then(|v| v.loaded.seed))
@@ -309,14 +320,10 @@ fn sweep(
     format: SweepFormat,
 ) -> ExitCode {
     use hasim::sweep::{Shard, header, run_shard};
-    let mut s = match scenarios::load_sweep(file) {
-        Ok(s) => s,
-        Err(e) => return bad_input(&e),
+    let (s, seed) = match load_prepared(file, run) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let seed = sweep_seed(&s, run.seed);
-    if let Err(e) = hasim::sweep::prepare(&mut s, seed, run.jobs) {
-        return fail(e);
-    }
     let head = header(&s, seed, false);
     let shard = match shard.as_deref() {
         None => None,
@@ -403,14 +410,10 @@ fn adaptive(
             "--target-ci {target}: give a positive fraction, e.g. 0.02"
         ));
     }
-    let mut s = match scenarios::load_sweep(file) {
-        Ok(s) => s,
-        Err(e) => return bad_input(&e),
+    let (s, seed) = match load_prepared(file, run) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let seed = sweep_seed(&s, run.seed);
-    if let Err(e) = hasim::sweep::prepare(&mut s, seed, run.jobs) {
-        return fail(e);
-    }
     let mut head = hasim::sweep::header(&s, seed, false);
     let progress = matches!(run.progress, Progress::Auto);
     let (aggs, r) = match hasim::sweep::run_adaptive(&s, &head, run.jobs, progress, target, max) {
@@ -511,9 +514,9 @@ fn compare(
     independent: bool,
 ) -> ExitCode {
     use hasim::sweep::{header, unit_metrics};
-    let mut s = match scenarios::load_sweep(file) {
-        Ok(s) => s,
-        Err(e) => return bad_input(&e),
+    let (s, seed) = match load_prepared(file, run) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     if s.variants.len() < 2 {
         return fail(format!(
@@ -529,10 +532,6 @@ fn compare(
     }
     if s.replications < 2 {
         return fail("compare needs at least 2 replications for a confidence interval");
-    }
-    let seed = sweep_seed(&s, run.seed);
-    if let Err(e) = hasim::sweep::prepare(&mut s, seed, run.jobs) {
-        return fail(e);
     }
     let progress = matches!(run.progress, Progress::Auto);
     let paired = header(&s, seed, false);

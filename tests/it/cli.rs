@@ -2,15 +2,8 @@
 //! the position and message it must produce), exit codes, every example scenario checks.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn hasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hasim"))
-        .args(args)
-        .current_dir(super::root())
-        .output()
-        .expect("hasim runs")
-}
+use super::hasim;
 
 fn expectation(text: &str) -> Option<(String, String)> {
     let line = text.lines().find_map(|l| l.strip_prefix("// expect: "))?;

@@ -23,3 +23,12 @@ pub fn repo(rel: &str) -> PathBuf {
 pub fn load(rel: &str) -> scenarios::Loaded {
     scenarios::load(&repo(rel)).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// Runs the hasim binary from the repository root.
+pub fn hasim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hasim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("hasim runs")
+}

@@ -7,13 +7,7 @@ use std::process::{Command, Output};
 
 const SMALL: &str = "tests/data/sweeps/small.ron";
 
-fn hasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hasim"))
-        .args(args)
-        .current_dir(super::root())
-        .output()
-        .expect("hasim runs")
-}
+use super::hasim;
 
 fn ok(args: &[&str]) -> Output {
     let out = hasim(args);
@@ -24,6 +18,30 @@ fn ok(args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Runs `file` as `n` shards and merges them into `dir`; returns the merged reports.
+fn shards_merged(file: &str, n: u32, jobs: &str, dir: &Path) -> Vec<Vec<u8>> {
+    let mut parts = Vec::new();
+    for k in 1..=n {
+        let part = dir.join(format!("{n}-part-{k}.json"));
+        ok(&[
+            "sweep",
+            file,
+            "--jobs",
+            jobs,
+            "--shard",
+            &format!("{k}/{n}"),
+            "--out",
+            s(&part),
+        ]);
+        parts.push(part);
+    }
+    let merged = dir.join(format!("merged-{n}"));
+    let mut args = vec!["merge", "--out", s(&merged)];
+    args.extend(parts.iter().map(|p| s(p)));
+    ok(&args);
+    reports(&merged)
 }
 
 /// report.txt, report.json, report.csv of an output folder.
@@ -67,27 +85,9 @@ fn shards_merged_equal_the_single_machine_sweep() {
     ok(&["sweep", SMALL, "--jobs", "2", "--out", s(&local)]);
     let expected = reports(&local);
     for n in [1u32, 3, 7] {
-        let mut parts = Vec::new();
-        for k in 1..=n {
-            let part = t.path().join(format!("n{n}-part-{k}.json"));
-            ok(&[
-                "sweep",
-                SMALL,
-                "--jobs",
-                "1",
-                "--shard",
-                &format!("{k}/{n}"),
-                "--out",
-                s(&part),
-            ]);
-            parts.push(part);
-        }
-        let merged = t.path().join(format!("merged-{n}"));
-        let mut args = vec!["merge", "--out", s(&merged)];
-        args.extend(parts.iter().map(|p| s(p)));
-        ok(&args);
+        let merged = shards_merged(SMALL, n, "1", t.path());
         assert!(
-            reports(&merged) == expected,
+            merged == expected,
             "merge of {n} shards differs from the local sweep"
         );
     }
@@ -446,26 +446,10 @@ fn the_3x5x30_policy_sweep_is_identical_across_jobs_and_shards() {
     ok(&["sweep", FILE, "--jobs", "2", "--out", s(&two)]);
     assert!(reports(&two) == expected, "--jobs 2 differs from --jobs 1");
     for n in [3u32, 7] {
-        let mut parts = Vec::new();
-        for k in 1..=n {
-            let part = t.path().join(format!("{n}-{k}.json"));
-            ok(&[
-                "sweep",
-                FILE,
-                "--jobs",
-                "2",
-                "--shard",
-                &format!("{k}/{n}"),
-                "--out",
-                s(&part),
-            ]);
-            parts.push(part);
-        }
-        let merged = t.path().join(format!("merged{n}"));
-        let mut args = vec!["merge", "--out", s(&merged)];
-        args.extend(parts.iter().map(|p| s(p)));
-        ok(&args);
-        assert!(reports(&merged) == expected, "{n} shards merged differ");
+        assert!(
+            shards_merged(FILE, n, "2", t.path()) == expected,
+            "{n} shards merged differ"
+        );
     }
 }
 
