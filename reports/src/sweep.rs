@@ -49,6 +49,14 @@ pub struct UnitResult {
     /// Σ over replicas of workers × window.
     #[serde(with = "u128_string")]
     pub busy_capacity: u128,
+    /// Σ over replicas of ∫ queue length dt.
+    #[serde(with = "u128_string")]
+    pub queue_area: u128,
+    /// Σ over replicas of ∫ up dt.
+    #[serde(with = "u128_string")]
+    pub up_area: u128,
+    /// Number of replicas.
+    pub replicas: u32,
     /// Events handled.
     pub events: u64,
     /// Trajectory fingerprint.
@@ -111,6 +119,9 @@ impl UnitResult {
                 .iter()
                 .map(|r| r.workers as u128 * s.window_ns as u128)
                 .sum(),
+            queue_area: s.replicas.iter().map(|r| r.queue_area).sum(),
+            up_area: s.replicas.iter().map(|r| r.up_area).sum(),
+            replicas: s.replicas.len() as u32,
             events: s.run.events,
             fingerprint: c.fingerprint,
             latency: c.latency,
@@ -224,6 +235,71 @@ pub const METRICS: &[Metric] = &[
         label: "utilisation",
         lower_is_better: true,
         value: |u| ratio(u.busy_area, u.busy_capacity),
+    },
+    Metric {
+        name: "offered",
+        label: "requests offered",
+        lower_is_better: false,
+        value: |u| u.offered as f64,
+    },
+    Metric {
+        name: "succeeded",
+        label: "requests succeeded",
+        lower_is_better: false,
+        value: |u| u.succeeded() as f64,
+    },
+    Metric {
+        name: "in_flight",
+        label: "in flight at the horizon",
+        lower_is_better: true,
+        value: |u| (u.offered - u.outcomes.iter().sum::<u64>()) as f64,
+    },
+    Metric {
+        name: "rejected",
+        label: "rejected (queue full)",
+        lower_is_better: true,
+        value: |u| u.outcomes[Outcome::Rejected as usize] as f64,
+    },
+    Metric {
+        name: "timed_out",
+        label: "timed out",
+        lower_is_better: true,
+        value: |u| u.outcomes[Outcome::TimedOut as usize] as f64,
+    },
+    Metric {
+        name: "crashed",
+        label: "lost in crashes",
+        lower_is_better: true,
+        value: |u| u.outcomes[Outcome::Crashed as usize] as f64,
+    },
+    Metric {
+        name: "refused",
+        label: "refused (replica down)",
+        lower_is_better: true,
+        value: |u| u.outcomes[Outcome::Refused as usize] as f64,
+    },
+    Metric {
+        name: "mean_wait_ms",
+        label: "mean wait (ms)",
+        lower_is_better: true,
+        value: |u| ratio(u.wait_sum_ns, u.succeeded() as u128) / 1e6,
+    },
+    Metric {
+        name: "mean_queue_length",
+        label: "mean queue length per replica",
+        lower_is_better: true,
+        value: |u| {
+            ratio(
+                u.queue_area,
+                u.window_ns as u128 * u.replicas.max(1) as u128,
+            )
+        },
+    },
+    Metric {
+        name: "up_fraction",
+        label: "replica up fraction",
+        lower_is_better: false,
+        value: |u| ratio(u.up_area, u.window_ns as u128 * u.replicas.max(1) as u128),
     },
 ];
 

@@ -431,7 +431,7 @@ fn target_ci_adds_replications_until_precise_or_capped() {
 }
 
 /// The issue's own example: 3 replica counts × 5 policies × 30 replications, identical bytes
-/// for --jobs 1 and 2 and for 3 and 7 shards merged.
+/// for --jobs 1 and 2 and for 1, 3 and 7 shards merged.
 #[test]
 fn the_3x5x30_policy_sweep_is_identical_across_jobs_and_shards() {
     const FILE: &str = "scenarios/sweep-policies.ron";
@@ -445,7 +445,7 @@ fn the_3x5x30_policy_sweep_is_identical_across_jobs_and_shards() {
     let two = t.path().join("jobs2");
     ok(&["sweep", FILE, "--jobs", "2", "--out", s(&two)]);
     assert!(reports(&two) == expected, "--jobs 2 differs from --jobs 1");
-    for n in [3u32, 7] {
+    for n in [1u32, 3, 7] {
         assert!(
             shards_merged(FILE, n, "2", t.path()) == expected,
             "{n} shards merged differ"
