@@ -3,6 +3,7 @@
 //! output files atomically. Parsing lives in `scenarios`, simulation in `models`/`sim-core`,
 //! figures in `reports`; this crate only wires them together.
 
+pub mod hunt;
 pub mod sweep;
 
 use models::System;
@@ -38,6 +39,7 @@ pub fn run_report(
     let meta = ReportMeta {
         hasim_version: VERSION.to_string(),
         scenario: loaded.spec.name.clone(),
+        scenario_hash: scenario_hash(&loaded.source),
         seed,
         replication,
         reproduce,
@@ -50,7 +52,19 @@ pub fn run_report(
             loaded.spec.max_events
         ));
     }
-    Report::new(meta, &collector, &summary, loaded.spec.warmup.0, notes)
+    let mut report = Report::new(meta, &collector, &summary, loaded.spec.warmup.0, notes);
+    report.check(&loaded.expect);
+    report
+}
+
+/// FNV-1a 64 of a scenario's text, as 16 hex digits: names the exact file a report came from.
+pub fn scenario_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 /// Writes `contents` to `path` atomically: a temporary file in the same directory, then a
@@ -65,4 +79,39 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+thread_local! {
+    static IN_GUARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static LAST_PANIC: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Runs `f`, turning a panic (an invariant assertion in the kernel or models) into its message
+/// and location, so that callers can report it with the seed and the reproduce command instead
+/// of a backtrace. Safe to call from many threads at once.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_GUARD.with(|g| g.get()) {
+                return default(info);
+            }
+            let p = info.payload();
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            let at = info
+                .location()
+                .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+                .unwrap_or_default();
+            LAST_PANIC.with(|l| *l.borrow_mut() = format!("{msg}{at}"));
+        }));
+    });
+    let was = IN_GUARD.with(|g| g.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_GUARD.with(|g| g.set(was));
+    r.map_err(|_| LAST_PANIC.with(|l| l.take()))
 }

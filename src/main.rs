@@ -86,6 +86,21 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         max_replications: u32,
     },
+    /// Run a scenario under many seeds and list those that miss its expectations or break an
+    /// invariant, worst first, each with the command that reproduces it. Exit 1 if any.
+    Hunt {
+        /// The scenario file (RON), with `expect: [...]`.
+        file: PathBuf,
+        /// How many seeds to try.
+        #[arg(long, default_value_t = 100)]
+        seeds: u64,
+        /// The first seed.
+        #[arg(long, default_value_t = 1)]
+        first: u64,
+        /// Worker threads (the result does not depend on it).
+        #[arg(long, env = "HASIM_JOBS", default_value_t = default_jobs())]
+        jobs: usize,
+    },
     /// Merge the partial files of a sharded sweep into the sweep's report (identical bytes).
     Merge {
         /// The partial files (`--shard K/N --out part-K.json`).
@@ -155,7 +170,10 @@ enum Format {
     Json,
 }
 
+const EXIT_EXPECTATION: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
+/// A broken invariant is a bug in hasim, not in the input: the conventional panic code.
+const EXIT_INVARIANT: u8 = 101;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -190,6 +208,12 @@ fn main() -> ExitCode {
             None => sweep(&file, &run, shard, shards, out, resume, format),
         },
         Command::Merge { parts, out, format } => merge(&parts, out, format),
+        Command::Hunt {
+            file,
+            seeds,
+            first,
+            jobs,
+        } => hunt(&file, seeds, first, jobs),
         Command::Compare {
             file,
             run,
@@ -254,26 +278,80 @@ fn run(
     if replication != 0 {
         reproduce.push_str(&format!(" --replication {replication}"));
     }
-    let report = hasim::run_report(&loaded, seed, replication, reproduce, notes);
+    let context = format!(
+        "seed {seed}, replication {replication}, scenario hash {}, hasim {}\n  reproduce: {reproduce}",
+        hasim::scenario_hash(&loaded.source),
+        hasim::VERSION
+    );
+    let report = match hasim::guarded(|| {
+        hasim::run_report(&loaded, seed, replication, reproduce.clone(), notes)
+    }) {
+        Ok(r) => r,
+        Err(msg) => {
+            errln!("error: invariant violated during the run: {msg}\n  {context}");
+            return ExitCode::from(EXIT_INVARIANT);
+        }
+    };
     let text = match format {
         Format::Table => reports::render_table(&report),
         Format::Json => report.to_json(),
     };
-    match out {
-        None => {
-            out!("{text}");
-            ExitCode::SUCCESS
-        }
-        Some(path) => match hasim::write_atomically(&path, text.as_bytes()) {
-            Ok(()) => {
-                errln!("wrote {}", path.display());
-                ExitCode::SUCCESS
-            }
+    match &out {
+        None => out!("{text}"),
+        Some(path) => match hasim::write_atomically(path, text.as_bytes()) {
+            Ok(()) => errln!("wrote {}", path.display()),
             Err(e) => {
                 errln!("error: cannot write {}: {e}", path.display());
-                ExitCode::from(EXIT_BAD_INPUT)
+                return ExitCode::from(EXIT_BAD_INPUT);
             }
         },
+    }
+    if report.all_met() {
+        return ExitCode::SUCCESS;
+    }
+    for v in report.expectations.iter().filter(|v| !v.met) {
+        errln!(
+            "expectation failed: {} (got {}, {:.3}% off)",
+            v.expect,
+            v.actual,
+            100.0 * v.shortfall
+        );
+    }
+    errln!("  {context}");
+    ExitCode::from(EXIT_EXPECTATION)
+}
+
+fn hunt(file: &std::path::Path, seeds: u64, first: u64, jobs: usize) -> ExitCode {
+    let loaded = match scenarios::load(file) {
+        Ok(l) => l,
+        Err(e) => return bad_input(&e),
+    };
+    if loaded.expect.is_empty() {
+        errln!(
+            "note: {} states no `expect: [...]`: only invariant violations can be found",
+            file.display()
+        );
+    }
+    let last = first.saturating_add(seeds);
+    let found = match hasim::hunt::hunt(&loaded, &file.display().to_string(), first..last, jobs) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    outln!(
+        "hasim {} · hunt {} · seeds {first}..{} · {} of {seeds} failed",
+        hasim::VERSION,
+        file.display(),
+        last - 1,
+        found.len()
+    );
+    for f in &found {
+        outln!("\nseed {}: {}", f.seed, f.problems.join("; "));
+        outln!("  reproduce: {}", f.reproduce);
+    }
+    if found.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_EXPECTATION)
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod batch;
 mod collector;
+mod expect;
 mod mser;
 mod report;
 mod sweep;
@@ -12,6 +13,7 @@ mod table;
 
 pub use batch::{BatchMeans, student_t_975};
 pub use collector::Collector;
+pub use expect::{Expectation, Verdict};
 pub use mser::{Mser5, Truncation};
 pub use report::{Report, ReportMeta};
 pub use sweep::{

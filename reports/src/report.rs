@@ -1,5 +1,6 @@
 //! One run's figures, as a serialisable struct: the JSON report is a stable contract.
 
+use crate::Verdict;
 use crate::collector::Collector;
 use models::{Outcome, Summary};
 use serde::Serialize;
@@ -11,6 +12,8 @@ pub struct ReportMeta {
     pub hasim_version: String,
     /// The scenario's name.
     pub scenario: String,
+    /// Hash of the scenario file's text (FNV-1a 64, hex).
+    pub scenario_hash: String,
     /// The seed.
     pub seed: u64,
     /// The replication index.
@@ -123,6 +126,8 @@ pub struct Report {
     pub hasim_version: String,
     /// The scenario's name.
     pub scenario: String,
+    /// Hash of the scenario file's text (FNV-1a 64, hex).
+    pub scenario_hash: String,
     /// The seed.
     pub seed: u64,
     /// The replication index.
@@ -147,6 +152,8 @@ pub struct Report {
     pub events: u64,
     /// Trajectory fingerprint (hex): a hash of every record in order.
     pub fingerprint: String,
+    /// The scenario's expectations and how this run fared.
+    pub expectations: Vec<Verdict>,
     /// Defaults the scenario relied on and other things a reader must know.
     pub notes: Vec<String>,
 }
@@ -206,6 +213,7 @@ impl Report {
         Report {
             hasim_version: meta.hasim_version,
             scenario: meta.scenario,
+            scenario_hash: meta.scenario_hash,
             seed: meta.seed,
             replication: meta.replication,
             reproduce: meta.reproduce,
@@ -247,8 +255,19 @@ impl Report {
             replicas,
             events: s.run.events,
             fingerprint: format!("{:016x}", c.fingerprint),
+            expectations: Vec::new(),
             notes,
         }
+    }
+
+    /// Checks `expect` against this report and records the verdicts.
+    pub fn check(&mut self, expect: &[crate::Expectation]) {
+        self.expectations = expect.iter().map(|e| e.check(self)).collect();
+    }
+
+    /// True when every expectation holds.
+    pub fn all_met(&self) -> bool {
+        self.expectations.iter().all(|v| v.met)
     }
 
     /// The JSON form (pretty, stable key order, trailing newline).

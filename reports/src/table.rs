@@ -13,8 +13,8 @@ pub fn render_table(r: &Report) -> String {
     let w = &mut o;
     let _ = writeln!(
         w,
-        "hasim {} · scenario {} · seed {} · replication {}",
-        r.hasim_version, r.scenario, r.seed, r.replication
+        "hasim {} · scenario {} ({}) · seed {} · replication {}",
+        r.hasim_version, r.scenario, r.scenario_hash, r.seed, r.replication
     );
     let _ = writeln!(
         w,
@@ -72,6 +72,12 @@ pub fn render_table(r: &Report) -> String {
             "{:<16} {:>5} {:>11.4} {:>11.4} {:>9.6} {:>12} {:>8}",
             p.pool, p.index, p.utilisation, p.mean_queue_length, p.up_fraction, p.served, p.crashes
         );
+    }
+    if !r.expectations.is_empty() {
+        let _ = writeln!(w);
+        for v in &r.expectations {
+            let _ = writeln!(w, "expect {}", v.line());
+        }
     }
     if !r.notes.is_empty() {
         let _ = writeln!(w);

@@ -28,6 +28,8 @@ pub struct Loaded {
     pub spec: models::spec::Spec,
     /// The file's `seed`, if it gives one.
     pub seed: Option<u64>,
+    /// What the scenario expects of its report (`expect:`).
+    pub expect: Vec<reports::Expectation>,
     /// Defaults applied and other facts a reader of the report must know.
     pub notes: Vec<String>,
     /// The file's text.
@@ -127,10 +129,11 @@ pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
 pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, ScenarioError> {
     let raw = diagnose::parse(source, file_name)?;
     let seed = raw.seed;
-    let (spec, notes) = validate::validate(raw, source, file_name)?;
+    let (spec, expect, notes) = validate::validate(raw, source, file_name)?;
     Ok(Loaded {
         spec,
         seed,
+        expect,
         notes,
         source: source.to_string(),
         file_name: file_name.to_string(),

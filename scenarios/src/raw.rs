@@ -15,6 +15,8 @@ pub struct Scenario {
     pub warmup: Option<String>,
     #[serde(default)]
     pub max_events: Option<u64>,
+    #[serde(default)]
+    pub expect: Vec<Expect>,
     pub clients: Vec<Client>,
     #[serde(default)]
     pub balancers: Vec<Balancer>,
@@ -126,4 +128,13 @@ pub enum Dist {
 pub struct Branch {
     pub p: f64,
     pub mean: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum Expect {
+    Availability { min: f64 },
+    LatencyP99 { max: String },
+    LatencyMean { max: String },
+    Throughput { min_rps: f64 },
 }

@@ -10,6 +10,7 @@ use models::spec::{
 };
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};
+use reports::Expectation;
 use sim_core::{Dist, SimDuration, parse_duration};
 use std::collections::BTreeMap;
 
@@ -170,7 +171,7 @@ pub fn validate(
     raw: raw::Scenario,
     src: &str,
     file: &str,
-) -> Result<(Spec, Vec<String>), ScenarioError> {
+) -> Result<(Spec, Vec<Expectation>, Vec<String>), ScenarioError> {
     let mut cx = Ctx {
         src,
         file,
@@ -179,6 +180,7 @@ pub fn validate(
         notes: Vec::new(),
     };
     let spec = build(&raw, &mut cx);
+    let expect = expectations(&raw, &mut cx);
     if let Some(first) = cx
         .errors
         .into_iter()
@@ -187,7 +189,7 @@ pub fn validate(
         return Err(first);
     }
     match spec {
-        Some(s) => Ok((s, cx.notes)),
+        Some(s) => Ok((s, expect, cx.notes)),
         None => Err(ScenarioError::at(
             file,
             src,
@@ -621,4 +623,45 @@ fn topology(
             e.help = Some("point a client's `target` at it, or remove it".into());
         }
     }
+}
+
+/// `expect: [...]`: bounds the report must meet.
+fn expectations(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<Expectation> {
+    let mut out = Vec::new();
+    for (i, e) in raw.expect.iter().enumerate() {
+        let path = format!("expect[{i}]");
+        let ok_fraction = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
+        match e {
+            raw::Expect::Availability { min } if ok_fraction(*min) => {
+                out.push(Expectation::Availability { min: *min })
+            }
+            raw::Expect::Availability { min } => {
+                cx.error(
+                    &format!("{path}.min"),
+                    format!("availability must be between 0 and 1, found {min}"),
+                )
+                .help = Some("e.g. Availability(min: 0.999)".into());
+            }
+            raw::Expect::Throughput { min_rps } if min_rps.is_finite() && *min_rps >= 0.0 => {
+                out.push(Expectation::Throughput { min_rps: *min_rps })
+            }
+            raw::Expect::Throughput { min_rps } => {
+                cx.error(
+                    &format!("{path}.min_rps"),
+                    format!("throughput must be a number ≥ 0, found {min_rps}"),
+                );
+            }
+            raw::Expect::LatencyP99 { max } => {
+                if let Some(d) = cx.duration(max, &format!("{path}.max")) {
+                    out.push(Expectation::LatencyP99 { max: d });
+                }
+            }
+            raw::Expect::LatencyMean { max } => {
+                if let Some(d) = cx.duration(max, &format!("{path}.max")) {
+                    out.push(Expectation::LatencyMean { max: d });
+                }
+            }
+        }
+    }
+    out
 }

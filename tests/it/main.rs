@@ -2,6 +2,7 @@
 
 mod cli;
 mod determinism;
+mod repro;
 mod snapshots;
 mod sweep;
 #[allow(clippy::disallowed_methods)] // reference values, not simulation results

@@ -1,0 +1,136 @@
+//! Reproducing runs: expectations and exit code 1, hunting bad seeds, invariant violations
+//! reported with their seed, golden fingerprints of every example.
+
+use super::hasim;
+
+#[test]
+fn an_unmet_expectation_exits_1_with_the_reproduce_command() {
+    let out = hasim(&["run", "tests/data/good/flaky.ron", "--seed", "9"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("expectation failed: availability ≥ 0.9999"),
+        "{err}"
+    );
+    assert!(
+        err.contains("reproduce: hasim run tests/data/good/flaky.ron --seed 9"),
+        "{err}"
+    );
+    assert!(err.contains("scenario hash"), "{err}");
+    // The report itself is still printed, with the verdicts.
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("expect FAIL availability"), "{table}");
+    let ok = hasim(&["run", "tests/data/good/flaky.ron", "--seed", "1"]);
+    assert_eq!(ok.status.code(), Some(0));
+}
+
+#[test]
+fn hunt_finds_the_failing_seeds_and_its_commands_reproduce_them() {
+    let a = hasim(&[
+        "hunt",
+        "tests/data/good/flaky.ron",
+        "--seeds",
+        "40",
+        "--jobs",
+        "1",
+    ]);
+    let b = hasim(&[
+        "hunt",
+        "tests/data/good/flaky.ron",
+        "--seeds",
+        "40",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(a.status.code(), Some(1));
+    assert_eq!(a.stdout, b.stdout, "hunt's list depends on --jobs");
+    let text = String::from_utf8(a.stdout).expect("utf-8");
+    let commands: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("reproduce: "))
+        .collect();
+    assert!(!commands.is_empty(), "{text}");
+    let failing: Vec<u64> = commands
+        .iter()
+        .filter_map(|c| c.rsplit(' ').next()?.parse().ok())
+        .collect();
+    // Every seed hunt lists fails when rerun by its command; every other seed passes.
+    for seed in 1..=40u64 {
+        let out = hasim(&[
+            "run",
+            "tests/data/good/flaky.ron",
+            "--seed",
+            &seed.to_string(),
+        ]);
+        let expected = if failing.contains(&seed) { 1 } else { 0 };
+        assert_eq!(out.status.code(), Some(expected), "seed {seed}");
+    }
+    // Worst first.
+    let shortfall = |l: &str| -> f64 {
+        l.rsplit('(')
+            .next()
+            .and_then(|x| x.split('%').next())
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let sevs: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("seed "))
+        .map(shortfall)
+        .collect();
+    assert!(sevs.windows(2).all(|w| w[0] >= w[1]), "{sevs:?}");
+}
+
+#[test]
+fn a_broken_invariant_becomes_a_message_not_a_crash_of_the_caller() {
+    let r: Result<(), String> =
+        hasim::guarded(|| panic!("invariant: requests offered = succeeded + failed + in flight"));
+    let msg = r.expect_err("caught");
+    assert!(
+        msg.contains("invariant: requests offered") && msg.contains("repro.rs"),
+        "{msg}"
+    );
+    assert_eq!(hasim::guarded(|| 7), Ok(7));
+}
+
+/// Same seed, same bytes, three times; and the fingerprints of every example, snapshotted so
+/// that any change of behaviour (not only of the aggregates) shows up in review.
+#[test]
+fn golden_fingerprints_of_the_examples() {
+    let mut lines = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(super::repo("scenarios"))
+        .expect("scenarios/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    files.sort();
+    for p in files {
+        let rel = p
+            .strip_prefix(super::root())
+            .expect("inside")
+            .to_str()
+            .expect("utf-8")
+            .to_string();
+        if std::fs::read_to_string(&p)
+            .expect("read")
+            .contains("\nSweep(")
+        {
+            continue;
+        }
+        let runs: Vec<Vec<u8>> = (0..3)
+            .map(|_| hasim(&["run", &rel, "--format", "json"]).stdout)
+            .collect();
+        assert!(
+            runs[0] == runs[1] && runs[1] == runs[2],
+            "{rel}: three runs differ"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&runs[0]).expect("json");
+        lines.push(format!(
+            "{rel}: seed {} fingerprint {} events {}",
+            v["seed"],
+            v["fingerprint"].as_str().unwrap_or("?"),
+            v["events"]
+        ));
+    }
+    insta::assert_snapshot!(lines.join("\n"));
+}
