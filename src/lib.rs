@@ -5,6 +5,7 @@
 
 pub mod hunt;
 pub mod sweep;
+pub mod trace;
 
 use models::System;
 use models::spec::Spec;
@@ -35,7 +36,31 @@ pub fn run_report(
     reproduce: String,
     extra_notes: Vec<String>,
 ) -> Report {
-    let (summary, collector) = simulate(&loaded.spec, seed, replication);
+    run_observed(
+        loaded,
+        seed,
+        replication,
+        reproduce,
+        extra_notes,
+        sim_core::NullObserver,
+    )
+    .0
+}
+
+/// [`run_report`] with a second observer (a trace writer, a determinism checker) fed every
+/// record beside the statistics collector; returns it after the run.
+pub fn run_observed<O: sim_core::Observer<models::Record>>(
+    loaded: &scenarios::Loaded,
+    seed: u64,
+    replication: u64,
+    reproduce: String,
+    extra_notes: Vec<String>,
+    extra: O,
+) -> (Report, O) {
+    let spec = &loaded.spec;
+    let observers = (Collector::new(SimTime(spec.warmup.0)), extra);
+    let (summary, (collector, extra)) =
+        System::new(spec, StreamKey::new(seed, replication), observers).run();
     let meta = ReportMeta {
         hasim_version: VERSION.to_string(),
         scenario: loaded.spec.name.clone(),
@@ -54,7 +79,7 @@ pub fn run_report(
     }
     let mut report = Report::new(meta, &collector, &summary, loaded.spec.warmup.0, notes);
     report.check(&loaded.expect);
-    report
+    (report, extra)
 }
 
 /// FNV-1a 64 of a scenario's text, as 16 hex digits: names the exact file a report came from.

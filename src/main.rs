@@ -18,6 +18,7 @@ macro_rules! errln {
 }
 
 use clap::{Parser, Subcommand, ValueEnum};
+use sim_core::{SimDuration, SimTime};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,6 +51,8 @@ enum Command {
         /// Write the report to this file (atomically) instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        debug: RunDebug,
     },
     /// Parse and validate a scenario (or sweep) file without running it.
     Check {
@@ -129,6 +132,43 @@ enum Command {
     },
 }
 
+/// Reproducing and inspecting one run.
+#[derive(clap::Args)]
+struct RunDebug {
+    /// With a sweep file: run this variant (its index in the sweep report).
+    #[arg(long)]
+    variant: Option<usize>,
+    /// Write the run's event trace to this file (atomically).
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Trace format.
+    #[arg(long, value_enum, default_value_t = TraceFormatArg::Jsonl)]
+    trace_format: TraceFormatArg,
+    /// Trace only this component (`client/users`, `web/2`, or `web` for all its replicas).
+    #[arg(long)]
+    trace_component: Option<String>,
+    /// Trace records from this virtual time on (e.g. `10m`).
+    #[arg(long)]
+    trace_from: Option<String>,
+    /// Trace records up to this virtual time.
+    #[arg(long)]
+    trace_to: Option<String>,
+    /// At most this many trace lines.
+    #[arg(long, default_value_t = 1_000_000)]
+    trace_limit: u64,
+    /// Run twice and fail with the first diverging event if the trajectories differ.
+    #[arg(long)]
+    check_determinism: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TraceFormatArg {
+    /// One JSON object per line.
+    Jsonl,
+    /// Aligned text.
+    Text,
+}
+
 #[derive(clap::Args)]
 struct SweepArgs {
     /// Seed (default: the sweep's `seed`, else the scenario's, else 1).
@@ -184,7 +224,8 @@ fn main() -> ExitCode {
             replication,
             format,
             out,
-        } => run(&file, seed, replication, format, out),
+            debug,
+        } => run(&file, seed, replication, format, out, &debug),
         Command::Sweep {
             file,
             run,
@@ -257,13 +298,42 @@ fn run(
     replication: u64,
     format: Format,
     out: Option<PathBuf>,
+    debug: &RunDebug,
 ) -> ExitCode {
-    let loaded = match scenarios::load(file) {
-        Ok(l) => l,
-        Err(e) => return bad_input(&e),
+    let mut sweep_seed_default = None;
+    let loaded = match (debug.variant, is_sweep_file(file)) {
+        (Some(v), true) => match scenarios::load_sweep(file) {
+            Ok(mut s) if v < s.variants.len() => {
+                // The variant exactly as the sweep runs it: the sweep's seed and warm-up rule.
+                let seed = sweep_seed(&s, seed);
+                if let Err(e) = hasim::sweep::prepare(&mut s, seed, 1) {
+                    return fail(e);
+                }
+                sweep_seed_default = Some(seed);
+                s.variants[v].loaded.clone()
+            }
+            Ok(s) => {
+                return fail(format!(
+                    "--variant {v}: the sweep has variants 0 to {}",
+                    s.variants.len().saturating_sub(1)
+                ));
+            }
+            Err(e) => return bad_input(&e),
+        },
+        (None, true) => {
+            return fail(format!(
+                "{} is a sweep file: run it with `hasim sweep`, or one variant with --variant I",
+                file.display()
+            ));
+        }
+        (Some(_), false) => return fail("--variant applies to sweep files only"),
+        (None, false) => match scenarios::load(file) {
+            Ok(l) => l,
+            Err(e) => return bad_input(&e),
+        },
     };
     let mut notes = Vec::new();
-    let seed = match (seed, loaded.seed) {
+    let seed = match (seed, sweep_seed_default.or(loaded.seed)) {
         (Some(s), _) => s,
         (None, Some(s)) => s,
         (None, None) => {
@@ -275,6 +345,9 @@ fn run(
         }
     };
     let mut reproduce = format!("hasim run {} --seed {seed}", file.display());
+    if let Some(v) = debug.variant {
+        reproduce.push_str(&format!(" --variant {v}"));
+    }
     if replication != 0 {
         reproduce.push_str(&format!(" --replication {replication}"));
     }
@@ -283,15 +356,130 @@ fn run(
         hasim::scenario_hash(&loaded.source),
         hasim::VERSION
     );
-    let report = match hasim::guarded(|| {
-        hasim::run_report(&loaded, seed, replication, reproduce.clone(), notes)
-    }) {
+    let parse_time = |t: &Option<String>, default: SimTime| match t {
+        None => Ok(default),
+        Some(text) => sim_core::parse_duration(text)
+            .map(|d| SimTime(d.0))
+            .map_err(|e| format!("--trace-from/--trace-to: {e}")),
+    };
+    let filter = match (
+        parse_time(&debug.trace_from, SimTime::ZERO),
+        parse_time(&debug.trace_to, SimTime::MAX),
+    ) {
+        (Ok(from), Ok(to)) => hasim::trace::TraceFilter {
+            component: debug.trace_component.clone(),
+            from,
+            to,
+            limit: debug.trace_limit,
+        },
+        (Err(e), _) | (_, Err(e)) => return fail(e),
+    };
+    let trace_out = match &debug.trace {
+        None => None,
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            match tempfile::NamedTempFile::new_in(dir) {
+                Ok(f) => Some((path.clone(), f)),
+                Err(e) => return fail(format!("cannot write {}: {e}", path.display())),
+            }
+        }
+    };
+    let format_arg = match debug.trace_format {
+        TraceFormatArg::Jsonl => hasim::trace::TraceFormat::Jsonl,
+        TraceFormatArg::Text => hasim::trace::TraceFormat::Text,
+    };
+    let result = hasim::guarded(|| {
+        let go = |extra| {
+            hasim::run_observed(
+                &loaded,
+                seed,
+                replication,
+                reproduce.clone(),
+                notes.clone(),
+                extra,
+            )
+        };
+        if debug.check_determinism {
+            let (first, hashes) = go(hasim::trace::StepHashes::default());
+            let (report, cmp) = hasim::run_observed(
+                &loaded,
+                seed,
+                replication,
+                reproduce.clone(),
+                notes.clone(),
+                hasim::trace::StepCompare::new(hashes.hashes),
+            );
+            let verdict = match (&cmp.divergence, cmp.length_mismatch()) {
+                (Some((i, t, rec)), _) => Err(format!(
+                    "the second run diverged at record #{i} (t = {}): {rec}",
+                    SimDuration(t.0)
+                )),
+                (None, Some((a, b))) => Err(format!("the runs emitted {a} and {b} records")),
+                (None, None) if report.fingerprint != first.fingerprint => {
+                    Err("the fingerprints differ".to_string())
+                }
+                (None, None) => Ok(()),
+            };
+            (report, verdict, None)
+        } else if let Some((_, file)) = &trace_out {
+            let writer = std::io::BufWriter::new(file.as_file());
+            let trace = hasim::trace::Trace::new(&loaded.spec, writer, filter.clone(), format_arg);
+            let (report, trace) = hasim::run_observed(
+                &loaded,
+                seed,
+                replication,
+                reproduce.clone(),
+                notes.clone(),
+                trace,
+            );
+            let counts = (trace.written, trace.dropped);
+            let ok = trace.finish().map(|_| counts).map_err(|e| e.to_string());
+            (report, Ok(()), Some(ok))
+        } else {
+            let r = hasim::run_report(&loaded, seed, replication, reproduce.clone(), notes.clone());
+            (r, Ok(()), None)
+        }
+    });
+    let (report, determinism, traced) = match result {
         Ok(r) => r,
         Err(msg) => {
             errln!("error: invariant violated during the run: {msg}\n  {context}");
             return ExitCode::from(EXIT_INVARIANT);
         }
     };
+    if let Err(msg) = determinism {
+        errln!("error: determinism check failed: {msg}\n  {context}");
+        return ExitCode::from(EXIT_INVARIANT);
+    }
+    if debug.check_determinism {
+        errln!(
+            "determinism check passed: two runs, identical trajectories (fingerprint {})",
+            report.fingerprint
+        );
+    }
+    if let (Some(result), Some((path, file))) = (traced, trace_out) {
+        let persisted = result.and_then(|c| {
+            file.persist(&path)
+                .map(|_| c)
+                .map_err(|e| e.error.to_string())
+        });
+        match persisted {
+            Ok((written, dropped)) => {
+                let more = if dropped > 0 {
+                    format!(
+                        "; {dropped} more not written: raise --trace-limit or narrow the filter"
+                    )
+                } else {
+                    String::new()
+                };
+                errln!("wrote {} ({written} trace lines{more})", path.display())
+            }
+            Err(e) => return fail(format!("cannot write {}: {e}", path.display())),
+        }
+    }
     let text = match format {
         Format::Table => reports::render_table(&report),
         Format::Json => report.to_json(),

@@ -46,9 +46,15 @@ pub enum Record {
     Offered {
         /// Index of the client.
         client: u32,
+        /// The request's sequence number in the run.
+        request: u64,
     },
     /// The client learned how its request ended.
     Finished {
+        /// The request's sequence number in the run.
+        request: u64,
+        /// Global index of the replica it was sent to (`u32::MAX` if none).
+        replica: u32,
         /// Index of the client.
         client: u32,
         /// When the request was issued.

@@ -40,6 +40,8 @@ struct Client {
 
 #[derive(Clone, Copy)]
 struct Request {
+    /// Sequence number of the request in the run (0, 1, 2, …): its name in traces.
+    seq: u64,
     client: u32,
     arrived: SimTime,
     started: SimTime,
@@ -313,7 +315,9 @@ impl<O: Observer<Record>> System<O> {
         let gap = client.interarrival.sample(&mut client.rng);
         sched.after(gap, Event::Arrival(c));
         let (timeout, target) = (client.timeout, client.target);
+        let seq = self.counts.offered;
         let id = self.new_request(Request {
+            seq,
             client: c,
             arrived: now,
             started: now,
@@ -329,7 +333,13 @@ impl<O: Observer<Record>> System<O> {
         });
         self.counts.offered += 1;
         self.counts.in_flight += 1;
-        self.observer.record(now, &Record::Offered { client: c });
+        self.observer.record(
+            now,
+            &Record::Offered {
+                client: c,
+                request: seq,
+            },
+        );
         if let Some(t) = timeout {
             self.requests[id as usize].timeout = Some(sched.timer_after(t, Event::Timeout(id)));
         }
@@ -437,6 +447,8 @@ impl<O: Observer<Record>> System<O> {
             self.counts.failed += 1;
         }
         let rec = Record::Finished {
+            request: req.seq,
+            replica: req.replica,
             client: req.client,
             arrived: req.arrived,
             outcome,

@@ -39,7 +39,7 @@ pub struct Collector {
 }
 
 #[inline]
-fn mix(h: &mut u64, x: u64) {
+pub(crate) fn mix(h: &mut u64, x: u64) {
     // FxHash's word step: a fixed algorithm (stable across releases and machines), one
     // multiply per word, so the fingerprint costs little on the hot path.
     *h = (h.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
@@ -71,26 +71,32 @@ impl Collector {
     }
 }
 
+/// Folds one record into a trajectory hash: the time and the fields that identify what
+/// happened. The fingerprint of a run is this fold over all its records.
+#[inline]
+pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
+    mix(h, now.0);
+    match *record {
+        Record::Offered { client, .. } => mix(h, client as u64),
+        Record::Finished {
+            client,
+            outcome,
+            latency,
+            ..
+        } => {
+            mix(h, ((client as u64) << 8) | 1 << 4 | outcome as u64);
+            mix(h, latency.0);
+        }
+        Record::ReplicaDown { replica } => mix(h, (replica as u64) << 8 | 2),
+        Record::ReplicaUp { replica } => mix(h, (replica as u64) << 8 | 3),
+        Record::WarmupEnded => mix(h, 4),
+    }
+}
+
 impl Observer<Record> for Collector {
     #[inline]
     fn record(&mut self, now: SimTime, record: &Record) {
-        let h = &mut self.fingerprint;
-        mix(h, now.0);
-        match *record {
-            Record::Offered { client } => mix(h, client as u64),
-            Record::Finished {
-                client,
-                outcome,
-                latency,
-                ..
-            } => {
-                mix(h, ((client as u64) << 8) | 1 << 4 | outcome as u64);
-                mix(h, latency.0);
-            }
-            Record::ReplicaDown { replica } => mix(h, (replica as u64) << 8 | 2),
-            Record::ReplicaUp { replica } => mix(h, (replica as u64) << 8 | 3),
-            Record::WarmupEnded => mix(h, 4),
-        }
+        mix_record(&mut self.fingerprint, now, record);
         match *record {
             Record::Offered { .. } => {
                 if now >= self.warmup {

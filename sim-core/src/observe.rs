@@ -26,3 +26,12 @@ impl<R, O: Observer<R>> Observer<R> for &mut O {
         (**self).record(now, record)
     }
 }
+
+/// Two observers fed the same records, in order: `(a, b)`.
+impl<R, A: Observer<R>, B: Observer<R>> Observer<R> for (A, B) {
+    #[inline]
+    fn record(&mut self, now: SimTime, record: &R) {
+        self.0.record(now, record);
+        self.1.record(now, record);
+    }
+}

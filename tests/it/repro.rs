@@ -134,3 +134,114 @@ fn golden_fingerprints_of_the_examples() {
     }
     insta::assert_snapshot!(lines.join("\n"));
 }
+
+/// `hasim run SWEEP --variant V --replication R` is exactly unit (V, R) of the sweep.
+#[test]
+fn one_replication_of_a_sweep_reproduces_exactly() {
+    let sweep = scenarios::load_sweep(&super::repo("scenarios/lb-compare.ron"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (v, r) = (3u64, 5u64);
+    let unit = hasim::sweep::run_unit(&sweep, 11, v * sweep.replications as u64 + r, false);
+    let out = hasim(&[
+        "run",
+        "scenarios/lb-compare.ron",
+        "--variant",
+        "3",
+        "--replication",
+        "5",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["fingerprint"], format!("{:016x}", unit.fingerprint));
+    assert_eq!(json["requests"]["offered"], unit.offered);
+    assert_eq!(json["seed"], 11);
+    // A sweep file without --variant is refused with a hint, not run.
+    let out = hasim(&["run", "scenarios/lb-compare.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--variant"));
+}
+
+#[test]
+fn check_determinism_passes_on_every_example() {
+    for f in [
+        "scenarios/web-tier.ron",
+        "scenarios/lb-p2c.ron",
+        "tests/data/good/every-distribution.ron",
+    ] {
+        let out = hasim(&["run", f, "--check-determinism"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{f}: {err}");
+        assert!(err.contains("determinism check passed"), "{f}: {err}");
+    }
+}
+
+#[test]
+fn trace_is_filtered_bounded_and_matches_the_report() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let all = t.path().join("all.jsonl");
+    let out = hasim(&[
+        "run",
+        "tests/data/good/chained-balancers.ron",
+        "--trace",
+        all.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let report_offered = {
+        let j = hasim(&[
+            "run",
+            "tests/data/good/chained-balancers.ron",
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&j.stdout).expect("json");
+        v["requests"]["offered"].as_u64().expect("offered")
+    };
+    let text = std::fs::read_to_string(&all).expect("trace written");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    // Every request is offered once and finishes at most once; times never go backwards.
+    let offered_after_warmup = lines
+        .iter()
+        .filter(|l| l["event"] == "offered" && l["t_ns"].as_u64() >= Some(10_000_000_000))
+        .count();
+    assert_eq!(offered_after_warmup as u64, report_offered);
+    assert!(
+        lines
+            .windows(2)
+            .all(|w| w[0]["t_ns"].as_u64() <= w[1]["t_ns"].as_u64())
+    );
+    // Filters: one replica, a time window, a line cap.
+    let some = t.path().join("some.jsonl");
+    let out = hasim(&[
+        "run",
+        "tests/data/good/chained-balancers.ron",
+        "--trace",
+        some.to_str().expect("utf-8"),
+        "--trace-component",
+        "app/1",
+        "--trace-from",
+        "1m",
+        "--trace-to",
+        "2m",
+        "--trace-limit",
+        "25",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("25 trace lines"));
+    let text = std::fs::read_to_string(&some).expect("trace written");
+    assert_eq!(text.lines().count(), 25);
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+        assert_eq!(v["replica"], "app/1", "{l}");
+        let t = v["t_ns"].as_u64().expect("t");
+        assert!((60_000_000_000..=120_000_000_000).contains(&t), "{l}");
+    }
+}

@@ -1,0 +1,243 @@
+//! Event traces and determinism checks, as observers fed beside the statistics collector.
+//!
+//! A trace is JSON Lines (one object per record: time, component, event, request, outcome) or
+//! aligned text, filtered by component and time window and capped in lines, so a trace of a long
+//! run stays a file a person can open.
+
+use models::spec::Spec;
+use models::{Outcome, Record};
+use reports::mix_record;
+use sim_core::{Observer, SimTime};
+use std::io::Write;
+
+/// What to keep.
+#[derive(Clone, Debug)]
+pub struct TraceFilter {
+    /// Keep records of this component (`client/users`, `web/2`, `web` for every replica of it);
+    /// a finished request also matches the replica that served it.
+    pub component: Option<String>,
+    /// Keep records at or after this time.
+    pub from: SimTime,
+    /// Keep records at or before this time.
+    pub to: SimTime,
+    /// Stop writing after this many lines (the count of the rest is reported).
+    pub limit: u64,
+}
+
+/// Line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Aligned text for people.
+    Text,
+}
+
+/// Writes the records of a run.
+pub struct Trace<W: Write> {
+    out: W,
+    clients: Vec<String>,
+    replicas: Vec<String>,
+    filter: TraceFilter,
+    format: TraceFormat,
+    /// Lines written.
+    pub written: u64,
+    /// Records that passed the filter but came after the line limit.
+    pub dropped: u64,
+    /// The first write error, if any (writing stops there).
+    pub error: Option<std::io::Error>,
+}
+
+impl<W: Write> Trace<W> {
+    /// A trace of a run of `spec` written to `out`.
+    pub fn new(spec: &Spec, out: W, filter: TraceFilter, format: TraceFormat) -> Self {
+        let replicas = spec
+            .pools
+            .iter()
+            .flat_map(|p| (0..p.replicas).map(move |i| format!("{}/{i}", p.name)))
+            .collect();
+        let clients = spec
+            .clients
+            .iter()
+            .map(|c| format!("client/{}", c.name))
+            .collect();
+        Trace {
+            out,
+            clients,
+            replicas,
+            filter,
+            format,
+            written: 0,
+            dropped: 0,
+            error: None,
+        }
+    }
+
+    /// Flushes and returns the writer.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn matches(&self, component: &str, also: Option<&str>) -> bool {
+        let Some(f) = &self.filter.component else {
+            return true;
+        };
+        let hit = |c: &str| {
+            c == f
+                || c.strip_prefix(f.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        hit(component) || also.is_some_and(hit)
+    }
+}
+
+fn outcome_name(o: Outcome) -> &'static str {
+    o.name()
+}
+
+impl<W: Write> Observer<Record> for Trace<W> {
+    fn record(&mut self, now: SimTime, r: &Record) {
+        if self.error.is_some() || now < self.filter.from || now > self.filter.to {
+            return;
+        }
+        let name = |v: &[String], i: u32| v.get(i as usize).cloned().unwrap_or_else(|| "-".into());
+        let (component, event, request, replica, outcome, latency) = match *r {
+            Record::Offered { client, request } => (
+                name(&self.clients, client),
+                "offered",
+                Some(request),
+                None,
+                None,
+                None,
+            ),
+            Record::Finished {
+                client,
+                request,
+                replica,
+                outcome,
+                latency,
+                ..
+            } => (
+                name(&self.clients, client),
+                "finished",
+                Some(request),
+                Some(name(&self.replicas, replica)),
+                Some(outcome_name(outcome)),
+                Some(latency),
+            ),
+            Record::ReplicaDown { replica } => (
+                name(&self.replicas, replica),
+                "down",
+                None,
+                None,
+                None,
+                None,
+            ),
+            Record::ReplicaUp { replica } => {
+                (name(&self.replicas, replica), "up", None, None, None, None)
+            }
+            Record::WarmupEnded => ("run".to_string(), "warmup_ended", None, None, None, None),
+        };
+        if !self.matches(&component, replica.as_deref()) {
+            return;
+        }
+        if self.written >= self.filter.limit {
+            self.dropped += 1;
+            return;
+        }
+        let line = match self.format {
+            TraceFormat::Jsonl => {
+                let mut o = serde_json::Map::new();
+                o.insert("t_ns".into(), now.0.into());
+                o.insert("component".into(), component.into());
+                o.insert("event".into(), event.into());
+                if let Some(q) = request {
+                    o.insert("request".into(), q.into());
+                }
+                if let Some(rep) = replica {
+                    o.insert("replica".into(), rep.into());
+                }
+                if let Some(out) = outcome {
+                    o.insert("outcome".into(), out.into());
+                }
+                if let Some(l) = latency {
+                    o.insert("latency_ns".into(), l.0.into());
+                }
+                serde_json::Value::Object(o).to_string()
+            }
+            TraceFormat::Text => {
+                let mut l = format!("{:>16} {:<20} {:<13}", fmt_time(now), component, event);
+                if let Some(q) = request {
+                    l.push_str(&format!(" #{q}"));
+                }
+                if let (Some(rep), Some(out), Some(lat)) = (replica, outcome, latency) {
+                    l.push_str(&format!(" {out} by {rep} in {:.3} ms", lat.0 as f64 / 1e6));
+                }
+                l
+            }
+        };
+        if let Err(e) = writeln!(self.out, "{line}") {
+            self.error = Some(e);
+        }
+        self.written += 1;
+    }
+}
+
+fn fmt_time(t: SimTime) -> String {
+    format!("{}.{:09}s", t.0 / 1_000_000_000, t.0 % 1_000_000_000)
+}
+
+/// Records the trajectory hash after every record (first run of a determinism check).
+#[derive(Default)]
+pub struct StepHashes {
+    h: u64,
+    /// The hash after each record.
+    pub hashes: Vec<u64>,
+}
+
+impl Observer<Record> for StepHashes {
+    fn record(&mut self, now: SimTime, r: &Record) {
+        mix_record(&mut self.h, now, r);
+        self.hashes.push(self.h);
+    }
+}
+
+/// Compares a second run against the first, record by record.
+pub struct StepCompare {
+    h: u64,
+    expected: Vec<u64>,
+    i: usize,
+    /// The first record whose trajectory hash differs: (index, time, record).
+    pub divergence: Option<(usize, SimTime, String)>,
+}
+
+impl StepCompare {
+    /// Checks against the hashes of a first run.
+    pub fn new(expected: Vec<u64>) -> Self {
+        StepCompare {
+            h: 0,
+            expected,
+            i: 0,
+            divergence: None,
+        }
+    }
+
+    /// Records seen, and whether the second run had a different number of records.
+    pub fn length_mismatch(&self) -> Option<(usize, usize)> {
+        (self.i != self.expected.len()).then_some((self.expected.len(), self.i))
+    }
+}
+
+impl Observer<Record> for StepCompare {
+    fn record(&mut self, now: SimTime, r: &Record) {
+        mix_record(&mut self.h, now, r);
+        if self.divergence.is_none() && self.expected.get(self.i) != Some(&self.h) {
+            self.divergence = Some((self.i, now, format!("{r:?}")));
+        }
+        self.i += 1;
+    }
+}
