@@ -88,6 +88,10 @@ enum Command {
         /// Upper bound on replications per variant with --target-ci.
         #[arg(long, default_value_t = 1000)]
         max_replications: u32,
+        /// Run the sweep on 1 thread and on --jobs (at least 2) threads, and fail unless the
+        /// reports are identical.
+        #[arg(long)]
+        check_determinism: bool,
     },
     /// Run a scenario under many seeds and list those that miss its expectations or break an
     /// invariant, worst first, each with the command that reproduces it. Exit 1 if any.
@@ -236,6 +240,22 @@ fn main() -> ExitCode {
             format,
             target_ci,
             max_replications,
+            check_determinism: true,
+        } => {
+            let _ = (shard, shards, out, resume, target_ci, max_replications);
+            check_sweep_determinism(&file, &run, format)
+        }
+        Command::Sweep {
+            file,
+            run,
+            shard,
+            shards,
+            out,
+            resume,
+            format,
+            target_ci,
+            max_replications,
+            check_determinism: false,
         } => match target_ci {
             Some(t) => adaptive(
                 &file,
@@ -697,6 +717,46 @@ fn adaptive(
         ),
     );
     emit_report(&report, out.as_deref(), format)
+}
+
+fn check_sweep_determinism(
+    file: &std::path::Path,
+    run: &SweepArgs,
+    format: SweepFormat,
+) -> ExitCode {
+    use hasim::sweep::{Shard, header, report, run_shard};
+    let (s, seed) = match load_prepared(file, run) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let head = header(&s, seed, false);
+    let progress = matches!(run.progress, Progress::Auto);
+    let many = run.jobs.max(2);
+    let mut reports = Vec::new();
+    for jobs in [1, many] {
+        match run_shard(&s, &head, Shard::ALL, jobs, None, progress) {
+            Ok(aggs) => reports.push(report(&head, &aggs, sweep_reproduce(&head))),
+            Err(e) => return fail(e),
+        }
+    }
+    let (one, other) = (reports[0].to_json(), reports[1].to_json());
+    if one != other {
+        let first = reports[0]
+            .variants
+            .iter()
+            .zip(&reports[1].variants)
+            .find(|(a, b)| a.fingerprint != b.fingerprint || a.metrics.len() != b.metrics.len());
+        let which = first.map_or("the reports".to_string(), |(a, _)| {
+            format!("variant {} ({})", a.index, a.label)
+        });
+        errln!(
+            "error: determinism check failed: --jobs 1 and --jobs {many} differ in {which}\n  reproduce: {}",
+            sweep_reproduce(&head)
+        );
+        return ExitCode::from(EXIT_INVARIANT);
+    }
+    errln!("determinism check passed: --jobs 1 and --jobs {many} give identical reports");
+    emit_report(&reports[1], None, format)
 }
 
 fn sweep_reproduce(head: &hasim::sweep::Header) -> String {

@@ -31,6 +31,21 @@ pub enum Event {
 
 const NONE: u32 = u32::MAX;
 
+/// `x − 1`, asserting that a count never goes below zero, in every build: release builds wrap
+/// silently on underflow, and a wrapped count would corrupt every figure after it.
+#[inline]
+fn dec<T: Copy + PartialEq + std::ops::Sub<Output = T> + From<u8> + std::fmt::Display>(
+    x: T,
+    now: SimTime,
+    what: &str,
+) -> T {
+    assert!(
+        x != T::from(0u8),
+        "invariant: {what} would go below zero (t = {now})"
+    );
+    x - T::from(1u8)
+}
+
 struct Client {
     interarrival: Dist,
     rng: Stream,
@@ -432,10 +447,9 @@ impl<O: Observer<Record>> System<O> {
         }
         if req.balancer != NONE {
             let c = &mut self.balancers[req.balancer as usize].in_flight[req.slot as usize];
-            debug_assert!(*c > 0, "invariant: balancer in-flight count underflow");
-            *c -= 1;
+            *c = dec(*c, now, "a balancer's in-flight count");
         }
-        self.counts.in_flight -= 1;
+        self.counts.in_flight = dec(self.counts.in_flight, now, "requests in flight");
         let waited = if outcome == Outcome::Succeeded {
             req.started.since(req.arrived)
         } else {
@@ -469,7 +483,8 @@ impl<O: Observer<Record>> System<O> {
             self.requests[moved as usize].pos = pos as u32;
         }
         rep.served += 1;
-        self.pools[rep.pool as usize].occupancy[rep.index as usize] -= 1;
+        let occ = &mut self.pools[rep.pool as usize].occupancy[rep.index as usize];
+        *occ = dec(*occ, now, "a replica's occupancy");
         let next = rep.queue.pop_front();
         if next.is_some() {
             rep.queued.set(now, rep.queue.len() as u64);
@@ -491,7 +506,10 @@ impl<O: Observer<Record>> System<O> {
 
     fn on_crash(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
         let rep = &mut self.replicas[r as usize];
-        debug_assert!(rep.is_up, "invariant: only an up replica can crash");
+        assert!(
+            rep.is_up,
+            "invariant: replica {r} crashed while down (t = {now})"
+        );
         rep.is_up = false;
         rep.crashes += 1;
         let mut lost = std::mem::take(&mut self.scratch);
@@ -501,11 +519,14 @@ impl<O: Observer<Record>> System<O> {
         rep.up_level.set(now, 0);
         let pool = &mut self.pools[rep.pool as usize];
         pool.occupancy[rep.index as usize] = 0;
-        pool.up -= 1;
+        pool.up = dec(pool.up, now, "a pool's up-count");
         if pool.up == 0 {
             self.pools_down += 1;
             self.service_up.set(now, 0);
         }
+        // The crash first, then what it failed: observers attribute the losses to it.
+        self.observer
+            .record(now, &Record::ReplicaDown { replica: r });
         for &id in &lost {
             let req = &mut self.requests[id as usize];
             if let Some(t) = req.done.take() {
@@ -517,8 +538,6 @@ impl<O: Observer<Record>> System<O> {
         }
         lost.clear();
         self.scratch = lost;
-        self.observer
-            .record(now, &Record::ReplicaDown { replica: r });
         let rep = &mut self.replicas[r as usize];
         let pool = &self.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
@@ -529,13 +548,16 @@ impl<O: Observer<Record>> System<O> {
 
     fn on_repair(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
         let rep = &mut self.replicas[r as usize];
-        debug_assert!(!rep.is_up, "invariant: only a down replica can be repaired");
+        assert!(
+            !rep.is_up,
+            "invariant: replica {r} repaired while up (t = {now})"
+        );
         rep.is_up = true;
         rep.up_level.set(now, 1);
         let pool = &mut self.pools[rep.pool as usize];
         pool.up += 1;
         if pool.up == 1 {
-            self.pools_down -= 1;
+            self.pools_down = dec(self.pools_down, now, "pools down");
             if self.pools_down == 0 {
                 self.service_up.set(now, 1);
             }

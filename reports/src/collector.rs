@@ -9,6 +9,25 @@ use sim_core::{Observer, SimTime};
 /// Latencies above this (one week) are recorded as one week.
 pub(crate) const HIGHEST_NS: u64 = 604_800_000_000_000;
 
+/// Crashes listed one by one in a report; the rest are counted.
+pub const MAX_FAULTS: usize = 1000;
+
+/// One replica crash and its observable effect: verified fault injection, so that a fault that
+/// changed nothing is visible as such instead of giving false confidence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultEffect {
+    /// Global replica index.
+    pub replica: u32,
+    /// When it went down.
+    pub down_at: SimTime,
+    /// When it came back, if it did before the horizon.
+    pub up_at: Option<SimTime>,
+    /// Requests queued or in service that the crash failed.
+    pub lost: u64,
+    /// Requests sent to it while it was down.
+    pub refused: u64,
+}
+
 /// Statistics over the records of one run.
 #[derive(Clone, Debug)]
 pub struct Collector {
@@ -33,6 +52,14 @@ pub struct Collector {
     pub wait_sum_ns: u128,
     /// Replica crashes in the window.
     pub crashes: u64,
+    /// Each replica crash and what it did, in order (at most [`MAX_FAULTS`] kept).
+    pub faults: Vec<FaultEffect>,
+    /// Crashes in the run (all of them, kept or not).
+    pub faults_total: u64,
+    /// Crashes that affected no request.
+    pub faults_without_effect: u64,
+    /// Per replica, the index in `faults` of its open crash.
+    open_fault: Vec<Option<usize>>,
     /// Trajectory fingerprint: a hash of every record (time and fields, warm-up included), so
     /// that any change in behaviour changes it, not only changes in the aggregates.
     pub fingerprint: u64,
@@ -62,6 +89,10 @@ impl Collector {
             waited_count: 0,
             crashes: 0,
             fingerprint: 0xcbf2_9ce4_8422_2325,
+            faults: Vec::new(),
+            faults_total: 0,
+            faults_without_effect: 0,
+            open_fault: Vec::new(),
         }
     }
 
@@ -93,10 +124,74 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
     }
 }
 
+impl Collector {
+    fn track_faults(&mut self, now: SimTime, record: &Record) {
+        match *record {
+            Record::ReplicaDown { replica } => {
+                let r = replica as usize;
+                if self.open_fault.len() <= r {
+                    self.open_fault.resize(r + 1, None);
+                }
+                self.faults_total += 1;
+                if self.faults.len() < MAX_FAULTS {
+                    self.faults.push(FaultEffect {
+                        replica,
+                        down_at: now,
+                        up_at: None,
+                        lost: 0,
+                        refused: 0,
+                    });
+                    self.open_fault[r] = Some(self.faults.len() - 1);
+                } else {
+                    self.open_fault[r] = None;
+                }
+            }
+            Record::ReplicaUp { replica } => {
+                if let Some(i) = self
+                    .open_fault
+                    .get_mut(replica as usize)
+                    .and_then(Option::take)
+                {
+                    let f = &mut self.faults[i];
+                    f.up_at = Some(now);
+                    if f.lost + f.refused == 0 {
+                        self.faults_without_effect += 1;
+                    }
+                }
+            }
+            Record::Finished {
+                outcome: o @ (Outcome::Crashed | Outcome::Refused),
+                replica,
+                ..
+            } => {
+                if let Some(Some(i)) = self.open_fault.get(replica as usize) {
+                    let f = &mut self.faults[*i];
+                    if o == Outcome::Crashed {
+                        f.lost += 1
+                    } else {
+                        f.refused += 1
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Crashes still open at the end that affected nothing (counted once the run is over).
+    pub fn open_faults_without_effect(&self) -> u64 {
+        self.open_fault
+            .iter()
+            .flatten()
+            .filter(|&&i| self.faults[i].lost + self.faults[i].refused == 0)
+            .count() as u64
+    }
+}
+
 impl Observer<Record> for Collector {
     #[inline]
     fn record(&mut self, now: SimTime, record: &Record) {
         mix_record(&mut self.fingerprint, now, record);
+        self.track_faults(now, record);
         match *record {
             Record::Offered { .. } => {
                 if now >= self.warmup {

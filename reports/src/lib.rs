@@ -12,7 +12,7 @@ mod sweep;
 mod table;
 
 pub use batch::{BatchMeans, student_t_975};
-pub use collector::{Collector, mix_record};
+pub use collector::{Collector, FaultEffect, MAX_FAULTS, mix_record};
 pub use expect::{Expectation, Verdict};
 pub use mser::{Mser5, Truncation};
 pub use report::{Report, ReportMeta};

@@ -110,6 +110,34 @@ pub struct ReplicaReport {
     pub crashes: u64,
 }
 
+/// One crash and what it did.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultReport {
+    /// `pool/index`.
+    pub replica: String,
+    /// Down at, seconds.
+    pub down_s: f64,
+    /// Back up at, seconds (null if still down at the horizon).
+    pub up_s: Option<f64>,
+    /// Requests the crash failed (queued or in service).
+    pub requests_lost: u64,
+    /// Requests sent to the replica while it was down.
+    pub requests_refused: u64,
+    /// False when the crash affected no request: verify the fault before trusting the result.
+    pub had_effect: bool,
+}
+
+/// Replica crashes over the whole run (warm-up included), verified against their effect.
+#[derive(Clone, Debug, Serialize)]
+pub struct Faults {
+    /// Crashes.
+    pub total: u64,
+    /// Crashes that affected no request.
+    pub without_effect: u64,
+    /// The first crashes, one by one.
+    pub listed: Vec<FaultReport>,
+}
+
 /// The statistics window.
 #[derive(Clone, Debug, Serialize)]
 pub struct Window {
@@ -152,6 +180,8 @@ pub struct Report {
     pub events: u64,
     /// Trajectory fingerprint (hex): a hash of every record in order.
     pub fingerprint: String,
+    /// Replica crashes and their effect.
+    pub faults: Faults,
     /// The scenario's expectations and how this run fared.
     pub expectations: Vec<Verdict>,
     /// Defaults the scenario relied on and other things a reader must know.
@@ -210,6 +240,42 @@ impl Report {
                 crashes: r.crashes,
             })
             .collect();
+        let name = |r: u32| {
+            s.replicas
+                .get(r as usize)
+                .map_or(format!("#{r}"), |x| format!("{}/{}", x.pool, x.index))
+        };
+        let without_effect = c.faults_without_effect + c.open_faults_without_effect();
+        let faults = Faults {
+            total: c.faults_total,
+            without_effect,
+            listed: c
+                .faults
+                .iter()
+                .map(|f| FaultReport {
+                    replica: name(f.replica),
+                    down_s: f.down_at.0 as f64 / 1e9,
+                    up_s: f.up_at.map(|t| t.0 as f64 / 1e9),
+                    requests_lost: f.lost,
+                    requests_refused: f.refused,
+                    had_effect: f.lost + f.refused > 0,
+                })
+                .collect(),
+        };
+        let mut notes = notes;
+        if without_effect > 0 {
+            notes.push(format!(
+                "{without_effect} of {} crashes affected no request (the replica held no work and was sent none while down): check that the fault model does what you intend",
+                c.faults_total
+            ));
+        }
+        if c.faults_total > c.faults.len() as u64 {
+            notes.push(format!(
+                "{} crashes: the first {} are listed one by one",
+                c.faults_total,
+                c.faults.len()
+            ));
+        }
         Report {
             hasim_version: meta.hasim_version,
             scenario: meta.scenario,
@@ -256,6 +322,7 @@ impl Report {
             events: s.run.events,
             fingerprint: format!("{:016x}", c.fingerprint),
             expectations: Vec::new(),
+            faults,
             notes,
         }
     }

@@ -73,6 +73,33 @@ pub fn render_table(r: &Report) -> String {
             p.pool, p.index, p.utilisation, p.mean_queue_length, p.up_fraction, p.served, p.crashes
         );
     }
+    if r.faults.total > 0 {
+        let f = &r.faults;
+        let _ = writeln!(w);
+        let _ = writeln!(
+            w,
+            "faults       {} crashes, {} without effect",
+            f.total, f.without_effect
+        );
+        for x in f.listed.iter().take(10) {
+            let up = x
+                .up_s
+                .map_or("still down".to_string(), |u| format!("up at {u:.3}s"));
+            let effect = if x.had_effect {
+                String::new()
+            } else {
+                "  ← no effect".to_string()
+            };
+            let _ = writeln!(
+                w,
+                "  {:<12} down at {:.3}s, {up}: {} lost, {} refused{effect}",
+                x.replica, x.down_s, x.requests_lost, x.requests_refused
+            );
+        }
+        if f.listed.len() > 10 {
+            let _ = writeln!(w, "  … {} more in the JSON report", f.total - 10);
+        }
+    }
     if !r.expectations.is_empty() {
         let _ = writeln!(w);
         for v in &r.expectations {

@@ -245,3 +245,74 @@ fn trace_is_filtered_bounded_and_matches_the_report() {
         assert!((60_000_000_000..=120_000_000_000).contains(&t), "{l}");
     }
 }
+
+/// Verified fault injection: every crash is listed with what it did, and crashes that did
+/// nothing are counted and called out.
+#[test]
+fn faults_without_effect_are_flagged() {
+    let out = hasim(&["run", "tests/data/good/idle-faults.ron", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let f = &v["faults"];
+    let total = f["total"].as_u64().expect("total");
+    let none = f["without_effect"].as_u64().expect("without_effect");
+    let crashes: u64 = v["replicas"]
+        .as_array()
+        .expect("replicas")
+        .iter()
+        .map(|r| r["crashes"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(total, crashes, "every crash is in the fault list");
+    assert!(none > 0 && none < total, "{none} of {total} without effect");
+    let listed = f["listed"].as_array().expect("listed");
+    let mut counted = 0;
+    for x in listed {
+        let effect = x["requests_lost"].as_u64().unwrap_or(0)
+            + x["requests_refused"].as_u64().unwrap_or(0)
+            > 0;
+        assert_eq!(x["had_effect"].as_bool(), Some(effect), "{x}");
+        counted += (!effect) as u64;
+    }
+    assert_eq!(counted, none);
+    // Lost and refused add up to the report's own counts.
+    let lost: u64 = listed
+        .iter()
+        .map(|x| x["requests_lost"].as_u64().unwrap_or(0))
+        .sum();
+    let refused: u64 = listed
+        .iter()
+        .map(|x| x["requests_refused"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        lost,
+        v["requests"]["failed_by"]["crashed"]
+            .as_u64()
+            .expect("crashed")
+    );
+    assert_eq!(
+        refused,
+        v["requests"]["failed_by"]["refused"]
+            .as_u64()
+            .expect("refused")
+    );
+    assert!(v["notes"].as_array().expect("notes").iter().any(|n| {
+        n.as_str()
+            .is_some_and(|s| s.contains("affected no request"))
+    }));
+}
+
+#[test]
+fn a_sweep_checks_its_own_determinism_across_jobs() {
+    let out = hasim(&[
+        "sweep",
+        "tests/data/sweeps/small.ron",
+        "--check-determinism",
+        "--jobs",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--jobs 1 and --jobs 3 give identical reports")
+    );
+}
