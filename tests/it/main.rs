@@ -4,6 +4,7 @@ mod cli;
 mod determinism;
 mod repro;
 mod snapshots;
+mod swarm;
 mod sweep;
 #[allow(clippy::disallowed_methods)] // reference values, not simulation results
 mod theory;
