@@ -883,6 +883,7 @@ fn compare(
     let meta = reports::SweepMeta {
         hasim_version: hasim::VERSION.into(),
         sweep: file.display().to_string(),
+        sweep_hash: paired.sweep_hash.clone(),
         scenario: paired.scenario.clone(),
         seed,
         replications: s.replications,

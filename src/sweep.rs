@@ -488,6 +488,7 @@ pub fn report(head: &Header, aggs: &[VariantAgg], reproduce: String) -> SweepRep
     let meta = SweepMeta {
         hasim_version: head.hasim_version.clone(),
         sweep: head.sweep.clone(),
+        sweep_hash: head.sweep_hash.clone(),
         scenario: head.scenario.clone(),
         seed: head.seed,
         replications: head.replications,

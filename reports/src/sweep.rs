@@ -360,6 +360,8 @@ pub struct SweepMeta {
     pub hasim_version: String,
     /// The sweep file.
     pub sweep: String,
+    /// Hash of the sweep file and every variant's scenario text.
+    pub sweep_hash: String,
     /// The base scenario's name.
     pub scenario: String,
     /// The seed.
@@ -582,8 +584,8 @@ impl SweepReport {
         let mut o = String::new();
         let _ = writeln!(
             o,
-            "hasim {} · sweep {} · scenario {} · seed {} · {} replications per variant",
-            m.hasim_version, m.sweep, m.scenario, m.seed, m.replications
+            "hasim {} · sweep {} ({}) · scenario {} · seed {} · {} replications per variant",
+            m.hasim_version, m.sweep, m.sweep_hash, m.scenario, m.seed, m.replications
         );
         let _ = writeln!(
             o,
