@@ -240,9 +240,15 @@ fn main() -> ExitCode {
             format,
             target_ci,
             max_replications,
-            check_determinism: true,
-        } => {
-            let _ = (shard, shards, out, resume, target_ci, max_replications);
+            check_determinism,
+        } if check_determinism => {
+            if shard.is_some() || shards.is_some() || out.is_some() || resume || target_ci.is_some()
+            {
+                let _ = max_replications;
+                return fail(
+                    "--check-determinism runs the whole sweep twice on this machine: drop --shard, --out, --resume and --target-ci",
+                );
+            }
             check_sweep_determinism(&file, &run, format)
         }
         Command::Sweep {
@@ -255,7 +261,7 @@ fn main() -> ExitCode {
             format,
             target_ci,
             max_replications,
-            check_determinism: false,
+            ..
         } => match target_ci {
             Some(t) => adaptive(
                 &file,
