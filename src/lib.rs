@@ -79,6 +79,7 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
     }
     let mut report = Report::new(meta, &collector, &summary, loaded.spec.warmup.0, notes);
     report.check(&loaded.expect);
+    report.theory = reports::theory(spec);
     (report, extra)
 }
 

@@ -163,6 +163,44 @@ struct RunDebug {
     /// Run twice and fail with the first diverging event if the trajectories differ.
     #[arg(long)]
     check_determinism: bool,
+    /// Exit 1 if this holds, e.g. 'availability < 0.999', 'p99 > 250ms', 'mean > 50ms',
+    /// 'throughput < 100' (repeatable; added to the scenario's `expect`).
+    #[arg(long, value_name = "CONDITION")]
+    fail_if: Vec<String>,
+}
+
+/// `availability < 0.999` → the expectation it negates (`Availability(min: 0.999)`).
+fn parse_fail_if(text: &str) -> Result<reports::Expectation, String> {
+    use reports::Expectation as E;
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let hint =
+        "write e.g. 'availability < 0.999', 'p99 > 250ms', 'mean > 50ms' or 'throughput < 100'";
+    let [metric, op, value] = parts[..] else {
+        return Err(format!(
+            "--fail-if '{text}': expected METRIC OP VALUE; {hint}"
+        ));
+    };
+    let number = |v: &str| {
+        v.parse::<f64>()
+            .map_err(|_| format!("--fail-if '{text}': `{v}` is not a number; {hint}"))
+    };
+    let duration =
+        |v: &str| sim_core::parse_duration(v).map_err(|e| format!("--fail-if '{text}': {e}"));
+    match (metric, op) {
+        ("availability", "<") => Ok(E::Availability {
+            min: number(value)?,
+        }),
+        ("p99", ">") => Ok(E::LatencyP99 {
+            max: duration(value)?,
+        }),
+        ("mean", ">") => Ok(E::LatencyMean {
+            max: duration(value)?,
+        }),
+        ("throughput", "<") => Ok(E::Throughput {
+            min_rps: number(value)?,
+        }),
+        _ => Err(format!("--fail-if '{text}': unsupported condition; {hint}")),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -326,6 +364,13 @@ fn run(
     out: Option<PathBuf>,
     debug: &RunDebug,
 ) -> ExitCode {
+    let mut extra_expect = Vec::new();
+    for cond in &debug.fail_if {
+        match parse_fail_if(cond) {
+            Ok(e) => extra_expect.push(e),
+            Err(msg) => return fail(msg),
+        }
+    }
     let mut sweep_seed_default = None;
     let loaded = match (debug.variant, is_sweep_file(file)) {
         (Some(v), true) => match scenarios::load_sweep(file) {
@@ -358,6 +403,8 @@ fn run(
             Err(e) => return bad_input(&e),
         },
     };
+    let mut loaded = loaded;
+    loaded.expect.extend(extra_expect);
     let mut notes = Vec::new();
     let seed = match (seed, sweep_seed_default.or(loaded.seed)) {
         (Some(s), _) => s,
@@ -376,6 +423,9 @@ fn run(
     }
     if replication != 0 {
         reproduce.push_str(&format!(" --replication {replication}"));
+    }
+    for cond in &debug.fail_if {
+        reproduce.push_str(&format!(" --fail-if '{cond}'"));
     }
     let context = format!(
         "seed {seed}, replication {replication}, scenario hash {}, hasim {}\n  reproduce: {reproduce}",

@@ -10,6 +10,7 @@ mod mser;
 mod report;
 mod sweep;
 mod table;
+mod theory;
 
 pub use batch::{BatchMeans, student_t_975};
 pub use collector::{Collector, FaultEffect, MAX_FAULTS, mix_record};
@@ -21,3 +22,4 @@ pub use sweep::{
     VariantReport, compare, estimate, unpaired_half_width,
 };
 pub use table::render_table;
+pub use theory::{Theory, theory};

@@ -182,6 +182,8 @@ pub struct Report {
     pub fingerprint: String,
     /// Replica crashes and their effect.
     pub faults: Faults,
+    /// Queueing theory's closed forms, for pools that are M/M/c queues.
+    pub theory: Vec<crate::Theory>,
     /// The scenario's expectations and how this run fared.
     pub expectations: Vec<Verdict>,
     /// Defaults the scenario relied on and other things a reader must know.
@@ -323,6 +325,7 @@ impl Report {
             fingerprint: format!("{:016x}", c.fingerprint),
             expectations: Vec::new(),
             faults,
+            theory: Vec::new(),
             notes,
         }
     }

@@ -73,6 +73,23 @@ pub fn render_table(r: &Report) -> String {
             p.pool, p.index, p.utilisation, p.mean_queue_length, p.up_fraction, p.served, p.crashes
         );
     }
+    for t in &r.theory {
+        let fmt = |x: Option<f64>| {
+            x.map_or("— (ρ ≥ 1: no steady state)".to_string(), |v| {
+                v.to_string()
+            })
+        };
+        let _ = writeln!(
+            w,
+            "theory       {} (pool {}): ρ {}, mean {} ms, P(wait) {}, Lq {}",
+            t.model,
+            t.pool,
+            t.utilisation,
+            fmt(t.mean_response_ms),
+            fmt(t.p_wait),
+            fmt(t.mean_queue_length)
+        );
+    }
     if r.faults.total > 0 {
         let f = &r.faults;
         let _ = writeln!(w);

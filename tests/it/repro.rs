@@ -316,3 +316,63 @@ fn a_sweep_checks_its_own_determinism_across_jobs() {
             .contains("--jobs 1 and --jobs 3 give identical reports")
     );
 }
+
+#[test]
+fn fail_if_gates_ci_on_the_command_line() {
+    let out = hasim(&["run", "scenarios/lb-p2c.ron", "--fail-if", "mean > 1s"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("expectation failed: mean latency ≤ 1s"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--fail-if 'mean > 1s'"),
+        "the reproduce command keeps the gate: {err}"
+    );
+    let out = hasim(&[
+        "run",
+        "scenarios/lb-p2c.ron",
+        "--fail-if",
+        "availability < 0.99",
+        "--fail-if",
+        "p99 > 60s",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hasim(&[
+        "run",
+        "scenarios/lb-p2c.ron",
+        "--fail-if",
+        "availability >= 1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// The closed forms printed beside the simulated figures are Erlang C's, and the simulation
+/// agrees with them within its own confidence interval.
+#[test]
+fn theory_beside_the_numbers() {
+    let out = hasim(&["run", "scenarios/mmc.ron", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let t = &v["theory"][0];
+    assert_eq!(t["model"], "M/M/10");
+    assert_eq!(t["p_wait"], 0.668732);
+    let w = t["mean_response_ms"].as_f64().expect("W");
+    let (mean, ci) = (
+        v["latency_ms"]["mean"].as_f64().expect("mean"),
+        v["latency_ms"]["mean_ci95"].as_f64().expect("ci"),
+    );
+    assert!(
+        (mean - w).abs() <= ci,
+        "simulated {mean} ± {ci} vs theory {w}"
+    );
+    // No closed form for a pool with crashes, timeouts and a bounded queue.
+    let out = hasim(&["run", "scenarios/web-tier.ron", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["theory"], serde_json::json!([]));
+}

@@ -1,0 +1,155 @@
+//! Queueing theory beside the numbers: where a pool is an M/M/c queue (Poisson arrivals,
+//! exponential service, FIFO, one replica with c workers, unbounded queue, no failures, no
+//! timeouts), the report shows Erlang C's closed forms next to the simulated figures.
+
+use models::spec::{Arrivals, Spec, Target};
+use serde::Serialize;
+use sim_core::Dist;
+
+/// Closed-form figures for one pool.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Theory {
+    /// The pool.
+    pub pool: String,
+    /// Kendall notation, e.g. `M/M/10`.
+    pub model: String,
+    /// ρ = λ / (c μ).
+    pub utilisation: f64,
+    /// Mean response time W, ms (null when ρ ≥ 1: no steady state).
+    pub mean_response_ms: Option<f64>,
+    /// Erlang C: probability that a request waits.
+    pub p_wait: Option<f64>,
+    /// Mean number waiting, Lq.
+    pub mean_queue_length: Option<f64>,
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// The M/M/c closed forms for every pool of `spec` they apply to.
+pub fn theory(spec: &Spec) -> Vec<Theory> {
+    let mut out = Vec::new();
+    for (p, pool) in spec.pools.iter().enumerate() {
+        let Dist::Exponential { mean } = pool.service else {
+            continue;
+        };
+        if pool.replicas != 1 || pool.queue_capacity.is_some() || pool.failures.is_some() {
+            continue;
+        }
+        // Every client whose route ends at this pool must be Poisson without a timeout.
+        let mut lambda = 0.0;
+        let mut ok = true;
+        for c in &spec.clients {
+            let mut t = c.target;
+            while let Target::Balancer(b) = t {
+                t = spec.balancers[b].target;
+            }
+            if t != Target::Pool(p) {
+                continue;
+            }
+            match c.arrivals {
+                Arrivals::Poisson { rate_per_s } if c.timeout.is_none() => lambda += rate_per_s,
+                _ => ok = false,
+            }
+        }
+        if !ok || lambda == 0.0 {
+            continue;
+        }
+        let mu = 1e9 / mean;
+        let c = pool.workers as f64;
+        let rho = lambda / (c * mu);
+        let a = lambda / mu;
+        let (mean_response_ms, p_wait, lq) = if rho < 1.0 {
+            // Erlang B by recursion, then C = B / (1 − ρ(1 − B)).
+            let mut b = 1.0;
+            for k in 1..=pool.workers {
+                b = a * b / (k as f64 + a * b);
+            }
+            let erlang_c = b / (1.0 - rho * (1.0 - b));
+            let wq = erlang_c / (c * mu - lambda);
+            (
+                Some(round((wq + 1.0 / mu) * 1e3)),
+                Some(round(erlang_c)),
+                Some(round(lambda * wq)),
+            )
+        } else {
+            (None, None, None)
+        };
+        out.push(Theory {
+            pool: pool.name.clone(),
+            model: format!("M/M/{}", pool.workers),
+            utilisation: round(rho),
+            mean_response_ms,
+            p_wait,
+            mean_queue_length: lq,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::spec::{ClientSpec, PoolSpec};
+    use sim_core::SimDuration;
+
+    fn mmc(lambda: f64, c: u32) -> Spec {
+        Spec {
+            name: "t".into(),
+            horizon: SimDuration::from_secs(1),
+            warmup: SimDuration::ZERO,
+            max_events: 1,
+            clients: vec![ClientSpec {
+                name: "c".into(),
+                arrivals: Arrivals::Poisson { rate_per_s: lambda },
+                timeout: None,
+                target: Target::Pool(0),
+            }],
+            balancers: vec![],
+            pools: vec![PoolSpec {
+                name: "p".into(),
+                replicas: 1,
+                workers: c,
+                queue_capacity: None,
+                service: Dist::exponential(SimDuration::from_secs(1)).unwrap(),
+                failures: None,
+            }],
+        }
+    }
+
+    /// theory.md B2's table.
+    #[test]
+    fn erlang_c_matches_the_reference_table() {
+        for (lambda, c, pw, w, lq) in [
+            (1.6, 2, 0.711111, 2.777778, 2.844444),
+            (4.5, 5, 0.762493, 2.524986, 6.862439),
+            (9.0, 10, 0.668732, 1.668732, 6.018584),
+            (95.0, 100, 0.506457, 1.101291, 9.622680),
+        ] {
+            let t = &theory(&mmc(lambda, c))[0];
+            assert!((t.p_wait.unwrap() - pw).abs() < 1e-6, "{t:?}");
+            assert!(
+                (t.mean_response_ms.unwrap() / 1e3 - w).abs() < 1e-6,
+                "{t:?}"
+            );
+            assert!((t.mean_queue_length.unwrap() - lq).abs() < 1e-5, "{t:?}");
+        }
+        let t = &theory(&mmc(0.9, 1))[0];
+        assert_eq!(
+            (t.model.as_str(), t.mean_response_ms),
+            ("M/M/1", Some(10_000.0))
+        );
+        assert_eq!(theory(&mmc(2.0, 1))[0].mean_response_ms, None, "unstable");
+    }
+
+    #[test]
+    fn no_closed_form_where_it_does_not_apply() {
+        let mut s = mmc(0.5, 1);
+        s.pools[0].queue_capacity = Some(3);
+        assert!(theory(&s).is_empty());
+        let mut s = mmc(0.5, 1);
+        s.clients[0].timeout = Some(SimDuration::from_secs(1));
+        assert!(theory(&s).is_empty());
+    }
+}
