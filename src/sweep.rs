@@ -186,13 +186,19 @@ pub fn prepare(sweep: &mut SweepFile, seed: u64, jobs: usize) -> Result<(), Stri
 }
 
 /// Runs unit `u` of `sweep`.
-pub fn run_unit(sweep: &SweepFile, seed: u64, u: u64, independent_streams: bool) -> UnitResult {
+pub fn run_unit(
+    sweep: &SweepFile,
+    seed: u64,
+    u: u64,
+    independent_streams: bool,
+) -> Result<UnitResult, String> {
     let r = u % sweep.replications as u64;
     let v = u / sweep.replications as u64;
     run_replication(sweep, seed, v, r, u, independent_streams)
 }
 
-/// Runs replication `r` of variant `v`, labelled unit `u`.
+/// Runs replication `r` of variant `v`, labelled unit `u`. A broken invariant becomes an error
+/// naming the unit and the command that reproduces it alone.
 pub fn run_replication(
     sweep: &SweepFile,
     seed: u64,
@@ -200,7 +206,7 @@ pub fn run_replication(
     r: u64,
     u: u64,
     independent_streams: bool,
-) -> UnitResult {
+) -> Result<UnitResult, String> {
     // Common random numbers: replication r of every variant draws from the same streams.
     // Independent streams give each variant its own block of replication keys instead.
     let stream_replication = if independent_streams {
@@ -208,12 +214,21 @@ pub fn run_replication(
     } else {
         r
     };
-    let (summary, collector) = crate::simulate(
-        &sweep.variants[v as usize].loaded.spec,
-        seed,
-        stream_replication,
-    );
-    UnitResult::new(u, v as u32, r as u32, collector, &summary)
+    let variant = &sweep.variants[v as usize];
+    crate::guarded(|| {
+        let (summary, collector) = crate::simulate(&variant.loaded.spec, seed, stream_replication);
+        UnitResult::new(u, v as u32, r as u32, collector, &summary)
+    })
+    .map_err(|m| {
+        let how = if independent_streams { " (independent streams)" } else { "" };
+        format!(
+            "invariant violated in variant {v} ({}), replication {r}{how}: {m}\n  seed {seed}, sweep {}, hasim {}\n  reproduce: hasim run {} --variant {v} --replication {r} --seed {seed}",
+            variant.label,
+            sweep.file_name,
+            crate::VERSION,
+            sweep.file_name
+        )
+    })
 }
 
 /// Runs this shard's units on `jobs` threads, folding each into its variant's aggregate. Units
@@ -257,7 +272,7 @@ pub fn run_shard(
             .into_par_iter()
             .filter(|u| shard.owns(*u) && !done.contains(u))
             .try_fold(fresh, |mut acc, u| {
-                let r = run_unit(sweep, head.seed, u, independent);
+                let r = run_unit(sweep, head.seed, u, independent)?;
                 if let Some(dir) = checkpoint {
                     crate::write_atomically(
                         &dir.join(format!("unit-{u:09}.json")),
@@ -312,7 +327,7 @@ pub fn run_adaptive(
             .flat_map(|v| (r_done as u64..r_next as u64).map(move |r| (v, r)))
             .collect();
         let bar = progress_bar(progress, work.len() as u64);
-        let results: Vec<UnitResult> = pool.install(|| {
+        let results: Result<Vec<UnitResult>, String> = pool.install(|| {
             work.par_iter()
                 .progress_with(bar.clone())
                 .map(|&(v, r)| {
@@ -328,7 +343,7 @@ pub fn run_adaptive(
                 .collect()
         });
         bar.finish_and_clear();
-        for u in &results {
+        for u in &results? {
             aggs[u.variant as usize].add(u);
         }
         r_done = r_next;
@@ -368,19 +383,19 @@ pub fn unit_metrics(
         .build()
         .map_err(|e| e.to_string())?;
     let bar = progress_bar(progress, head.units_total);
-    let values: Vec<Vec<f64>> = pool.install(|| {
+    let values: Result<Vec<Vec<f64>>, String> = pool.install(|| {
         (0..head.units_total)
             .into_par_iter()
             .progress_with(bar.clone())
             .map(|u| {
-                let r = run_unit(sweep, head.seed, u, head.independent_streams);
-                METRICS.iter().map(|m| (m.value)(&r)).collect()
+                let r = run_unit(sweep, head.seed, u, head.independent_streams)?;
+                Ok(METRICS.iter().map(|m| (m.value)(&r)).collect())
             })
             .collect()
     });
     bar.finish_and_clear();
     let r = head.replications as usize;
-    Ok(values.chunks(r).map(<[Vec<f64>]>::to_vec).collect())
+    Ok(values?.chunks(r).map(<[Vec<f64>]>::to_vec).collect())
 }
 
 /// Feeds every unit checkpointed in `dir` to `f`, one at a time (never all in memory).

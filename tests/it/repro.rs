@@ -141,7 +141,8 @@ fn one_replication_of_a_sweep_reproduces_exactly() {
     let sweep = scenarios::load_sweep(&super::repo("scenarios/lb-compare.ron"))
         .unwrap_or_else(|e| panic!("{e}"));
     let (v, r) = (3u64, 5u64);
-    let unit = hasim::sweep::run_unit(&sweep, 11, v * sweep.replications as u64 + r, false);
+    let unit =
+        hasim::sweep::run_unit(&sweep, 11, v * sweep.replications as u64 + r, false).expect("runs");
     let out = hasim(&[
         "run",
         "scenarios/lb-compare.ron",

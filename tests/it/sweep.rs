@@ -137,7 +137,7 @@ fn resume_reuses_finished_units_and_recomputes_nothing() {
     // Fake an interrupted run: a checkpoint holding unit 5 only (variant 1), with a marked
     // fingerprint and one success less. If --resume recomputed it, the marks would be gone.
     let sweep = scenarios::load_sweep(&super::repo(SMALL)).unwrap_or_else(|e| panic!("{e}"));
-    let mut unit = hasim::sweep::run_unit(&sweep, 5, 5, false);
+    let mut unit = hasim::sweep::run_unit(&sweep, 5, 5, false).expect("runs");
     unit.fingerprint ^= 0xdead;
     unit.outcomes[0] -= 1;
     let ck = PathBuf::from(format!("{}.units", s(&part)));
@@ -301,7 +301,7 @@ fn common_random_numbers_narrow_the_comparison() {
     let sweep = scenarios::load_sweep(&super::repo(SMALL)).unwrap_or_else(|e| panic!("{e}"));
     let run = |independent: bool| -> Vec<reports::UnitResult> {
         (0..sweep.variants.len() as u64 * sweep.replications as u64)
-            .map(|u| hasim::sweep::run_unit(&sweep, 5, u, independent))
+            .map(|u| hasim::sweep::run_unit(&sweep, 5, u, independent).expect("runs"))
             .collect()
     };
     let (crn, ind) = (run(false), run(true));
