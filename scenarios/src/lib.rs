@@ -1,9 +1,17 @@
 //! `scenarios` turns a RON scenario file into a validated [`models::spec::Spec`], or into a
-//! [`ScenarioError`] that names the file, line and column, what was expected, and a hint.
-//! It is not a simulator and never prints: the CLI renders its errors and runs its specs.
+//! [`ScenarioError`] that names the file, line and column, says what is wrong and what would
+//! have been accepted, and offers a hint ("did you mean `timeout`?"). It also expands sweep
+//! files into validated variants.
+//!
+//! It is not a simulator and not a user interface: it never runs a simulation, never prints and
+//! never exits. The CLI renders its errors and runs its specs.
 //!
 //! Two layers: [`raw`] mirrors the file with serde (unknown fields are errors), `validate`
 //! checks meaning (names, ranges, durations, distributions, topology) and builds the spec.
+//! ron's own errors are reworded by `diagnose`, which reads the text's `tokens` for context
+//! (the field a wrong value belongs to, the bracket left open). ron gives positions only for
+//! its own errors, so `locate` finds where each value of the (already parsed) text sits, and
+//! semantic errors point there too. `suggest` supplies "did you mean" and examples.
 
 // A diagnostic is built once, on the error path; its size costs nothing worth a Box.
 #![allow(clippy::result_large_err)]
@@ -11,7 +19,9 @@
 mod diagnose;
 mod locate;
 pub mod raw;
+mod suggest;
 mod sweep;
+mod tokens;
 mod validate;
 
 use std::fmt;
@@ -19,7 +29,9 @@ use std::ops::Range;
 use std::path::Path;
 
 pub use locate::{Locations, line_col};
+pub(crate) use suggest::did_you_mean;
 pub use sweep::{AxisDef, SweepFile, Variant, WarmupRule, load_sweep};
+pub use validate::DEFAULT_MAX_EVENTS;
 
 /// A validated scenario and what the report must say about it.
 #[derive(Clone, Debug)]
@@ -85,26 +97,40 @@ impl fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 impl ScenarioError {
-    /// An error at byte range `span` of `src`.
-    pub(crate) fn at(file: &str, src: &str, span: Range<usize>, message: String) -> ScenarioError {
-        let (line, col) = line_col(src, span.start);
+    /// An error at byte range `span` of `src` (clamped to the text and to whole characters, so
+    /// that a renderer can always slice it).
+    pub(crate) fn at(
+        file: &str,
+        src: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        let mut start = span.start.min(src.len());
+        while !src.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = span.end.clamp(start, src.len());
+        while !src.is_char_boundary(end) {
+            end += 1;
+        }
+        let (line, col) = line_col(src, start);
         ScenarioError {
             file: file.to_string(),
             position: Some(Position { line, col }),
-            span: Some(span),
-            message,
+            span: Some(start..end),
+            message: message.into(),
             expected: None,
             help: None,
             source_text: src.to_string(),
         }
     }
 
-    pub(crate) fn expected(mut self, e: impl Into<String>) -> Self {
+    pub(crate) fn with_expected(mut self, e: impl Into<String>) -> Self {
         self.expected = Some(e.into());
         self
     }
 
-    pub(crate) fn help(mut self, h: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, h: impl Into<String>) -> Self {
         self.help = Some(h.into());
         self
     }
@@ -113,21 +139,51 @@ impl ScenarioError {
 /// Reads and validates the scenario at `path`.
 pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
     let name = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: name.clone(),
+    let src = read_text(path, &name, "scenario")?;
+    parse_str(&src, &name)
+}
+
+/// Reads a file as UTF-8. An unreadable file is an error without a position; text that is not
+/// UTF-8 is an error at the first bad byte.
+pub(crate) fn read_text(path: &Path, name: &str, what: &str) -> Result<String, ScenarioError> {
+    let bytes = std::fs::read(path).map_err(|e| ScenarioError {
+        file: name.to_string(),
         position: None,
         span: None,
-        message: format!("cannot read the scenario file: {e}"),
+        message: format!("cannot read the {what} file: {e}"),
         expected: None,
-        help: Some("check the path; scenario files are RON, e.g. scenarios/mm1.ron".into()),
+        help: Some(format!(
+            "check the path; {what} files are RON text, e.g. scenarios/mm1.ron"
+        )),
         source_text: String::new(),
     })?;
-    parse_str(&src, &name)
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bad = e.utf8_error().valid_up_to();
+        // Everything before the bad byte is intact, so offsets into the lossy text are right.
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        let end = (bad + 1).min(text.len());
+        let byte = e.as_bytes().get(bad).copied().unwrap_or(0);
+        ScenarioError::at(
+            name,
+            &text,
+            bad..end,
+            format!("the file is not UTF-8 text (byte 0x{byte:02x})"),
+        )
+        .with_help("save the file as UTF-8")
+    })?;
+    // Editors do not count a byte-order mark as a column: drop it before positions are counted.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 /// Validates scenario text; `file_name` is used in diagnostics.
 pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, ScenarioError> {
-    let raw = diagnose::parse(source, file_name)?;
+    // Editors do not count a byte-order mark as a column, and neither does ron's parser if it
+    // never sees one.
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    let raw: raw::Scenario = diagnose::parse_as(source, file_name, "Scenario(")?;
     let seed = raw.seed;
     let (spec, expect, notes) = validate::validate(raw, source, file_name)?;
     Ok(Loaded {
@@ -138,57 +194,4 @@ pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, ScenarioError>
         source: source.to_string(),
         file_name: file_name.to_string(),
     })
-}
-
-/// The closest of `candidates` to `word` (edit distance ≤ 2, or one a prefix of the other).
-pub(crate) fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let w = word.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| {
-            let cl = c.to_lowercase();
-            let d = edit_distance(&w, &cl);
-            let prefix = w.len() >= 3 && (cl.starts_with(&w) || w.starts_with(&cl));
-            (if prefix { d.min(1) } else { d }, c)
-        })
-        .filter(|(d, c)| *d <= 2.min(c.len().saturating_sub(1)).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(edit_distance("timeot", "timeout"), 1);
-        assert_eq!(
-            did_you_mean("timeot", ["name", "timeout", "target"]),
-            Some("timeout")
-        );
-        assert_eq!(did_you_mean("wbe", ["web", "lb"]), Some("web"));
-        assert_eq!(
-            did_you_mean("LeastRequests", ["RoundRobin", "LeastRequest"]),
-            Some("LeastRequest")
-        );
-        assert_eq!(did_you_mean("zzzzzz", ["web", "lb"]), None);
-    }
 }

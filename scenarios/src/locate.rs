@@ -1,12 +1,13 @@
 //! Finds where a value sits in the RON text, by path (`clients[0].timeout`,
 //! `pools[1].service.median`), so that semantic errors found after parsing still point at
 //! file:line:col. ron gives spans only for its own errors; this scanner walks the (already
-//! valid) text once and records the byte span of every value it passes.
+//! valid) text's tokens once and records the byte span of every value it passes.
 //!
 //! Path rules: a field adds `.name`, a list element `[i]`; a struct or variant name before `(`
 //! adds nothing; a parenthesised group with a single unnamed value (`Some(x)`, `Constant("1s")`)
 //! is transparent; with several unnamed values each adds `[i]`.
 
+use crate::tokens::{Kind, Token, lex};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -19,24 +20,23 @@ pub struct Locations {
 impl Locations {
     /// Scans `src`. On text it cannot follow it stops and keeps what it found.
     pub fn scan(src: &str) -> Locations {
-        let mut s = Scanner {
-            b: src.as_bytes(),
+        let lexed = lex(src);
+        let mut w = Walker {
+            src,
+            toks: &lexed.tokens,
             i: 0,
             out: BTreeMap::new(),
         };
-        s.skip_ws();
-        // Inner attributes such as `#![enable(implicit_some)]`.
-        while s.peek() == Some(b'#') {
-            while let Some(c) = s.peek() {
-                s.i += 1;
-                if c == b']' {
+        // Inner attributes such as `#![enable(implicit_some)]` come before the value.
+        while w.at_punct('#') {
+            while let Some(t) = w.bump() {
+                if t.is_punct(']') {
                     break;
                 }
             }
-            s.skip_ws();
         }
-        let _ = s.value(String::new());
-        Locations { spans: s.out }
+        let _ = w.value(String::new());
+        Locations { spans: w.out }
     }
 
     /// The span of the value at `path`, if it was written in the file.
@@ -44,200 +44,127 @@ impl Locations {
         self.spans.get(path).cloned()
     }
 
-    /// The span at `path`, else at the nearest enclosing path that exists.
+    /// The span at `path`, else at the nearest enclosing path that exists (at worst the whole
+    /// value, whose path is empty).
     pub fn nearest(&self, path: &str) -> Option<Range<usize>> {
-        let mut p = path.to_string();
+        let mut p = path;
         loop {
-            if let Some(s) = self.get(&p) {
+            if let Some(s) = self.get(p) {
                 return Some(s);
             }
-            let cut = p.rfind(['.', '['])?;
-            p.truncate(cut);
+            if p.is_empty() {
+                return None;
+            }
+            p = p.get(..p.rfind(['.', '[']).unwrap_or(0)).unwrap_or("");
         }
     }
 }
 
-struct Scanner<'a> {
-    b: &'a [u8],
+/// A recursive descent over the tokens that records where each value starts and ends.
+struct Walker<'a> {
+    src: &'a str,
+    toks: &'a [Token],
     i: usize,
     out: BTreeMap<String, Range<usize>>,
 }
 
-impl Scanner<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
+impl Walker<'_> {
+    fn peek_at(&self, ahead: usize) -> Option<&Token> {
+        self.toks.get(self.i + ahead)
     }
 
-    fn skip_ws(&mut self) {
-        loop {
-            match self.peek() {
-                Some(c) if c.is_ascii_whitespace() => self.i += 1,
-                Some(b'/') if self.b.get(self.i + 1) == Some(&b'/') => {
-                    while let Some(c) = self.peek() {
-                        self.i += 1;
-                        if c == b'\n' {
-                            break;
-                        }
-                    }
-                }
-                Some(b'/') if self.b.get(self.i + 1) == Some(&b'*') => {
-                    // Block comments nest in RON.
-                    self.i += 2;
-                    let mut depth = 1;
-                    while depth > 0 && self.i < self.b.len() {
-                        if self.b[self.i..].starts_with(b"/*") {
-                            depth += 1;
-                            self.i += 2;
-                        } else if self.b[self.i..].starts_with(b"*/") {
-                            depth -= 1;
-                            self.i += 2;
-                        } else {
-                            self.i += 1;
-                        }
-                    }
-                }
-                _ => return,
-            }
-        }
+    fn at_punct(&self, c: char) -> bool {
+        self.peek_at(0).is_some_and(|t| t.is_punct(c))
     }
 
-    fn ident(&mut self) -> Option<&str> {
-        let start = self.i;
-        while let Some(c) = self.peek() {
-            if c.is_ascii_alphanumeric() || c == b'_' {
-                self.i += 1;
-            } else {
-                break;
-            }
+    fn bump(&mut self) -> Option<&Token> {
+        let t = self.toks.get(self.i)?;
+        self.i += 1;
+        Some(t)
+    }
+
+    /// Skips one `,` if there is one.
+    fn comma(&mut self) {
+        if self.at_punct(',') {
+            self.i += 1;
         }
-        std::str::from_utf8(&self.b[start..self.i])
-            .ok()
-            .filter(|s| !s.is_empty())
     }
 
     /// Parses one value at `path`, recording its span. None on text it cannot follow.
     fn value(&mut self, path: String) -> Option<()> {
-        self.skip_ws();
-        let start = self.i;
-        match self.peek()? {
-            b'"' => self.string()?,
-            b'r' if matches!(self.b.get(self.i + 1), Some(b'"') | Some(b'#')) => {
-                self.raw_string()?
-            }
-            b'\'' => {
-                self.i += 1;
-                while let Some(c) = self.peek() {
+        let first = self.bump()?;
+        let (start, kind) = (first.span.start, first.kind);
+        match kind {
+            Kind::Str { .. } => {}
+            Kind::Word => {
+                // A struct or variant name: its parenthesised body belongs to this value.
+                if self.at_punct('(') {
                     self.i += 1;
-                    if c == b'\\' {
-                        self.i += 1;
-                    } else if c == b'\'' {
-                        break;
-                    }
+                    self.group(&path)?;
                 }
             }
-            b'[' => {
-                self.i += 1;
+            Kind::Punct('(') => self.group(&path)?,
+            Kind::Punct('[') => {
                 let mut k = 0;
-                loop {
-                    self.skip_ws();
-                    if self.peek()? == b']' {
-                        self.i += 1;
-                        break;
-                    }
+                while !self.at_punct(']') {
                     self.value(format!("{path}[{k}]"))?;
                     k += 1;
-                    self.skip_ws();
-                    if self.peek()? == b',' {
-                        self.i += 1;
-                    }
+                    self.comma();
                 }
-            }
-            b'{' => {
-                // Maps: keys are values too; record entries by key text.
                 self.i += 1;
-                loop {
-                    self.skip_ws();
-                    if self.peek()? == b'}' {
-                        self.i += 1;
-                        break;
-                    }
-                    let ks = self.i;
-                    self.value(format!("{path}{{}}"))?;
-                    let key = String::from_utf8_lossy(&self.b[ks..self.i])
+            }
+            Kind::Punct('{') => {
+                // Maps: entries are recorded by their key's text.
+                while !self.at_punct('}') {
+                    let key = self
+                        .peek_at(0)?
+                        .text(self.src)
                         .trim_matches('"')
                         .to_string();
-                    self.skip_ws();
-                    if self.peek()? != b':' {
+                    self.value(format!("{path}{{}}"))?;
+                    if !self.at_punct(':') {
                         return None;
                     }
                     self.i += 1;
                     self.value(format!("{path}.{key}"))?;
-                    self.skip_ws();
-                    if self.peek()? == b',' {
-                        self.i += 1;
-                    }
+                    self.comma();
                 }
+                self.i += 1;
             }
-            b'(' => self.group(&path)?,
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                self.ident()?;
-                self.skip_ws();
-                if self.peek() == Some(b'(') {
-                    self.group(&path)?;
-                }
-            }
-            _ => {
-                // Numbers and other atoms.
-                while let Some(c) = self.peek() {
-                    if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'+' | b'-' | b'_') {
-                        self.i += 1;
-                    } else {
-                        break;
-                    }
-                }
-                if self.i == start {
-                    return None;
-                }
-            }
+            Kind::Punct(_) => return None,
         }
-        self.out.insert(path, start..self.i);
+        let end = self
+            .i
+            .checked_sub(1)
+            .and_then(|last| self.toks.get(last))
+            .map_or(start, |t| t.span.end);
+        self.out.insert(path, start..end);
         Some(())
     }
 
-    /// A parenthesised group: named fields, or unnamed values.
+    /// The inside of `( … )`, after the `(`: named fields, or unnamed values.
     fn group(&mut self, path: &str) -> Option<()> {
-        self.i += 1; // (
-        let mut unnamed = Vec::new();
-        loop {
-            self.skip_ws();
-            if self.peek()? == b')' {
-                self.i += 1;
-                break;
-            }
-            // A field is `ident :` (but not `::`).
-            let save = self.i;
-            let field = self.ident().map(str::to_string);
-            self.skip_ws();
-            if let (Some(f), Some(b':')) = (field, self.peek()) {
-                self.i += 1;
-                self.value(if path.is_empty() {
-                    f
+        let mut unnamed = 0;
+        while !self.at_punct(')') {
+            let named = self.peek_at(0).is_some_and(|t| t.kind == Kind::Word)
+                && self.peek_at(1).is_some_and(|t| t.is_punct(':'));
+            if named {
+                let field = self.peek_at(0)?.text(self.src);
+                let p = if path.is_empty() {
+                    field.to_string()
                 } else {
-                    format!("{path}.{f}")
-                })?;
+                    format!("{path}.{field}")
+                };
+                self.i += 2;
+                self.value(p)?;
             } else {
-                self.i = save;
-                let k = unnamed.len();
-                let vs = self.i;
-                self.value(format!("{path}[{k}]"))?;
-                unnamed.push(vs..self.i);
+                self.value(format!("{path}[{unnamed}]"))?;
+                unnamed += 1;
             }
-            self.skip_ws();
-            if self.peek()? == b',' {
-                self.i += 1;
-            }
+            self.comma();
         }
-        if unnamed.len() == 1 {
+        self.i += 1;
+        if unnamed == 1 {
             // Transparent: `Some(x)` and newtype variants. Re-key the child's paths.
             let prefix = format!("{path}[0]");
             let moved: Vec<(String, Range<usize>)> = self
@@ -248,59 +175,22 @@ impl Scanner<'_> {
                 .collect();
             for (k, v) in moved {
                 self.out.remove(&k);
-                let rest = &k[prefix.len()..];
+                let rest = k.get(prefix.len()..).unwrap_or("");
                 self.out.entry(format!("{path}{rest}")).or_insert(v);
             }
         }
         Some(())
     }
-
-    fn string(&mut self) -> Option<()> {
-        self.i += 1;
-        loop {
-            let c = self.peek()?;
-            self.i += 1;
-            match c {
-                b'\\' => self.i += 1,
-                b'"' => return Some(()),
-                _ => {}
-            }
-        }
-    }
-
-    fn raw_string(&mut self) -> Option<()> {
-        self.i += 1; // r
-        let mut hashes = 0;
-        while self.peek() == Some(b'#') {
-            hashes += 1;
-            self.i += 1;
-        }
-        if self.peek()? != b'"' {
-            return None;
-        }
-        self.i += 1;
-        loop {
-            let c = self.peek()?;
-            self.i += 1;
-            if c == b'"'
-                && self.b[self.i..]
-                    .iter()
-                    .take(hashes)
-                    .filter(|&&h| h == b'#')
-                    .count()
-                    == hashes
-            {
-                self.i += hashes;
-                return Some(());
-            }
-        }
-    }
 }
 
 /// 1-based line and column (in characters) of byte offset `at`.
 pub fn line_col(src: &str, at: usize) -> (usize, usize) {
-    let at = at.min(src.len());
-    let before = src.get(..at).unwrap_or(src);
+    // An offset inside a character counts as that character.
+    let mut at = at.min(src.len());
+    while !src.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = src.get(..at).unwrap_or("");
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let col = before
@@ -309,15 +199,17 @@ pub fn line_col(src: &str, at: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Byte offset of 1-based `line` and character `col`.
+/// Byte offset of 1-based `line` and character `col`; a column past the end of its line means
+/// the end of that line, a line past the end of the text the end of the text.
 pub fn offset(src: &str, line: usize, col: usize) -> usize {
     let mut off = 0;
     for (i, l) in src.split_inclusive('\n').enumerate() {
         if i + 1 == line {
+            let content = l.trim_end_matches(['\n', '\r']).len();
             return off
                 + l.char_indices()
                     .nth(col.saturating_sub(1))
-                    .map_or(l.len(), |(b, _)| b);
+                    .map_or(content, |(b, _)| b.min(content));
         }
         off += l.len();
     }
@@ -329,37 +221,78 @@ mod tests {
     use super::*;
 
     const SRC: &str = r#"// header
+#![enable(implicit_some)]
 Scenario(
     name: "x", /* a /* nested */ comment */
     clients: [
         Client(name: "c", arrivals: Poisson(rate_per_s: -1.0), timeout: Some("1s"), target: "p"),
     ],
-    pools: [Pool(name: "p", service: Constant("1s"), weights: (1, 2))],
+    pools: [Pool(name: "p", service: Constant("1s"), weights: (1, 2), m: {"k": r"v"})],
 )"#;
+
+    fn at<'a>(l: &Locations, path: &str) -> Option<&'a str> {
+        l.get(path).and_then(|r| SRC.get(r))
+    }
 
     #[test]
     fn finds_values_by_path() {
         let l = Locations::scan(SRC);
-        let at = |p: &str| &SRC[l.get(p).unwrap_or_else(|| panic!("{p} not found: {l:?}"))];
-        assert_eq!(at("name"), "\"x\"");
-        assert_eq!(at("clients[0].arrivals.rate_per_s"), "-1.0");
-        assert_eq!(at("clients[0].timeout"), "Some(\"1s\")");
-        assert_eq!(at("clients[0].target"), "\"p\"");
-        assert_eq!(at("pools[0].service"), "Constant(\"1s\")");
-        assert_eq!(at("pools[0].weights[1]"), "2");
-        assert!(at("clients[0]").starts_with("Client("));
+        assert_eq!(at(&l, "name"), Some("\"x\""));
+        assert_eq!(at(&l, "clients[0].arrivals.rate_per_s"), Some("-1.0"));
         assert_eq!(
-            &SRC[l.nearest("pools[0].service.mean").unwrap()],
-            "Constant(\"1s\")"
+            at(&l, "clients[0].arrivals"),
+            Some("Poisson(rate_per_s: -1.0)")
         );
+        assert_eq!(at(&l, "clients[0].timeout"), Some("Some(\"1s\")"));
+        assert_eq!(at(&l, "clients[0].target"), Some("\"p\""));
+        assert_eq!(at(&l, "pools[0].service"), Some("Constant(\"1s\")"));
+        assert_eq!(at(&l, "pools[0].weights[1]"), Some("2"));
+        assert_eq!(at(&l, "pools[0].m.k"), Some("r\"v\""));
+        assert!(at(&l, "clients[0]").is_some_and(|s| s.starts_with("Client(") && s.ends_with(')')));
+        assert!(at(&l, "clients").is_some_and(|s| s.starts_with('[') && s.ends_with(']')));
+        assert_eq!(at(&l, "clients[1]"), None);
+        assert_eq!(
+            l.nearest("pools[0].service.mean").and_then(|r| SRC.get(r)),
+            Some("Constant(\"1s\")")
+        );
+        assert_eq!(l.nearest("nothing.here"), l.get(""));
+        assert!(
+            l.get("")
+                .is_some_and(|r| SRC.get(r).is_some_and(|s| s.starts_with("Scenario(")))
+        );
+        assert_eq!(Locations::scan("").nearest("a.b"), None);
+    }
+
+    #[test]
+    fn transparent_wrappers_keep_inner_paths() {
+        let src = "S(f: Some(F(a: \"1s\")), e: E([\"a\", \"b\"]))";
+        let l = Locations::scan(src);
+        assert_eq!(l.get("f.a").and_then(|r| src.get(r)), Some("\"1s\""));
+        assert_eq!(l.get("e[1]").and_then(|r| src.get(r)), Some("\"b\""));
+    }
+
+    #[test]
+    fn stops_quietly_on_broken_text() {
+        let l = Locations::scan("S(a: 1, b: [2, 3");
+        assert_eq!(l.get("a"), Some(5..6));
+        assert_eq!(l.get("b[1]"), Some(15..16));
+        assert_eq!(l.get("b"), None);
+        assert_eq!(Locations::scan("").get(""), None);
+        assert_eq!(Locations::scan(")").get(""), None);
     }
 
     #[test]
     fn positions_count_characters() {
         let src = "ab\n«é» x";
-        let off = src.find('x').unwrap();
+        let off = src.find('x').unwrap_or(usize::MAX);
         assert_eq!(line_col(src, off), (2, 5));
         assert_eq!(offset(src, 2, 5), off);
         assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(offset(src, 1, 1), 0);
+        // Past the end of a line or of the text: clamp, never panic.
+        assert_eq!(offset(src, 1, 99), 2);
+        assert_eq!(line_col(src, 4), (2, 1), "inside `«` counts as `«`");
+        assert_eq!(offset(src, 9, 1), src.len());
+        assert_eq!(line_col(src, 999), (2, 6));
     }
 }

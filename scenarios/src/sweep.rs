@@ -100,16 +100,8 @@ pub struct SweepFile {
 /// Reads and validates the sweep file at `path`, expanding every variant.
 pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        position: None,
-        span: None,
-        message: format!("cannot read the sweep file: {e}"),
-        expected: None,
-        help: Some("check the path; sweep files are RON, e.g. scenarios/lb-compare.ron".into()),
-        source_text: String::new(),
-    })?;
-    let raw: Sweep = crate::diagnose::parse_as(&src, &file)?;
+    let src = crate::read_text(path, &file, "sweep")?;
+    let raw: Sweep = crate::diagnose::parse_as(&src, &file, "Sweep(")?;
     let loc = Locations::scan(&src);
     let at = |path: &str, msg: String| {
         ScenarioError::at(&file, &src, loc.nearest(path).unwrap_or(0..0), msg)
@@ -122,7 +114,7 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
         Some(RawWarmup::Mser5) => WarmupRule::Mser5,
         Some(RawWarmup::Fixed(text)) => match sim_core::parse_duration(text) {
             Ok(d) => WarmupRule::Fixed(d),
-            Err(e) => return Err(at("warmup", e.message).help("e.g. warmup: Fixed(\"10m\")")),
+            Err(e) => return Err(at("warmup", e.message).with_help("e.g. warmup: Fixed(\"10m\")")),
         },
     };
     let dir = path.parent().unwrap_or(Path::new(""));
@@ -135,7 +127,7 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
                 scenario_path.display()
             ),
         )
-        .help("the path is relative to the sweep file's folder")
+        .with_help("the path is relative to the sweep file's folder")
     })?;
     let base_name = scenario_path.display().to_string();
     // The base must be valid on its own: its own diagnostics are the clearest.
@@ -144,19 +136,31 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
 
     let mut axes = Vec::new();
     let mut edits_per_axis: Vec<Vec<(Edit, Range<usize>)>> = Vec::new();
+    let mut claimed: Vec<(Range<usize>, &str)> = Vec::new();
     for (i, a) in raw.axes.iter().enumerate() {
         let target = resolve(&a.path, &base_src, &base_loc).map_err(|(msg, help)| {
             let mut e = at(&format!("axes[{i}].path"), msg);
             e.help = help;
             e
         })?;
+        // Two axes editing the same text (the same path twice, or a value and a part of it)
+        // would splice into each other's edits.
+        let range = target.range();
+        if let Some((_, other)) = claimed.iter().find(|(r, _)| overlaps(r, &range)) {
+            return Err(at(
+                &format!("axes[{i}].path"),
+                format!("axes `{other}` and `{}` set the same value", a.path),
+            )
+            .with_help("sweep each parameter on one axis"));
+        }
+        claimed.push((range, a.path.as_str()));
         let mut values = Vec::new();
         let mut edits = Vec::new();
         for j in 0.. {
             let Some(span) = loc.get(&format!("axes[{i}].values[{j}]")) else {
                 break;
             };
-            let text = src[span.clone()].to_string();
+            let text = src.get(span.clone()).unwrap_or_default().to_string();
             edits.push((target.with(&text), span));
             values.push(text);
         }
@@ -177,32 +181,43 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
     let total: usize = edits_per_axis.iter().map(Vec::len).product();
     let mut variants = Vec::with_capacity(total);
     for index in 0..total {
+        // The value index on each axis, last axis fastest.
         let mut rest = index;
-        let mut choice = vec![0; axes.len()];
-        for (k, e) in edits_per_axis.iter().enumerate().rev() {
-            choice[k] = rest % e.len();
+        let mut choice = Vec::with_capacity(axes.len());
+        for e in edits_per_axis.iter().rev() {
+            choice.push(rest % e.len());
             rest /= e.len();
         }
-        let mut edits: Vec<&(Edit, Range<usize>)> = choice
+        choice.reverse();
+        let mut edits: Vec<&(Edit, Range<usize>)> = edits_per_axis
             .iter()
-            .enumerate()
-            .map(|(k, &c)| &edits_per_axis[k][c])
+            .zip(&choice)
+            .filter_map(|(e, &c)| e.get(c))
+            .collect();
+        let chosen: Vec<&str> = axes
+            .iter()
+            .zip(&choice)
+            .map(|(a, &c)| a.values.get(c).map_or("", String::as_str))
             .collect();
         let label = if axes.is_empty() {
             "base".to_string()
         } else {
-            choice
-                .iter()
-                .enumerate()
-                .map(|(k, &c)| format!("{}={}", axes[k].path, axes[k].values[c]))
+            axes.iter()
+                .zip(&chosen)
+                .map(|(a, v)| format!("{}={v}", a.path))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        // Splice from the end so earlier offsets stay valid.
+        // Splice from the end so earlier offsets stay valid (the edits do not overlap).
         edits.sort_by_key(|(e, _)| std::cmp::Reverse(e.at.start));
         let mut text = base_src.clone();
         for (e, _) in &edits {
-            text.replace_range(e.at.clone(), &e.text);
+            if text.is_char_boundary(e.at.start)
+                && text.is_char_boundary(e.at.end)
+                && e.at.start <= e.at.end
+            {
+                text.replace_range(e.at.clone(), &e.text);
+            }
         }
         let loaded = parse_str(&text, &format!("{base_name} [{label}]")).map_err(|inner| {
             // Blame the first axis value that this variant sets.
@@ -233,11 +248,7 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
         variants.push(Variant {
             index,
             label,
-            values: choice
-                .iter()
-                .enumerate()
-                .map(|(k, &c)| axes[k].values[c].clone())
-                .collect(),
+            values: chosen.iter().map(|v| v.to_string()).collect(),
             loaded,
         });
     }
@@ -265,7 +276,32 @@ enum Target {
     Insert { at: usize, field: String },
 }
 
+/// True when an edit of `a` and an edit of `b` would touch the same text. An insertion point
+/// touches a range only strictly inside it, so two insertions at one point are fine.
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    if a.is_empty() && b.is_empty() {
+        return false;
+    }
+    if a.is_empty() || b.is_empty() {
+        let (point, r) = if a.is_empty() {
+            (a.start, b)
+        } else {
+            (b.start, a)
+        };
+        return r.start < point && point < r.end;
+    }
+    a.start < b.end && b.start < a.end
+}
+
 impl Target {
+    /// The base text this axis replaces (empty for an insertion).
+    fn range(&self) -> Range<usize> {
+        match self {
+            Target::Replace(r) => r.clone(),
+            Target::Insert { at, .. } => *at..*at,
+        }
+    }
+
     fn with(&self, value: &str) -> Edit {
         match self {
             Target::Replace(r) => Edit {
@@ -320,7 +356,8 @@ fn resolve(path: &str, src: &str, loc: &Locations) -> Result<Target, (String, Op
                         }
                         let name = loc
                             .get(&format!("{concrete}[{i}].name"))
-                            .map(|s| src[s].trim_matches('"').to_string())
+                            .and_then(|s| src.get(s))
+                            .map(|s| s.trim_matches('"').to_string())
                             .unwrap_or_default();
                         if name == key {
                             found = Some(i);
@@ -354,7 +391,7 @@ fn resolve(path: &str, src: &str, loc: &Locations) -> Result<Target, (String, Op
                     src.find('(')
                 } else {
                     loc.get(&parent)
-                        .and_then(|s| src[s.clone()].find('(').map(|o| s.start + o))
+                        .and_then(|s| src.get(s.clone())?.find('(').map(|o| s.start + o))
                 };
                 if let Some(o) = open {
                     return Ok(Target::Insert {
@@ -372,4 +409,22 @@ fn resolve(path: &str, src: &str, loc: &Locations) -> Result<Target, (String, Op
     loc.get(&concrete)
         .map(Target::Replace)
         .ok_or_else(|| (format!("the base scenario has no parameter `{path}`"), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlaps;
+
+    #[test]
+    fn edits_overlap_only_when_they_share_text() {
+        assert!(overlaps(&(3..8), &(5..6)), "a value and a part of it");
+        assert!(overlaps(&(3..8), &(3..8)), "the same value twice");
+        assert!(!overlaps(&(3..5), &(5..8)), "neighbours");
+        assert!(!overlaps(&(4..4), &(4..4)), "two insertions at one point");
+        assert!(
+            overlaps(&(4..4), &(3..8)),
+            "an insertion inside a replaced value"
+        );
+        assert!(!overlaps(&(3..3), &(3..8)), "an insertion just before it");
+    }
 }

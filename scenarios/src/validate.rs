@@ -1,172 +1,27 @@
 //! Meaning: raw file → [`Spec`]. Checks names, references, ranges, durations, distributions
 //! and the topology (petgraph), collects every problem with its position, and reports the one
-//! that comes first in the file. Every default it applies becomes a note for the report.
+//! that comes first in the file, so the answer does not depend on the order of the checks.
+//! Every default it applies becomes a note for the report.
 
+use crate::ScenarioError;
 use crate::locate::Locations;
 use crate::raw;
-use crate::{ScenarioError, did_you_mean};
+use crate::suggest::{did_you_mean, one_of};
 use models::spec::{
     Arrivals, BalancerSpec, ClientSpec, FailureSpec, PolicySpec, PoolSpec, Spec, Target,
 };
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};
 use reports::Expectation;
-use sim_core::{Dist, SimDuration, parse_duration};
-use std::collections::BTreeMap;
+use sim_core::{Dist, DistError, SimDuration, parse_duration};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Run-away guard when the file sets no `max_events`.
 pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000_000;
 
-struct Ctx<'a> {
-    src: &'a str,
-    file: &'a str,
-    loc: Locations,
-    errors: Vec<ScenarioError>,
-    notes: Vec<String>,
-}
-
-impl Ctx<'_> {
-    fn error(&mut self, path: &str, message: String) -> &mut ScenarioError {
-        let span = self.loc.nearest(path).unwrap_or(0..0);
-        self.errors
-            .push(ScenarioError::at(self.file, self.src, span, message));
-        let last = self.errors.len() - 1;
-        &mut self.errors[last]
-    }
-
-    fn duration(&mut self, text: &str, path: &str) -> Option<SimDuration> {
-        match parse_duration(text) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let help = "write a number and a unit: \"300ms\", \"2s\", \"1.5s\", \"6h\"";
-                self.error(path, e.message).help = Some(help.into());
-                None
-            }
-        }
-    }
-
-    fn positive_duration(&mut self, text: &str, path: &str, what: &str) -> Option<SimDuration> {
-        let d = self.duration(text, path)?;
-        if d == SimDuration::ZERO {
-            self.error(path, format!("{what} must be longer than zero"));
-            return None;
-        }
-        Some(d)
-    }
-
-    fn rate(&mut self, r: f64, path: &str) -> Option<f64> {
-        if r.is_finite() && r > 0.0 {
-            Some(r)
-        } else {
-            let e = self.error(
-                path,
-                format!("rate_per_s must be a positive number, found {r}"),
-            );
-            e.help = Some("a rate is requests per second, e.g. 0.9 or 240.0".into());
-            None
-        }
-    }
-
-    fn dist(&mut self, d: &raw::Dist, path: &str) -> Option<Dist> {
-        let field = |f: &str| format!("{path}.{f}");
-        let built = match d {
-            raw::Dist::Constant(v) => Ok(Dist::constant(self.duration(v, path)?)),
-            raw::Dist::Exponential { mean } => {
-                Dist::exponential(self.duration(mean, &field("mean"))?)
-            }
-            raw::Dist::Uniform { low, high } => {
-                let (l, h) = (
-                    self.duration(low, &field("low")),
-                    self.duration(high, &field("high")),
-                );
-                Dist::uniform(l?, h?)
-            }
-            raw::Dist::Normal { mean, sd } => {
-                let (m, s) = (
-                    self.duration(mean, &field("mean")),
-                    self.duration(sd, &field("sd")),
-                );
-                Dist::normal(m?, s?)
-            }
-            raw::Dist::LogNormal {
-                mean,
-                sd,
-                median,
-                p99,
-            } => match (mean, sd, median, p99) {
-                (Some(m), Some(s), None, None) => {
-                    let (m, s) = (
-                        self.duration(m, &field("mean")),
-                        self.duration(s, &field("sd")),
-                    );
-                    Dist::lognormal_mean_sd(m?, s?)
-                }
-                (None, None, Some(md), Some(p)) => {
-                    let (md, p) = (
-                        self.duration(md, &field("median")),
-                        self.duration(p, &field("p99")),
-                    );
-                    Dist::lognormal_median_p99(md?, p?)
-                }
-                _ => {
-                    let e = self.error(
-                        path,
-                        "LogNormal needs either `mean` and `sd`, or `median` and `p99`".into(),
-                    );
-                    e.help = Some("e.g. LogNormal(median: \"30ms\", p99: \"200ms\")".into());
-                    return None;
-                }
-            },
-            raw::Dist::Erlang { k, mean } => Dist::erlang(*k, self.duration(mean, &field("mean"))?),
-            raw::Dist::HyperExponential { branches } => {
-                let mut bs = Vec::new();
-                for (i, b) in branches.iter().enumerate() {
-                    bs.push((
-                        b.p,
-                        self.duration(&b.mean, &format!("{path}.branches[{i}].mean"))?,
-                    ));
-                }
-                Dist::hyperexponential(&bs)
-            }
-            raw::Dist::Pareto { scale, shape } => {
-                Dist::pareto(self.duration(scale, &field("scale"))?, *shape)
-            }
-            raw::Dist::Weibull { scale, shape } => {
-                Dist::weibull(self.duration(scale, &field("scale"))?, *shape)
-            }
-            raw::Dist::Empirical(values) => {
-                let mut vs = Vec::new();
-                for (i, v) in values.iter().enumerate() {
-                    vs.push(self.duration(v, &format!("{path}[{i}]"))?);
-                }
-                Dist::empirical(&vs)
-            }
-        };
-        match built {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let p = match e.parameter {
-                    "p" => format!("{path}.branches"),
-                    other => field(other),
-                };
-                self.error(
-                    &p,
-                    format!("invalid distribution: `{}` {}", e.parameter, e.message),
-                );
-                None
-            }
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Client,
-    Balancer,
-    Pool,
-}
-
-/// Validates `raw` (parsed from `src`) into a spec and the notes the report must print.
+/// Validates `raw` (parsed from `src`) into a spec, its expectations and the notes the report
+/// must print.
 pub fn validate(
     raw: raw::Scenario,
     src: &str,
@@ -181,6 +36,7 @@ pub fn validate(
     };
     let spec = build(&raw, &mut cx);
     let expect = expectations(&raw, &mut cx);
+    // The first problem in the file; for two at the same place, the first found.
     if let Some(first) = cx
         .errors
         .into_iter()
@@ -190,18 +46,248 @@ pub fn validate(
     }
     match spec {
         Some(s) => Ok((s, expect, cx.notes)),
+        // Every failed check records an error, so this is not reached; an error beats a panic.
         None => Err(ScenarioError::at(
             file,
             src,
             0..0,
-            "the scenario is invalid".into(),
+            "the scenario is invalid",
         )),
     }
 }
 
+/// What validation carries along: where values are, and what it found so far.
+struct Ctx<'a> {
+    src: &'a str,
+    file: &'a str,
+    loc: Locations,
+    errors: Vec<ScenarioError>,
+    notes: Vec<String>,
+}
+
+impl Ctx<'_> {
+    /// An error at the value at `path` (or at the nearest enclosing value written in the file).
+    fn at(&self, path: &str, message: impl Into<String>) -> ScenarioError {
+        let span = self.loc.nearest(path).unwrap_or(0..0);
+        ScenarioError::at(self.file, self.src, span, message)
+    }
+
+    fn push(&mut self, e: ScenarioError) {
+        self.errors.push(e);
+    }
+
+    fn fail(&mut self, path: &str, message: impl Into<String>) {
+        self.push(self.at(path, message));
+    }
+
+    fn fail_help(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        self.push(self.at(path, message).with_help(help));
+    }
+
+    fn duration(&mut self, text: &str, path: &str) -> Option<SimDuration> {
+        match parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let help = "write a number and a unit: \"300ms\", \"2s\", \"1.5s\", \"6h\"";
+                self.fail_help(path, e.message, help);
+                None
+            }
+        }
+    }
+
+    fn positive_duration(&mut self, text: &str, path: &str, what: &str) -> Option<SimDuration> {
+        let d = self.duration(text, path)?;
+        if d == SimDuration::ZERO {
+            self.fail(path, format!("{what} must be longer than zero"));
+            return None;
+        }
+        Some(d)
+    }
+
+    fn rate(&mut self, r: f64, path: &str) -> Option<f64> {
+        if r.is_finite() && r > 0.0 {
+            return Some(r);
+        }
+        self.fail_help(
+            path,
+            format!("rate_per_s must be a positive number, found {r}"),
+            "a rate is requests per second, e.g. 0.9 or 240.0",
+        );
+        None
+    }
+
+    fn dist(&mut self, d: &raw::Dist, path: &str) -> Option<Dist> {
+        let field = |f: &str| format!("{path}.{f}");
+        let (variant, built) = match d {
+            raw::Dist::Constant(v) => ("Constant", Ok(Dist::constant(self.duration(v, path)?))),
+            raw::Dist::Exponential { mean } => (
+                "Exponential",
+                Dist::exponential(self.duration(mean, &field("mean"))?),
+            ),
+            raw::Dist::Uniform { low, high } => {
+                let l = self.duration(low, &field("low"));
+                let h = self.duration(high, &field("high"));
+                ("Uniform", Dist::uniform(l?, h?))
+            }
+            raw::Dist::Normal { mean, sd } => {
+                let m = self.duration(mean, &field("mean"));
+                let s = self.duration(sd, &field("sd"));
+                ("Normal", Dist::normal(m?, s?))
+            }
+            raw::Dist::LogNormal {
+                mean,
+                sd,
+                median,
+                p99,
+            } => match (mean, sd, median, p99) {
+                (Some(m), Some(s), None, None) => {
+                    let m = self.duration(m, &field("mean"));
+                    let s = self.duration(s, &field("sd"));
+                    ("LogNormal", Dist::lognormal_mean_sd(m?, s?))
+                }
+                (None, None, Some(md), Some(p)) => {
+                    let md = self.duration(md, &field("median"));
+                    let p = self.duration(p, &field("p99"));
+                    ("LogNormal", Dist::lognormal_median_p99(md?, p?))
+                }
+                _ => {
+                    let given: Vec<&str> =
+                        [("mean", mean), ("sd", sd), ("median", median), ("p99", p99)]
+                            .into_iter()
+                            .filter(|(_, v)| v.is_some())
+                            .map(|(n, _)| n)
+                            .collect();
+                    let found = if given.is_empty() {
+                        "none".to_string()
+                    } else {
+                        given
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    };
+                    self.fail_help(
+                        path,
+                        format!(
+                            "LogNormal needs either `mean` and `sd`, or `median` and `p99`; found {found}"
+                        ),
+                        "e.g. LogNormal(median: \"30ms\", p99: \"200ms\") or LogNormal(mean: \"40ms\", sd: \"30ms\")",
+                    );
+                    return None;
+                }
+            },
+            raw::Dist::Erlang { k, mean } => (
+                "Erlang",
+                Dist::erlang(*k, self.duration(mean, &field("mean"))?),
+            ),
+            raw::Dist::HyperExponential { branches } => {
+                return self.hyperexponential(branches, path);
+            }
+            raw::Dist::Pareto { scale, shape } => (
+                "Pareto",
+                Dist::pareto(self.duration(scale, &field("scale"))?, *shape),
+            ),
+            raw::Dist::Weibull { scale, shape } => (
+                "Weibull",
+                Dist::weibull(self.duration(scale, &field("scale"))?, *shape),
+            ),
+            raw::Dist::Empirical(values) => {
+                let mut vs = Vec::new();
+                for (i, v) in values.iter().enumerate() {
+                    vs.push(self.duration(v, &format!("{path}[{i}]")));
+                }
+                let vs: Option<Vec<SimDuration>> = vs.into_iter().collect();
+                ("Empirical", Dist::empirical(&vs?))
+            }
+        };
+        built.map_err(|e| self.dist_error(variant, &e, path)).ok()
+    }
+
+    /// Branches are checked one by one here, so the error points at the branch at fault.
+    fn hyperexponential(&mut self, branches: &[raw::Branch], path: &str) -> Option<Dist> {
+        let bpath = format!("{path}.branches");
+        if branches.is_empty() {
+            self.fail_help(
+                &bpath,
+                "HyperExponential needs at least one branch",
+                "e.g. branches: [(p: 0.9, mean: \"10ms\"), (p: 0.1, mean: \"1s\")]",
+            );
+            return None;
+        }
+        let mut bs = Vec::new();
+        let mut ok = true;
+        for (i, b) in branches.iter().enumerate() {
+            if !(b.p.is_finite() && b.p > 0.0 && b.p <= 1.0) {
+                self.fail(
+                    &format!("{bpath}[{i}].p"),
+                    format!("a branch probability must be in (0, 1], found {}", b.p),
+                );
+                ok = false;
+            }
+            let mean_path = format!("{bpath}[{i}].mean");
+            match self.duration(&b.mean, &mean_path) {
+                Some(SimDuration::ZERO) => {
+                    self.fail(&mean_path, "a branch mean must be longer than zero");
+                    ok = false;
+                }
+                Some(m) => bs.push((b.p, m)),
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let sum: f64 = branches.iter().map(|b| b.p).sum();
+        Dist::hyperexponential(&bs)
+            .map_err(|e| {
+                if e.parameter == "p" {
+                    self.fail_help(
+                        &bpath,
+                        format!(
+                            "HyperExponential branch probabilities must sum to 1, they sum to {sum}"
+                        ),
+                        "each `p` is the chance a request takes that branch",
+                    );
+                } else {
+                    self.dist_error("HyperExponential", &e, path);
+                }
+            })
+            .ok()
+    }
+
+    /// A parameter sim-core refused, reported at that parameter.
+    fn dist_error(&mut self, variant: &str, e: &DistError, path: &str) {
+        let at = match e.parameter {
+            "values" | "branches" => path.to_string(),
+            p => format!("{path}.{p}"),
+        };
+        self.fail(
+            &at,
+            format!("invalid {variant}: `{}` {}", e.parameter, e.message),
+        );
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Client,
+    Balancer,
+    Pool,
+}
+
+/// Every component's name, with the kind and index of its first use.
+type Names<'a> = BTreeMap<&'a str, (Kind, usize)>;
+
+/// Names and what the checks that use them need to know.
+struct Registry<'a> {
+    names: Names<'a>,
+    /// Names used more than once: already an error, so references to them are not checked.
+    twice: BTreeSet<&'a str>,
+}
+
 fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
     if raw.name.trim().is_empty() {
-        cx.error("name", "the scenario's name is empty".into());
+        cx.fail("name", "the scenario's name is empty");
     }
     let horizon = cx.positive_duration(&raw.horizon, "horizon", "horizon");
     let warmup = match &raw.warmup {
@@ -215,81 +301,31 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
     if let (Some(h), Some(w)) = (horizon, warmup)
         && w >= h
     {
-        {
-            let e = cx.error(
-                "warmup",
-                format!("warmup ({w}) must be shorter than the horizon ({h})"),
-            );
-            e.help = Some("statistics are collected between warmup and horizon".into());
-        }
+        cx.fail_help(
+            "warmup",
+            format!("warmup ({w}) must be shorter than the horizon ({h})"),
+            "statistics are collected between warmup and horizon",
+        );
     }
     let max_events = raw.max_events.unwrap_or(DEFAULT_MAX_EVENTS);
     if max_events == 0 {
-        cx.error("max_events", "max_events must be at least 1".into());
-    }
-
-    // Names: unique across every component, in file order.
-    let mut names: BTreeMap<String, (Kind, usize)> = BTreeMap::new();
-    let entries = raw
-        .clients
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            (
-                Kind::Client,
-                i,
-                c.name.clone(),
-                format!("clients[{i}].name"),
-            )
-        })
-        .chain(raw.balancers.iter().enumerate().map(|(i, b)| {
-            (
-                Kind::Balancer,
-                i,
-                b.name.clone(),
-                format!("balancers[{i}].name"),
-            )
-        }))
-        .chain(
-            raw.pools
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (Kind::Pool, i, p.name.clone(), format!("pools[{i}].name"))),
-        );
-    for (kind, i, name, path) in entries {
-        if name.trim().is_empty() {
-            cx.error(&path, "a component's name is empty".into());
-            continue;
-        }
-        match names.entry(name) {
-            std::collections::btree_map::Entry::Occupied(o) => {
-                let e = cx.error(&path, format!("the name `{}` is used twice", o.key()));
-                e.help = Some("every client, balancer and pool needs its own name".into());
-            }
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert((kind, i));
-            }
-        }
+        cx.fail("max_events", "max_events must be at least 1");
     }
     if raw.clients.is_empty() {
-        let e = cx.error(
+        cx.fail_help(
             "clients",
-            "the scenario has no client: nothing sends requests".into(),
-        );
-        e.help = Some(
-            "add `Client(name: \"users\", arrivals: Poisson(rate_per_s: 1.0), target: \"…\")`"
-                .into(),
+            "the scenario has no client: nothing sends requests",
+            "add `Client(name: \"users\", arrivals: Poisson(rate_per_s: 1.0), target: \"…\")`",
         );
     }
     if raw.pools.is_empty() {
-        let e = cx.error(
+        cx.fail_help(
             "pools",
-            "the scenario has no pool: nothing serves requests".into(),
-        );
-        e.help = Some(
-            "add `Pool(name: \"web\", replicas: 1, service: Exponential(mean: \"10ms\"))`".into(),
+            "the scenario has no pool: nothing serves requests",
+            "add `Pool(name: \"web\", replicas: 1, service: Exponential(mean: \"10ms\"))`",
         );
     }
+    let names = names(raw, cx);
 
     let pools: Vec<Option<PoolSpec>> = raw
         .pools
@@ -297,193 +333,264 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
         .enumerate()
         .map(|(i, p)| pool(cx, p, i))
         .collect();
-    let replicas_of = |t: Target| match t {
-        Target::Pool(p) => Some(raw.pools[p].replicas),
-        Target::Balancer(_) => None,
-    };
 
-    let resolve = |cx: &mut Ctx<'_>, name: &str, path: &str| -> Option<Target> {
-        match names.get(name) {
-            Some((Kind::Pool, i)) => Some(Target::Pool(*i)),
-            Some((Kind::Balancer, i)) => Some(Target::Balancer(*i)),
-            Some((Kind::Client, _)) => {
-                let e = cx.error(
-                    path,
-                    format!("`{name}` is a client: requests go to a balancer or a pool"),
-                );
-                e.expected = Some(targets_list(&names));
-                None
-            }
-            None => {
-                let known: Vec<&str> = names
-                    .iter()
-                    .filter(|(_, (k, _))| *k != Kind::Client)
-                    .map(|(n, _)| n.as_str())
-                    .collect();
-                let hint = did_you_mean(name, known.iter().copied())
-                    .map(|m| format!("did you mean `{m}`?"));
-                let e = cx.error(path, format!("unknown component `{name}`"));
-                e.expected = Some(targets_list(&names));
-                e.help = hint;
-                None
-            }
-        }
-    };
+    // Resolve every reference first: the policy and topology checks need them all.
+    let balancer_targets: Vec<Option<Target>> = raw
+        .balancers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| resolve(cx, &names, &b.target, &format!("balancers[{i}].target")))
+        .collect();
+    let client_targets: Vec<Option<Target>> = raw
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| resolve(cx, &names, &c.target, &format!("clients[{i}].target")))
+        .collect();
 
-    let mut balancers = Vec::new();
-    for (i, b) in raw.balancers.iter().enumerate() {
-        let target = resolve(cx, &b.target, &format!("balancers[{i}].target"));
-        let policy = match b.policy {
-            raw::Policy::RoundRobin => Some(PolicySpec::RoundRobin),
-            raw::Policy::Random => Some(PolicySpec::Random),
-            raw::Policy::LeastConnections => Some(PolicySpec::LeastConnections),
-            raw::Policy::JoinShortestQueue => Some(PolicySpec::JoinShortestQueue),
-            raw::Policy::LeastRequest { choices } => {
-                let path = format!("balancers[{i}].policy.choices");
-                let n = target.and_then(replicas_of);
-                if choices == 0 {
-                    cx.error(&path, "choices must be at least 1".into()).help =
-                        Some("Envoy's default is 2".into());
-                    None
-                } else if n.is_some_and(|n| n > 0 && choices > n) {
-                    let e = cx.error(
-                        &path,
-                        format!(
-                            "choices ({choices}) is more than the {} replicas of `{}`",
-                            n.unwrap_or(0),
-                            b.target
-                        ),
-                    );
-                    e.help = Some("sample at most as many replicas as there are".into());
-                    None
-                } else {
-                    Some(PolicySpec::LeastRequest { choices })
-                }
-            }
-        };
-        balancers.push(match (target, policy) {
-            (Some(target), Some(policy)) => Some(BalancerSpec {
+    let balancers: Vec<Option<BalancerSpec>> = raw
+        .balancers
+        .iter()
+        .zip(&balancer_targets)
+        .enumerate()
+        .map(|(i, (b, t))| {
+            let policy = policy(cx, raw, b, *t, i);
+            Some(BalancerSpec {
                 name: b.name.clone(),
-                policy,
-                target,
-            }),
-            _ => None,
-        });
-    }
+                policy: policy?,
+                target: (*t)?,
+            })
+        })
+        .collect();
+    let clients: Vec<Option<ClientSpec>> = raw
+        .clients
+        .iter()
+        .zip(&client_targets)
+        .enumerate()
+        .map(|(i, (c, t))| client(cx, raw, c, *t, i))
+        .collect();
 
-    let mut clients = Vec::new();
-    for (i, c) in raw.clients.iter().enumerate() {
-        let ap = format!("clients[{i}].arrivals");
-        let arrivals = match &c.arrivals {
-            raw::Arrivals::Poisson { rate_per_s } => cx
-                .rate(*rate_per_s, &format!("{ap}.rate_per_s"))
-                .map(|r| Arrivals::Poisson { rate_per_s: r }),
-            raw::Arrivals::Constant { rate_per_s } => cx
-                .rate(*rate_per_s, &format!("{ap}.rate_per_s"))
-                .map(|r| Arrivals::Constant { rate_per_s: r }),
-            raw::Arrivals::Uniform { min, max } => {
-                let (lo, hi) = (
-                    cx.duration(min, &format!("{ap}.min")),
-                    cx.duration(max, &format!("{ap}.max")),
-                );
-                match (lo, hi) {
-                    (Some(lo), Some(hi)) if hi >= lo && hi > SimDuration::ZERO => {
-                        Some(Arrivals::Uniform { min: lo, max: hi })
-                    }
-                    (Some(_), Some(_)) => {
-                        cx.error(
-                            &format!("{ap}.max"),
-                            "max must be ≥ min and longer than zero".into(),
-                        );
-                        None
-                    }
-                    _ => None,
-                }
-            }
-        };
-        let timeout = match &c.timeout {
-            Some(t) => cx
-                .positive_duration(t, &format!("clients[{i}].timeout"), "timeout")
-                .map(Some),
-            None => {
-                cx.notes.push(format!(
-                    "client `{}`: no timeout (it waits for every response)",
-                    c.name
-                ));
-                Some(None)
-            }
-        };
-        let tpath = format!("clients[{i}].target");
-        let target = resolve(cx, &c.target, &tpath);
-        if let Some(Target::Pool(p)) = target
-            && raw.pools[p].replicas > 1
-        {
-            {
-                let e = cx.error(
-                    &tpath,
-                    format!(
-                        "client `{}` sends straight to pool `{}`, which has {} replicas",
-                        c.name, c.target, raw.pools[p].replicas
-                    ),
-                );
-                e.help = Some("put a Balancer in front of it to choose among replicas".into());
-            }
-        }
-        clients.push(match (arrivals, timeout, target) {
-            (Some(arrivals), Some(timeout), Some(target)) => Some(ClientSpec {
-                name: c.name.clone(),
-                arrivals,
-                timeout,
-                target,
-            }),
-            _ => None,
-        });
-    }
+    topology(cx, raw, &client_targets, &balancer_targets);
 
-    // Topology: only once every reference resolved.
-    let clients: Option<Vec<ClientSpec>> = clients.into_iter().collect();
-    let balancers: Option<Vec<BalancerSpec>> = balancers.into_iter().collect();
-    let pools: Option<Vec<PoolSpec>> = pools.into_iter().collect();
-    let (clients, balancers, pools) = (clients?, balancers?, pools?);
-    topology(cx, &clients, &balancers, &pools);
     Some(Spec {
         name: raw.name.clone(),
         horizon: horizon?,
         warmup: warmup?,
         max_events,
-        clients,
-        balancers,
-        pools,
+        clients: clients.into_iter().collect::<Option<_>>()?,
+        balancers: balancers.into_iter().collect::<Option<_>>()?,
+        pools: pools.into_iter().collect::<Option<_>>()?,
     })
 }
 
-fn targets_list(names: &BTreeMap<String, (Kind, usize)>) -> String {
-    let known: Vec<String> = names
+/// Names: non-empty and unique across every component; a duplicate is reported at its second
+/// use.
+fn names<'a>(raw: &'a raw::Scenario, cx: &mut Ctx<'_>) -> Registry<'a> {
+    let entries = (raw.clients.iter().enumerate())
+        .map(|(i, c)| {
+            (
+                Kind::Client,
+                i,
+                c.name.as_str(),
+                format!("clients[{i}].name"),
+            )
+        })
+        .chain(raw.balancers.iter().enumerate().map(|(i, b)| {
+            (
+                Kind::Balancer,
+                i,
+                b.name.as_str(),
+                format!("balancers[{i}].name"),
+            )
+        }))
+        .chain(
+            raw.pools
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (Kind::Pool, i, p.name.as_str(), format!("pools[{i}].name"))),
+        );
+    let mut names = Names::new();
+    let mut twice = BTreeSet::new();
+    for (kind, i, name, path) in entries {
+        if name.trim().is_empty() {
+            cx.fail(&path, "a component's name is empty");
+            continue;
+        }
+        match names.entry(name) {
+            Entry::Occupied(_) => {
+                twice.insert(name);
+                cx.fail_help(
+                    &path,
+                    format!("the name `{name}` is used twice"),
+                    "every client, balancer and pool needs its own name",
+                );
+            }
+            Entry::Vacant(v) => {
+                v.insert((kind, i));
+            }
+        }
+    }
+    Registry { names, twice }
+}
+
+/// The balancer or pool called `name`, or an error at `path`. Nothing is reported for a name
+/// used twice or when there is nothing to target at all: those are errors already, and the
+/// reference is only their consequence.
+fn resolve(cx: &mut Ctx<'_>, reg: &Registry<'_>, name: &str, path: &str) -> Option<Target> {
+    let names = &reg.names;
+    let targets: Vec<&str> = names
         .iter()
         .filter(|(_, (k, _))| *k != Kind::Client)
-        .map(|(n, _)| format!("`{n}`"))
+        .map(|(n, _)| *n)
         .collect();
-    if known.is_empty() {
-        "the name of a balancer or pool".into()
-    } else {
-        format!("one of {}", known.join(", "))
+    if reg.twice.contains(name) || targets.is_empty() {
+        return None;
     }
+    let expected = one_of(&targets);
+    match names.get(name) {
+        Some((Kind::Pool, i)) => Some(Target::Pool(*i)),
+        Some((Kind::Balancer, i)) => Some(Target::Balancer(*i)),
+        Some((Kind::Client, _)) => {
+            let e = cx.at(
+                path,
+                format!("`{name}` is a client: requests go to a balancer or a pool"),
+            );
+            cx.push(e.with_expected(expected));
+            None
+        }
+        None => {
+            let mut e = cx
+                .at(path, format!("unknown component `{name}`"))
+                .with_expected(expected);
+            if let Some(m) = did_you_mean(name, targets.iter().copied()) {
+                e = e.with_help(format!("did you mean `{m}`?"));
+            }
+            cx.push(e);
+            None
+        }
+    }
+}
+
+fn replicas_of(raw: &raw::Scenario, t: Option<Target>) -> Option<u32> {
+    match t? {
+        Target::Pool(p) => raw.pools.get(p).map(|p| p.replicas),
+        Target::Balancer(_) => None,
+    }
+}
+
+fn policy(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    b: &raw::Balancer,
+    target: Option<Target>,
+    i: usize,
+) -> Option<PolicySpec> {
+    Some(match b.policy {
+        raw::Policy::RoundRobin => PolicySpec::RoundRobin,
+        raw::Policy::Random => PolicySpec::Random,
+        raw::Policy::LeastConnections => PolicySpec::LeastConnections,
+        raw::Policy::JoinShortestQueue => PolicySpec::JoinShortestQueue,
+        raw::Policy::LeastRequest { choices } => {
+            let path = format!("balancers[{i}].policy.choices");
+            if choices == 0 {
+                cx.fail_help(&path, "choices must be at least 1", "Envoy's default is 2");
+                return None;
+            }
+            // Only a pool's replicas are backends to sample from; zero replicas is its own error.
+            if let Some(n) = replicas_of(raw, target).filter(|&n| n > 0 && choices > n) {
+                cx.fail_help(
+                    &path,
+                    format!(
+                        "choices ({choices}) is more than the {n} replicas of `{}`",
+                        b.target
+                    ),
+                    "sample at most as many replicas as there are",
+                );
+                return None;
+            }
+            PolicySpec::LeastRequest { choices }
+        }
+    })
+}
+
+fn client(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    c: &raw::Client,
+    target: Option<Target>,
+    i: usize,
+) -> Option<ClientSpec> {
+    let ap = format!("clients[{i}].arrivals");
+    let arrivals = match &c.arrivals {
+        raw::Arrivals::Poisson { rate_per_s } => cx
+            .rate(*rate_per_s, &format!("{ap}.rate_per_s"))
+            .map(|r| Arrivals::Poisson { rate_per_s: r }),
+        raw::Arrivals::Constant { rate_per_s } => cx
+            .rate(*rate_per_s, &format!("{ap}.rate_per_s"))
+            .map(|r| Arrivals::Constant { rate_per_s: r }),
+        raw::Arrivals::Uniform { min, max } => {
+            let lo = cx.duration(min, &format!("{ap}.min"));
+            let hi = cx.duration(max, &format!("{ap}.max"));
+            match (lo, hi) {
+                (Some(lo), Some(hi)) if hi >= lo && hi > SimDuration::ZERO => {
+                    Some(Arrivals::Uniform { min: lo, max: hi })
+                }
+                (Some(lo), Some(hi)) => {
+                    cx.fail(
+                        &format!("{ap}.max"),
+                        format!("max ({hi}) must be ≥ min ({lo}) and longer than zero"),
+                    );
+                    None
+                }
+                _ => None,
+            }
+        }
+    };
+    let timeout = match &c.timeout {
+        Some(t) => cx
+            .positive_duration(t, &format!("clients[{i}].timeout"), "timeout")
+            .map(Some),
+        None => {
+            cx.notes.push(format!(
+                "client `{}`: no timeout (it waits for every response)",
+                c.name
+            ));
+            Some(None)
+        }
+    };
+    if let Some(n) = replicas_of(raw, target).filter(|&n| n > 1) {
+        cx.fail_help(
+            &format!("clients[{i}].target"),
+            format!(
+                "client `{}` sends straight to pool `{}`, which has {n} replicas",
+                c.name, c.target
+            ),
+            "put a Balancer in front of it to choose among replicas",
+        );
+        return None;
+    }
+    Some(ClientSpec {
+        name: c.name.clone(),
+        arrivals: arrivals?,
+        timeout: timeout?,
+        target: target?,
+    })
 }
 
 fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
     let path = |f: &str| format!("pools[{i}].{f}");
     let mut ok = true;
     if p.replicas == 0 {
-        let e = cx.error(
+        cx.fail_help(
             &path("replicas"),
             format!("pool `{}` has zero replicas", p.name),
+            "a pool needs at least 1 replica",
         );
-        e.help = Some("a pool needs at least 1 replica".into());
         ok = false;
     }
     let workers = match p.workers {
         Some(0) => {
-            cx.error(&path("workers"), "workers must be at least 1".into());
+            cx.fail(&path("workers"), "workers must be at least 1");
             ok = false;
             0
         }
@@ -533,62 +640,81 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
     })
 }
 
-/// Cycles, clients that reach no pool, components nothing sends to.
+/// Loops, clients that reach no pool, components nothing sends to. Runs on whatever references
+/// resolved, so a loop is reported even when other parts of the file are wrong; the reachability
+/// checks run only when every reference resolved and nothing loops, since a typo'd target or a
+/// loop would otherwise show up again as a misleading "receives no traffic".
 fn topology(
     cx: &mut Ctx<'_>,
-    clients: &[ClientSpec],
-    balancers: &[BalancerSpec],
-    pools: &[PoolSpec],
+    raw: &raw::Scenario,
+    client_targets: &[Option<Target>],
+    balancer_targets: &[Option<Target>],
 ) {
+    // Nodes by component index; the graph is built in file order, so everything derived from
+    // it (including tarjan_scc's order) is deterministic.
     let mut g: DiGraph<(), ()> = DiGraph::new();
-    let cn: Vec<NodeIndex> = clients.iter().map(|_| g.add_node(())).collect();
-    let bn: Vec<NodeIndex> = balancers.iter().map(|_| g.add_node(())).collect();
-    let pn: Vec<NodeIndex> = pools.iter().map(|_| g.add_node(())).collect();
+    let cn: Vec<NodeIndex> = raw.clients.iter().map(|_| g.add_node(())).collect();
+    let bn: Vec<NodeIndex> = raw.balancers.iter().map(|_| g.add_node(())).collect();
+    let pn: Vec<NodeIndex> = raw.pools.iter().map(|_| g.add_node(())).collect();
     let node = |t: Target| match t {
-        Target::Balancer(b) => bn[b],
-        Target::Pool(p) => pn[p],
+        Target::Balancer(b) => bn.get(b).copied(),
+        Target::Pool(p) => pn.get(p).copied(),
     };
-    for (i, c) in clients.iter().enumerate() {
-        g.add_edge(cn[i], node(c.target), ());
-    }
-    for (i, b) in balancers.iter().enumerate() {
-        g.add_edge(bn[i], node(b.target), ());
-    }
-    // A loop of balancers: name it whole, point at the first member's target.
-    for scc in tarjan_scc(&g) {
-        let looped = scc.len() > 1 || scc.first().is_some_and(|&n| g.contains_edge(n, n));
-        if !looped {
-            continue;
+    for (from, t) in cn
+        .iter()
+        .zip(client_targets)
+        .chain(bn.iter().zip(balancer_targets))
+    {
+        if let Some(to) = t.and_then(node) {
+            g.add_edge(*from, to, ());
         }
-        let mut members: Vec<usize> = scc
+    }
+
+    // Only balancers have targets that can point back, so every loop is made of balancers.
+    let mut looped = false;
+    for scc in tarjan_scc(&g) {
+        let is_loop = scc.len() > 1 || scc.first().is_some_and(|&n| g.contains_edge(n, n));
+        let first = scc
             .iter()
             .filter_map(|n| bn.iter().position(|b| b == n))
-            .collect();
-        members.sort_unstable();
-        let Some(&first) = members.first() else {
+            .min();
+        let (true, Some(first)) = (is_loop, first) else {
             continue;
         };
-        let mut chain = vec![balancers[first].name.clone()];
+        looped = true;
+        // Walk the loop from its first balancer in the file, naming every hop.
+        let name = |b: usize| raw.balancers.get(b).map_or("?", |b| b.name.as_str());
+        let mut chain = vec![name(first)];
         let mut at = first;
-        for _ in 0..members.len() {
-            match balancers[at].target {
-                Target::Balancer(next) => {
-                    chain.push(balancers[next].name.clone());
+        for _ in 0..scc.len() {
+            match balancer_targets.get(at).copied().flatten() {
+                Some(Target::Balancer(next)) => {
+                    chain.push(name(next));
                     at = next;
+                    if next == first {
+                        break;
+                    }
                 }
-                Target::Pool(_) => break,
+                _ => break,
             }
         }
-        let e = cx.error(
+        cx.fail_help(
             &format!("balancers[{first}].target"),
             format!("balancers form a loop: {}", chain.join(" → ")),
+            "a request must end at a pool; point one of these balancers at a pool",
         );
-        e.help =
-            Some("a request must end at a pool; point one of these balancers at a pool".into());
     }
-    for (i, c) in clients.iter().enumerate() {
-        if !pn.iter().any(|&p| has_path_connecting(&g, cn[i], p, None)) {
-            cx.error(
+    let all_resolved = client_targets
+        .iter()
+        .chain(balancer_targets)
+        .all(Option::is_some);
+    if looped || !all_resolved {
+        return;
+    }
+
+    for (i, (c, &n)) in raw.clients.iter().zip(&cn).enumerate() {
+        if !pn.iter().any(|&p| has_path_connecting(&g, n, p, None)) {
+            cx.fail(
                 &format!("clients[{i}].target"),
                 format!("client `{}` can reach no pool", c.name),
             );
@@ -599,28 +725,28 @@ fn topology(
             .next()
             .is_some()
     };
-    for (i, p) in pools.iter().enumerate() {
-        if !fed(pn[i]) {
-            let e = cx.error(
+    for (i, (p, &n)) in raw.pools.iter().zip(&pn).enumerate() {
+        if !fed(n) {
+            cx.fail_help(
                 &format!("pools[{i}].name"),
                 format!(
                     "pool `{}` receives no traffic: no client or balancer targets it",
                     p.name
                 ),
+                "point a client or balancer `target` at it, or remove it",
             );
-            e.help = Some("point a client or balancer `target` at it, or remove it".into());
         }
     }
-    for (i, b) in balancers.iter().enumerate() {
-        if !fed(bn[i]) {
-            let e = cx.error(
+    for (i, (b, &n)) in raw.balancers.iter().zip(&bn).enumerate() {
+        if !fed(n) {
+            cx.fail_help(
                 &format!("balancers[{i}].name"),
                 format!(
                     "balancer `{}` receives no traffic: no client or balancer targets it",
                     b.name
                 ),
+                "point a client's `target` at it, or remove it",
             );
-            e.help = Some("point a client's `target` at it, or remove it".into());
         }
     }
 }
@@ -635,22 +761,18 @@ fn expectations(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<Expectation> {
             raw::Expect::Availability { min } if ok_fraction(*min) => {
                 out.push(Expectation::Availability { min: *min })
             }
-            raw::Expect::Availability { min } => {
-                cx.error(
-                    &format!("{path}.min"),
-                    format!("availability must be between 0 and 1, found {min}"),
-                )
-                .help = Some("e.g. Availability(min: 0.999)".into());
-            }
+            raw::Expect::Availability { min } => cx.fail_help(
+                &format!("{path}.min"),
+                format!("availability must be between 0 and 1, found {min}"),
+                "e.g. Availability(min: 0.999)",
+            ),
             raw::Expect::Throughput { min_rps } if min_rps.is_finite() && *min_rps >= 0.0 => {
                 out.push(Expectation::Throughput { min_rps: *min_rps })
             }
-            raw::Expect::Throughput { min_rps } => {
-                cx.error(
-                    &format!("{path}.min_rps"),
-                    format!("throughput must be a number ≥ 0, found {min_rps}"),
-                );
-            }
+            raw::Expect::Throughput { min_rps } => cx.fail(
+                &format!("{path}.min_rps"),
+                format!("throughput must be a number ≥ 0, found {min_rps}"),
+            ),
             raw::Expect::LatencyP99 { max } => {
                 if let Some(d) = cx.duration(max, &format!("{path}.max")) {
                     out.push(Expectation::LatencyP99 { max: d });
