@@ -3,6 +3,7 @@
 //! output files atomically. Parsing lives in `scenarios`, simulation in `models`/`sim-core`,
 //! figures in `reports`; this crate only wires them together.
 
+pub mod diff;
 pub mod hunt;
 pub mod sweep;
 pub mod trace;

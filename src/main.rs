@@ -108,6 +108,19 @@ enum Command {
         #[arg(long, env = "HASIM_JOBS", default_value_t = default_jobs())]
         jobs: usize,
     },
+    /// Compare two JSON reports (run or sweep) and print what moved; exit 1 if anything did.
+    Diff {
+        /// The reference report (e.g. the one committed to the repository).
+        old: PathBuf,
+        /// The new report.
+        new: PathBuf,
+        /// Ignore numbers whose relative change is at most this (0.01 = 1%).
+        #[arg(long, default_value_t = 0.0)]
+        tolerance: f64,
+        /// Ignore numbers whose absolute change is at most this.
+        #[arg(long, default_value_t = 0.0)]
+        absolute: f64,
+    },
     /// Merge the partial files of a sharded sweep into the sweep's report (identical bytes).
     Merge {
         /// The partial files (`--shard K/N --out part-K.json`).
@@ -319,6 +332,12 @@ fn main() -> ExitCode {
             first,
             jobs,
         } => hunt(&file, seeds, first, jobs),
+        Command::Diff {
+            old,
+            new,
+            tolerance,
+            absolute,
+        } => diff_reports(&old, &new, tolerance, absolute),
         Command::Compare {
             file,
             run,
@@ -617,6 +636,48 @@ fn hunt(file: &std::path::Path, seeds: u64, first: u64, jobs: usize) -> ExitCode
     } else {
         ExitCode::from(EXIT_EXPECTATION)
     }
+}
+
+fn diff_reports(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    tolerance: f64,
+    absolute: f64,
+) -> ExitCode {
+    if !(tolerance >= 0.0 && absolute >= 0.0) {
+        return fail("--tolerance and --absolute must be ≥ 0");
+    }
+    let read = |p: &std::path::Path| -> Result<serde_json::Value, String> {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{}:{}:{}: not a JSON report: {e}",
+                p.display(),
+                e.line(),
+                e.column()
+            )
+        })
+    };
+    let (a, b) = match (read(old), read(new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return fail(e),
+    };
+    let changes = hasim::diff::diff(&a, &b, tolerance, absolute);
+    if changes.is_empty() {
+        outln!("no differences beyond tolerance {tolerance} (relative) / {absolute} (absolute)");
+        return ExitCode::SUCCESS;
+    }
+    outln!(
+        "{} value(s) moved between {} and {}:",
+        changes.len(),
+        old.display(),
+        new.display()
+    );
+    for c in &changes {
+        outln!("  {}: {}", c.path, c.what);
+    }
+    ExitCode::from(EXIT_EXPECTATION)
 }
 
 /// True when the file's first value is a `Sweep(…)`.

@@ -93,3 +93,41 @@ fn the_diagnostic_shows_the_source_line_and_a_hint() {
     assert!(err.contains("did you mean"), "{err}");
     assert!(err.contains("timeot"), "the offending line is shown: {err}");
 }
+
+/// `hasim diff` for users who commit a report and compare in CI.
+#[test]
+fn diff_says_what_moved_and_exits_1() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (t.path().join("a.json"), t.path().join("b.json"));
+    let p = |x: &std::path::Path| x.to_str().expect("utf-8").to_string();
+    for (seed, path) in [("7", &a), ("8", &b)] {
+        let out = hasim(&[
+            "run",
+            "scenarios/lb-p2c.ron",
+            "--seed",
+            seed,
+            "--format",
+            "json",
+            "--out",
+            &p(path),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+    }
+    let same = hasim(&["diff", &p(&a), &p(&a)]);
+    assert_eq!(same.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&same.stdout).contains("no differences"));
+    let moved = hasim(&["diff", &p(&a), &p(&b), "--tolerance", "0.01"]);
+    assert_eq!(moved.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&moved.stdout);
+    assert!(text.contains("seed: 7 → 8"), "{text}");
+    assert!(text.contains("latency_ms.max:"), "{text}");
+    // Within a loose tolerance only the non-numeric fields (fingerprint, command) differ.
+    let loose = hasim(&["diff", &p(&a), &p(&b), "--tolerance", "10"]);
+    let text = String::from_utf8_lossy(&loose.stdout);
+    assert!(
+        !text.contains("latency_ms.max:") && text.contains("fingerprint:"),
+        "{text}"
+    );
+    let bad = hasim(&["diff", &p(&a), "scenarios/mm1.ron"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
