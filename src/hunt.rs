@@ -50,17 +50,7 @@ pub fn hunt(
                         Some(Finding {
                             seed,
                             severity: failed.iter().map(|v| v.shortfall).fold(0.0, f64::max),
-                            problems: failed
-                                .iter()
-                                .map(|v| {
-                                    format!(
-                                        "{}: got {} ({:.3}% off)",
-                                        v.expect,
-                                        v.actual,
-                                        100.0 * v.shortfall
-                                    )
-                                })
-                                .collect(),
+                            problems: failed.iter().map(|v| v.miss()).collect(),
                             reproduce,
                         })
                     }

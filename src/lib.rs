@@ -7,6 +7,7 @@ pub mod diff;
 pub mod hunt;
 pub mod sweep;
 pub mod trace;
+pub mod visual;
 
 use models::System;
 use models::spec::Spec;
@@ -24,7 +25,7 @@ pub const DEFAULT_SEED: u64 = 1;
 /// Runs replication `replication` of `spec` with `seed`; returns the end-of-run summary and
 /// the statistics collector.
 pub fn simulate(spec: &Spec, seed: u64, replication: u64) -> (models::Summary, Collector) {
-    let collector = Collector::new(SimTime(spec.warmup.0));
+    let collector = Collector::new(SimTime(spec.warmup.0), spec.window.0);
     System::new(spec, StreamKey::new(seed, replication), collector).run()
 }
 
@@ -59,7 +60,7 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
     extra: O,
 ) -> (Report, O) {
     let spec = &loaded.spec;
-    let observers = (Collector::new(SimTime(spec.warmup.0)), extra);
+    let observers = (Collector::new(SimTime(spec.warmup.0), spec.window.0), extra);
     let (summary, (collector, extra)) =
         System::new(spec, StreamKey::new(seed, replication), observers).run();
     let meta = ReportMeta {
@@ -78,7 +79,14 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
             loaded.spec.max_events
         ));
     }
-    let mut report = Report::new(meta, &collector, &summary, loaded.spec.warmup.0, notes);
+    let mut report = Report::new(
+        meta,
+        &collector,
+        &summary,
+        loaded.spec.warmup.0,
+        &loaded.slo,
+        notes,
+    );
     report.check(&loaded.expect);
     report.theory = reports::theory(spec);
     (report, extra)
@@ -102,6 +110,14 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    // A temporary file is private (0600); a report is for others to read, like any file the
+    // user's shell would create.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -51,6 +51,14 @@ enum Command {
         /// Write the report to this file (atomically) instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write the time series (one CSV row per window) to this file.
+        #[arg(long, value_name = "FILE")]
+        timeseries: Option<PathBuf>,
+        /// Time-series window (e.g. `10s`, `1m`): overrides the scenario's `slo.window`.
+        #[arg(long, value_name = "DURATION")]
+        window: Option<String>,
+        #[command(flatten)]
+        visuals: Visuals,
         #[command(flatten)]
         debug: RunDebug,
     },
@@ -132,6 +140,8 @@ enum Command {
         /// Output format on standard output.
         #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
         format: SweepFormat,
+        #[command(flatten)]
+        visuals: Visuals,
     },
     /// Compare every variant of a sweep with a baseline: paired differences per replication
     /// (common random numbers), their 95% CI and a verdict per metric.
@@ -147,6 +157,58 @@ enum Command {
         #[arg(long)]
         independent: bool,
     },
+}
+
+/// Charts and the HTML report.
+#[derive(clap::Args, Clone)]
+struct Visuals {
+    /// Write one self-contained HTML report (summary, charts, the scenario as run, the seed and
+    /// the reproduce command) to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Write every chart into this folder.
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
+    /// Format of the --charts files.
+    #[arg(long, value_enum, default_value_t = ChartFormatArg::Svg)]
+    chart_format: ChartFormatArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChartFormatArg {
+    /// Vector images (text searchable, small, stable bytes).
+    Svg,
+    /// Bitmaps (fonts embedded, no system fonts needed).
+    Png,
+}
+
+impl ChartFormatArg {
+    fn get(self) -> reports::charts::ChartFormat {
+        match self {
+            ChartFormatArg::Svg => reports::charts::ChartFormat::Svg,
+            ChartFormatArg::Png => reports::charts::ChartFormat::Png,
+        }
+    }
+}
+
+/// Writes the HTML page and chart files that `v` asks for.
+fn write_visuals(
+    v: &Visuals,
+    charts: impl Fn(reports::charts::ChartFormat) -> Result<Vec<hasim::visual::Chart>, String>,
+    page: impl Fn() -> Result<String, String>,
+) -> Result<(), String> {
+    if let Some(dir) = &v.charts {
+        let format = v.chart_format.get();
+        let written = hasim::visual::write_charts(dir, &charts(format)?, format)?;
+        errln!("wrote {} charts in {}", written.len(), dir.display());
+    }
+    if let Some(path) = &v.html {
+        let html = page()?;
+        hasim::write_atomically(path, html.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        errln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 /// Reproducing and inspecting one run.
@@ -177,7 +239,7 @@ struct RunDebug {
     #[arg(long)]
     check_determinism: bool,
     /// Exit 1 if this holds, e.g. 'availability < 0.999', 'p99 > 250ms', 'mean > 50ms',
-    /// 'throughput < 100' (repeatable; added to the scenario's `expect`).
+    /// 'throughput < 100', 'error_budget > 0.5' (repeatable; added to the scenario's `expect`).
     #[arg(long, value_name = "CONDITION")]
     fail_if: Vec<String>,
 }
@@ -186,8 +248,7 @@ struct RunDebug {
 fn parse_fail_if(text: &str) -> Result<reports::Expectation, String> {
     use reports::Expectation as E;
     let parts: Vec<&str> = text.split_whitespace().collect();
-    let hint =
-        "write e.g. 'availability < 0.999', 'p99 > 250ms', 'mean > 50ms' or 'throughput < 100'";
+    let hint = "write e.g. 'availability < 0.999', 'p99 > 250ms', 'mean > 50ms', 'throughput < 100' or 'error_budget > 0.5'";
     let [metric, op, value] = parts[..] else {
         return Err(format!(
             "--fail-if '{text}': expected METRIC OP VALUE; {hint}"
@@ -212,6 +273,9 @@ fn parse_fail_if(text: &str) -> Result<reports::Expectation, String> {
         ("throughput", "<") => Ok(E::Throughput {
             min_rps: number(value)?,
         }),
+        ("error_budget", ">") => Ok(E::ErrorBudget {
+            max: number(value)?,
+        }),
         _ => Err(format!("--fail-if '{text}': unsupported condition; {hint}")),
     }
 }
@@ -235,6 +299,8 @@ struct SweepArgs {
     /// Progress bar on stderr (auto: only when stderr is a terminal).
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     progress: Progress,
+    #[command(flatten)]
+    visuals: Visuals,
 }
 
 fn default_jobs() -> usize {
@@ -279,8 +345,23 @@ fn main() -> ExitCode {
             replication,
             format,
             out,
+            timeseries,
+            window,
+            visuals,
             debug,
-        } => run(&file, seed, replication, format, out, &debug),
+        } => run(
+            &file,
+            seed,
+            replication,
+            format,
+            out,
+            &RunOutputs {
+                timeseries,
+                window,
+                visuals,
+            },
+            &debug,
+        ),
         Command::Sweep {
             file,
             run,
@@ -325,7 +406,12 @@ fn main() -> ExitCode {
             ),
             None => sweep(&file, &run, shard, shards, out, resume, format),
         },
-        Command::Merge { parts, out, format } => merge(&parts, out, format),
+        Command::Merge {
+            parts,
+            out,
+            format,
+            visuals,
+        } => merge(&parts, out, format, &visuals),
         Command::Hunt {
             file,
             seeds,
@@ -375,12 +461,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// What `run` writes besides its report.
+struct RunOutputs {
+    timeseries: Option<PathBuf>,
+    window: Option<String>,
+    visuals: Visuals,
+}
+
 fn run(
     file: &std::path::Path,
     seed: Option<u64>,
     replication: u64,
     format: Format,
     out: Option<PathBuf>,
+    outputs: &RunOutputs,
     debug: &RunDebug,
 ) -> ExitCode {
     let mut extra_expect = Vec::new();
@@ -424,6 +518,22 @@ fn run(
     };
     let mut loaded = loaded;
     loaded.expect.extend(extra_expect);
+    if let Some(w) = &outputs.window {
+        let d = match sim_core::parse_duration(w) {
+            Ok(d) if d > SimDuration::ZERO => d,
+            Ok(_) => return fail("--window must be longer than zero"),
+            Err(e) => return fail(format!("--window {w}: {e}")),
+        };
+        let n = loaded.spec.horizon.0.div_ceil(d.0);
+        if n > scenarios::MAX_WINDOWS {
+            return fail(format!(
+                "--window {w}: {n} windows over the horizon, more than {}",
+                scenarios::MAX_WINDOWS
+            ));
+        }
+        loaded.spec.window = d;
+        loaded.slo.window = d;
+    }
     let mut notes = Vec::new();
     let seed = match (seed, sweep_seed_default.or(loaded.seed)) {
         (Some(s), _) => s,
@@ -445,6 +555,9 @@ fn run(
     }
     for cond in &debug.fail_if {
         reproduce.push_str(&format!(" --fail-if '{cond}'"));
+    }
+    if let Some(w) = &outputs.window {
+        reproduce.push_str(&format!(" --window {w}"));
     }
     let context = format!(
         "seed {seed}, replication {replication}, scenario hash {}, hasim {}\n  reproduce: {reproduce}",
@@ -589,16 +702,26 @@ fn run(
             }
         },
     }
+    if let Some(path) = &outputs.timeseries {
+        let csv = hasim::visual::timeseries_csv(&report);
+        if let Err(e) = hasim::write_atomically(path, csv.as_bytes()) {
+            return fail(format!("cannot write {}: {e}", path.display()));
+        }
+        errln!("wrote {} ({} windows)", path.display(), report.series.len());
+    }
+    let shown = file.display().to_string();
+    if let Err(e) = write_visuals(
+        &outputs.visuals,
+        |f| hasim::visual::run_charts(&report, f),
+        || hasim::visual::run_page(&report, &shown, &loaded.source),
+    ) {
+        return fail(e);
+    }
     if report.all_met() {
         return ExitCode::SUCCESS;
     }
     for v in report.expectations.iter().filter(|v| !v.met) {
-        errln!(
-            "expectation failed: {} (got {}, {:.3}% off)",
-            v.expect,
-            v.actual,
-            100.0 * v.shortfall
-        );
+        errln!("expectation failed: {}", v.miss());
     }
     errln!("  {context}");
     ExitCode::from(EXIT_EXPECTATION)
@@ -790,7 +913,7 @@ fn sweep(
             Err(e) => fail(format!("cannot write {}: {e}", out.display())),
         };
     }
-    let code = emit_sweep(&head, &units, out.as_deref(), format);
+    let code = emit_sweep(&head, &units, out.as_deref(), format, &run.visuals);
     done(code)
 }
 
@@ -833,7 +956,7 @@ fn adaptive(
             head.sweep
         ),
     );
-    emit_report(&report, out.as_deref(), format)
+    emit_report(&report, out.as_deref(), format, &run.visuals)
 }
 
 fn check_sweep_determinism(
@@ -873,7 +996,7 @@ fn check_sweep_determinism(
         return ExitCode::from(EXIT_INVARIANT);
     }
     errln!("determinism check passed: --jobs 1 and --jobs {many} give identical reports");
-    emit_report(&reports[1], None, format)
+    emit_report(&reports[1], None, format, &run.visuals)
 }
 
 fn sweep_reproduce(head: &hasim::sweep::Header) -> String {
@@ -885,17 +1008,41 @@ fn emit_sweep(
     units: &[reports::VariantAgg],
     out: Option<&std::path::Path>,
     format: SweepFormat,
+    visuals: &Visuals,
 ) -> ExitCode {
     let report = hasim::sweep::report(head, units, sweep_reproduce(head));
-    emit_report(&report, out, format)
+    emit_report(&report, out, format, visuals)
 }
 
 fn emit_report(
     report: &reports::SweepReport,
     out: Option<&std::path::Path>,
     format: SweepFormat,
+    visuals: &Visuals,
 ) -> ExitCode {
     let (table, json, csv) = (report.to_table(), report.to_json(), report.to_csv());
+    let labels: Vec<String> = report.variants.iter().map(|v| v.label.clone()).collect();
+    let axes = hasim::visual::Axes::from_labels(&labels);
+    // The sweep file as run, when it is still where the report says.
+    let source = std::fs::read_to_string(&report.meta.sweep).unwrap_or_default();
+    if let Err(e) = write_visuals(
+        visuals,
+        |f| hasim::visual::sweep_charts(report, &axes, f),
+        || {
+            let charts =
+                hasim::visual::sweep_charts(report, &axes, reports::charts::ChartFormat::Svg)?;
+            Ok(hasim::visual::sweep_page(
+                &format!("hasim sweep — {}", report.meta.sweep),
+                &table,
+                report,
+                &charts,
+                &report.meta.sweep,
+                &source,
+            ))
+        },
+    ) {
+        return fail(e);
+    }
     if let Some(dir) = out {
         if let Err(e) = std::fs::create_dir_all(dir) {
             return fail(format!("cannot create {}: {e}", dir.display()));
@@ -922,7 +1069,12 @@ fn emit_report(
     ExitCode::SUCCESS
 }
 
-fn merge(parts: &[PathBuf], out: Option<PathBuf>, format: SweepFormat) -> ExitCode {
+fn merge(
+    parts: &[PathBuf],
+    out: Option<PathBuf>,
+    format: SweepFormat,
+    visuals: &Visuals,
+) -> ExitCode {
     let mut loaded = Vec::new();
     for p in parts {
         let text = match std::fs::read_to_string(p) {
@@ -945,7 +1097,7 @@ fn merge(parts: &[PathBuf], out: Option<PathBuf>, format: SweepFormat) -> ExitCo
         }
     }
     match hasim::sweep::merge(loaded) {
-        Ok((head, units)) => emit_sweep(&head, &units, out.as_deref(), format),
+        Ok((head, units)) => emit_sweep(&head, &units, out.as_deref(), format, visuals),
         Err(e) => fail(e),
     }
 }
@@ -1007,16 +1159,36 @@ fn compare(
         warmup_rule: paired.warmup_rule.clone(),
         reproduce,
     };
-    out!(
-        "{}",
-        reports::compare(
-            &meta,
-            &paired.variants,
-            &units,
-            baseline,
-            ind_units.as_deref()
-        )
+    let text = reports::compare(
+        &meta,
+        &paired.variants,
+        &units,
+        baseline,
+        ind_units.as_deref(),
     );
+    out!("{text}");
+    let source = std::fs::read_to_string(file).unwrap_or_default();
+    if let Err(e) = write_visuals(
+        &run.visuals,
+        |f| hasim::visual::compare_charts(&paired.variants, &units, baseline, f),
+        || {
+            let charts = hasim::visual::compare_charts(
+                &paired.variants,
+                &units,
+                baseline,
+                reports::charts::ChartFormat::Svg,
+            )?;
+            Ok(hasim::visual::compare_page(
+                &meta,
+                &text,
+                &charts,
+                &file.display().to_string(),
+                &source,
+            ))
+        },
+    ) {
+        return fail(e);
+    }
     ExitCode::SUCCESS
 }
 

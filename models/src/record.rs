@@ -78,4 +78,16 @@ pub enum Record {
     },
     /// The warm-up period ended; statistics start now.
     WarmupEnded,
+    /// End of a time-series window: one replica's time-averaged state over the window that ends
+    /// now (the last window may be shorter). An observation, not part of the trajectory.
+    ReplicaSample {
+        /// Global replica index.
+        replica: u32,
+        /// Mean requests in service.
+        in_service: f64,
+        /// Mean requests waiting in its queue.
+        queued: f64,
+        /// Fraction of the window it was up.
+        up: f64,
+    },
 }

@@ -16,6 +16,9 @@ pub struct Spec {
     pub warmup: SimDuration,
     /// Guard against runaway runs.
     pub max_events: u64,
+    /// Length of a time-series window: every window the model reports each replica's mean load
+    /// ([`crate::Record::ReplicaSample`]). Zero turns sampling off.
+    pub window: SimDuration,
     /// Request sources.
     pub clients: Vec<ClientSpec>,
     /// Load balancers.

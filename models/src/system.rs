@@ -27,6 +27,8 @@ pub enum Event {
     Repair(u32),
     /// The warm-up period ends.
     WarmupEnd,
+    /// A time-series window ends: sample every replica.
+    Sample,
 }
 
 const NONE: u32 = u32::MAX;
@@ -142,6 +144,14 @@ pub struct System<O> {
     warmup: SimTime,
     horizon: SimTime,
     max_events: u64,
+    /// Time-series window (zero = no sampling).
+    window: SimDuration,
+    /// When the current time-series window began.
+    window_start: SimTime,
+    /// Per replica: (busy, queued, up) areas at the last sample, in the frame of the replica's
+    /// statistics (which restart at the end of warm-up), and the area carried over a restart.
+    sample_base: Vec<[u128; 3]>,
+    sample_carry: Vec<[u128; 3]>,
     observer: O,
 }
 
@@ -186,6 +196,7 @@ impl<O: Observer<Record>> System<O> {
             .collect();
         let mut service_up = TimeWeighted::default();
         service_up.set(SimTime::ZERO, 1);
+        let n_replicas = replicas.len();
         System {
             clients,
             balancers,
@@ -201,6 +212,10 @@ impl<O: Observer<Record>> System<O> {
             warmup: SimTime(spec.warmup.0),
             horizon: SimTime(spec.horizon.0),
             max_events: spec.max_events,
+            window: spec.window,
+            window_start: SimTime::ZERO,
+            sample_base: vec![[0; 3]; n_replicas],
+            sample_carry: vec![[0; 3]; n_replicas],
             observer,
         }
     }
@@ -216,6 +231,46 @@ impl<O: Observer<Record>> System<O> {
         }
         if self.warmup > SimTime::ZERO {
             sched.at(self.warmup, Event::WarmupEnd);
+        }
+        if self.window > SimDuration::ZERO {
+            sched.at(self.next_sample(SimTime::ZERO), Event::Sample);
+        }
+    }
+
+    /// The end of the window that starts at `t`, clipped to the horizon.
+    fn next_sample(&self, t: SimTime) -> SimTime {
+        SimTime(t.0.saturating_add(self.window.0).min(self.horizon.0))
+    }
+
+    fn areas(r: &Replica, now: SimTime) -> [u128; 3] {
+        [
+            r.busy.area_until(now).0,
+            r.queued.area_until(now).0,
+            r.up_level.area_until(now).0,
+        ]
+    }
+
+    /// Reports each replica's mean state over the window ending now. Reads state only, so the
+    /// trajectory is the same with or without sampling.
+    fn on_sample(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let len = (now.0 - self.window_start.0).max(1) as f64;
+        for (i, r) in self.replicas.iter().enumerate() {
+            let a = Self::areas(r, now);
+            let (base, carry) = (&mut self.sample_base[i], &mut self.sample_carry[i]);
+            let mean = |k: usize| (carry[k] + a[k] - base[k]) as f64 / len;
+            let rec = Record::ReplicaSample {
+                replica: i as u32,
+                in_service: mean(0),
+                queued: mean(1),
+                up: mean(2),
+            };
+            *base = a;
+            *carry = [0; 3];
+            self.observer.record(now, &rec);
+        }
+        self.window_start = now;
+        if now < self.horizon {
+            sched.at(self.next_sample(now), Event::Sample);
         }
     }
 
@@ -567,7 +622,14 @@ impl<O: Observer<Record>> System<O> {
     }
 
     fn on_warmup_end(&mut self, now: SimTime) {
-        for r in &mut self.replicas {
+        for (i, r) in self.replicas.iter_mut().enumerate() {
+            // Carry the window's area so far across the restart of the replica's statistics.
+            let a = Self::areas(r, now);
+            let (carry, base) = (&mut self.sample_carry[i], &self.sample_base[i]);
+            for ((c, now), b) in carry.iter_mut().zip(a).zip(base) {
+                *c += now - b;
+            }
+            self.sample_base[i] = [0; 3];
             r.restart_stats(now);
         }
         self.service_up.restart(now);
@@ -587,6 +649,7 @@ impl<O: Observer<Record>> Model for System<O> {
             Event::Crash(r) => self.on_crash(now, r, sched),
             Event::Repair(r) => self.on_repair(now, r, sched),
             Event::WarmupEnd => self.on_warmup_end(now),
+            Event::Sample => self.on_sample(now, sched),
         }
     }
 }
@@ -622,6 +685,7 @@ mod tests {
             horizon: SimDuration::from_secs(2_000),
             warmup: SimDuration::ZERO,
             max_events: u64::MAX,
+            window: SimDuration::ZERO,
             clients: vec![ClientSpec {
                 name: "c".into(),
                 arrivals: Arrivals::Poisson { rate_per_s: 50.0 },

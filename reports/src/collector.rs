@@ -2,6 +2,7 @@
 //! batch means, all from the end of warm-up on. Memory is bounded whatever the run length.
 
 use crate::batch::BatchMeans;
+use crate::timeseries::TimeSeries;
 use hdrhistogram::Histogram;
 use models::{Outcome, Record};
 use sim_core::{Observer, SimTime};
@@ -63,6 +64,8 @@ pub struct Collector {
     /// Trajectory fingerprint: a hash of every record (time and fields, warm-up included), so
     /// that any change in behaviour changes it, not only changes in the aggregates.
     pub fingerprint: u64,
+    /// The run window by window.
+    pub series: TimeSeries,
 }
 
 #[inline]
@@ -73,8 +76,9 @@ pub(crate) fn mix(h: &mut u64, x: u64) {
 }
 
 impl Collector {
-    /// A collector whose window opens at `warmup`.
-    pub fn new(warmup: SimTime) -> Self {
+    /// A collector whose statistics window opens at `warmup`, with a time series of
+    /// `series_window_ns`-long windows (0 = none).
+    pub fn new(warmup: SimTime, series_window_ns: u64) -> Self {
         Collector {
             warmup,
             offered: 0,
@@ -93,6 +97,7 @@ impl Collector {
             faults_total: 0,
             faults_without_effect: 0,
             open_fault: Vec::new(),
+            series: TimeSeries::new(series_window_ns),
         }
     }
 
@@ -106,6 +111,11 @@ impl Collector {
 /// happened. The fingerprint of a run is this fold over all its records.
 #[inline]
 pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
+    if let Record::ReplicaSample { .. } = record {
+        // An observation of state: the same trajectory has the same fingerprint whatever the
+        // time-series window.
+        return;
+    }
     mix(h, now.0);
     match *record {
         Record::Offered { client, .. } => mix(h, client as u64),
@@ -121,6 +131,7 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
         Record::ReplicaDown { replica } => mix(h, (replica as u64) << 8 | 2),
         Record::ReplicaUp { replica } => mix(h, (replica as u64) << 8 | 3),
         Record::WarmupEnded => mix(h, 4),
+        Record::ReplicaSample { .. } => {}
     }
 }
 
@@ -192,6 +203,7 @@ impl Observer<Record> for Collector {
     fn record(&mut self, now: SimTime, record: &Record) {
         mix_record(&mut self.fingerprint, now, record);
         self.track_faults(now, record);
+        self.series.record(now, record);
         match *record {
             Record::Offered { .. } => {
                 if now >= self.warmup {
@@ -226,7 +238,7 @@ impl Observer<Record> for Collector {
                     self.crashes += 1;
                 }
             }
-            Record::ReplicaUp { .. } | Record::WarmupEnded => {}
+            Record::ReplicaUp { .. } | Record::WarmupEnded | Record::ReplicaSample { .. } => {}
         }
     }
 }

@@ -28,6 +28,12 @@ pub enum Expectation {
         /// Lowest acceptable rate.
         min_rps: f64,
     },
+    /// Error budget consumed at most this fraction: (1 − availability) / (1 − objective), with
+    /// the objective of the scenario's `slo` (or its `Availability` expectation).
+    ErrorBudget {
+        /// Highest acceptable fraction of the budget (1 = all of it).
+        max: f64,
+    },
 }
 
 /// How a report fared against one expectation.
@@ -37,6 +43,8 @@ pub struct Verdict {
     pub expect: String,
     /// The report's value.
     pub actual: f64,
+    /// The bound it is held to.
+    pub bound: f64,
     /// Whether it holds.
     pub met: bool,
     /// How far off, relative to the bound (0 when met): ranks failing seeds worst first.
@@ -71,6 +79,22 @@ impl Expectation {
                 min_rps,
                 true,
             ),
+            Expectation::ErrorBudget { max } => (
+                format!(
+                    "error budget consumed ≤ {max} (objective {})",
+                    r.sre.slo_availability
+                ),
+                // An objective of 1 leaves no budget: any failure spends infinitely much of it.
+                r.sre
+                    .error_budget_consumed
+                    .unwrap_or(if r.availability.request < 1.0 {
+                        f64::MAX
+                    } else {
+                        0.0
+                    }),
+                max,
+                false,
+            ),
         };
         let met = if at_least {
             actual >= bound
@@ -87,6 +111,7 @@ impl Expectation {
         Verdict {
             expect,
             actual,
+            bound,
             met,
             shortfall: (shortfall * 1e6).round() / 1e6,
         }
@@ -94,6 +119,24 @@ impl Expectation {
 }
 
 impl Verdict {
+    /// What was expected, what came, and by how much it missed:
+    /// `availability ≥ 0.999: got 0.93, short by 0.069 (6.907%)`.
+    pub fn miss(&self) -> String {
+        let by = (self.bound - self.actual).abs();
+        let word = if self.actual < self.bound {
+            "short by"
+        } else {
+            "over by"
+        };
+        format!(
+            "{}: got {}, {word} {} ({:.3}%)",
+            self.expect,
+            self.actual,
+            (by * 1e6).round() / 1e6,
+            100.0 * self.shortfall
+        )
+    }
+
     /// One line for people: `FAIL availability ≥ 0.999: got 0.93 (6.907% off)`.
     pub fn line(&self) -> String {
         let mark = if self.met { "ok  " } else { "FAIL" };

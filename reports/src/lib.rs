@@ -4,22 +4,28 @@
 //! It never runs a simulation and never touches files: the CLI decides where output goes.
 
 mod batch;
+pub mod charts;
 mod collector;
 mod expect;
+pub mod html;
 mod mser;
 mod report;
+mod sre;
 mod sweep;
 mod table;
 mod theory;
+pub mod timeseries;
 
 pub use batch::{BatchMeans, student_t_975};
 pub use collector::{Collector, FaultEffect, MAX_FAULTS, mix_record};
 pub use expect::{Expectation, Verdict};
 pub use mser::{Mser5, Truncation};
 pub use report::{Report, ReportMeta};
+pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,
     VariantReport, compare, estimate, unpaired_half_width,
 };
 pub use table::render_table;
 pub use theory::{Theory, theory};
+pub use timeseries::{ReplicaLoad, TimeSeries, WindowRow};

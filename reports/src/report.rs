@@ -2,6 +2,8 @@
 
 use crate::Verdict;
 use crate::collector::Collector;
+use crate::sre::{FaultWindow, Slo, Sre};
+use crate::timeseries::WindowRow;
 use models::{Outcome, Summary};
 use serde::Serialize;
 
@@ -168,6 +170,8 @@ pub struct Report {
     pub requests: Requests,
     /// Availability.
     pub availability: Availability,
+    /// Availability as SREs define it: objective, windows, nines, error budget, incidents.
+    pub sre: Sre,
     /// Latency of successful requests.
     pub latency_ms: LatencyMs,
     /// Waiting before service.
@@ -188,6 +192,39 @@ pub struct Report {
     pub expectations: Vec<Verdict>,
     /// Defaults the scenario relied on and other things a reader must know.
     pub notes: Vec<String>,
+    /// The run window by window (charts and `--timeseries`; not part of the JSON report).
+    #[serde(skip)]
+    pub series: Vec<WindowRow>,
+    /// Successful latencies' quantiles, ms, from p0 to p100 (the CDF chart; not in the JSON).
+    #[serde(skip)]
+    pub latency_curve: Vec<(f64, f64)>,
+    /// Replica names in global order (`pool/index`).
+    #[serde(skip)]
+    pub replica_names: Vec<String>,
+}
+
+/// The latency CDF as (ms, fraction ≤) points: every recorded bucket, thinned to at most ~400
+/// points so that a chart stays small.
+fn latency_curve(c: &Collector, succeeded: u64) -> Vec<(f64, f64)> {
+    if succeeded == 0 {
+        return Vec::new();
+    }
+    let total = c.latency.len() as f64;
+    let mut points = Vec::new();
+    let mut seen = 0u64;
+    for v in c.latency.iter_recorded() {
+        seen += v.count_at_value();
+        points.push((v.value_iterated_to() as f64 / 1e6, seen as f64 / total));
+    }
+    let step = points.len().div_ceil(400).max(1);
+    let last = points.last().copied();
+    let mut thinned: Vec<(f64, f64)> = points.into_iter().step_by(step).collect();
+    if let Some(l) = last
+        && thinned.last() != Some(&l)
+    {
+        thinned.push(l);
+    }
+    thinned
 }
 
 /// Rounds to `digits` decimals so that reports print stable, readable numbers.
@@ -210,6 +247,7 @@ impl Report {
         c: &Collector,
         s: &Summary,
         warmup_ns: u64,
+        slo: &Slo,
         notes: Vec<String>,
     ) -> Report {
         let succeeded = c.count(Outcome::Succeeded);
@@ -264,7 +302,32 @@ impl Report {
                 })
                 .collect(),
         };
+        let request_availability = round(ratio(succeeded as u128, (succeeded + failed) as u128), 6);
+        let horizon_ns = warmup_ns + s.window_ns;
+        let series = c.series.rows(sim_core::SimTime(horizon_ns));
+        let fault_windows: Vec<FaultWindow> = c
+            .faults
+            .iter()
+            .map(|f| FaultWindow {
+                fault: format!("replica {} crashed", name(f.replica)),
+                start_ns: f.down_at.0,
+                end_ns: f.up_at.map(|t| t.0),
+                requests_failed: f.lost + f.refused,
+            })
+            .collect();
+        let sre = Sre::new(
+            &series,
+            slo,
+            warmup_ns,
+            request_availability,
+            &fault_windows,
+        );
+        let latency_curve = latency_curve(c, succeeded);
+        let replica_names = (0..s.replicas.len() as u32).map(name).collect();
         let mut notes = notes;
+        if !sre.incidents.is_empty() {
+            notes.push("no health check is configured: crashed replicas are never detected and keep receiving requests until repaired (time_to_detect_s is null)".into());
+        }
         if without_effect > 0 {
             notes.push(format!(
                 "{without_effect} of {} crashes affected no request (the replica held no work and was sent none while down): check that the fault model does what you intend",
@@ -302,9 +365,10 @@ impl Report {
                 },
             },
             availability: Availability {
-                request: round(ratio(succeeded as u128, (succeeded + failed) as u128), 6),
+                request: request_availability,
                 time: round(ratio(s.service_up_area, window_ns), 6),
             },
+            sre,
             latency_ms: LatencyMs {
                 mean: round(ratio(c.latency_sum_ns, succeeded as u128) / 1e6, 4),
                 mean_ci95: ci(c.latency_batches.half_width_95()).map(|h| round(h, 4)),
@@ -327,6 +391,9 @@ impl Report {
             faults,
             theory: Vec::new(),
             notes,
+            series,
+            latency_curve,
+            replica_names,
         }
     }
 

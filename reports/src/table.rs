@@ -39,6 +39,35 @@ pub fn render_table(r: &Report) -> String {
         "availability request {:.6}  time {:.6}",
         r.availability.request, r.availability.time
     );
+    let s = &r.sre;
+    let opt = |x: Option<f64>, unit: &str| x.map_or("n/a".to_string(), |v| format!("{v}{unit}"));
+    let _ = writeln!(
+        w,
+        "objective    {} (from {}) · {} windows of {}s: {} good, {} bad, {} empty",
+        s.slo_availability,
+        match s.slo_from {
+            crate::SloSource::Slo => "slo",
+            crate::SloSource::Expect => "expect",
+            crate::SloSource::Default => "default",
+        },
+        s.windows.total,
+        s.window_s,
+        s.windows.good,
+        s.windows.bad,
+        s.windows.empty
+    );
+    let _ = writeln!(
+        w,
+        "  SRE view   time availability {} · downtime {} per year · nines {} · error budget {}",
+        opt(s.time_availability, ""),
+        opt(s.downtime_per_year_h, " h"),
+        s.nines
+            .map_or("∞ (nothing failed)".to_string(), |n| n.to_string()),
+        opt(
+            s.error_budget_consumed.map(|b| (b * 1e4).round() / 1e2),
+            " % consumed"
+        ),
+    );
     let _ = writeln!(w, "throughput   {} req/s", r.throughput_rps);
     let l = &r.latency_ms;
     let _ = writeln!(
@@ -98,7 +127,7 @@ pub fn render_table(r: &Report) -> String {
             "faults       {} crashes, {} without effect",
             f.total, f.without_effect
         );
-        for x in f.listed.iter().take(10) {
+        for (x, i) in f.listed.iter().zip(&r.sre.incidents).take(10) {
             let up = x
                 .up_s
                 .map_or("still down".to_string(), |u| format!("up at {u:.3}s"));
@@ -107,10 +136,15 @@ pub fn render_table(r: &Report) -> String {
             } else {
                 "  ← no effect".to_string()
             };
+            let recover = i
+                .time_to_recover_s
+                .map_or("never met the objective again".to_string(), |t| {
+                    format!("objective met again after {t}s")
+                });
             let _ = writeln!(
                 w,
-                "  {:<12} down at {:.3}s, {up}: {} lost, {} refused{effect}",
-                x.replica, x.down_s, x.requests_lost, x.requests_refused
+                "  {:<12} down at {:.3}s, {up}: {} lost, {} refused{effect}; {recover}; {}",
+                x.replica, x.down_s, x.requests_lost, x.requests_refused, i.verdict
             );
         }
         if f.listed.len() > 10 {

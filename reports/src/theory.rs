@@ -100,6 +100,7 @@ mod tests {
             horizon: SimDuration::from_secs(1),
             warmup: SimDuration::ZERO,
             max_events: 1,
+            window: SimDuration::ZERO,
             clients: vec![ClientSpec {
                 name: "c".into(),
                 arrivals: Arrivals::Poisson { rate_per_s: lambda },

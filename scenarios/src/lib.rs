@@ -31,7 +31,7 @@ use std::path::Path;
 pub use locate::{Locations, line_col};
 pub(crate) use suggest::did_you_mean;
 pub use sweep::{AxisDef, SweepFile, Variant, WarmupRule, load_sweep};
-pub use validate::DEFAULT_MAX_EVENTS;
+pub use validate::{DEFAULT_MAX_EVENTS, MAX_WINDOWS, default_window};
 
 /// A validated scenario and what the report must say about it.
 #[derive(Clone, Debug)]
@@ -42,6 +42,8 @@ pub struct Loaded {
     pub seed: Option<u64>,
     /// What the scenario expects of its report (`expect:`).
     pub expect: Vec<reports::Expectation>,
+    /// The availability objective and the time-series window (`slo:`, or defaults).
+    pub slo: reports::Slo,
     /// Defaults applied and other facts a reader of the report must know.
     pub notes: Vec<String>,
     /// The file's text.
@@ -185,11 +187,12 @@ pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, ScenarioError>
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let raw: raw::Scenario = diagnose::parse_as(source, file_name, "Scenario(")?;
     let seed = raw.seed;
-    let (spec, expect, notes) = validate::validate(raw, source, file_name)?;
+    let (spec, expect, slo, notes) = validate::validate(raw, source, file_name)?;
     Ok(Loaded {
         spec,
         seed,
         expect,
+        slo,
         notes,
         source: source.to_string(),
         file_name: file_name.to_string(),

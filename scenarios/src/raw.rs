@@ -17,10 +17,22 @@ pub struct Scenario {
     pub max_events: Option<u64>,
     #[serde(default)]
     pub expect: Vec<Expect>,
+    #[serde(default)]
+    pub slo: Option<Slo>,
     pub clients: Vec<Client>,
     #[serde(default)]
     pub balancers: Vec<Balancer>,
     pub pools: Vec<Pool>,
+}
+
+/// The objective reports judge availability against, and the window they judge it in.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    #[serde(default)]
+    pub availability: Option<f64>,
+    #[serde(default)]
+    pub window: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -137,4 +149,5 @@ pub enum Expect {
     LatencyP99 { max: String },
     LatencyMean { max: String },
     Throughput { min_rps: f64 },
+    ErrorBudget { max: f64 },
 }

@@ -12,7 +12,7 @@ use models::spec::{
 };
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};
-use reports::Expectation;
+use reports::{DEFAULT_SLO_AVAILABILITY, Expectation, Slo, SloSource};
 use sim_core::{Dist, DistError, SimDuration, parse_duration};
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,7 +26,7 @@ pub fn validate(
     raw: raw::Scenario,
     src: &str,
     file: &str,
-) -> Result<(Spec, Vec<Expectation>, Vec<String>), ScenarioError> {
+) -> Result<(Spec, Vec<Expectation>, Slo, Vec<String>), ScenarioError> {
     let mut cx = Ctx {
         src,
         file,
@@ -34,8 +34,12 @@ pub fn validate(
         errors: Vec::new(),
         notes: Vec::new(),
     };
-    let spec = build(&raw, &mut cx);
+    let mut spec = build(&raw, &mut cx);
     let expect = expectations(&raw, &mut cx);
+    let slo = slo(&raw, &expect, spec.as_ref().map(|s| s.horizon), &mut cx);
+    if let (Some(s), Some(o)) = (spec.as_mut(), slo) {
+        s.window = o.window;
+    }
     // The first problem in the file; for two at the same place, the first found.
     if let Some(first) = cx
         .errors
@@ -45,7 +49,12 @@ pub fn validate(
         return Err(first);
     }
     match spec {
-        Some(s) => Ok((s, expect, cx.notes)),
+        Some(s) => Ok((
+            s,
+            expect,
+            slo.unwrap_or_else(|| unreachable!("a missing objective records an error")),
+            cx.notes,
+        )),
         // Every failed check records an error, so this is not reached; an error beats a panic.
         None => Err(ScenarioError::at(
             file,
@@ -377,6 +386,7 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
         horizon: horizon?,
         warmup: warmup?,
         max_events,
+        window: SimDuration::ZERO, // set from the objective below
         clients: clients.into_iter().collect::<Option<_>>()?,
         balancers: balancers.into_iter().collect::<Option<_>>()?,
         pools: pools.into_iter().collect::<Option<_>>()?,
@@ -783,7 +793,100 @@ fn expectations(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<Expectation> {
                     out.push(Expectation::LatencyMean { max: d });
                 }
             }
+            raw::Expect::ErrorBudget { max } if max.is_finite() && *max >= 0.0 => {
+                out.push(Expectation::ErrorBudget { max: *max })
+            }
+            raw::Expect::ErrorBudget { max } => cx.fail_help(
+                &format!("{path}.max"),
+                format!("an error budget fraction must be a number ≥ 0, found {max}"),
+                "1.0 is the whole budget: ErrorBudget(max: 0.5) allows half of it",
+            ),
         }
     }
     out
+}
+
+/// Most windows a run may have: a time series is kept window by window.
+pub const MAX_WINDOWS: u64 = 100_000;
+
+/// The window when the scenario sets none: the shortest round length that cuts the horizon into
+/// at most ~400 windows (6 h → 1 min).
+pub fn default_window(horizon: SimDuration) -> SimDuration {
+    const NICE_MS: [u64; 24] = [
+        1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000,
+        120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000,
+    ];
+    let target = horizon.0.div_ceil(400);
+    let ms = NICE_MS
+        .iter()
+        .copied()
+        .find(|&ms| ms * 1_000_000 >= target)
+        .unwrap_or(86_400_000);
+    SimDuration::from_millis(ms)
+}
+
+/// `slo: Slo(availability: 0.999, window: "1m")`: the objective and the window of the time
+/// series. Without one, the objective is the strictest `Availability` expectation, or 0.999.
+fn slo(
+    raw: &raw::Scenario,
+    expect: &[Expectation],
+    horizon: Option<SimDuration>,
+    cx: &mut Ctx<'_>,
+) -> Option<Slo> {
+    let written = raw.slo.as_ref();
+    let from_expect = expect
+        .iter()
+        .filter_map(|e| match e {
+            Expectation::Availability { min } => Some(*min),
+            _ => None,
+        })
+        .reduce(f64::max);
+    let (availability, source) = match (written.and_then(|s| s.availability), from_expect) {
+        (Some(a), _) if a.is_finite() && a > 0.0 && a <= 1.0 => (a, SloSource::Slo),
+        (Some(a), _) => {
+            cx.fail_help(
+                "slo.availability",
+                format!("the objective must be above 0 and at most 1, found {a}"),
+                "e.g. Slo(availability: 0.999) for three nines",
+            );
+            return None;
+        }
+        (None, Some(a)) => (a, SloSource::Expect),
+        (None, None) => {
+            if expect
+                .iter()
+                .any(|e| matches!(e, Expectation::ErrorBudget { .. }))
+            {
+                cx.fail_help(
+                    "expect",
+                    "ErrorBudget needs an objective to measure the budget against",
+                    "add `slo: Slo(availability: 0.999)` or an `Availability(min: …)` expectation",
+                );
+                return None;
+            }
+            cx.notes.push(format!(
+                "no objective set: availability is judged against {DEFAULT_SLO_AVAILABILITY} (set it with `slo: Slo(availability: …)`)"
+            ));
+            (DEFAULT_SLO_AVAILABILITY, SloSource::Default)
+        }
+    };
+    let horizon = horizon?;
+    let window = match written.and_then(|s| s.window.as_ref()) {
+        Some(w) => cx.positive_duration(w, "slo.window", "the window")?,
+        None => default_window(horizon),
+    };
+    let windows = horizon.0.div_ceil(window.0);
+    if windows > MAX_WINDOWS {
+        cx.fail_help(
+            "slo.window",
+            format!("a {window} window cuts the {horizon} horizon into {windows} windows, more than {MAX_WINDOWS}"),
+            format!("use a window of at least {}", sim_core::format_duration(SimDuration(horizon.0.div_ceil(MAX_WINDOWS)))),
+        );
+        return None;
+    }
+    Some(Slo {
+        availability,
+        window,
+        source,
+    })
 }

@@ -8,6 +8,8 @@ mod swarm;
 mod sweep;
 #[allow(clippy::disallowed_methods)] // reference values, not simulation results
 mod theory;
+#[allow(clippy::disallowed_methods)] // log10 of a reference value
+mod visual;
 
 use std::path::{Path, PathBuf};
 
