@@ -110,6 +110,16 @@ fn pipeline(c: &mut Criterion) {
             black_box((summary.run.events, c.latency_sum_ns))
         })
     });
+    // The same run with a time series of 400 windows (what `hasim run` does by default): the
+    // per-window histogram and the samples are the whole difference.
+    let mut windowed = spec.clone();
+    windowed.window = SimDuration(spec.horizon.0 / 400);
+    g.bench_function("hasim_1e6_customers_400_windows", |b| {
+        b.iter(|| {
+            let (summary, c) = hasim::simulate(black_box(&windowed), 1, 0);
+            black_box((summary.run.events, c.latency_sum_ns))
+        })
+    });
     g.bench_function("bare_event_loop_1e6_customers", |b| {
         b.iter(|| black_box(bare_event_loop(black_box(CUSTOMERS))))
     });

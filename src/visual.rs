@@ -536,6 +536,45 @@ pub fn sweep_charts(
         seen
     };
     let varying: Vec<usize> = (0..n).filter(|&a| distinct(a).len() > 1).collect();
+    // The latency CDF of each variant (all replications pooled); a chart of more than a dozen
+    // lines is unreadable, so larger sweeps show their first dozen.
+    let shown = r.variants.len().min(12);
+    let curves: Vec<Series> = r
+        .variants
+        .iter()
+        .zip(&r.latency_curves)
+        .take(shown)
+        .map(|(v, c)| Series {
+            name: if varying.is_empty() {
+                v.label.clone()
+            } else {
+                varying
+                    .iter()
+                    .map(|&a| axes.values[v.index][a].clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            points: c.clone(),
+        })
+        .collect();
+    let of = if shown < r.variants.len() {
+        format!(" (the first {shown} of {} variants)", r.variants.len())
+    } else {
+        String::new()
+    };
+    push(
+        &mut out,
+        "latency-cdf",
+        format!(
+            "Latency of successful requests per variant{of}, all {} replications pooled: the fraction of requests (y) answered within a time (x).",
+            r.meta.replications
+        ),
+        charts::latency_cdf(
+            &format!("Latency CDF per variant — {}", r.meta.scenario),
+            &curves,
+            format,
+        ),
+    )?;
     let numeric_axis = varying
         .iter()
         .copied()

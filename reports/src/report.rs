@@ -209,10 +209,18 @@ fn latency_curve(c: &Collector, succeeded: u64) -> Vec<(f64, f64)> {
     if succeeded == 0 {
         return Vec::new();
     }
-    let total = c.latency.len() as f64;
+    cdf_points(&c.latency)
+}
+
+/// The CDF of a latency histogram (ns) as (ms, fraction ≤) points, at most ~400 of them.
+pub fn cdf_points(h: &hdrhistogram::Histogram<u64>) -> Vec<(f64, f64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let total = h.len() as f64;
     let mut points = Vec::new();
     let mut seen = 0u64;
-    for v in c.latency.iter_recorded() {
+    for v in h.iter_recorded() {
         seen += v.count_at_value();
         points.push((v.value_iterated_to() as f64 / 1e6, seen as f64 / total));
     }

@@ -382,6 +382,9 @@ pub struct SweepReport {
     pub meta: SweepMeta,
     /// Per variant.
     pub variants: Vec<VariantReport>,
+    /// Per variant, the CDF of its pooled latencies (ms, fraction ≤), for charts.
+    #[serde(skip)]
+    pub latency_curves: Vec<Vec<(f64, f64)>>,
 }
 
 /// Metric values are summed as integers in millionths, so that aggregates merge exactly in any
@@ -550,7 +553,15 @@ impl SweepReport {
                 }
             })
             .collect();
-        SweepReport { meta, variants }
+        let latency_curves = aggs
+            .iter()
+            .map(|a| crate::report::cdf_points(&a.latency))
+            .collect();
+        SweepReport {
+            meta,
+            variants,
+            latency_curves,
+        }
     }
 
     /// JSON, pretty, with a trailing newline.

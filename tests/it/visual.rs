@@ -268,6 +268,31 @@ fn time_series_csv_has_a_row_per_window() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// Loads `page` in headless Chromium and fails unless all `charts` render with no script error.
+/// Without Chromium (a developer's machine) it says so and returns; in CI (`CI` set) the check
+/// always runs: `.ci/run` installs Chromium, and check.sh installs it if it is missing.
+fn browser_check(page: &Path, charts: usize) {
+    let chromium = Path::new("/usr/bin/chromium").exists();
+    if !chromium && std::env::var_os("CI").is_none() {
+        eprintln!(
+            "note: chromium is not installed: the browser check runs in CI (.ci/run installs it)"
+        );
+        return;
+    }
+    let check = std::process::Command::new("bash")
+        .arg(repo("tests/browser/check.sh"))
+        .arg(page)
+        .arg(charts.to_string())
+        .output()
+        .expect("bash runs");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
 /// The README's page: one self-contained file with the summary, three inline charts, the
 /// scenario as run and the reproduce command.
 #[test]
@@ -312,25 +337,7 @@ fn html_report_is_self_contained_and_loads_in_chromium() {
     ]);
     assert_eq!(std::fs::read(&again).expect("html"), html.as_bytes());
 
-    let chromium = Path::new("/usr/bin/chromium").exists();
-    if !chromium && std::env::var_os("CI").is_none() {
-        eprintln!(
-            "note: chromium is not installed: the browser check runs in CI (.ci/run installs it)"
-        );
-        return;
-    }
-    let check = std::process::Command::new("bash")
-        .arg(repo("tests/browser/check.sh"))
-        .arg(&path)
-        .arg("3")
-        .output()
-        .expect("bash runs");
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+    browser_check(&path, 3);
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&again);
 }
@@ -363,6 +370,7 @@ fn sweep_and_compare_write_their_charts_and_pages() {
     assert!(!names.is_empty());
     let html = std::fs::read_to_string(&page).expect("html");
     assert_eq!(html.matches("<svg").count(), names.len());
+    browser_check(&page, names.len());
 
     let cmp_dir = tmp("compare-charts");
     let out = hasim(&[
