@@ -12,6 +12,7 @@ const CUSTOMERS: u64 = 1_000_000;
 fn mm1_spec() -> Spec {
     Spec {
         window: sim_core::SimDuration::ZERO,
+        faults: Vec::new(),
         name: "bench-mm1".into(),
         // 10⁶ arrivals at 0.9/s.
         horizon: SimDuration::from_secs(CUSTOMERS * 10 / 9),

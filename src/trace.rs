@@ -141,6 +141,20 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 (name(&self.replicas, replica), "up", None, None, None, None)
             }
             Record::WarmupEnded => ("run".to_string(), "warmup_ended", None, None, None, None),
+            Record::HealthChange {
+                replica, healthy, ..
+            } => (
+                name(&self.replicas, replica),
+                if healthy {
+                    "marked_healthy"
+                } else {
+                    "marked_unhealthy"
+                },
+                None,
+                None,
+                None,
+                None,
+            ),
             // Time-series samples are observations of state, not events of the trajectory.
             Record::ReplicaSample { .. } => return,
         };

@@ -55,6 +55,8 @@ pub struct Replica {
     pub crashes: u64,
     /// Crash/repair stream (`pool/NAME/replica/I/failures`), if the pool fails.
     pub failure_rng: Option<Stream>,
+    /// It can crash (random failures or a scheduled fault): service needs a cancellable timer.
+    pub can_fail: bool,
 }
 
 impl Pool {
@@ -95,6 +97,7 @@ impl Pool {
                         .failures
                         .as_ref()
                         .map(|_| key.stream(&format!("pool/{}/replica/{i}/failures", spec.name))),
+                    can_fail: spec.failures.is_some(),
                 })
                 .collect();
         (pool, replicas)

@@ -78,6 +78,15 @@ pub enum Record {
     },
     /// The warm-up period ended; statistics start now.
     WarmupEnded,
+    /// A balancer's health checks changed their verdict on a replica.
+    HealthChange {
+        /// Index of the balancer.
+        balancer: u32,
+        /// Global replica index.
+        replica: u32,
+        /// Healthy again (true) or taken out of rotation (false).
+        healthy: bool,
+    },
     /// End of a time-series window: one replica's time-averaged state over the window that ends
     /// now (the last window may be shorter). An observation, not part of the trajectory.
     ReplicaSample {

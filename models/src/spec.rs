@@ -25,6 +25,20 @@ pub struct Spec {
     pub balancers: Vec<BalancerSpec>,
     /// Replica pools.
     pub pools: Vec<PoolSpec>,
+    /// Faults at fixed times, one replica each (outages and rolling restarts expanded).
+    pub faults: Vec<ScheduledFault>,
+}
+
+/// A replica down on [at, at + duration), whatever it is doing: a crash as a verb on the
+/// timeline. Windows of one replica may overlap (it is down while any is open).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledFault {
+    /// Global replica index.
+    pub replica: u32,
+    /// When it goes down.
+    pub at: SimDuration,
+    /// How long it stays down.
+    pub duration: SimDuration,
 }
 
 /// Where a client or balancer sends requests.
@@ -106,11 +120,35 @@ pub struct BalancerSpec {
     pub policy: PolicySpec,
     /// Its backends: the replicas of a pool, or a single downstream balancer.
     pub target: Target,
+    /// Active health checking of its backends, if any (pool targets only).
+    pub health_check: Option<HealthCheckSpec>,
+    /// Below this fraction of healthy backends the balancer ignores health and routes to all
+    /// (Envoy's panic threshold, default 0.5); 0 never panics (then with none healthy, all).
+    pub panic_threshold: f64,
+}
+
+/// Active health checks: a probe to each backend every `interval` (fixed cadence, first probe at
+/// a uniformly random phase), so that detection lags a crash as it does in production: between
+/// (fall − 1)·interval + timeout and fall·interval + timeout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HealthCheckSpec {
+    /// Time between probe starts.
+    pub interval: SimDuration,
+    /// A probe to a crashed replica fails when this runs out (at most `interval`).
+    pub timeout: SimDuration,
+    /// Consecutive failed probes that mark a backend unhealthy (HAProxy `fall`).
+    pub unhealthy_threshold: u32,
+    /// Consecutive passed probes that mark it healthy again (HAProxy `rise`).
+    pub healthy_threshold: u32,
+    /// Each interval is lengthened by a uniform draw in [0, jitter).
+    pub jitter: SimDuration,
 }
 
 /// Balancing policies. Each sees only this balancer's own in-flight counts, except
 /// `JoinShortestQueue`, which is explicitly global (an oracle, as in the theory literature).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `weights[b]` is backend `b`'s weight (one per backend, each > 0); only the eligible backends'
+/// weights count.
+#[derive(Clone, Debug, PartialEq)]
 pub enum PolicySpec {
     /// Cyclic order.
     RoundRobin,
@@ -126,6 +164,93 @@ pub enum PolicySpec {
     },
     /// Fewest requests queued or in service at the replica (global knowledge).
     JoinShortestQueue,
+    /// NGINX's smooth weighted round robin.
+    SmoothWeightedRoundRobin {
+        /// Weight per backend.
+        weights: Vec<u32>,
+    },
+    /// HAProxy's `static-rr`: map-based interleaved weighted round robin.
+    WeightedRoundRobin {
+        /// Weight per backend.
+        weights: Vec<u32>,
+    },
+    /// A random backend, with probability proportional to its weight.
+    WeightedRandom {
+        /// Weight per backend.
+        weights: Vec<u32>,
+    },
+    /// Smallest in-flight/weight (HAProxy `leastconn`, NGINX `least_conn` with weights);
+    /// round robin among ties.
+    WeightedLeastConnections {
+        /// Weight per backend.
+        weights: Vec<u32>,
+    },
+    /// Envoy `LEAST_REQUEST` with its other options. Validation builds plain `LeastRequest`
+    /// when every option is at its default, so the two never describe the same policy.
+    LeastRequestOptions {
+        /// d (Envoy's `choice_count`).
+        choices: u32,
+        /// Sample with replacement, as Envoy does (hasim's `LeastRequest` samples without).
+        replacement: bool,
+        /// Weights per backend; unequal weights switch to Envoy's weighted mode.
+        weights: Option<Vec<u32>>,
+        /// Envoy's `active_request_bias` (default 1.0): effective weight =
+        /// weight / (active + 1)^bias.
+        active_request_bias: f64,
+    },
+    /// Power of two choices on peak-EWMA latency × (in-flight + 1) (Finagle `p2cPeakEwma`,
+    /// Linkerd, Tower).
+    PeakEwma {
+        /// Time constant of the decay of the latency estimate (default 10 s).
+        decay: SimDuration,
+        /// Estimate for a backend with no response yet (Linkerd: 30 ms).
+        default_rtt: SimDuration,
+    },
+    /// Full scan for the lowest EWMA response time × (in-flight + 1) (after NGINX Plus
+    /// `least_time`); round robin among ties.
+    LeastResponseTime {
+        /// Time constant of the moving average.
+        decay: SimDuration,
+        /// Estimate for a backend with no response yet.
+        default_rtt: SimDuration,
+    },
+    /// HAProxy `first`: the lowest-index eligible backend with fewer than `maxconn` in-flight
+    /// requests; when all are full, the least loaded (lowest index among equals).
+    FirstAvailable {
+        /// In-flight requests a backend may hold before the next one is used.
+        maxconn: u32,
+    },
+    /// Envoy `RING_HASH` over a key drawn per request from `keys`.
+    RingHash {
+        /// The request keys.
+        keys: KeySpec,
+        /// Points on the ring, at least (Envoy's `minimum_ring_size`, default 1024).
+        minimum_ring_size: u32,
+    },
+    /// Envoy `MAGLEV` over a key drawn per request from `keys`.
+    Maglev {
+        /// The request keys.
+        keys: KeySpec,
+        /// Entries of the lookup table, a prime (Envoy's `table_size`, default 65537).
+        table_size: u32,
+    },
+}
+
+/// A population of request keys, for hashing policies: each request draws one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KeySpec {
+    /// `n` equally likely keys.
+    Uniform {
+        /// Number of keys (≥ 1).
+        n: u32,
+    },
+    /// `n` keys, the k-th most popular with probability ∝ 1/k^s.
+    Zipf {
+        /// Number of keys (≥ 1).
+        n: u32,
+        /// Exponent (> 0; about 1 for web objects).
+        s: f64,
+    },
 }
 
 /// A set of identical replicas.

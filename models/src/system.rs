@@ -2,7 +2,7 @@
 //! queue and serve them, failures crash and repair replicas. This file owns the request life
 //! cycle and its invariant: every offered request is succeeded, failed or still in flight.
 
-use crate::balancer::{Balance, Balancer, LoadView, Policy};
+use crate::balancer::{Balance, Balancer, Health, LoadView, Policy, Transition};
 use crate::pool::{Pool, Replica};
 use crate::record::{Outcome, Record};
 use crate::spec::{Spec, Target};
@@ -29,6 +29,14 @@ pub enum Event {
     WarmupEnd,
     /// A time-series window ends: sample every replica.
     Sample,
+    /// Balancer `0` probes its backend `1`.
+    Probe(u32, u32),
+    /// Balancer `0`'s probe of backend `1` timed out (the replica was down).
+    ProbeTimedOut(u32, u32),
+    /// Scheduled fault `0` begins: its replica goes down.
+    FaultStart(u32),
+    /// Scheduled fault `0` ends: its replica comes back unless another holds it down.
+    FaultEnd(u32),
 }
 
 const NONE: u32 = u32::MAX;
@@ -124,6 +132,8 @@ pub struct Summary {
     pub conservation: Conservation,
     /// The kernel's account of the run.
     pub run: RunStats,
+    /// Some balancer checks its backends' health.
+    pub health_checked: bool,
 }
 
 /// The running topology, emitting [`Record`]s to `O`.
@@ -152,6 +162,10 @@ pub struct System<O> {
     /// statistics (which restart at the end of warm-up), and the area carried over a restart.
     sample_base: Vec<[u128; 3]>,
     sample_carry: Vec<[u128; 3]>,
+    /// Faults at fixed times.
+    scheduled: Vec<crate::spec::ScheduledFault>,
+    /// Per replica, scheduled faults holding it down now.
+    held_down: Vec<u32>,
     observer: O,
 }
 
@@ -188,8 +202,17 @@ impl<O: Observer<Record>> System<O> {
                 };
                 Balancer {
                     name: b.name.clone(),
-                    policy: Policy::new(b.policy, n),
+                    policy: Policy::new(&b.policy, n),
                     in_flight: vec![0; n],
+                    eligible: (0..n as u32).collect(),
+                    health: b
+                        .health_check
+                        .clone()
+                        .map(|h| Health::new(h, n, b.panic_threshold)),
+                    health_rng: b
+                        .health_check
+                        .as_ref()
+                        .map(|_| key.stream(&format!("balancer/{}/health", b.name))),
                     rng: key.stream(&format!("balancer/{}/policy", b.name)),
                 }
             })
@@ -197,6 +220,10 @@ impl<O: Observer<Record>> System<O> {
         let mut service_up = TimeWeighted::default();
         service_up.set(SimTime::ZERO, 1);
         let n_replicas = replicas.len();
+        for f in &spec.faults {
+            let r: &mut Replica = &mut replicas[f.replica as usize];
+            r.can_fail = true;
+        }
         System {
             clients,
             balancers,
@@ -216,6 +243,8 @@ impl<O: Observer<Record>> System<O> {
             window_start: SimTime::ZERO,
             sample_base: vec![[0; 3]; n_replicas],
             sample_carry: vec![[0; 3]; n_replicas],
+            scheduled: spec.faults.clone(),
+            held_down: vec![0; n_replicas],
             observer,
         }
     }
@@ -235,6 +264,78 @@ impl<O: Observer<Record>> System<O> {
         if self.window > SimDuration::ZERO {
             sched.at(self.next_sample(SimTime::ZERO), Event::Sample);
         }
+        for (i, f) in self.scheduled.iter().enumerate() {
+            sched.at(SimTime(f.at.0), Event::FaultStart(i as u32));
+            sched.at(
+                SimTime(f.at.0.saturating_add(f.duration.0)),
+                Event::FaultEnd(i as u32),
+            );
+        }
+        for (b, lb) in self.balancers.iter_mut().enumerate() {
+            let (Some(h), Some(rng)) = (&lb.health, lb.health_rng.as_mut()) else {
+                continue;
+            };
+            // Each backend's first probe at a uniformly random phase of the interval, as a
+            // balancer started at an arbitrary moment would.
+            let interval = h.spec.interval.0;
+            for backend in 0..h.healthy.len() as u32 {
+                let phase = ((rng.uniform_open0() * interval as f64) as u64).min(interval - 1);
+                sched.at(SimTime(phase), Event::Probe(b as u32, backend));
+            }
+        }
+    }
+
+    /// A probe: a live replica passes at once; a crashed one fails when the timeout runs out.
+    /// Probes start on a fixed cadence (plus jitter), whatever their results.
+    fn on_probe(&mut self, now: SimTime, b: u32, backend: u32, sched: &mut Scheduler<Event>) {
+        let lb = &mut self.balancers[b as usize];
+        let (Some(h), Some(rng), Target::Pool(p)) = (
+            &lb.health,
+            lb.health_rng.as_mut(),
+            self.balancer_target[b as usize],
+        ) else {
+            return;
+        };
+        let spec = &h.spec;
+        let jitter = if spec.jitter.0 > 0 {
+            (rng.uniform_open0() * spec.jitter.0 as f64) as u64
+        } else {
+            0
+        };
+        sched.at(
+            SimTime(now.0 + spec.interval.0 + jitter),
+            Event::Probe(b, backend),
+        );
+        let timeout = spec.timeout;
+        let r = self.pools[p].first_replica + backend;
+        if self.replicas[r as usize].is_up {
+            self.on_probe_result(now, b, backend, true);
+        } else {
+            sched.after(timeout, Event::ProbeTimedOut(b, backend));
+        }
+    }
+
+    fn on_probe_result(&mut self, now: SimTime, b: u32, backend: u32, passed: bool) {
+        let lb = &mut self.balancers[b as usize];
+        let Some(h) = lb.health.as_mut() else {
+            return;
+        };
+        let Some(t) = h.probe(backend as usize, passed) else {
+            return;
+        };
+        h.eligible(&mut lb.eligible);
+        let Target::Pool(p) = self.balancer_target[b as usize] else {
+            return;
+        };
+        let replica = self.pools[p].first_replica + backend;
+        self.observer.record(
+            now,
+            &Record::HealthChange {
+                balancer: b,
+                replica,
+                healthy: t == Transition::Healthy,
+            },
+        );
     }
 
     /// The end of the window that starts at `t`, clipped to the horizon.
@@ -324,6 +425,7 @@ impl<O: Observer<Record>> System<O> {
             replicas,
             conservation: self.counts,
             run,
+            health_checked: self.balancers.iter().any(|b| b.health.is_some()),
         }
     }
 
@@ -430,6 +532,7 @@ impl<O: Observer<Record>> System<O> {
                         let view = LoadView {
                             in_flight: &lb.in_flight,
                             occupancy: &pool.occupancy,
+                            eligible: &lb.eligible,
                         };
                         let slot = lb.policy.pick(&view, &mut lb.rng);
                         lb.in_flight[slot] += 1;
@@ -477,7 +580,7 @@ impl<O: Observer<Record>> System<O> {
         rep.in_service.push(id);
         rep.busy.set(now, rep.in_service.len() as u64);
         // Only a crash cancels service, so replicas that never fail skip the timer table.
-        if rep.failure_rng.is_some() {
+        if rep.can_fail {
             req.done = Some(sched.timer_after(req.service, Event::Done(id)));
         } else {
             sched.after(req.service, Event::Done(id));
@@ -501,8 +604,11 @@ impl<O: Observer<Record>> System<O> {
             sched.cancel(t);
         }
         if req.balancer != NONE {
-            let c = &mut self.balancers[req.balancer as usize].in_flight[req.slot as usize];
+            let lb = &mut self.balancers[req.balancer as usize];
+            let c = &mut lb.in_flight[req.slot as usize];
             *c = dec(*c, now, "a balancer's in-flight count");
+            lb.policy
+                .on_complete(req.slot as usize, now.since(req.arrived), now);
         }
         self.counts.in_flight = dec(self.counts.in_flight, now, "requests in flight");
         let waited = if outcome == Outcome::Succeeded {
@@ -650,6 +756,23 @@ impl<O: Observer<Record>> Model for System<O> {
             Event::Repair(r) => self.on_repair(now, r, sched),
             Event::WarmupEnd => self.on_warmup_end(now),
             Event::Sample => self.on_sample(now, sched),
+            Event::Probe(b, backend) => self.on_probe(now, b, backend, sched),
+            Event::FaultStart(i) => {
+                let r = self.scheduled[i as usize].replica;
+                self.held_down[r as usize] += 1;
+                if self.replicas[r as usize].is_up {
+                    self.on_crash(now, r, sched);
+                }
+            }
+            Event::FaultEnd(i) => {
+                let r = self.scheduled[i as usize].replica;
+                let held = &mut self.held_down[r as usize];
+                *held = dec(*held, now, "faults holding a replica down");
+                if *held == 0 && !self.replicas[r as usize].is_up {
+                    self.on_repair(now, r, sched);
+                }
+            }
+            Event::ProbeTimedOut(b, backend) => self.on_probe_result(now, b, backend, false),
         }
     }
 }
@@ -686,6 +809,7 @@ mod tests {
             warmup: SimDuration::ZERO,
             max_events: u64::MAX,
             window: SimDuration::ZERO,
+            faults: Vec::new(),
             clients: vec![ClientSpec {
                 name: "c".into(),
                 arrivals: Arrivals::Poisson { rate_per_s: 50.0 },
@@ -696,6 +820,8 @@ mod tests {
                 name: "lb".into(),
                 policy,
                 target: Target::Pool(0),
+                health_check: None,
+                panic_threshold: 0.5,
             }],
             pools: vec![PoolSpec {
                 name: "web".into(),
@@ -722,7 +848,11 @@ mod tests {
             PolicySpec::LeastRequest { choices: 2 },
             PolicySpec::JoinShortestQueue,
         ] {
-            let sys = System::new(&stressed(policy), StreamKey::new(1, 0), Count::default());
+            let sys = System::new(
+                &stressed(policy.clone()),
+                StreamKey::new(1, 0),
+                Count::default(),
+            );
             let (summary, obs) = sys.run();
             let c = summary.conservation;
             assert!(c.offered > 90_000, "{policy:?}: {c:?}");

@@ -27,6 +27,9 @@ pub struct FaultEffect {
     pub lost: u64,
     /// Requests sent to it while it was down.
     pub refused: u64,
+    /// When a balancer's health checks first took it out of rotation, if one did while it was
+    /// down.
+    pub detected_at: Option<SimTime>,
 }
 
 /// Statistics over the records of one run.
@@ -131,6 +134,14 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
         Record::ReplicaDown { replica } => mix(h, (replica as u64) << 8 | 2),
         Record::ReplicaUp { replica } => mix(h, (replica as u64) << 8 | 3),
         Record::WarmupEnded => mix(h, 4),
+        Record::HealthChange {
+            balancer,
+            replica,
+            healthy,
+        } => {
+            mix(h, (replica as u64) << 8 | (healthy as u64) << 4 | 5);
+            mix(h, balancer as u64);
+        }
         Record::ReplicaSample { .. } => {}
     }
 }
@@ -151,6 +162,7 @@ impl Collector {
                         up_at: None,
                         lost: 0,
                         refused: 0,
+                        detected_at: None,
                     });
                     self.open_fault[r] = Some(self.faults.len() - 1);
                 } else {
@@ -168,6 +180,16 @@ impl Collector {
                     if f.lost + f.refused == 0 {
                         self.faults_without_effect += 1;
                     }
+                }
+            }
+            Record::HealthChange {
+                replica,
+                healthy: false,
+                ..
+            } => {
+                if let Some(Some(i)) = self.open_fault.get(replica as usize) {
+                    let f = &mut self.faults[*i];
+                    f.detected_at.get_or_insert(now);
                 }
             }
             Record::Finished {
@@ -238,7 +260,10 @@ impl Observer<Record> for Collector {
                     self.crashes += 1;
                 }
             }
-            Record::ReplicaUp { .. } | Record::WarmupEnded | Record::ReplicaSample { .. } => {}
+            Record::ReplicaUp { .. }
+            | Record::WarmupEnded
+            | Record::ReplicaSample { .. }
+            | Record::HealthChange { .. } => {}
         }
     }
 }

@@ -321,6 +321,7 @@ impl Report {
                 start_ns: f.down_at.0,
                 end_ns: f.up_at.map(|t| t.0),
                 requests_failed: f.lost + f.refused,
+                detected_ns: f.detected_at.map(|t| t.0),
             })
             .collect();
         let sre = Sre::new(
@@ -333,8 +334,18 @@ impl Report {
         let latency_curve = latency_curve(c, succeeded);
         let replica_names = (0..s.replicas.len() as u32).map(name).collect();
         let mut notes = notes;
-        if !sre.incidents.is_empty() {
+        if !sre.incidents.is_empty() && !s.health_checked {
             notes.push("no health check is configured: crashed replicas are never detected and keep receiving requests until repaired (time_to_detect_s is null)".into());
+        }
+        let undetected = sre
+            .incidents
+            .iter()
+            .filter(|i| i.time_to_detect_s.is_none() && i.end_s.is_some())
+            .count();
+        if s.health_checked && undetected > 0 {
+            notes.push(format!(
+                "{undetected} crashes were repaired before a health check took the replica out of rotation (time_to_detect_s is null)"
+            ));
         }
         if without_effect > 0 {
             notes.push(format!(

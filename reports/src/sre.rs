@@ -121,6 +121,8 @@ pub struct FaultWindow {
     pub end_ns: Option<u64>,
     /// Requests it failed.
     pub requests_failed: u64,
+    /// When a health check took the failed component out of rotation, ns.
+    pub detected_ns: Option<u64>,
 }
 
 fn round(x: f64, digits: usize) -> f64 {
@@ -259,7 +261,7 @@ fn incident(rows: &[WindowRow], objective: f64, f: &FaultWindow) -> Incident {
         start_s: s(f.start_ns),
         end_s: f.end_ns.map(s),
         requests_failed: f.requests_failed,
-        time_to_detect_s: None,
+        time_to_detect_s: f.detected_ns.map(|d| s(d.saturating_sub(f.start_ns))),
         bad_windows,
         time_to_recover_s,
         goodput_before_rps: baseline.map(|b| round(b, 3)),
@@ -319,6 +321,7 @@ mod tests {
             start_ns: 6 * S + S / 2,
             end_ns: Some(8 * S + S / 2),
             requests_failed: 150,
+            detected_ns: None,
         };
         let i = &Sre::new(&rows, &slo(), 0, 0.99, std::slice::from_ref(&f)).incidents[0];
         assert_eq!(i.bad_windows, 3);

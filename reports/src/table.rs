@@ -141,6 +141,10 @@ pub fn render_table(r: &Report) -> String {
                 .map_or("never met the objective again".to_string(), |t| {
                     format!("objective met again after {t}s")
                 });
+            let recover = match i.time_to_detect_s {
+                Some(d) => format!("detected after {d}s; {recover}"),
+                None => recover,
+            };
             let _ = writeln!(
                 w,
                 "  {:<12} down at {:.3}s, {up}: {} lost, {} refused{effect}; {recover}; {}",

@@ -101,6 +101,7 @@ mod tests {
             warmup: SimDuration::ZERO,
             max_events: 1,
             window: SimDuration::ZERO,
+            faults: Vec::new(),
             clients: vec![ClientSpec {
                 name: "c".into(),
                 arrivals: Arrivals::Poisson { rate_per_s: lambda },

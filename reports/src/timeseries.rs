@@ -174,7 +174,10 @@ impl TimeSeries {
                     };
                 }
             }
-            Record::ReplicaDown { .. } | Record::ReplicaUp { .. } | Record::WarmupEnded => {}
+            Record::ReplicaDown { .. }
+            | Record::ReplicaUp { .. }
+            | Record::WarmupEnded
+            | Record::HealthChange { .. } => {}
         }
     }
 

@@ -23,6 +23,36 @@ pub struct Scenario {
     #[serde(default)]
     pub balancers: Vec<Balancer>,
     pub pools: Vec<Pool>,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+/// Faults at fixed times.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum Fault {
+    Crash {
+        pool: String,
+        replica: u32,
+        at: String,
+        duration: String,
+    },
+    PoolOutage {
+        pool: String,
+        at: String,
+        duration: String,
+    },
+    ZoneOutage {
+        zone: String,
+        at: String,
+        duration: String,
+    },
+    RollingRestart {
+        pool: String,
+        at: String,
+        downtime: String,
+        gap: String,
+    },
 }
 
 /// The objective reports judge availability against, and the window they judge it in.
@@ -59,6 +89,25 @@ pub struct Balancer {
     pub name: String,
     pub policy: Policy,
     pub target: String,
+    #[serde(default)]
+    pub health_check: Option<HealthCheck>,
+    #[serde(default)]
+    pub panic_threshold: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    #[serde(default)]
+    pub interval: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    #[serde(default)]
+    pub unhealthy_threshold: Option<u32>,
+    #[serde(default)]
+    pub healthy_threshold: Option<u32>,
+    #[serde(default)]
+    pub jitter: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -67,8 +116,62 @@ pub enum Policy {
     RoundRobin,
     Random,
     LeastConnections,
-    LeastRequest { choices: u32 },
+    LeastRequest {
+        choices: u32,
+        /// Envoy samples with replacement; hasim's default (and historical meaning) does not.
+        #[serde(default)]
+        replacement: bool,
+        #[serde(default)]
+        weights: Option<Vec<u32>>,
+        #[serde(default)]
+        active_request_bias: Option<f64>,
+    },
     JoinShortestQueue,
+    SmoothWeightedRoundRobin {
+        weights: Vec<u32>,
+    },
+    WeightedRoundRobin {
+        weights: Vec<u32>,
+    },
+    WeightedRandom {
+        weights: Vec<u32>,
+    },
+    WeightedLeastConnections {
+        weights: Vec<u32>,
+    },
+    PeakEwma {
+        #[serde(default)]
+        decay: Option<String>,
+        #[serde(default)]
+        default_rtt: Option<String>,
+    },
+    LeastResponseTime {
+        #[serde(default)]
+        decay: Option<String>,
+        #[serde(default)]
+        default_rtt: Option<String>,
+    },
+    FirstAvailable {
+        maxconn: u32,
+    },
+    RingHash {
+        keys: Keys,
+        #[serde(default)]
+        minimum_ring_size: Option<u32>,
+    },
+    Maglev {
+        keys: Keys,
+        #[serde(default)]
+        table_size: Option<u32>,
+    },
+}
+
+/// The request keys a hashing policy draws from.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum Keys {
+    Uniform { n: u32 },
+    Zipf { n: u32, s: f64 },
 }
 
 #[derive(Deserialize, Debug)]
@@ -83,6 +186,8 @@ pub struct Pool {
     pub service: Dist,
     #[serde(default)]
     pub failures: Option<Failures>,
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Debug)]

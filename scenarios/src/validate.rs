@@ -8,7 +8,8 @@ use crate::locate::Locations;
 use crate::raw;
 use crate::suggest::{did_you_mean, one_of};
 use models::spec::{
-    Arrivals, BalancerSpec, ClientSpec, FailureSpec, PolicySpec, PoolSpec, Spec, Target,
+    Arrivals, BalancerSpec, ClientSpec, FailureSpec, HealthCheckSpec, PolicySpec, PoolSpec,
+    ScheduledFault, Spec, Target,
 };
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -364,10 +365,13 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
         .enumerate()
         .map(|(i, (b, t))| {
             let policy = policy(cx, raw, b, *t, i);
+            let (health_check, panic_threshold) = health(cx, b, *t, i);
             Some(BalancerSpec {
                 name: b.name.clone(),
                 policy: policy?,
                 target: (*t)?,
+                health_check: health_check?,
+                panic_threshold: panic_threshold?,
             })
         })
         .collect();
@@ -390,6 +394,7 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
         clients: clients.into_iter().collect::<Option<_>>()?,
         balancers: balancers.into_iter().collect::<Option<_>>()?,
         pools: pools.into_iter().collect::<Option<_>>()?,
+        faults: scheduled_faults(cx, raw, horizon?)?,
     })
 }
 
@@ -495,32 +500,322 @@ fn policy(
     target: Option<Target>,
     i: usize,
 ) -> Option<PolicySpec> {
-    Some(match b.policy {
+    let at = |f: &str| format!("balancers[{i}].policy.{f}");
+    Some(match &b.policy {
         raw::Policy::RoundRobin => PolicySpec::RoundRobin,
         raw::Policy::Random => PolicySpec::Random,
         raw::Policy::LeastConnections => PolicySpec::LeastConnections,
         raw::Policy::JoinShortestQueue => PolicySpec::JoinShortestQueue,
-        raw::Policy::LeastRequest { choices } => {
-            let path = format!("balancers[{i}].policy.choices");
+        raw::Policy::LeastRequest {
+            choices,
+            replacement,
+            weights,
+            active_request_bias,
+        } => {
+            let choices = *choices;
+            let path = at("choices");
             if choices == 0 {
                 cx.fail_help(&path, "choices must be at least 1", "Envoy's default is 2");
                 return None;
             }
             // Only a pool's replicas are backends to sample from; zero replicas is its own error.
-            if let Some(n) = replicas_of(raw, target).filter(|&n| n > 0 && choices > n) {
+            // Sampling with replacement may draw more times than there are replicas.
+            if let Some(n) = replicas_of(raw, target).filter(|&n| n > 0 && choices > n)
+                && !replacement
+            {
                 cx.fail_help(
                     &path,
                     format!(
                         "choices ({choices}) is more than the {n} replicas of `{}`",
                         b.target
                     ),
-                    "sample at most as many replicas as there are",
+                    "sample at most as many replicas as there are, or set `replacement: true`",
                 );
                 return None;
             }
-            PolicySpec::LeastRequest { choices }
+            let weights = match weights {
+                Some(w) => Some(policy_weights(cx, raw, b, target, i, w)?),
+                None => None,
+            };
+            let bias = match *active_request_bias {
+                Some(x) if !(x.is_finite() && x >= 0.0) => {
+                    cx.fail_help(
+                        &at("active_request_bias"),
+                        format!("active_request_bias must be a number ≥ 0, found {x}"),
+                        "Envoy's default is 1.0; 0 ignores the load",
+                    );
+                    return None;
+                }
+                Some(x) => x,
+                None => 1.0,
+            };
+            if !replacement && weights.is_none() && bias == 1.0 {
+                PolicySpec::LeastRequest { choices }
+            } else {
+                if let Some(w) = &weights
+                    && w.iter().any(|&x| x != w[0])
+                {
+                    cx.notes.push(format!(
+                        "balancer `{}`: unequal weights: Envoy's weighted mode (earliest deadline first on weight / (active + 1)^{bias}); `choices` is not used",
+                        b.name
+                    ));
+                }
+                PolicySpec::LeastRequestOptions {
+                    choices,
+                    replacement: *replacement,
+                    weights,
+                    active_request_bias: bias,
+                }
+            }
+        }
+        raw::Policy::SmoothWeightedRoundRobin { weights } => PolicySpec::SmoothWeightedRoundRobin {
+            weights: policy_weights(cx, raw, b, target, i, weights)?,
+        },
+        raw::Policy::WeightedRoundRobin { weights } => PolicySpec::WeightedRoundRobin {
+            weights: policy_weights(cx, raw, b, target, i, weights)?,
+        },
+        raw::Policy::WeightedRandom { weights } => PolicySpec::WeightedRandom {
+            weights: policy_weights(cx, raw, b, target, i, weights)?,
+        },
+        raw::Policy::WeightedLeastConnections { weights } => PolicySpec::WeightedLeastConnections {
+            weights: policy_weights(cx, raw, b, target, i, weights)?,
+        },
+        raw::Policy::PeakEwma { decay, default_rtt } => {
+            let (decay, default_rtt) = ewma_durations(
+                cx,
+                b,
+                i,
+                "PeakEwma",
+                decay.as_deref(),
+                default_rtt.as_deref(),
+                (
+                    "Finagle decayTime, Linkerd EWMA_DECAY",
+                    "Linkerd EWMA_DEFAULT_RTT",
+                ),
+            )?;
+            PolicySpec::PeakEwma { decay, default_rtt }
+        }
+        raw::Policy::LeastResponseTime { decay, default_rtt } => {
+            let (decay, default_rtt) = ewma_durations(
+                cx,
+                b,
+                i,
+                "LeastResponseTime",
+                decay.as_deref(),
+                default_rtt.as_deref(),
+                (
+                    "as PeakEwma: NGINX documents none",
+                    "as PeakEwma: NGINX documents none",
+                ),
+            )?;
+            PolicySpec::LeastResponseTime { decay, default_rtt }
+        }
+        raw::Policy::FirstAvailable { maxconn } => {
+            if *maxconn == 0 {
+                cx.fail_help(
+                    &at("maxconn"),
+                    "maxconn must be at least 1",
+                    "the requests in flight a replica takes before the next one is used",
+                );
+                return None;
+            }
+            PolicySpec::FirstAvailable { maxconn: *maxconn }
+        }
+        raw::Policy::RingHash {
+            keys,
+            minimum_ring_size,
+        } => {
+            let keys = policy_keys(cx, i, keys);
+            let size = match *minimum_ring_size {
+                Some(s) if !(1..=MAX_RING_SIZE).contains(&s) => {
+                    cx.fail_help(
+                        &at("minimum_ring_size"),
+                        format!(
+                            "minimum_ring_size must be between 1 and {MAX_RING_SIZE}, found {s}"
+                        ),
+                        "Envoy's default is 1024",
+                    );
+                    return None;
+                }
+                Some(s) => s,
+                None => {
+                    cx.notes.push(format!(
+                        "balancer `{}`: RingHash minimum_ring_size not set, using 1024 (Envoy)",
+                        b.name
+                    ));
+                    1024
+                }
+            };
+            PolicySpec::RingHash {
+                keys: keys?,
+                minimum_ring_size: size,
+            }
+        }
+        raw::Policy::Maglev { keys, table_size } => {
+            let keys = policy_keys(cx, i, keys);
+            let size = match *table_size {
+                Some(t) if !(t <= MAX_MAGLEV_TABLE && is_prime(t)) => {
+                    cx.fail_help(
+                        &at("table_size"),
+                        format!("table_size must be a prime at most {MAX_MAGLEV_TABLE}, found {t}"),
+                        "Envoy's default is 65537; Maglev's table needs a prime size",
+                    );
+                    return None;
+                }
+                Some(t) => t,
+                None => {
+                    cx.notes.push(format!(
+                        "balancer `{}`: Maglev table_size not set, using 65537 (Envoy)",
+                        b.name
+                    ));
+                    65_537
+                }
+            };
+            if let Some(n) = replicas_of(raw, target).filter(|&n| n > size) {
+                cx.fail_help(
+                    &at("table_size"),
+                    format!(
+                        "table_size ({size}) is smaller than the {n} replicas of `{}`",
+                        b.target
+                    ),
+                    "Maglev needs at least one entry per backend; Maglev's authors use M ≥ 100·n",
+                );
+                return None;
+            }
+            PolicySpec::Maglev {
+                keys: keys?,
+                table_size: size,
+            }
         }
     })
+}
+
+/// Largest ring (Envoy's `maximum_ring_size` default, 8M).
+pub const MAX_RING_SIZE: u32 = 8_388_608;
+/// Largest Maglev table (Envoy's limit).
+pub const MAX_MAGLEV_TABLE: u32 = 5_000_011;
+/// Most keys in a population (a Zipf population keeps a table of them: 8 bytes per key).
+pub const MAX_KEYS: u32 = 1_000_000;
+
+fn is_prime(n: u32) -> bool {
+    let n = u64::from(n);
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
+}
+
+/// `keys: Uniform(n: …)` or `Zipf(n: …, s: …)`.
+fn policy_keys(cx: &mut Ctx<'_>, i: usize, keys: &raw::Keys) -> Option<models::spec::KeySpec> {
+    let at = |f: &str| format!("balancers[{i}].policy.keys.{f}");
+    let n = match keys {
+        raw::Keys::Uniform { n } | raw::Keys::Zipf { n, .. } => *n,
+    };
+    let mut ok = true;
+    if !(1..=MAX_KEYS).contains(&n) {
+        cx.fail_help(
+            &at("n"),
+            format!("the number of keys must be between 1 and {MAX_KEYS}, found {n}"),
+            "e.g. keys: Zipf(n: 10000, s: 1.0)",
+        );
+        ok = false;
+    }
+    match keys {
+        raw::Keys::Uniform { .. } => ok.then_some(models::spec::KeySpec::Uniform { n }),
+        raw::Keys::Zipf { s, .. } => {
+            if !(s.is_finite() && *s > 0.0 && *s <= 10.0) {
+                cx.fail_help(
+                    &at("s"),
+                    format!("the Zipf exponent must be above 0 and at most 10, found {s}"),
+                    "about 1.0 for web objects; larger is more skewed",
+                );
+                ok = false;
+            }
+            ok.then_some(models::spec::KeySpec::Zipf { n, s: *s })
+        }
+    }
+}
+
+/// Largest weight a policy accepts: weights are relative, and sums stay far from overflow.
+pub const MAX_WEIGHT: u32 = 1_000_000;
+
+/// `weights: [...]`: one per backend (a pool's replicas, or the one downstream balancer), each
+/// in 1..=[`MAX_WEIGHT`].
+fn policy_weights(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    b: &raw::Balancer,
+    target: Option<Target>,
+    i: usize,
+    weights: &[u32],
+) -> Option<Vec<u32>> {
+    let path = format!("balancers[{i}].policy.weights");
+    let mut ok = true;
+    for (j, &w) in weights.iter().enumerate() {
+        if w == 0 || w > MAX_WEIGHT {
+            cx.fail_help(
+                &format!("{path}[{j}]"),
+                format!("a weight must be between 1 and {MAX_WEIGHT}, found {w}"),
+                "weights are relative: 1 is the lightest; to take a replica out, lower the pool's replicas",
+            );
+            ok = false;
+        }
+    }
+    let backends = match target {
+        Some(Target::Pool(_)) => replicas_of(raw, target).filter(|&n| n > 0),
+        Some(Target::Balancer(_)) => Some(1),
+        None => None,
+    };
+    if let Some(n) = backends
+        && weights.len() != n as usize
+    {
+        let what = match target {
+            Some(Target::Pool(_)) => format!("pool `{}` has {n} replicas", b.target),
+            _ => format!("balancer `{}` is a single backend", b.target),
+        };
+        let found = match weights.len() {
+            1 => "1 weight".to_string(),
+            k => format!("{k} weights"),
+        };
+        cx.fail_help(
+            &path,
+            format!("{found} given, but {what}"),
+            "give one weight per backend, in replica order",
+        );
+        ok = false;
+    }
+    ok.then(|| weights.to_vec())
+}
+
+/// The `decay` and `default_rtt` of a latency-aware policy: positive durations, 10 s and 30 ms
+/// when not set (Finagle/Linkerd), each default noted.
+fn ewma_durations(
+    cx: &mut Ctx<'_>,
+    b: &raw::Balancer,
+    i: usize,
+    what: &str,
+    decay: Option<&str>,
+    default_rtt: Option<&str>,
+    sources: (&str, &str),
+) -> Option<(SimDuration, SimDuration)> {
+    let mut get = |text: Option<&str>, field: &str, default: SimDuration, source: &str| match text {
+        Some(t) => cx.positive_duration(t, &format!("balancers[{i}].policy.{field}"), field),
+        None => {
+            cx.notes.push(format!(
+                "balancer `{}`: {what} {field} not set, using {default} ({source})",
+                b.name
+            ));
+            Some(default)
+        }
+    };
+    let d = get(decay, "decay", SimDuration::from_secs(10), sources.0);
+    let r = get(
+        default_rtt,
+        "default_rtt",
+        SimDuration::from_millis(30),
+        sources.1,
+    );
+    Some((d?, r?))
 }
 
 fn client(
@@ -889,4 +1184,295 @@ fn slo(
         window,
         source,
     })
+}
+
+/// `health_check: HealthCheck(...)` and `panic_threshold` of balancer `i`. Defaults are HAProxy's
+/// (`inter 2s`, `fall 3`, `rise 2`), a 1 s timeout, no jitter; Envoy's 50% panic threshold.
+#[allow(clippy::type_complexity)]
+fn health(
+    cx: &mut Ctx<'_>,
+    b: &raw::Balancer,
+    target: Option<Target>,
+    i: usize,
+) -> (Option<Option<HealthCheckSpec>>, Option<f64>) {
+    let at = |f: &str| format!("balancers[{i}].{f}");
+    let panic = match b.panic_threshold {
+        None => 0.5,
+        Some(p) if p.is_finite() && (0.0..=1.0).contains(&p) => p,
+        Some(p) => {
+            cx.fail_help(
+                &at("panic_threshold"),
+                format!("panic_threshold must be between 0 and 1, found {p}"),
+                "Envoy's default is 0.5: below half the backends healthy, route to all",
+            );
+            return (Some(None), None);
+        }
+    };
+    let Some(h) = &b.health_check else {
+        return (Some(None), Some(panic));
+    };
+    if matches!(target, Some(Target::Balancer(_))) {
+        cx.fail_help(
+            &at("health_check"),
+            "health checks probe a pool's replicas, and this balancer sends to another balancer",
+            "put the health check on the balancer in front of the pool",
+        );
+        return (None, Some(panic));
+    }
+    let hc = |f: &str| format!("balancers[{i}].health_check.{f}");
+    let mut defaults = Vec::new();
+    let mut duration = |cx: &mut Ctx<'_>, v: &Option<String>, f: &str, default: SimDuration| match v
+    {
+        Some(text) => cx.duration(text, &hc(f)),
+        None => {
+            defaults.push(format!("{f} {default}"));
+            Some(default)
+        }
+    };
+    let interval = duration(cx, &h.interval, "interval", SimDuration::from_secs(2));
+    let timeout = duration(cx, &h.timeout, "timeout", SimDuration::from_secs(1));
+    let jitter = duration(cx, &h.jitter, "jitter", SimDuration::ZERO);
+    let mut count = |v: Option<u32>, f: &str, default: u32| match v {
+        Some(0) => {
+            cx.fail(&hc(f), format!("{f} must be at least 1"));
+            None
+        }
+        Some(n) => Some(n),
+        None => {
+            defaults.push(format!("{f} {default}"));
+            Some(default)
+        }
+    };
+    let fall = count(h.unhealthy_threshold, "unhealthy_threshold", 3);
+    let rise = count(h.healthy_threshold, "healthy_threshold", 2);
+    if let Some(i) = interval
+        && i == SimDuration::ZERO
+    {
+        cx.fail(&hc("interval"), "interval must be longer than zero");
+        return (None, Some(panic));
+    }
+    if let (Some(iv), Some(t)) = (interval, timeout)
+        && (t > iv || t == SimDuration::ZERO)
+    {
+        cx.fail_help(
+            &hc("timeout"),
+            format!("timeout ({t}) must be above zero and at most the interval ({iv})"),
+            "probes start every interval; one must end before the next begins",
+        );
+        return (None, Some(panic));
+    }
+    if !defaults.is_empty() {
+        cx.notes.push(format!(
+            "balancer `{}`: health check defaults (HAProxy's): {}",
+            b.name,
+            defaults.join(", ")
+        ));
+    }
+    if b.panic_threshold.is_none() {
+        cx.notes.push(format!(
+            "balancer `{}`: panic_threshold not set, using Envoy's 0.5 (below half healthy, route to all)",
+            b.name
+        ));
+    }
+    let spec = (|| {
+        Some(HealthCheckSpec {
+            interval: interval?,
+            timeout: timeout?,
+            unhealthy_threshold: fall?,
+            healthy_threshold: rise?,
+            jitter: jitter?,
+        })
+    })();
+    (spec.map(Some), Some(panic))
+}
+
+/// `faults: [...]`: crashes, pool and zone outages and rolling restarts at fixed times, expanded
+/// to one window per replica. Replicas are numbered from 0 within their pool; a pool's `zones`
+/// spread its replicas over zones in turn (replica i in zone i mod n).
+fn scheduled_faults(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    horizon: SimDuration,
+) -> Option<Vec<ScheduledFault>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    // Global index of each pool's first replica.
+    let firsts: Vec<u32> = raw
+        .pools
+        .iter()
+        .scan(0u32, |acc, p| {
+            let first = *acc;
+            *acc = acc.saturating_add(p.replicas);
+            Some(first)
+        })
+        .collect();
+    for (i, f) in raw.faults.iter().enumerate() {
+        let at_path = |field: &str| format!("faults[{i}].{field}");
+        let pool_index = |cx: &mut Ctx<'_>, name: &str| -> Option<usize> {
+            match raw.pools.iter().position(|p| p.name == name) {
+                Some(p) if raw.pools[p].failures.is_some() => {
+                    cx.fail_help(
+                        &at_path("pool"),
+                        format!("pool `{name}` already crashes at random (`failures`): scheduled faults are for pools without"),
+                        "drop `failures` from the pool, or the scheduled fault",
+                    );
+                    None
+                }
+                Some(p) => Some(p),
+                None => {
+                    let names: Vec<&str> = raw.pools.iter().map(|p| p.name.as_str()).collect();
+                    cx.fail_help(
+                        &at_path("pool"),
+                        format!("no pool is named `{name}`"),
+                        format!("pools: {}", names.join(", ")),
+                    );
+                    None
+                }
+            }
+        };
+        let window = |cx: &mut Ctx<'_>, at: &str, len: &str, len_field: &str| {
+            let start = cx.duration(at, &at_path("at"));
+            let length = cx.positive_duration(len, &at_path(len_field), len_field);
+            match start {
+                Some(s) if s >= horizon => {
+                    cx.fail_help(
+                        &at_path("at"),
+                        format!("the fault starts at {s}, at or after the horizon ({horizon})"),
+                        "a fault must start before the run ends",
+                    );
+                    None
+                }
+                _ => Some((start?, length?)),
+            }
+        };
+        let mut push = |replica: u32, at: SimDuration, duration: SimDuration| {
+            out.push(ScheduledFault {
+                replica,
+                at,
+                duration,
+            })
+        };
+        match f {
+            raw::Fault::Crash {
+                pool,
+                replica,
+                at,
+                duration,
+            } => {
+                let p = pool_index(cx, pool);
+                let w = window(cx, at, duration, "duration");
+                if let Some(p) = p
+                    && *replica >= raw.pools[p].replicas
+                {
+                    cx.fail_help(
+                        &at_path("replica"),
+                        format!(
+                            "pool `{pool}` has replicas 0 to {}, not {replica}",
+                            raw.pools[p].replicas.saturating_sub(1)
+                        ),
+                        "replicas are numbered from 0 within their pool",
+                    );
+                    ok = false;
+                } else if let (Some(p), Some((a, d))) = (p, w) {
+                    push(firsts[p] + replica, a, d);
+                } else {
+                    ok = false;
+                }
+            }
+            raw::Fault::PoolOutage { pool, at, duration } => {
+                match (pool_index(cx, pool), window(cx, at, duration, "duration")) {
+                    (Some(p), Some((a, d))) => {
+                        for r in 0..raw.pools[p].replicas {
+                            push(firsts[p] + r, a, d);
+                        }
+                    }
+                    _ => ok = false,
+                }
+            }
+            raw::Fault::ZoneOutage { zone, at, duration } => {
+                let w = window(cx, at, duration, "duration");
+                let mut members = Vec::new();
+                for (p, pool) in raw.pools.iter().enumerate() {
+                    let Some(zones) = &pool.zones else { continue };
+                    if zones.is_empty() || !zones.contains(zone) {
+                        continue;
+                    }
+                    if pool.failures.is_some() {
+                        cx.fail_help(
+                            &at_path("zone"),
+                            format!("pool `{}` in zone `{zone}` already crashes at random (`failures`): scheduled faults are for pools without", pool.name),
+                            "drop `failures` from the pool, or the scheduled fault",
+                        );
+                        ok = false;
+                    }
+                    members.extend(
+                        (0..pool.replicas)
+                            .filter(|r| zones[*r as usize % zones.len()] == *zone)
+                            .map(|r| firsts[p] + r),
+                    );
+                }
+                if members.is_empty() {
+                    cx.fail_help(
+                        &at_path("zone"),
+                        format!("no replica is in zone `{zone}`"),
+                        "give pools zones: Pool(…, zones: [\"a\", \"b\", \"c\"]) spreads its replicas over them in turn",
+                    );
+                    ok = false;
+                }
+                if let Some((a, d)) = w {
+                    for r in members {
+                        push(r, a, d);
+                    }
+                } else {
+                    ok = false;
+                }
+            }
+            raw::Fault::RollingRestart {
+                pool,
+                at,
+                downtime,
+                gap,
+            } => {
+                let p = pool_index(cx, pool);
+                let w = window(cx, at, downtime, "downtime");
+                let g = cx.duration(gap, &at_path("gap"));
+                match (p, w, g) {
+                    (Some(p), Some((a, d)), Some(g)) => {
+                        // One replica after another: each goes down `gap` after the previous
+                        // came back.
+                        let mut t = a;
+                        for r in 0..raw.pools[p].replicas {
+                            if t >= horizon {
+                                break;
+                            }
+                            push(firsts[p] + r, t, d);
+                            t = SimDuration(t.0.saturating_add(d.0).saturating_add(g.0));
+                        }
+                    }
+                    _ => ok = false,
+                }
+            }
+        }
+    }
+    // A pool that fails only on schedule is not a pool with "no failures".
+    for pool in &raw.pools {
+        let first = firsts[raw
+            .pools
+            .iter()
+            .position(|p| p.name == pool.name)
+            .unwrap_or(0)];
+        let scheduled = out
+            .iter()
+            .filter(|f| (first..first.saturating_add(pool.replicas)).contains(&f.replica))
+            .count();
+        if scheduled > 0 {
+            let plain = format!("pool `{}`: no failures", pool.name);
+            cx.notes.retain(|n| *n != plain);
+            cx.notes.push(format!(
+                "pool `{}`: no random failures; {scheduled} scheduled replica outages",
+                pool.name
+            ));
+        }
+    }
+    ok.then_some(out)
 }

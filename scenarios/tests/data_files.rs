@@ -131,8 +131,15 @@ fn defaults_are_applied_and_noted() {
             "pool `p`: queue_capacity not set, using an unbounded queue",
             "pool `p`: no failures",
             "client `c`: no timeout (it waits for every response)",
+            "no objective set: availability is judged against 0.999 (set it with `slo: Slo(availability: …)`)",
         ]
     );
+    // The objective and window defaults: 0.999, and the round window that cuts the 1 min
+    // horizon into at most ~400 windows (150 ms → 200 ms).
+    assert_eq!(l.slo.availability, 0.999);
+    assert_eq!(l.slo.source, reports::SloSource::Default);
+    assert_eq!(l.slo.window, SimDuration::from_millis(200));
+    assert_eq!(s.window, l.slo.window);
 }
 
 #[test]

@@ -2,6 +2,10 @@
 
 mod cli;
 mod determinism;
+mod faults;
+#[allow(clippy::disallowed_methods)] // sqrt of a reference value
+mod health;
+mod ordering;
 mod repro;
 mod snapshots;
 mod swarm;

@@ -13,8 +13,8 @@ pub struct JoinShortestQueue {
 impl Balance for JoinShortestQueue {
     #[inline]
     fn pick(&mut self, view: &LoadView<'_>, _rng: &mut Stream) -> usize {
-        let i = argmin_from(view.occupancy, self.next);
+        let i = argmin_from(view.occupancy, view.eligible, self.next);
         self.next = i + 1;
-        i
+        view.eligible[i] as usize
     }
 }

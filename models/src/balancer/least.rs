@@ -14,9 +14,9 @@ pub struct LeastConnections {
 impl Balance for LeastConnections {
     #[inline]
     fn pick(&mut self, view: &LoadView<'_>, _rng: &mut Stream) -> usize {
-        let i = argmin_from(view.in_flight, self.next);
+        let i = argmin_from(view.in_flight, view.eligible, self.next);
         self.next = i + 1;
-        i
+        view.eligible[i] as usize
     }
 }
 
@@ -43,14 +43,18 @@ impl LeastRequest {
 impl Balance for LeastRequest {
     #[inline]
     fn pick(&mut self, view: &LoadView<'_>, rng: &mut Stream) -> usize {
-        let n = self.perm.len();
-        debug_assert_eq!(n, view.in_flight.len());
+        let n = view.eligible.len();
+        if self.perm.len() != n {
+            // The eligible set changed size (a health transition, rare): positions anew.
+            self.perm.clear();
+            self.perm.extend(0..n as u32);
+        }
         let mut best = usize::MAX;
         let mut best_v = u32::MAX;
-        for k in 0..self.choices {
+        for k in 0..self.choices.min(n) {
             let j = k + rng.below((n - k) as u32) as usize;
             self.perm.swap(k, j);
-            let b = self.perm[k] as usize;
+            let b = view.eligible[self.perm[k] as usize] as usize;
             if view.in_flight[b] < best_v {
                 best = b;
                 best_v = view.in_flight[b];

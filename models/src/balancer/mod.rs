@@ -2,18 +2,30 @@
 //! real balancer sees) and its random stream. A new policy is one small type implementing
 //! [`Balance`] in its own file plus one arm of [`Policy`].
 
+mod ewma;
+mod first;
+mod hash;
+mod health;
 mod jsq;
 mod least;
+mod least_weighted;
 mod random;
 mod round_robin;
+mod weighted;
 
+pub use ewma::{LeastResponseTime, PeakEwma};
+pub use first::FirstAvailable;
+pub use hash::{Keys, Maglev, RingHash};
+pub use health::{Health, Transition};
 pub use jsq::JoinShortestQueue;
 pub use least::{LeastConnections, LeastRequest};
+pub use least_weighted::{EnvoyLeastRequest, WeightedLeastConnections};
 pub use random::Random;
 pub use round_robin::RoundRobin;
+pub use weighted::{SmoothWeightedRoundRobin, WeightedRandom, WeightedRoundRobin};
 
 use crate::spec::PolicySpec;
-use sim_core::Stream;
+use sim_core::{SimDuration, SimTime, Stream};
 
 /// What a policy may look at when it picks a backend.
 pub struct LoadView<'a> {
@@ -21,12 +33,20 @@ pub struct LoadView<'a> {
     pub in_flight: &'a [u32],
     /// Requests queued or in service at each replica: global knowledge, for JSQ only.
     pub occupancy: &'a [u32],
+    /// The backends the balancer may send to, ascending: those its health checks consider
+    /// healthy, or all of them (no checks, or too few healthy: panic mode). Never empty.
+    pub eligible: &'a [u32],
 }
 
-/// A balancing policy: picks a backend index in `0..view.in_flight.len()`.
+/// A balancing policy: picks a backend index among `view.eligible`.
 pub trait Balance {
-    /// The chosen backend.
+    /// The chosen backend (an element of `view.eligible`).
     fn pick(&mut self, view: &LoadView<'_>, rng: &mut Stream) -> usize;
+
+    /// A request this balancer sent to `backend` ended at `now`, `latency` after it was sent,
+    /// whatever its outcome. Latency-aware policies learn from it; the others ignore it.
+    #[inline]
+    fn on_complete(&mut self, _backend: usize, _latency: SimDuration, _now: SimTime) {}
 }
 
 /// The policies, as a closed enum (static dispatch in the event loop).
@@ -42,12 +62,32 @@ pub enum Policy {
     LeastRequest(LeastRequest),
     /// See [`JoinShortestQueue`].
     JoinShortestQueue(JoinShortestQueue),
+    /// See [`SmoothWeightedRoundRobin`].
+    SmoothWeightedRoundRobin(SmoothWeightedRoundRobin),
+    /// See [`WeightedRoundRobin`].
+    WeightedRoundRobin(WeightedRoundRobin),
+    /// See [`WeightedRandom`].
+    WeightedRandom(WeightedRandom),
+    /// See [`WeightedLeastConnections`].
+    WeightedLeastConnections(WeightedLeastConnections),
+    /// See [`EnvoyLeastRequest`].
+    EnvoyLeastRequest(EnvoyLeastRequest),
+    /// See [`PeakEwma`].
+    PeakEwma(PeakEwma),
+    /// See [`LeastResponseTime`].
+    LeastResponseTime(LeastResponseTime),
+    /// See [`FirstAvailable`].
+    FirstAvailable(FirstAvailable),
+    /// See [`RingHash`].
+    RingHash(RingHash),
+    /// See [`Maglev`].
+    Maglev(Maglev),
 }
 
 impl Policy {
     /// The policy described by `spec`, for `n` backends.
-    pub fn new(spec: PolicySpec, n: usize) -> Policy {
-        match spec {
+    pub fn new(spec: &PolicySpec, n: usize) -> Policy {
+        match spec.clone() {
             PolicySpec::RoundRobin => Policy::RoundRobin(RoundRobin::default()),
             PolicySpec::Random => Policy::Random(Random),
             PolicySpec::LeastConnections => Policy::LeastConnections(LeastConnections::default()),
@@ -56,6 +96,45 @@ impl Policy {
             }
             PolicySpec::JoinShortestQueue => {
                 Policy::JoinShortestQueue(JoinShortestQueue::default())
+            }
+            PolicySpec::SmoothWeightedRoundRobin { weights } => {
+                Policy::SmoothWeightedRoundRobin(SmoothWeightedRoundRobin::new(weights))
+            }
+            PolicySpec::WeightedRoundRobin { weights } => {
+                Policy::WeightedRoundRobin(WeightedRoundRobin::new(weights))
+            }
+            PolicySpec::WeightedRandom { weights } => {
+                Policy::WeightedRandom(WeightedRandom::new(weights))
+            }
+            PolicySpec::WeightedLeastConnections { weights } => {
+                Policy::WeightedLeastConnections(WeightedLeastConnections::new(weights))
+            }
+            PolicySpec::LeastRequestOptions {
+                choices,
+                replacement,
+                weights,
+                active_request_bias,
+            } => Policy::EnvoyLeastRequest(EnvoyLeastRequest::new(
+                choices as usize,
+                replacement,
+                weights,
+                active_request_bias,
+            )),
+            PolicySpec::PeakEwma { decay, default_rtt } => {
+                Policy::PeakEwma(PeakEwma::new(decay, default_rtt, n))
+            }
+            PolicySpec::LeastResponseTime { decay, default_rtt } => {
+                Policy::LeastResponseTime(LeastResponseTime::new(decay, default_rtt, n))
+            }
+            PolicySpec::FirstAvailable { maxconn } => {
+                Policy::FirstAvailable(FirstAvailable::new(maxconn))
+            }
+            PolicySpec::RingHash {
+                keys,
+                minimum_ring_size,
+            } => Policy::RingHash(RingHash::new(&keys, minimum_ring_size)),
+            PolicySpec::Maglev { keys, table_size } => {
+                Policy::Maglev(Maglev::new(&keys, table_size))
             }
         }
     }
@@ -70,22 +149,55 @@ impl Balance for Policy {
             Policy::LeastConnections(p) => p.pick(view, rng),
             Policy::LeastRequest(p) => p.pick(view, rng),
             Policy::JoinShortestQueue(p) => p.pick(view, rng),
+            Policy::SmoothWeightedRoundRobin(p) => p.pick(view, rng),
+            Policy::WeightedRoundRobin(p) => p.pick(view, rng),
+            Policy::WeightedRandom(p) => p.pick(view, rng),
+            Policy::WeightedLeastConnections(p) => p.pick(view, rng),
+            Policy::EnvoyLeastRequest(p) => p.pick(view, rng),
+            Policy::PeakEwma(p) => p.pick(view, rng),
+            Policy::LeastResponseTime(p) => p.pick(view, rng),
+            Policy::FirstAvailable(p) => p.pick(view, rng),
+            Policy::RingHash(p) => p.pick(view, rng),
+            Policy::Maglev(p) => p.pick(view, rng),
+        }
+    }
+
+    #[inline]
+    fn on_complete(&mut self, backend: usize, latency: SimDuration, now: SimTime) {
+        match self {
+            Policy::PeakEwma(p) => p.on_complete(backend, latency, now),
+            Policy::LeastResponseTime(p) => p.on_complete(backend, latency, now),
+            Policy::RoundRobin(_)
+            | Policy::Random(_)
+            | Policy::LeastConnections(_)
+            | Policy::LeastRequest(_)
+            | Policy::JoinShortestQueue(_)
+            | Policy::SmoothWeightedRoundRobin(_)
+            | Policy::WeightedRoundRobin(_)
+            | Policy::WeightedRandom(_)
+            | Policy::WeightedLeastConnections(_)
+            | Policy::EnvoyLeastRequest(_)
+            | Policy::FirstAvailable(_)
+            | Policy::RingHash(_)
+            | Policy::Maglev(_) => {}
         }
     }
 }
 
-/// The index of the smallest value, scanning cyclically from `start`, so that ties go to the
-/// first backend at or after `start` (round robin among ties when `start` advances).
+/// The position in `among` of the backend with the smallest value, scanning `among` cyclically
+/// from position `start`, so that ties go to the first at or after `start` (round robin among
+/// ties when `start` advances).
 #[inline]
-pub(crate) fn argmin_from(values: &[u32], start: usize) -> usize {
-    let n = values.len();
+pub(crate) fn argmin_from(values: &[u32], among: &[u32], start: usize) -> usize {
+    let n = among.len();
     let mut best = start % n;
-    let mut best_v = values[best];
+    let mut best_v = values[among[best] as usize];
     for k in 1..n {
         let i = (start + k) % n;
-        if values[i] < best_v {
+        let v = values[among[i] as usize];
+        if v < best_v {
             best = i;
-            best_v = values[i];
+            best_v = v;
         }
     }
     best
@@ -100,6 +212,12 @@ pub struct Balancer {
     pub policy: Policy,
     /// In-flight requests it has sent to each backend and not yet seen end.
     pub in_flight: Vec<u32>,
+    /// Backends it may send to (see [`LoadView::eligible`]).
+    pub eligible: Vec<u32>,
+    /// Its active health checks' state, if it checks.
+    pub health: Option<Health>,
+    /// Its health-check stream (`balancer/NAME/health`): probe phases and jitter.
+    pub health_rng: Option<Stream>,
     /// Its random stream (`balancer/NAME/policy`).
     pub rng: Stream,
 }
@@ -110,11 +228,13 @@ mod tests {
     use sim_core::StreamKey;
 
     fn picks(spec: PolicySpec, in_flight: &[u32], occupancy: &[u32], n: usize) -> Vec<usize> {
-        let mut p = Policy::new(spec, in_flight.len());
+        let mut p = Policy::new(&spec, in_flight.len());
         let mut rng = StreamKey::new(1, 0).stream("test");
+        let all: Vec<u32> = (0..in_flight.len() as u32).collect();
         let view = LoadView {
             in_flight,
             occupancy,
+            eligible: &all,
         };
         (0..n).map(|_| p.pick(&view, &mut rng)).collect()
     }
@@ -176,6 +296,111 @@ mod tests {
         for b in 0..4 {
             let c = p.iter().filter(|&&i| i == b).count() as i64;
             assert!((c - 10_000).abs() < 5 * 87, "{b}: {c}"); // sd = sqrt(40000·¼·¾) ≈ 86.6
+        }
+    }
+
+    /// Every policy, with parameters where it has them, for 4 backends.
+    fn every_policy() -> Vec<PolicySpec> {
+        let w = vec![5, 1, 3, 2];
+        let (decay, rtt) = (SimDuration::from_secs(10), SimDuration::from_millis(30));
+        vec![
+            PolicySpec::RoundRobin,
+            PolicySpec::Random,
+            PolicySpec::LeastConnections,
+            PolicySpec::LeastRequest { choices: 2 },
+            PolicySpec::JoinShortestQueue,
+            PolicySpec::SmoothWeightedRoundRobin { weights: w.clone() },
+            PolicySpec::WeightedRoundRobin { weights: w.clone() },
+            PolicySpec::WeightedRandom { weights: w.clone() },
+            PolicySpec::WeightedLeastConnections { weights: w.clone() },
+            PolicySpec::LeastRequestOptions {
+                choices: 3,
+                replacement: true,
+                weights: None,
+                active_request_bias: 1.0,
+            },
+            PolicySpec::LeastRequestOptions {
+                choices: 2,
+                replacement: false,
+                weights: Some(w),
+                active_request_bias: 0.5,
+            },
+            PolicySpec::PeakEwma {
+                decay,
+                default_rtt: rtt,
+            },
+            PolicySpec::LeastResponseTime {
+                decay,
+                default_rtt: rtt,
+            },
+            PolicySpec::FirstAvailable { maxconn: 1 },
+            PolicySpec::RingHash {
+                keys: crate::spec::KeySpec::Zipf { n: 100, s: 1.0 },
+                minimum_ring_size: 64,
+            },
+            PolicySpec::Maglev {
+                keys: crate::spec::KeySpec::Uniform { n: 100 },
+                table_size: 251,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_policy_picks_only_eligible_backends_and_uses_them_all() {
+        let eligible = [1u32, 3];
+        for spec in every_policy() {
+            let mut p = Policy::new(&spec, 4);
+            let mut rng = StreamKey::new(1, 0).stream("test");
+            let mut in_flight = [0u32; 4];
+            let mut used = [0u32; 4];
+            for t in 0..400u64 {
+                let view = LoadView {
+                    in_flight: &in_flight,
+                    occupancy: &in_flight,
+                    eligible: &eligible,
+                };
+                let b = p.pick(&view, &mut rng);
+                used[b] += 1;
+                // Requests end in turn, so load-aware policies see load come and go.
+                in_flight[b] += 1;
+                if t % 2 == 1 {
+                    for &e in &eligible {
+                        if in_flight[e as usize] > 0 {
+                            in_flight[e as usize] -= 1;
+                            p.on_complete(e as usize, SimDuration::from_millis(20), SimTime(t));
+                        }
+                    }
+                }
+            }
+            assert_eq!((used[0], used[2]), (0, 0), "{spec:?}: {used:?}");
+            assert!(used[1] > 0 && used[3] > 0, "{spec:?}: {used:?}");
+        }
+    }
+
+    #[test]
+    fn the_completion_hook_reaches_latency_aware_policies() {
+        for spec in [
+            PolicySpec::PeakEwma {
+                decay: SimDuration::from_secs(10),
+                default_rtt: SimDuration::from_millis(30),
+            },
+            PolicySpec::LeastResponseTime {
+                decay: SimDuration::from_secs(10),
+                default_rtt: SimDuration::from_millis(30),
+            },
+        ] {
+            let mut p = Policy::new(&spec, 2);
+            let mut rng = StreamKey::new(1, 0).stream("test");
+            // Backend 0 answered in 2 s long after start: it now costs far more than backend 1.
+            p.on_complete(0, SimDuration::from_secs(2), SimTime(1_000_000_000_000));
+            let view = LoadView {
+                in_flight: &[0, 0],
+                occupancy: &[0, 0],
+                eligible: &[0, 1],
+            };
+            for _ in 0..20 {
+                assert_eq!(p.pick(&view, &mut rng), 1, "{spec:?}");
+            }
         }
     }
 }

@@ -10,6 +10,6 @@ pub struct Random;
 impl Balance for Random {
     #[inline]
     fn pick(&mut self, view: &LoadView<'_>, rng: &mut Stream) -> usize {
-        rng.below(view.in_flight.len() as u32) as usize
+        view.eligible[rng.below(view.eligible.len() as u32) as usize] as usize
     }
 }

@@ -12,8 +12,8 @@ pub struct RoundRobin {
 impl Balance for RoundRobin {
     #[inline]
     fn pick(&mut self, view: &LoadView<'_>, _rng: &mut Stream) -> usize {
-        let i = self.next % view.in_flight.len();
+        let i = self.next % view.eligible.len();
         self.next = i + 1;
-        i
+        view.eligible[i] as usize
     }
 }

@@ -1,0 +1,71 @@
+//! HAProxy `balance first`: pack the load onto the first servers.
+
+use super::{Balance, LoadView};
+use sim_core::Stream;
+
+/// The lowest-index eligible backend with fewer than `maxconn` of this balancer's requests in
+/// flight (HAProxy `first`: servers by increasing id, the next one used once a server reaches
+/// its `maxconn`). When every eligible backend is full, HAProxy queues the request in the
+/// backend until a slot frees; hasim's balancers do not queue, so it goes to the least loaded
+/// backend (the lowest index among equals).
+#[derive(Clone, Debug)]
+pub struct FirstAvailable {
+    maxconn: u32,
+}
+
+impl FirstAvailable {
+    /// With `maxconn` ≥ 1 slots per backend.
+    pub fn new(maxconn: u32) -> Self {
+        FirstAvailable { maxconn }
+    }
+}
+
+impl Balance for FirstAvailable {
+    #[inline]
+    fn pick(&mut self, view: &LoadView<'_>, _rng: &mut Stream) -> usize {
+        let mut least = view.eligible[0] as usize;
+        for &b in view.eligible {
+            let b = b as usize;
+            if view.in_flight[b] < self.maxconn {
+                return b;
+            }
+            if view.in_flight[b] < view.in_flight[least] {
+                least = b;
+            }
+        }
+        least
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::StreamKey;
+
+    #[test]
+    fn fills_the_first_backends_first() {
+        let mut rng = StreamKey::new(1, 0).stream("test");
+        let mut p = FirstAvailable::new(2);
+        let mut in_flight = vec![0u32; 3];
+        let mut seq = Vec::new();
+        for _ in 0..9 {
+            let v = LoadView {
+                in_flight: &in_flight,
+                occupancy: &in_flight,
+                eligible: &[0, 1, 2],
+            };
+            let b = p.pick(&v, &mut rng);
+            in_flight[b] += 1;
+            seq.push(b);
+        }
+        // Two each in index order, then the overflow goes to the least loaded, lowest first.
+        assert_eq!(seq, vec![0, 0, 1, 1, 2, 2, 0, 1, 2]);
+        // An ineligible first backend is skipped.
+        let v = LoadView {
+            in_flight: &[0, 0, 0],
+            occupancy: &[0, 0, 0],
+            eligible: &[1, 2],
+        };
+        assert_eq!(p.pick(&v, &mut rng), 1);
+    }
+}
