@@ -141,6 +141,14 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 (name(&self.replicas, replica), "up", None, None, None, None)
             }
             Record::WarmupEnded => ("run".to_string(), "warmup_ended", None, None, None, None),
+            Record::ReplicaSlow { replica, factor } => (
+                name(&self.replicas, replica),
+                if factor == 1.0 { "slow_end" } else { "slow" },
+                None,
+                None,
+                None,
+                None,
+            ),
             Record::HealthChange {
                 replica, healthy, ..
             } => (

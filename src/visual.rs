@@ -191,6 +191,13 @@ fn fault_shades(r: &Report) -> Vec<Shade> {
             label: "replica down".into(),
         });
     }
+    for s in &r.faults.slowdowns {
+        shades.push(Shade {
+            from: s.from_s,
+            to: s.to_s.unwrap_or(r.window.horizon_s),
+            label: format!("replica slow (×{})", s.factor),
+        });
+    }
     shades
 }
 
@@ -361,17 +368,16 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
                 r.faults.total,
                 s.incidents.len()
             ),
-            header: vec!["replica down", "from – to (s)", "requests failed", "detected after", "windows below objective", "objective met again after (s)", "goodput back after (s)", "verdict"]
+            header: vec!["fault", "from – to (s)", "requests failed", "detected after", "windows below objective", "objective met again after (s)", "goodput back after (s)", "verdict"]
                 .into_iter()
                 .map(String::from)
                 .collect(),
             rows: s
                 .incidents
                 .iter()
-                .zip(&r.faults.listed)
-                .map(|(i, f)| {
+                .map(|i| {
                     vec![
-                        f.replica.clone(),
+                        i.fault.clone(),
                         format!(
                             "{} – {}",
                             i.start_s,

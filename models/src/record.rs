@@ -78,6 +78,14 @@ pub enum Record {
     },
     /// The warm-up period ended; statistics start now.
     WarmupEnded,
+    /// A scheduled slowdown began or ended: service times starting at the replica from now on
+    /// are `factor` times their draw (1 = normal again).
+    ReplicaSlow {
+        /// Global replica index.
+        replica: u32,
+        /// The multiplier now in force.
+        factor: f64,
+    },
     /// A balancer's health checks changed their verdict on a replica.
     HealthChange {
         /// Index of the balancer.

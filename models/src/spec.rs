@@ -29,16 +29,32 @@ pub struct Spec {
     pub faults: Vec<ScheduledFault>,
 }
 
-/// A replica down on [at, at + duration), whatever it is doing: a crash as a verb on the
-/// timeline. Windows of one replica may overlap (it is down while any is open).
+/// A replica down (or slow) on [at, at + duration), whatever it is doing: a crash as a verb on
+/// the timeline. Windows of one replica may overlap (it is down while any is open; slowdowns
+/// multiply).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScheduledFault {
     /// Global replica index.
     pub replica: u32,
     /// When it goes down.
     pub at: SimDuration,
-    /// How long it stays down.
+    /// How long it lasts.
     pub duration: SimDuration,
+    /// What happens to the replica.
+    pub kind: FaultKind,
+}
+
+/// What a scheduled fault does to its replica.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// It is down: queued and in-service requests fail, new ones are refused.
+    Down,
+    /// A gray failure: it stays up (health checks pass) but every service time that starts
+    /// there takes `factor` times as long.
+    Slow {
+        /// Service-time multiplier (> 0).
+        factor: f64,
+    },
 }
 
 /// Where a client or balancer sends requests.

@@ -5,7 +5,7 @@
 use crate::balancer::{Balance, Balancer, Health, LoadView, Policy, Transition};
 use crate::pool::{Pool, Replica};
 use crate::record::{Outcome, Record};
-use crate::spec::{Spec, Target};
+use crate::spec::{FaultKind, Spec, Target};
 use crate::stats::TimeWeighted;
 use sim_core::{
     Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, TimerId,
@@ -166,6 +166,8 @@ pub struct System<O> {
     scheduled: Vec<crate::spec::ScheduledFault>,
     /// Per replica, scheduled faults holding it down now.
     held_down: Vec<u32>,
+    /// Per replica, the product of the open slowdowns' factors, and how many are open.
+    slow: Vec<(f64, u32)>,
     observer: O,
 }
 
@@ -245,6 +247,7 @@ impl<O: Observer<Record>> System<O> {
             sample_carry: vec![[0; 3]; n_replicas],
             scheduled: spec.faults.clone(),
             held_down: vec![0; n_replicas],
+            slow: vec![(1.0, 0); n_replicas],
             observer,
         }
     }
@@ -550,7 +553,11 @@ impl<O: Observer<Record>> System<O> {
         let rep = &mut self.replicas[r as usize];
         let pool = &mut self.pools[rep.pool as usize];
         // Drawn before anything can fail the request, so the stream stays aligned across variants.
-        let service = pool.service.sample(&mut pool.service_rng);
+        let mut service = pool.service.sample(&mut pool.service_rng);
+        let slow = self.slow[r as usize].0;
+        if slow != 1.0 {
+            service = SimDuration((service.0 as f64 * slow).round() as u64);
+        }
         let req = &mut self.requests[id as usize];
         req.service = service;
         req.replica = r;
@@ -758,18 +765,48 @@ impl<O: Observer<Record>> Model for System<O> {
             Event::Sample => self.on_sample(now, sched),
             Event::Probe(b, backend) => self.on_probe(now, b, backend, sched),
             Event::FaultStart(i) => {
-                let r = self.scheduled[i as usize].replica;
-                self.held_down[r as usize] += 1;
-                if self.replicas[r as usize].is_up {
-                    self.on_crash(now, r, sched);
+                let f = &self.scheduled[i as usize];
+                let r = f.replica;
+                match f.kind {
+                    FaultKind::Down => {
+                        self.held_down[r as usize] += 1;
+                        if self.replicas[r as usize].is_up {
+                            self.on_crash(now, r, sched);
+                        }
+                    }
+                    FaultKind::Slow { factor } => {
+                        let s = &mut self.slow[r as usize];
+                        *s = (s.0 * factor, s.1 + 1);
+                        let factor = s.0;
+                        self.observer
+                            .record(now, &Record::ReplicaSlow { replica: r, factor });
+                    }
                 }
             }
             Event::FaultEnd(i) => {
-                let r = self.scheduled[i as usize].replica;
-                let held = &mut self.held_down[r as usize];
-                *held = dec(*held, now, "faults holding a replica down");
-                if *held == 0 && !self.replicas[r as usize].is_up {
-                    self.on_repair(now, r, sched);
+                let f = &self.scheduled[i as usize];
+                let r = f.replica;
+                match f.kind {
+                    FaultKind::Down => {
+                        let held = &mut self.held_down[r as usize];
+                        *held = dec(*held, now, "faults holding a replica down");
+                        if *held == 0 && !self.replicas[r as usize].is_up {
+                            self.on_repair(now, r, sched);
+                        }
+                    }
+                    FaultKind::Slow { factor } => {
+                        let s = &mut self.slow[r as usize];
+                        let open = dec(s.1, now, "slowdowns of a replica");
+                        // Back to exactly 1 when none is open: no rounding drift.
+                        *s = if open == 0 {
+                            (1.0, 0)
+                        } else {
+                            (s.0 / factor, open)
+                        };
+                        let factor = s.0;
+                        self.observer
+                            .record(now, &Record::ReplicaSlow { replica: r, factor });
+                    }
                 }
             }
             Event::ProbeTimedOut(b, backend) => self.on_probe_result(now, b, backend, false),

@@ -32,6 +32,21 @@ pub struct FaultEffect {
     pub detected_at: Option<SimTime>,
 }
 
+/// One scheduled slowdown (gray failure) of a replica and the failures while it lasted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlowEffect {
+    /// Global replica index.
+    pub replica: u32,
+    /// When it began.
+    pub from: SimTime,
+    /// When it ended, if before the horizon.
+    pub to: Option<SimTime>,
+    /// The largest service-time multiplier in force during it.
+    pub factor: f64,
+    /// Requests sent to the replica that failed while it was slow.
+    pub failed: u64,
+}
+
 /// Statistics over the records of one run.
 #[derive(Clone, Debug)]
 pub struct Collector {
@@ -69,6 +84,10 @@ pub struct Collector {
     pub fingerprint: u64,
     /// The run window by window.
     pub series: TimeSeries,
+    /// Each slowdown, in order (at most [`MAX_FAULTS`] kept).
+    pub slowdowns: Vec<SlowEffect>,
+    /// Per replica, the index in `slowdowns` of its open slowdown.
+    open_slow: Vec<Option<usize>>,
 }
 
 #[inline]
@@ -101,6 +120,8 @@ impl Collector {
             faults_without_effect: 0,
             open_fault: Vec::new(),
             series: TimeSeries::new(series_window_ns),
+            slowdowns: Vec::new(),
+            open_slow: Vec::new(),
         }
     }
 
@@ -142,12 +163,24 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             mix(h, (replica as u64) << 8 | (healthy as u64) << 4 | 5);
             mix(h, balancer as u64);
         }
+        Record::ReplicaSlow { replica, factor } => {
+            mix(h, (replica as u64) << 8 | 6);
+            mix(h, factor.to_bits());
+        }
         Record::ReplicaSample { .. } => {}
     }
 }
 
 impl Collector {
     fn track_faults(&mut self, now: SimTime, record: &Record) {
+        if let Record::Finished {
+            outcome, replica, ..
+        } = *record
+            && outcome != Outcome::Succeeded
+            && let Some(Some(i)) = self.open_slow.get(replica as usize)
+        {
+            self.slowdowns[*i].failed += 1;
+        }
         match *record {
             Record::ReplicaDown { replica } => {
                 let r = replica as usize;
@@ -180,6 +213,33 @@ impl Collector {
                     if f.lost + f.refused == 0 {
                         self.faults_without_effect += 1;
                     }
+                }
+            }
+            Record::ReplicaSlow { replica, factor } => {
+                let r = replica as usize;
+                if self.open_slow.len() <= r {
+                    self.open_slow.resize(r + 1, None);
+                }
+                match (self.open_slow[r], factor == 1.0) {
+                    (Some(i), true) => {
+                        self.slowdowns[i].to = Some(now);
+                        self.open_slow[r] = None;
+                    }
+                    (Some(i), false) => {
+                        let s = &mut self.slowdowns[i];
+                        s.factor = s.factor.max(factor);
+                    }
+                    (None, false) if self.slowdowns.len() < MAX_FAULTS => {
+                        self.slowdowns.push(SlowEffect {
+                            replica,
+                            from: now,
+                            to: None,
+                            factor,
+                            failed: 0,
+                        });
+                        self.open_slow[r] = Some(self.slowdowns.len() - 1);
+                    }
+                    _ => {}
                 }
             }
             Record::HealthChange {
@@ -263,6 +323,7 @@ impl Observer<Record> for Collector {
             Record::ReplicaUp { .. }
             | Record::WarmupEnded
             | Record::ReplicaSample { .. }
+            | Record::ReplicaSlow { .. }
             | Record::HealthChange { .. } => {}
         }
     }

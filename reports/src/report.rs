@@ -138,6 +138,23 @@ pub struct Faults {
     pub without_effect: u64,
     /// The first crashes, one by one.
     pub listed: Vec<FaultReport>,
+    /// Scheduled slowdowns (gray failures), one by one.
+    pub slowdowns: Vec<SlowReport>,
+}
+
+/// One slowdown and what it did.
+#[derive(Clone, Debug, Serialize)]
+pub struct SlowReport {
+    /// `pool/index`.
+    pub replica: String,
+    /// Began at, seconds.
+    pub from_s: f64,
+    /// Ended at, seconds (null if still slow at the horizon).
+    pub to_s: Option<f64>,
+    /// Service-time multiplier.
+    pub factor: f64,
+    /// Requests sent to it that failed meanwhile.
+    pub requests_failed: u64,
 }
 
 /// The statistics window.
@@ -309,6 +326,17 @@ impl Report {
                     had_effect: f.lost + f.refused > 0,
                 })
                 .collect(),
+            slowdowns: c
+                .slowdowns
+                .iter()
+                .map(|s| SlowReport {
+                    replica: name(s.replica),
+                    from_s: s.from.0 as f64 / 1e9,
+                    to_s: s.to.map(|t| t.0 as f64 / 1e9),
+                    factor: s.factor,
+                    requests_failed: s.failed,
+                })
+                .collect(),
         };
         let request_availability = round(ratio(succeeded as u128, (succeeded + failed) as u128), 6);
         let horizon_ns = warmup_ns + s.window_ns;
@@ -323,6 +351,13 @@ impl Report {
                 requests_failed: f.lost + f.refused,
                 detected_ns: f.detected_at.map(|t| t.0),
             })
+            .chain(c.slowdowns.iter().map(|s| FaultWindow {
+                fault: format!("replica {} slow ×{}", name(s.replica), s.factor),
+                start_ns: s.from.0,
+                end_ns: s.to.map(|t| t.0),
+                requests_failed: s.failed,
+                detected_ns: None,
+            }))
             .collect();
         let sre = Sre::new(
             &series,
@@ -334,7 +369,7 @@ impl Report {
         let latency_curve = latency_curve(c, succeeded);
         let replica_names = (0..s.replicas.len() as u32).map(name).collect();
         let mut notes = notes;
-        if !sre.incidents.is_empty() && !s.health_checked {
+        if !c.faults.is_empty() && !s.health_checked {
             notes.push("no health check is configured: crashed replicas are never detected and keep receiving requests until repaired (time_to_detect_s is null)".into());
         }
         let undetected = sre

@@ -155,6 +155,19 @@ pub fn render_table(r: &Report) -> String {
             let _ = writeln!(w, "  … {} more in the JSON report", f.total - 10);
         }
     }
+    if !r.faults.slowdowns.is_empty() {
+        let _ = writeln!(w);
+        for s in r.faults.slowdowns.iter().take(10) {
+            let to = s.to_s.map_or("still slow at the end".to_string(), |t| {
+                format!("to {t:.3}s")
+            });
+            let _ = writeln!(
+                w,
+                "slowdown     {} ×{} from {:.3}s {to}: {} of its requests failed meanwhile",
+                s.replica, s.factor, s.from_s, s.requests_failed
+            );
+        }
+    }
     if !r.expectations.is_empty() {
         let _ = writeln!(w);
         for v in &r.expectations {

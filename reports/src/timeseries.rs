@@ -177,6 +177,7 @@ impl TimeSeries {
             Record::ReplicaDown { .. }
             | Record::ReplicaUp { .. }
             | Record::WarmupEnded
+            | Record::ReplicaSlow { .. }
             | Record::HealthChange { .. } => {}
         }
     }

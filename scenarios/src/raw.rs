@@ -53,6 +53,13 @@ pub enum Fault {
         downtime: String,
         gap: String,
     },
+    Slow {
+        pool: String,
+        replica: u32,
+        at: String,
+        duration: String,
+        factor: f64,
+    },
 }
 
 /// The objective reports judge availability against, and the window they judge it in.

@@ -8,8 +8,8 @@ use crate::locate::Locations;
 use crate::raw;
 use crate::suggest::{did_you_mean, one_of};
 use models::spec::{
-    Arrivals, BalancerSpec, ClientSpec, FailureSpec, HealthCheckSpec, PolicySpec, PoolSpec,
-    ScheduledFault, Spec, Target,
+    Arrivals, BalancerSpec, ClientSpec, FailureSpec, FaultKind, HealthCheckSpec, PolicySpec,
+    PoolSpec, ScheduledFault, Spec, Target,
 };
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -1345,12 +1345,16 @@ fn scheduled_faults(
                 _ => Some((start?, length?)),
             }
         };
-        let mut push = |replica: u32, at: SimDuration, duration: SimDuration| {
+        let mut push_kind = |replica: u32, at: SimDuration, duration: SimDuration, kind| {
             out.push(ScheduledFault {
                 replica,
                 at,
                 duration,
+                kind,
             })
+        };
+        let mut push = |replica: u32, at: SimDuration, duration: SimDuration| {
+            push_kind(replica, at, duration, FaultKind::Down)
         };
         match f {
             raw::Fault::Crash {
@@ -1375,6 +1379,45 @@ fn scheduled_faults(
                     ok = false;
                 } else if let (Some(p), Some((a, d))) = (p, w) {
                     push(firsts[p] + replica, a, d);
+                } else {
+                    ok = false;
+                }
+            }
+            raw::Fault::Slow {
+                pool,
+                replica,
+                at,
+                duration,
+                factor,
+            } => {
+                let p = pool_index(cx, pool);
+                let w = window(cx, at, duration, "duration");
+                if !(factor.is_finite() && *factor > 0.0) {
+                    cx.fail_help(
+                        &at_path("factor"),
+                        format!("factor must be a positive number, found {factor}"),
+                        "5.0 makes service five times slower; 0.5 twice as fast",
+                    );
+                    ok = false;
+                } else if let Some(p) = p
+                    && *replica >= raw.pools[p].replicas
+                {
+                    cx.fail_help(
+                        &at_path("replica"),
+                        format!(
+                            "pool `{pool}` has replicas 0 to {}, not {replica}",
+                            raw.pools[p].replicas.saturating_sub(1)
+                        ),
+                        "replicas are numbered from 0 within their pool",
+                    );
+                    ok = false;
+                } else if let (Some(p), Some((a, d))) = (p, w) {
+                    push_kind(
+                        firsts[p] + replica,
+                        a,
+                        d,
+                        FaultKind::Slow { factor: *factor },
+                    );
                 } else {
                     ok = false;
                 }
@@ -1469,7 +1512,7 @@ fn scheduled_faults(
             let plain = format!("pool `{}`: no failures", pool.name);
             cx.notes.retain(|n| *n != plain);
             cx.notes.push(format!(
-                "pool `{}`: no random failures; {scheduled} scheduled replica outages",
+                "pool `{}`: no random failures; {scheduled} scheduled replica faults",
                 pool.name
             ));
         }

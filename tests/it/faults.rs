@@ -74,7 +74,7 @@ fn rolling_restarts_and_overlapping_faults() {
     assert!(
         r.notes
             .iter()
-            .any(|n| n == "pool `app`: no random failures; 3 scheduled replica outages"),
+            .any(|n| n == "pool `app`: no random failures; 3 scheduled replica faults"),
         "{:?}",
         r.notes
     );
@@ -89,5 +89,76 @@ fn bad_faults_are_input_errors() {
     ] {
         let out = hasim(&["check", &format!("tests/data/bad/{f}.ron")]);
         assert_eq!(out.status.code(), Some(2), "{f}");
+    }
+}
+
+/// A slowdown multiplies the service time of every request that reaches the replica while it
+/// lasts, and nothing else.
+#[test]
+fn a_slowdown_multiplies_service_times_in_its_window() {
+    let text = r#"Scenario(
+        name: "slow-exact", horizon: "30s",
+        clients: [Client(name: "c", arrivals: Constant(rate_per_s: 2.0), target: "p")],
+        pools: [Pool(name: "p", replicas: 1, service: Constant("10ms"))],
+        faults: [Slow(pool: "p", replica: 0, at: "10s", duration: "10s", factor: 3.0)],
+    )"#;
+    let loaded = scenarios::parse_str(text, "slow-exact.ron").expect("valid");
+    #[derive(Default)]
+    struct Lat(Vec<(u64, u64)>);
+    impl sim_core::Observer<models::Record> for Lat {
+        fn record(&mut self, _now: sim_core::SimTime, r: &models::Record) {
+            if let models::Record::Finished {
+                arrived, latency, ..
+            } = *r
+            {
+                self.0.push((arrived.0, latency.0));
+            }
+        }
+    }
+    let (r, lat) = hasim::run_observed(&loaded, 1, 0, String::new(), Vec::new(), Lat::default());
+    assert_eq!(lat.0.len(), 59);
+    for (arrived, latency) in lat.0 {
+        let slow = (10_000_000_000..20_000_000_000).contains(&arrived);
+        assert_eq!(
+            latency,
+            if slow { 30_000_000 } else { 10_000_000 },
+            "{arrived}"
+        );
+    }
+    let s = &r.faults.slowdowns;
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        (s[0].from_s, s[0].to_s, s[0].factor),
+        (10.0, Some(20.0), 3.0)
+    );
+    assert!(
+        r.sre
+            .incidents
+            .iter()
+            .any(|i| i.fault == "replica p/0 slow ×3")
+    );
+}
+
+/// The issue's question: does P2C hide a slow replica better than round robin? Round robin
+/// keeps a sixth of the traffic on a replica that now serves a fifth of it; least request does
+/// not.
+#[test]
+fn least_request_hides_a_slow_replica_that_round_robin_overloads() {
+    let p2c = load("scenarios/slow-replica.ron");
+    let mut rr = p2c.clone();
+    rr.spec.balancers[0].policy = models::spec::PolicySpec::RoundRobin;
+    for seed in [1, 2, 3] {
+        let a = hasim::run_report(&p2c, seed, 0, String::new(), Vec::new());
+        let b = hasim::run_report(&rr, seed, 0, String::new(), Vec::new());
+        assert!(
+            a.availability.request > 0.999,
+            "P2C {}",
+            a.availability.request
+        );
+        assert!(
+            b.availability.request < 0.97,
+            "RR {}",
+            b.availability.request
+        );
     }
 }
