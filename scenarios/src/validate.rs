@@ -1353,8 +1353,33 @@ fn scheduled_faults(
                 kind,
             })
         };
-        let mut push = |replica: u32, at: SimDuration, duration: SimDuration| {
-            push_kind(replica, at, duration, FaultKind::Down)
+        // One replica of a pool, by its index within the pool; false if the fault is invalid.
+        let one_replica = |cx: &mut Ctx<'_>,
+                           push_kind: &mut dyn FnMut(u32, SimDuration, SimDuration, FaultKind),
+                           pool: &str,
+                           replica: u32,
+                           (at, duration): (&str, &str),
+                           kind: FaultKind| {
+            let p = pool_index(cx, pool);
+            let w = window(cx, at, duration, "duration");
+            match (p, w) {
+                (Some(p), _) if replica >= raw.pools[p].replicas => {
+                    cx.fail_help(
+                        &at_path("replica"),
+                        format!(
+                            "pool `{pool}` has replicas 0 to {}, not {replica}",
+                            raw.pools[p].replicas.saturating_sub(1)
+                        ),
+                        "replicas are numbered from 0 within their pool",
+                    );
+                    false
+                }
+                (Some(p), Some((a, d))) => {
+                    push_kind(firsts[p] + replica, a, d, kind);
+                    true
+                }
+                _ => false,
+            }
         };
         match f {
             raw::Fault::Crash {
@@ -1363,25 +1388,8 @@ fn scheduled_faults(
                 at,
                 duration,
             } => {
-                let p = pool_index(cx, pool);
-                let w = window(cx, at, duration, "duration");
-                if let Some(p) = p
-                    && *replica >= raw.pools[p].replicas
-                {
-                    cx.fail_help(
-                        &at_path("replica"),
-                        format!(
-                            "pool `{pool}` has replicas 0 to {}, not {replica}",
-                            raw.pools[p].replicas.saturating_sub(1)
-                        ),
-                        "replicas are numbered from 0 within their pool",
-                    );
-                    ok = false;
-                } else if let (Some(p), Some((a, d))) = (p, w) {
-                    push(firsts[p] + replica, a, d);
-                } else {
-                    ok = false;
-                }
+                let when = (at.as_str(), duration.as_str());
+                ok &= one_replica(cx, &mut push_kind, pool, *replica, when, FaultKind::Down);
             }
             raw::Fault::Slow {
                 pool,
@@ -1390,35 +1398,16 @@ fn scheduled_faults(
                 duration,
                 factor,
             } => {
-                let p = pool_index(cx, pool);
-                let w = window(cx, at, duration, "duration");
-                if !(factor.is_finite() && *factor > 0.0) {
+                if factor.is_finite() && *factor > 0.0 {
+                    let kind = FaultKind::Slow { factor: *factor };
+                    let when = (at.as_str(), duration.as_str());
+                    ok &= one_replica(cx, &mut push_kind, pool, *replica, when, kind);
+                } else {
                     cx.fail_help(
                         &at_path("factor"),
                         format!("factor must be a positive number, found {factor}"),
                         "5.0 makes service five times slower; 0.5 twice as fast",
                     );
-                    ok = false;
-                } else if let Some(p) = p
-                    && *replica >= raw.pools[p].replicas
-                {
-                    cx.fail_help(
-                        &at_path("replica"),
-                        format!(
-                            "pool `{pool}` has replicas 0 to {}, not {replica}",
-                            raw.pools[p].replicas.saturating_sub(1)
-                        ),
-                        "replicas are numbered from 0 within their pool",
-                    );
-                    ok = false;
-                } else if let (Some(p), Some((a, d))) = (p, w) {
-                    push_kind(
-                        firsts[p] + replica,
-                        a,
-                        d,
-                        FaultKind::Slow { factor: *factor },
-                    );
-                } else {
                     ok = false;
                 }
             }
@@ -1426,7 +1415,7 @@ fn scheduled_faults(
                 match (pool_index(cx, pool), window(cx, at, duration, "duration")) {
                     (Some(p), Some((a, d))) => {
                         for r in 0..raw.pools[p].replicas {
-                            push(firsts[p] + r, a, d);
+                            push_kind(firsts[p] + r, a, d, FaultKind::Down);
                         }
                     }
                     _ => ok = false,
@@ -1464,7 +1453,7 @@ fn scheduled_faults(
                 }
                 if let Some((a, d)) = w {
                     for r in members {
-                        push(r, a, d);
+                        push_kind(r, a, d, FaultKind::Down);
                     }
                 } else {
                     ok = false;
@@ -1488,7 +1477,7 @@ fn scheduled_faults(
                             if t >= horizon {
                                 break;
                             }
-                            push(firsts[p] + r, t, d);
+                            push_kind(firsts[p] + r, t, d, FaultKind::Down);
                             t = SimDuration(t.0.saturating_add(d.0).saturating_add(g.0));
                         }
                     }
