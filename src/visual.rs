@@ -82,7 +82,7 @@ pub fn run_charts(r: &Report, format: ChartFormat) -> Result<Vec<Chart>, String>
         &mut out,
         "timeline",
         format!(
-            "The service over time ({window}): success rate against the {}% objective, throughput, latency and replicas up. Shaded: warm-up and the time each replica was down.",
+            "The service over time ({window}): success rate against the {}% objective, throughput, latency and replicas up. Shaded: warm-up and each fault (a replica down or slow).",
             100.0 * r.sre.slo_availability
         ),
         charts::timeline(
@@ -152,7 +152,7 @@ pub fn run_charts(r: &Report, format: ChartFormat) -> Result<Vec<Chart>, String>
         &mut out,
         "replicas",
         format!(
-            "Each replica's load over time ({window}, time-averaged){more}: requests in flight (in service + queued) and queue length. Shaded: replicas down."
+            "Each replica's load over time ({window}, time-averaged){more}: requests in flight (in service + queued) and queue length. Shaded: each fault (a replica down or slow)."
         ),
         charts::timeline(
             &format!("Load per replica — {who}"),
