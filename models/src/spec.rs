@@ -138,9 +138,25 @@ pub struct BalancerSpec {
     pub target: Target,
     /// Active health checking of its backends, if any (pool targets only).
     pub health_check: Option<HealthCheckSpec>,
+    /// Passive outlier detection on its backends' responses, if any (pool targets only).
+    pub outlier_detection: Option<OutlierSpec>,
     /// Below this fraction of healthy backends the balancer ignores health and routes to all
     /// (Envoy's panic threshold, default 0.5); 0 never panics (then with none healthy, all).
     pub panic_threshold: f64,
+}
+
+/// Passive outlier detection, as Envoy's `consecutive_5xx`: every failed response (refused,
+/// crashed, rejected, timed out) counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutlierSpec {
+    /// Failures in a row that eject a backend (Envoy: 5).
+    pub consecutive_errors: u32,
+    /// Ejection time × times ejected (Envoy: 30 s) …
+    pub base_ejection_time: SimDuration,
+    /// … capped at this (Envoy: 300 s).
+    pub max_ejection_time: SimDuration,
+    /// Most backends ejected at once, as a fraction; at least one may always be (Envoy: 0.1).
+    pub max_ejection_percent: f64,
 }
 
 /// Active health checks: a probe to each backend every `interval` (fixed cadence, first probe at

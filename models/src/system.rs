@@ -33,6 +33,8 @@ pub enum Event {
     Probe(u32, u32),
     /// Balancer `0`'s probe of backend `1` timed out (the replica was down).
     ProbeTimedOut(u32, u32),
+    /// Balancer `0` returns ejected backend `1` to rotation.
+    Uneject(u32, u32),
     /// Scheduled fault `0` begins: its replica goes down.
     FaultStart(u32),
     /// Scheduled fault `0` ends: its replica comes back unless another holds it down.
@@ -215,6 +217,11 @@ impl<O: Observer<Record>> System<O> {
                         .health_check
                         .as_ref()
                         .map(|_| key.stream(&format!("balancer/{}/health", b.name))),
+                    outlier: b
+                        .outlier_detection
+                        .clone()
+                        .map(|o| crate::balancer::Outlier::new(o, n)),
+                    panic_threshold: b.panic_threshold,
                     rng: key.stream(&format!("balancer/{}/policy", b.name)),
                 }
             })
@@ -326,7 +333,7 @@ impl<O: Observer<Record>> System<O> {
         let Some(t) = h.probe(backend as usize, passed) else {
             return;
         };
-        h.eligible(&mut lb.eligible);
+        lb.refresh_eligible();
         let Target::Pool(p) = self.balancer_target[b as usize] else {
             return;
         };
@@ -428,7 +435,10 @@ impl<O: Observer<Record>> System<O> {
             replicas,
             conservation: self.counts,
             run,
-            health_checked: self.balancers.iter().any(|b| b.health.is_some()),
+            health_checked: self
+                .balancers
+                .iter()
+                .any(|b| b.health.is_some() || b.outlier.is_some()),
         }
     }
 
@@ -616,7 +626,27 @@ impl<O: Observer<Record>> System<O> {
             *c = dec(*c, now, "a balancer's in-flight count");
             lb.policy
                 .on_complete(req.slot as usize, now.since(req.arrived), now);
+            let slot = req.slot as usize;
+            if let Some(o) = lb.outlier.as_mut()
+                && let Some(t) = o.response(slot, outcome == Outcome::Succeeded)
+            {
+                lb.refresh_eligible();
+                let b = req.balancer;
+                sched.after(t, Event::Uneject(b, slot as u32));
+                if let Target::Pool(p) = self.balancer_target[b as usize] {
+                    let replica = self.pools[p].first_replica + slot as u32;
+                    self.observer.record(
+                        now,
+                        &Record::HealthChange {
+                            balancer: b,
+                            replica,
+                            healthy: false,
+                        },
+                    );
+                }
+            }
         }
+        let req = &mut self.requests[id as usize];
         self.counts.in_flight = dec(self.counts.in_flight, now, "requests in flight");
         let waited = if outcome == Outcome::Succeeded {
             req.started.since(req.arrived)
@@ -764,6 +794,24 @@ impl<O: Observer<Record>> Model for System<O> {
             Event::WarmupEnd => self.on_warmup_end(now),
             Event::Sample => self.on_sample(now, sched),
             Event::Probe(b, backend) => self.on_probe(now, b, backend, sched),
+            Event::Uneject(b, backend) => {
+                let lb = &mut self.balancers[b as usize];
+                if let Some(o) = lb.outlier.as_mut() {
+                    o.return_to_rotation(backend as usize);
+                    lb.refresh_eligible();
+                    if let Target::Pool(p) = self.balancer_target[b as usize] {
+                        let replica = self.pools[p].first_replica + backend;
+                        self.observer.record(
+                            now,
+                            &Record::HealthChange {
+                                balancer: b,
+                                replica,
+                                healthy: true,
+                            },
+                        );
+                    }
+                }
+            }
             Event::FaultStart(i) => {
                 let f = &self.scheduled[i as usize];
                 let r = f.replica;
@@ -858,6 +906,7 @@ mod tests {
                 policy,
                 target: Target::Pool(0),
                 health_check: None,
+                outlier_detection: None,
                 panic_threshold: 0.5,
             }],
             pools: vec![PoolSpec {

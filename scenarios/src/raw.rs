@@ -99,7 +99,22 @@ pub struct Balancer {
     #[serde(default)]
     pub health_check: Option<HealthCheck>,
     #[serde(default)]
+    pub outlier_detection: Option<OutlierDetection>,
+    #[serde(default)]
     pub panic_threshold: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierDetection {
+    #[serde(default)]
+    pub consecutive_errors: Option<u32>,
+    #[serde(default)]
+    pub base_ejection_time: Option<String>,
+    #[serde(default)]
+    pub max_ejection_time: Option<String>,
+    #[serde(default)]
+    pub max_ejection_percent: Option<f64>,
 }
 
 #[derive(Deserialize, Debug)]

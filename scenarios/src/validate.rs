@@ -8,8 +8,8 @@ use crate::locate::Locations;
 use crate::raw;
 use crate::suggest::{did_you_mean, one_of};
 use models::spec::{
-    Arrivals, BalancerSpec, ClientSpec, FailureSpec, FaultKind, HealthCheckSpec, PolicySpec,
-    PoolSpec, ScheduledFault, Spec, Target,
+    Arrivals, BalancerSpec, ClientSpec, FailureSpec, FaultKind, HealthCheckSpec, OutlierSpec,
+    PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
 };
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -366,11 +366,13 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
         .map(|(i, (b, t))| {
             let policy = policy(cx, raw, b, *t, i);
             let (health_check, panic_threshold) = health(cx, b, *t, i);
+            let outlier_detection = outlier(cx, b, *t, i);
             Some(BalancerSpec {
                 name: b.name.clone(),
                 policy: policy?,
                 target: (*t)?,
                 health_check: health_check?,
+                outlier_detection: outlier_detection?,
                 panic_threshold: panic_threshold?,
             })
         })
@@ -1507,4 +1509,78 @@ fn scheduled_faults(
         }
     }
     ok.then_some(out)
+}
+
+/// `outlier_detection: OutlierDetection(...)` of balancer `i`, with Envoy's defaults
+/// (`consecutive_5xx` 5, base ejection 30 s, max 300 s, at most 10% ejected).
+fn outlier(
+    cx: &mut Ctx<'_>,
+    b: &raw::Balancer,
+    target: Option<Target>,
+    i: usize,
+) -> Option<Option<OutlierSpec>> {
+    let Some(o) = &b.outlier_detection else {
+        return Some(None);
+    };
+    let at = |f: &str| format!("balancers[{i}].outlier_detection.{f}");
+    if matches!(target, Some(Target::Balancer(_))) {
+        cx.fail_help(
+            &format!("balancers[{i}].outlier_detection"),
+            "outlier detection ejects a pool's replicas, and this balancer sends to another balancer",
+            "put it on the balancer in front of the pool",
+        );
+        return None;
+    }
+    let mut defaults = Vec::new();
+    let consecutive_errors = match o.consecutive_errors {
+        Some(0) => {
+            cx.fail(
+                &at("consecutive_errors"),
+                "consecutive_errors must be at least 1",
+            );
+            None
+        }
+        Some(n) => Some(n),
+        None => {
+            defaults.push("consecutive_errors 5".to_string());
+            Some(5)
+        }
+    };
+    let mut time = |cx: &mut Ctx<'_>, v: &Option<String>, f: &str, default: u64| match v {
+        Some(text) => cx.positive_duration(text, &at(f), f),
+        None => {
+            defaults.push(format!("{f} {default}s"));
+            Some(SimDuration::from_secs(default))
+        }
+    };
+    let base = time(cx, &o.base_ejection_time, "base_ejection_time", 30);
+    let max = time(cx, &o.max_ejection_time, "max_ejection_time", 300);
+    let percent = match o.max_ejection_percent {
+        Some(p) if p.is_finite() && (0.0..=1.0).contains(&p) => Some(p),
+        Some(p) => {
+            cx.fail_help(
+                &at("max_ejection_percent"),
+                format!("max_ejection_percent must be a fraction between 0 and 1, found {p}"),
+                "Envoy's default is 0.1: at most a tenth of the backends (but always one)",
+            );
+            None
+        }
+        None => {
+            defaults.push("max_ejection_percent 0.1".to_string());
+            Some(0.1)
+        }
+    };
+    if !defaults.is_empty() {
+        cx.notes.push(format!(
+            "balancer `{}`: outlier detection defaults (Envoy's): {}",
+            b.name,
+            defaults.join(", ")
+        ));
+    }
+    Some(Some(OutlierSpec {
+        consecutive_errors: consecutive_errors?,
+        base_ejection_time: base?,
+        max_ejection_time: max?,
+        max_ejection_percent: percent?,
+    }))
 }

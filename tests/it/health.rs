@@ -180,3 +180,59 @@ fn bad_health_check_settings_are_input_errors() {
     let out = hasim(&["check", "tests/data/bad/health-timeout-above-interval.ron"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Passive outlier detection (Envoy `consecutive_5xx`): a crashed replica that refuses at once
+/// is ejected after `consecutive_errors` failures, for base × times ejected, then tried again.
+#[test]
+fn outlier_detection_ejects_for_longer_each_time() {
+    let text = r#"Scenario(
+        name: "outlier", horizon: "30m",
+        clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 50.0), timeout: "1s", target: "lb")],
+        balancers: [Balancer(
+            name: "lb", policy: RoundRobin, target: "web",
+            outlier_detection: OutlierDetection(consecutive_errors: 5, base_ejection_time: "30s",
+                max_ejection_time: "100s", max_ejection_percent: 0.5),
+        )],
+        pools: [Pool(name: "web", replicas: 4, workers: 2, service: Exponential(mean: "20ms"))],
+        faults: [Crash(pool: "web", replica: 1, at: "5m", duration: "10m")],
+    )"#;
+    let loaded = scenarios::parse_str(text, "outlier.ron").expect("valid");
+    let (r, tl) = hasim::run_observed(
+        &loaded,
+        3,
+        0,
+        String::new(),
+        Vec::new(),
+        Timeline::default(),
+    );
+    let marks: Vec<(f64, bool)> = tl
+        .marked
+        .iter()
+        .filter(|m| m.0 == 1)
+        .map(|m| (m.1.0 as f64 / 1e9, m.2))
+        .collect();
+    // Ejected and returned in turn; each ejection lasts 30, 60, 90, then 100 s (capped).
+    let mut k = 0;
+    while k + 1 < marks.len() {
+        let ((out_at, out), (back_at, back)) = (marks[k], marks[k + 1]);
+        assert!(!out && back, "{marks:?}");
+        let len = (30.0 * (k / 2 + 1) as f64).min(100.0);
+        assert!((back_at - out_at - len).abs() < 1e-6, "{marks:?}");
+        k += 2;
+    }
+    // Tried again while down until the repair at 900 s, never after.
+    assert_eq!(marks.len() % 2, 0, "{marks:?}");
+    assert!(marks.len() >= 12, "{marks:?}");
+    assert!(
+        marks.iter().filter(|m| !m.1).all(|m| m.0 < 900.0),
+        "{marks:?}"
+    );
+    // The first ejection follows the crash within a fraction of a second (5 refusals at 12.5
+    // req/s per replica), and the incident says so.
+    assert!(marks[0].0 >= 300.0 && marks[0].0 < 302.0, "{marks:?}");
+    let d = r.sre.incidents[0].time_to_detect_s.expect("detected");
+    assert!(d < 2.0, "{d}");
+    // Requests refused: the 5 that eject it each time it is tried again, no more.
+    let tries = marks.iter().filter(|m| !m.1).count() as u64;
+    assert_eq!(r.requests.failed_by.refused, 5 * tries);
+}

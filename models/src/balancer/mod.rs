@@ -9,6 +9,7 @@ mod health;
 mod jsq;
 mod least;
 mod least_weighted;
+mod outlier;
 mod random;
 mod round_robin;
 mod weighted;
@@ -20,6 +21,7 @@ pub use health::{Health, Transition};
 pub use jsq::JoinShortestQueue;
 pub use least::{LeastConnections, LeastRequest};
 pub use least_weighted::{EnvoyLeastRequest, WeightedLeastConnections};
+pub use outlier::Outlier;
 pub use random::Random;
 pub use round_robin::RoundRobin;
 pub use weighted::{SmoothWeightedRoundRobin, WeightedRandom, WeightedRoundRobin};
@@ -203,6 +205,27 @@ pub(crate) fn argmin_from(values: &[u32], among: &[u32], start: usize) -> usize 
     best
 }
 
+impl Balancer {
+    /// Recomputes the eligible set: backends that pass their health checks and are not ejected,
+    /// or all of them when fewer than the panic threshold are (or none is).
+    pub fn refresh_eligible(&mut self) {
+        let n = self.in_flight.len();
+        let usable = |b: usize| {
+            self.health.as_ref().is_none_or(|h| h.healthy[b])
+                && self.outlier.as_ref().is_none_or(|o| !o.ejected[b])
+        };
+        let up = (0..n).filter(|&b| usable(b)).count();
+        let mut eligible = std::mem::take(&mut self.eligible);
+        eligible.clear();
+        if up == 0 || (up as f64) < self.panic_threshold * n as f64 {
+            eligible.extend(0..n as u32);
+        } else {
+            eligible.extend((0..n as u32).filter(|&b| usable(b as usize)));
+        }
+        self.eligible = eligible;
+    }
+}
+
 /// A balancer instance.
 #[derive(Clone, Debug)]
 pub struct Balancer {
@@ -218,6 +241,10 @@ pub struct Balancer {
     pub health: Option<Health>,
     /// Its health-check stream (`balancer/NAME/health`): probe phases and jitter.
     pub health_rng: Option<Stream>,
+    /// Its passive outlier detection, if any.
+    pub outlier: Option<Outlier>,
+    /// Usable fraction below which it routes to all backends (panic mode).
+    pub panic_threshold: f64,
     /// Its random stream (`balancer/NAME/policy`).
     pub rng: Stream,
 }
