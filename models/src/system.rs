@@ -209,10 +209,7 @@ impl<O: Observer<Record>> System<O> {
                     policy: Policy::new(&b.policy, n),
                     in_flight: vec![0; n],
                     eligible: (0..n as u32).collect(),
-                    health: b
-                        .health_check
-                        .clone()
-                        .map(|h| Health::new(h, n, b.panic_threshold)),
+                    health: b.health_check.clone().map(|h| Health::new(h, n)),
                     health_rng: b
                         .health_check
                         .as_ref()
@@ -334,18 +331,20 @@ impl<O: Observer<Record>> System<O> {
             return;
         };
         lb.refresh_eligible();
-        let Target::Pool(p) = self.balancer_target[b as usize] else {
-            return;
-        };
-        let replica = self.pools[p].first_replica + backend;
-        self.observer.record(
-            now,
-            &Record::HealthChange {
+        self.record_health(now, b, backend, t == Transition::Healthy);
+    }
+
+    /// Tells the observer that balancer `b` now considers its backend healthy or not.
+    fn record_health(&mut self, now: SimTime, b: u32, backend: u32, healthy: bool) {
+        if let Target::Pool(p) = self.balancer_target[b as usize] {
+            let replica = self.pools[p].first_replica + backend;
+            let rec = Record::HealthChange {
                 balancer: b,
                 replica,
-                healthy: t == Transition::Healthy,
-            },
-        );
+                healthy,
+            };
+            self.observer.record(now, &rec);
+        }
     }
 
     /// The end of the window that starts at `t`, clipped to the horizon.
@@ -633,17 +632,7 @@ impl<O: Observer<Record>> System<O> {
                 lb.refresh_eligible();
                 let b = req.balancer;
                 sched.after(t, Event::Uneject(b, slot as u32));
-                if let Target::Pool(p) = self.balancer_target[b as usize] {
-                    let replica = self.pools[p].first_replica + slot as u32;
-                    self.observer.record(
-                        now,
-                        &Record::HealthChange {
-                            balancer: b,
-                            replica,
-                            healthy: false,
-                        },
-                    );
-                }
+                self.record_health(now, b, slot as u32, false);
             }
         }
         let req = &mut self.requests[id as usize];
@@ -799,17 +788,7 @@ impl<O: Observer<Record>> Model for System<O> {
                 if let Some(o) = lb.outlier.as_mut() {
                     o.return_to_rotation(backend as usize);
                     lb.refresh_eligible();
-                    if let Target::Pool(p) = self.balancer_target[b as usize] {
-                        let replica = self.pools[p].first_replica + backend;
-                        self.observer.record(
-                            now,
-                            &Record::HealthChange {
-                                balancer: b,
-                                replica,
-                                healthy: true,
-                            },
-                        );
-                    }
+                    self.record_health(now, b, backend, true);
                 }
             }
             Event::FaultStart(i) => {

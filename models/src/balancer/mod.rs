@@ -430,4 +430,55 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn eligible_backends_skip_unhealthy_and_ejected_unless_too_few_remain() {
+        use crate::spec::{HealthCheckSpec, OutlierSpec};
+        use sim_core::SimDuration;
+        let spec = HealthCheckSpec {
+            interval: SimDuration::from_secs(2),
+            timeout: SimDuration::from_secs(1),
+            unhealthy_threshold: 1,
+            healthy_threshold: 1,
+            jitter: SimDuration::ZERO,
+        };
+        let outlier = OutlierSpec {
+            consecutive_errors: 1,
+            base_ejection_time: SimDuration::from_secs(30),
+            max_ejection_time: SimDuration::from_secs(300),
+            max_ejection_percent: 1.0,
+        };
+        let mut lb = Balancer {
+            name: "lb".into(),
+            policy: Policy::new(&PolicySpec::RoundRobin, 4),
+            in_flight: vec![0; 4],
+            eligible: (0..4).collect(),
+            health: Some(Health::new(spec, 4)),
+            rng: sim_core::StreamKey::new(1, 0).stream("test"),
+            health_rng: None,
+            outlier: Some(Outlier::new(outlier, 4)),
+            panic_threshold: 0.5,
+        };
+        let probe = |lb: &mut Balancer, b: usize| lb.health.as_mut().map(|h| h.probe(b, false));
+        probe(&mut lb, 1);
+        lb.refresh_eligible();
+        assert_eq!(lb.eligible, [0, 2, 3]);
+        lb.outlier.as_mut().map(|o| o.response(3, false));
+        lb.refresh_eligible();
+        assert_eq!(
+            lb.eligible,
+            [0, 2],
+            "2 of 4 usable: at the threshold, not below"
+        );
+        probe(&mut lb, 0);
+        lb.refresh_eligible();
+        assert_eq!(
+            lb.eligible,
+            [0, 1, 2, 3],
+            "1 of 4 usable is below 50%: panic, route to all"
+        );
+        lb.panic_threshold = 0.0;
+        lb.refresh_eligible();
+        assert_eq!(lb.eligible, [2], "no panic threshold: only the usable one");
+    }
 }
