@@ -23,6 +23,10 @@ fn mm1_spec() -> Spec {
             arrivals: Arrivals::Poisson { rate_per_s: 0.9 },
             timeout: None,
             target: Target::Pool(0),
+            retry: None,
+            hedge: None,
+            breaker: None,
+            max_in_flight: None,
         }],
         balancers: vec![],
         pools: vec![PoolSpec {
@@ -32,6 +36,9 @@ fn mm1_spec() -> Spec {
             queue_capacity: None,
             service: Dist::exponential(SimDuration::from_secs(1)).expect("valid"),
             failures: None,
+            error_rate: 0.0,
+            drop_stale: false,
+            discipline: models::spec::Discipline::Fifo,
         }],
     }
 }

@@ -4,6 +4,7 @@
 //! aligned text, filtered by component and time window and capped in lines, so a trace of a long
 //! run stays a file a person can open.
 
+use models::breaker::BreakerState;
 use models::spec::Spec;
 use models::{Outcome, Record};
 use reports::mix_record;
@@ -157,6 +158,28 @@ impl<W: Write> Observer<Record> for Trace<W> {
                     "marked_healthy"
                 } else {
                     "marked_unhealthy"
+                },
+                None,
+                None,
+                None,
+                None,
+            ),
+            Record::Retry {
+                client, request, ..
+            } => (
+                name(&self.clients, client),
+                "retry",
+                Some(request),
+                None,
+                None,
+                None,
+            ),
+            Record::BreakerChange { client, state } => (
+                name(&self.clients, client),
+                match state {
+                    BreakerState::Closed => "breaker_closed",
+                    BreakerState::Open => "breaker_open",
+                    BreakerState::HalfOpen => "breaker_half_open",
                 },
                 None,
                 None,

@@ -3,12 +3,14 @@
 //! output formats: it takes a validated [`spec::Spec`] and emits [`Record`]s to an observer.
 
 pub mod balancer;
+pub mod breaker;
 pub mod pool;
 mod record;
+pub mod retry;
 pub mod spec;
 mod stats;
 mod system;
 
 pub use record::{Outcome, Record};
 pub use stats::TimeWeighted;
-pub use system::{Conservation, Event, ReplicaSummary, Summary, System};
+pub use system::{Conservation, Event, ReplicaSummary, ResilienceCounts, Summary, System};

@@ -1,8 +1,9 @@
-//! Replica pools: per replica, `workers` concurrent requests and a bounded FIFO waiting room.
+//! Replica pools: per replica, `workers` concurrent requests and a bounded waiting room (FIFO,
+//! LIFO or adaptive LIFO).
 //! The service time is drawn once per request when it reaches the pool, from the pool's own
 //! stream, so variants that differ only in routing serve the same work (common random numbers).
 
-use crate::spec::{FailureSpec, PoolSpec};
+use crate::spec::{Discipline, FailureSpec, PoolSpec};
 use crate::stats::TimeWeighted;
 use sim_core::{Dist, SimTime, Stream, StreamKey};
 use std::collections::VecDeque;
@@ -28,6 +29,14 @@ pub struct Pool {
     pub failures: Option<FailureSpec>,
     /// Replicas currently up.
     pub up: u32,
+    /// Probability that a served request fails anyway.
+    pub error_rate: f64,
+    /// Error draws (`pool/NAME/errors`), when `error_rate` > 0.
+    pub error_rng: Option<Stream>,
+    /// Drop requests whose caller has gone when a worker reaches them.
+    pub drop_stale: bool,
+    /// Which waiting request a free worker takes.
+    pub discipline: Discipline,
 }
 
 /// One replica's state.
@@ -73,6 +82,11 @@ impl Pool {
             occupancy: vec![0; n as usize],
             failures: spec.failures.clone(),
             up: n,
+            error_rate: spec.error_rate,
+            error_rng: (spec.error_rate > 0.0)
+                .then(|| key.stream(&format!("pool/{}/errors", spec.name))),
+            drop_stale: spec.drop_stale,
+            discipline: spec.discipline,
         };
         let replicas =
             (0..n)

@@ -15,17 +15,26 @@ pub enum Outcome {
     Crashed,
     /// The balancer sent it to a replica that was down (connection refused).
     Refused,
+    /// The replica served it and answered with an error (the pool's `error_rate`).
+    Error,
+    /// The client's circuit breaker was open: it failed at once, without being sent.
+    ShortCircuited,
 }
 
 impl Outcome {
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; Outcome::COUNT] = [
         Outcome::Succeeded,
         Outcome::Rejected,
         Outcome::TimedOut,
         Outcome::Crashed,
         Outcome::Refused,
+        Outcome::Error,
+        Outcome::ShortCircuited,
     ];
+
+    /// How many outcomes there are.
+    pub const COUNT: usize = 7;
 
     /// The name used in reports.
     pub fn name(self) -> &'static str {
@@ -35,6 +44,8 @@ impl Outcome {
             Outcome::TimedOut => "timed_out",
             Outcome::Crashed => "crashed",
             Outcome::Refused => "refused",
+            Outcome::Error => "error",
+            Outcome::ShortCircuited => "short_circuited",
         }
     }
 }
@@ -63,8 +74,28 @@ pub enum Record {
         outcome: Outcome,
         /// Time from issue to outcome.
         latency: SimDuration,
-        /// Time spent queued before service began (successes only; zero otherwise).
+        /// Time the successful attempt spent queued before service began (zero otherwise).
         waited: SimDuration,
+        /// Attempts made (1 without retries or hedging; short-circuited ones included).
+        attempts: u32,
+    },
+    /// An attempt failed and the client will try again after `delay`.
+    Retry {
+        /// Index of the client.
+        client: u32,
+        /// The request's sequence number in the run.
+        request: u64,
+        /// The attempt that will be made (2 for the first retry).
+        attempt: u32,
+        /// The backoff.
+        delay: SimDuration,
+    },
+    /// A client's circuit breaker changed state.
+    BreakerChange {
+        /// Index of the client.
+        client: u32,
+        /// The new state.
+        state: crate::breaker::BreakerState,
     },
     /// A replica crashed.
     ReplicaDown {

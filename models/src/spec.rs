@@ -74,10 +74,162 @@ pub struct ClientSpec {
     pub name: String,
     /// How arrivals are spaced.
     pub arrivals: Arrivals,
-    /// The client gives up on a request after this long (counted as timed out).
+    /// The overall deadline: the client gives up on a request after this long, whatever
+    /// attempt it is on (counted as timed out).
     pub timeout: Option<SimDuration>,
     /// Where requests go.
     pub target: Target,
+    /// Retries of failed attempts, if any.
+    pub retry: Option<RetrySpec>,
+    /// Hedged copies of slow attempts, if any.
+    pub hedge: Option<HedgeSpec>,
+    /// A circuit breaker in front of the target, if any.
+    pub breaker: Option<BreakerSpec>,
+    /// Client-side bulkhead: requests beyond this many in flight fail at once (rejected).
+    pub max_in_flight: Option<u32>,
+}
+
+/// Which failed attempts are retried (a set of [`crate::Outcome`]s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryOn(pub u8);
+
+impl RetryOn {
+    /// The set with every failure a server can cause (Envoy's `5xx` + `reset` +
+    /// `connect-failure` + `retriable-status-codes` 503): error, timed out, crashed, refused,
+    /// rejected. A short-circuit is never retried.
+    pub const fn with_all_failures(self) -> RetryOn {
+        use crate::Outcome::*;
+        self.with(Error)
+            .with(TimedOut)
+            .with(Crashed)
+            .with(Refused)
+            .with(Rejected)
+    }
+
+    /// The set with `o` added.
+    pub const fn with(self, o: crate::Outcome) -> RetryOn {
+        RetryOn(self.0 | 1 << o as u8)
+    }
+
+    /// True when `o` is in the set.
+    pub const fn contains(self, o: crate::Outcome) -> bool {
+        self.0 & (1 << o as u8) != 0
+    }
+}
+
+/// Retries: what the client does when an attempt fails.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetrySpec {
+    /// Attempts in all, the first included (gRPC `maxAttempts`; Envoy `num_retries` + 1).
+    pub max_attempts: u32,
+    /// An attempt is abandoned after this long (Envoy `per_try_timeout`); the server keeps the
+    /// work unless its pool drops stale work.
+    pub per_try_timeout: Option<SimDuration>,
+    /// Failures that are retried.
+    pub retry_on: RetryOn,
+    /// Wait before each retry.
+    pub backoff: BackoffSpec,
+    /// A limit on retries across requests, if any.
+    pub budget: Option<BudgetSpec>,
+}
+
+/// Exponential backoff: the k-th retry (k = 0, 1, …) waits about min(max, base·2^k).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BackoffSpec {
+    /// First interval (Envoy 25 ms).
+    pub base: SimDuration,
+    /// Cap (Envoy 10 × base).
+    pub max: SimDuration,
+    /// How the interval is randomised.
+    pub jitter: Jitter,
+}
+
+/// Jitter modes of Brooker's "Exponential Backoff and Jitter" (AWS, 2015); t = min(max, base·2^k).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Jitter {
+    /// Exactly t (synchronised clients retry together).
+    None,
+    /// Uniform on [0, t) (Envoy, gRPC, AWS SDKs).
+    Full,
+    /// t/2 + uniform on [0, t/2).
+    Equal,
+    /// min(max, uniform on [base, 3·previous)), previous starting at base.
+    Decorrelated,
+}
+
+/// Limits on retries across a client's requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BudgetSpec {
+    /// Envoy's retry budget: retries in flight ≤ max(min_concurrency, percent% × requests in
+    /// flight).
+    Envoy {
+        /// Share of active requests that may be retries (Envoy 20).
+        percent: f64,
+        /// Retries always allowed concurrently (Envoy 3).
+        min_concurrency: u32,
+    },
+    /// gRPC retry throttling (gRFC A6): tokens start at `max_tokens`, −1 per failed attempt,
+    /// +`token_ratio` per success (capped); retries only while tokens > max_tokens / 2.
+    Throttle {
+        /// Bucket size (≤ 1000).
+        max_tokens: f64,
+        /// Tokens a success returns.
+        token_ratio: f64,
+    },
+}
+
+/// Hedged requests (Dean & Barroso; gRPC hedging): while no answer has come, another copy goes
+/// out every `delay`, up to `max_copies` in all; the first success wins and the others are
+/// cancelled (removed from their servers).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HedgeSpec {
+    /// Wait before each further copy.
+    pub delay: SimDuration,
+    /// Copies in all, the first included (≥ 2).
+    pub max_copies: u32,
+}
+
+/// A circuit breaker over the client's attempts (resilience4j / Hystrix semantics).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BreakerSpec {
+    /// Which calls the failure rate is computed over.
+    pub window: BreakerWindow,
+    /// Fewest calls in the window before the rate is judged.
+    pub minimum_calls: u32,
+    /// Failure rate (0–1) at or above which the breaker opens.
+    pub failure_rate_threshold: f64,
+    /// Time open before trial calls are let through.
+    pub open_duration: SimDuration,
+    /// Trial calls in half-open; all must finish, and their failure rate decides.
+    pub half_open_calls: u32,
+}
+
+/// A breaker's sliding window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerWindow {
+    /// The last `n` calls.
+    Count(u32),
+    /// Calls of the last `length`, in `buckets` equal buckets (Hystrix: 10 s in 10).
+    Time {
+        /// Window length.
+        length: SimDuration,
+        /// Buckets it is divided into.
+        buckets: u32,
+    },
+}
+
+/// How a replica chooses the next waiting request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discipline {
+    /// Oldest first.
+    Fifo,
+    /// Newest first (under overload, fresh requests still meet their deadlines).
+    Lifo,
+    /// FIFO while the queue is at most `above` long, LIFO beyond (Facebook's adaptive LIFO).
+    AdaptiveLifo {
+        /// Queue length at which it switches.
+        above: u32,
+    },
 }
 
 /// Open-loop arrival processes.
@@ -300,6 +452,14 @@ pub struct PoolSpec {
     pub service: Dist,
     /// Crash/repair process of each replica, if any.
     pub failures: Option<FailureSpec>,
+    /// Probability that a served request fails anyway (an error response, a 5xx).
+    pub error_rate: f64,
+    /// Requests whose caller has given up are dropped when they reach a worker instead of
+    /// served. Without it a server keeps working for callers that left: retry storms become
+    /// metastable.
+    pub drop_stale: bool,
+    /// Which waiting request a free worker takes.
+    pub discipline: Discipline,
 }
 
 /// Independent crash/repair cycles of each replica.

@@ -3,9 +3,11 @@
 //! cycle and its invariant: every offered request is succeeded, failed or still in flight.
 
 use crate::balancer::{Balance, Balancer, Health, LoadView, Policy, Transition};
+use crate::breaker::Breaker;
 use crate::pool::{Pool, Replica};
 use crate::record::{Outcome, Record};
-use crate::spec::{FaultKind, Spec, Target};
+use crate::retry::Budget;
+use crate::spec::{Discipline, FaultKind, Spec, Target};
 use crate::stats::TimeWeighted;
 use sim_core::{
     Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, TimerId,
@@ -17,9 +19,15 @@ use sim_core::{
 pub enum Event {
     /// Client `0` issues its next request.
     Arrival(u32),
-    /// The client of request `0` gives up.
-    Timeout(u32),
-    /// Request `0` finishes service.
+    /// Call `0` reaches its overall deadline: the client gives up.
+    Deadline(u32),
+    /// Attempt `0` reaches its per-try timeout: the client abandons it.
+    TryTimeout(u32),
+    /// Call `0`'s backoff is over: its next attempt goes out.
+    Retry(u32),
+    /// Call `0` has waited the hedging delay: another copy goes out.
+    Hedge(u32),
+    /// Attempt `0` finishes service.
     Done(u32),
     /// Replica `0` (global index) crashes.
     Crash(u32),
@@ -63,28 +71,95 @@ struct Client {
     rng: Stream,
     timeout: Option<SimDuration>,
     target: Target,
+    retry: Option<crate::spec::RetrySpec>,
+    hedge: Option<crate::spec::HedgeSpec>,
+    breaker: Option<Breaker>,
+    budget: Option<Budget>,
+    /// Backoff jitter draws (`client/NAME/retry`), if it retries.
+    retry_rng: Option<Stream>,
+    /// Bulkhead: calls beyond this many in flight are rejected at once.
+    max_in_flight: u64,
+    /// Calls waiting for an outcome.
+    in_flight: u64,
+    /// Retry attempts whose outcome the client still awaits (for Envoy's budget).
+    retries_in_flight: u64,
 }
 
+/// A client's request, end to end: one or more attempts (retries, hedged copies).
 #[derive(Clone, Copy)]
-struct Request {
+struct Call {
     /// Sequence number of the request in the run (0, 1, 2, …): its name in traces.
     seq: u64,
     client: u32,
     arrived: SimTime,
+    /// Attempts started (short-circuited ones included).
+    attempts: u32,
+    /// Live attempts, linked through `Attempt::sibling`.
+    live: u32,
+    /// The overall deadline.
+    deadline: Option<TimerId>,
+    /// The backoff before the next retry, or the delay before the next hedged copy.
+    pending: Option<TimerId>,
+    /// The last backoff (decorrelated jitter draws from it).
+    last_delay: SimDuration,
+    /// The replica of the latest attempt (for the record).
+    replica: u32,
+    /// The client still waits for an outcome.
+    waiting: bool,
+}
+
+/// One try of a call at a replica.
+#[derive(Clone, Copy)]
+struct Attempt {
+    call: u32,
+    sent: SimTime,
     started: SimTime,
     service: SimDuration,
     replica: u32,
-    /// The balancer that chose the replica, and the backend slot it counted the request in.
+    /// The balancer that chose the replica, and the backend slot it counted the attempt in.
     balancer: u32,
     slot: u32,
     /// Position in the replica's `in_service` list while in service.
     pos: u32,
-    timeout: Option<TimerId>,
+    /// Next live attempt of the same call.
+    sibling: u32,
+    /// The breaker epoch that permitted it (`NONE` without a breaker).
+    epoch: u32,
+    try_timeout: Option<TimerId>,
     done: Option<TimerId>,
-    /// The client still waits for an outcome.
-    client_waiting: bool,
-    /// The request is queued or in service at a replica.
+    /// The caller still waits for this attempt's result.
+    live: bool,
+    /// Cancelled by its caller (a hedge that lost): dropped wherever it is.
+    cancelled: bool,
+    /// A retry (counts against Envoy's budget while live).
+    is_retry: bool,
+    /// Queued or in service at a replica.
     at_server: bool,
+}
+
+/// What the resilience mechanisms did since the end of warm-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResilienceCounts {
+    /// Attempts sent to a target (first tries, retries and hedged copies).
+    pub attempts: u64,
+    /// Retries scheduled.
+    pub retries: u64,
+    /// Retries a budget refused.
+    pub budget_denied: u64,
+    /// Hedged copies sent.
+    pub hedges: u64,
+    /// Attempts a circuit breaker failed at once.
+    pub short_circuited: u64,
+    /// Times a circuit breaker opened.
+    pub breaker_openings: u64,
+    /// Requests a client's bulkhead rejected.
+    pub bulkhead_rejected: u64,
+    /// Attempts served in full after their caller had given up: work done for nobody.
+    pub stale_served: u64,
+    /// Attempts dropped unserved because their caller had given up (drop_stale).
+    pub stale_dropped: u64,
+    /// Hedged copies cancelled because another copy answered first.
+    pub cancelled: u64,
 }
 
 /// Whole-run request counts (not windowed), for the conservation invariant.
@@ -136,6 +211,8 @@ pub struct Summary {
     pub run: RunStats,
     /// Some balancer checks its backends' health.
     pub health_checked: bool,
+    /// What retries, hedges, breakers and bulkheads did after warm-up.
+    pub resilience: ResilienceCounts,
 }
 
 /// The running topology, emitting [`Record`]s to `O`.
@@ -146,8 +223,13 @@ pub struct System<O> {
     balancer_target: Vec<Target>,
     pools: Vec<Pool>,
     replicas: Vec<Replica>,
-    requests: Vec<Request>,
-    free_requests: Vec<u32>,
+    calls: Vec<Call>,
+    free_calls: Vec<u32>,
+    attempts: Vec<Attempt>,
+    free_attempts: Vec<u32>,
+    /// Some client hedges: service must be cancellable.
+    hedging: bool,
+    resilience: ResilienceCounts,
     /// Reused buffer for the requests a crash fails (no allocation per crash).
     scratch: Vec<u32>,
     pools_down: u32,
@@ -184,6 +266,17 @@ impl<O: Observer<Record>> System<O> {
                 rng: key.stream(&format!("client/{}/arrivals", c.name)),
                 timeout: c.timeout,
                 target: c.target,
+                retry: c.retry.clone(),
+                hedge: c.hedge,
+                breaker: c.breaker.map(Breaker::new),
+                budget: c.retry.as_ref().and_then(|r| r.budget).map(Budget::new),
+                retry_rng: c
+                    .retry
+                    .as_ref()
+                    .map(|_| key.stream(&format!("client/{}/retry", c.name))),
+                max_in_flight: c.max_in_flight.map_or(u64::MAX, u64::from),
+                in_flight: 0,
+                retries_in_flight: 0,
             })
             .collect();
         let mut pools = Vec::new();
@@ -236,8 +329,12 @@ impl<O: Observer<Record>> System<O> {
             balancer_target: spec.balancers.iter().map(|b| b.target).collect(),
             pools,
             replicas,
-            requests: Vec::with_capacity(1024),
-            free_requests: Vec::with_capacity(1024),
+            calls: Vec::with_capacity(1024),
+            free_calls: Vec::with_capacity(1024),
+            attempts: Vec::with_capacity(1024),
+            free_attempts: Vec::with_capacity(1024),
+            hedging: spec.clients.iter().any(|c| c.hedge.is_some()),
+            resilience: ResilienceCounts::default(),
             scratch: Vec::new(),
             pools_down: 0,
             service_up,
@@ -438,6 +535,7 @@ impl<O: Observer<Record>> System<O> {
                 .balancers
                 .iter()
                 .any(|b| b.health.is_some() || b.outlier.is_some()),
+            resilience: self.resilience,
         }
     }
 
@@ -449,10 +547,54 @@ impl<O: Observer<Record>> System<O> {
             c.succeeded + c.failed + c.in_flight,
             "invariant: requests offered = succeeded + failed + in flight ({c:?})"
         );
-        let waiting = self.requests.iter().filter(|r| r.client_waiting).count() as u64;
+        let free: std::collections::BTreeSet<u32> = self.free_calls.iter().copied().collect();
+        let waiting = self.calls.iter().filter(|r| r.waiting).count() as u64;
         assert_eq!(
             waiting, c.in_flight,
             "invariant: in-flight count matches the request table"
+        );
+        let per_client: u64 = self.clients.iter().map(|c| c.in_flight).sum();
+        assert_eq!(
+            per_client, c.in_flight,
+            "invariant: clients' in-flight counts"
+        );
+        // Every live attempt belongs to a waiting call, and every waiting call's live list
+        // holds exactly its live attempts.
+        let live = self.attempts.iter().filter(|a| a.live).count();
+        let mut listed = 0;
+        for (i, call) in self.calls.iter().enumerate() {
+            if free.contains(&(i as u32)) {
+                continue;
+            }
+            let mut a = call.live;
+            while a != NONE {
+                let at = &self.attempts[a as usize];
+                assert!(
+                    at.live && at.call == i as u32,
+                    "invariant: live attempt list"
+                );
+                listed += 1;
+                a = at.sibling;
+            }
+        }
+        assert_eq!(
+            live, listed,
+            "invariant: live attempts are listed by their calls"
+        );
+        let in_lb: u64 = self
+            .balancers
+            .iter()
+            .flat_map(|b| &b.in_flight)
+            .map(|&x| x as u64)
+            .sum();
+        let routed = self
+            .attempts
+            .iter()
+            .filter(|a| a.live && a.balancer != NONE)
+            .count() as u64;
+        assert_eq!(
+            in_lb, routed,
+            "invariant: balancers count their live attempts"
         );
         for (p, pool) in self.pools.iter().enumerate() {
             let up = self
@@ -473,24 +615,38 @@ impl<O: Observer<Record>> System<O> {
         }
     }
 
-    fn new_request(&mut self, req: Request) -> u32 {
-        match self.free_requests.pop() {
+    fn new_call(&mut self, call: Call) -> u32 {
+        match self.free_calls.pop() {
             Some(i) => {
-                self.requests[i as usize] = req;
+                self.calls[i as usize] = call;
                 i
             }
             None => {
-                self.requests.push(req);
-                (self.requests.len() - 1) as u32
+                self.calls.push(call);
+                (self.calls.len() - 1) as u32
             }
         }
     }
 
+    fn new_attempt(&mut self, a: Attempt) -> u32 {
+        match self.free_attempts.pop() {
+            Some(i) => {
+                self.attempts[i as usize] = a;
+                i
+            }
+            None => {
+                self.attempts.push(a);
+                (self.attempts.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Frees an attempt nobody needs any more (its caller has its result and no server holds it).
     #[inline]
-    fn release_if_done(&mut self, id: u32) {
-        let r = &self.requests[id as usize];
-        if !r.client_waiting && !r.at_server {
-            self.free_requests.push(id);
+    fn release_attempt(&mut self, id: u32) {
+        let a = &self.attempts[id as usize];
+        if !a.live && !a.at_server {
+            self.free_attempts.push(id);
         }
     }
 
@@ -498,22 +654,20 @@ impl<O: Observer<Record>> System<O> {
         let client = &mut self.clients[c as usize];
         let gap = client.interarrival.sample(&mut client.rng);
         sched.after(gap, Event::Arrival(c));
-        let (timeout, target) = (client.timeout, client.target);
+        let (timeout, full) = (client.timeout, client.in_flight >= client.max_in_flight);
+        client.in_flight += 1;
         let seq = self.counts.offered;
-        let id = self.new_request(Request {
+        let id = self.new_call(Call {
             seq,
             client: c,
             arrived: now,
-            started: now,
-            service: SimDuration::ZERO,
+            attempts: 0,
+            live: NONE,
+            deadline: None,
+            pending: None,
+            last_delay: SimDuration::ZERO,
             replica: NONE,
-            balancer: NONE,
-            slot: NONE,
-            pos: NONE,
-            timeout: None,
-            done: None,
-            client_waiting: true,
-            at_server: false,
+            waiting: true,
         });
         self.counts.offered += 1;
         self.counts.in_flight += 1;
@@ -524,14 +678,105 @@ impl<O: Observer<Record>> System<O> {
                 request: seq,
             },
         );
+        if full {
+            self.resilience.bulkhead_rejected += 1;
+            self.finish_call(now, id, Outcome::Rejected, None, sched);
+            return;
+        }
         if let Some(t) = timeout {
-            self.requests[id as usize].timeout = Some(sched.timer_after(t, Event::Timeout(id)));
+            self.calls[id as usize].deadline = Some(sched.timer_after(t, Event::Deadline(id)));
+        }
+        self.send_attempt(now, id, false, sched);
+    }
+
+    /// Starts the next attempt of `call`: through the client's breaker, then routed and
+    /// delivered; arms its per-try timeout and the next hedge.
+    fn send_attempt(
+        &mut self,
+        now: SimTime,
+        call: u32,
+        is_retry: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let cl = &mut self.calls[call as usize];
+        cl.attempts += 1;
+        let (c, attempts_made) = (cl.client, cl.attempts);
+        let client = &mut self.clients[c as usize];
+        let epoch = match client.breaker.as_mut() {
+            Some(b) => {
+                let before = b.state();
+                let permit = b.permit(now);
+                let after = b.state();
+                if before != after {
+                    self.observer.record(
+                        now,
+                        &Record::BreakerChange {
+                            client: c,
+                            state: after,
+                        },
+                    );
+                }
+                match permit {
+                    Some(e) => e,
+                    None => {
+                        self.resilience.short_circuited += 1;
+                        self.after_failure(now, call, Outcome::ShortCircuited, sched);
+                        return;
+                    }
+                }
+            }
+            None => NONE,
+        };
+        self.resilience.attempts += 1;
+        let client = &mut self.clients[c as usize];
+        if is_retry {
+            client.retries_in_flight += 1;
+        }
+        let (target, per_try, hedge) = (
+            client.target,
+            client.retry.as_ref().and_then(|r| r.per_try_timeout),
+            client.hedge,
+        );
+        let cl = &mut self.calls[call as usize];
+        let sibling = cl.live;
+        let id = self.new_attempt(Attempt {
+            call,
+            sent: now,
+            started: now,
+            service: SimDuration::ZERO,
+            replica: NONE,
+            balancer: NONE,
+            slot: NONE,
+            pos: NONE,
+            sibling,
+            epoch,
+            try_timeout: None,
+            done: None,
+            live: true,
+            cancelled: false,
+            is_retry,
+            at_server: false,
+        });
+        self.calls[call as usize].live = id;
+        if let Some(t) = per_try {
+            self.attempts[id as usize].try_timeout =
+                Some(sched.timer_after(t, Event::TryTimeout(id)));
+        }
+        if let Some(h) = hedge
+            && attempts_made < h.max_copies
+        {
+            let cl = &mut self.calls[call as usize];
+            if let Some(t) = cl.pending.take() {
+                sched.cancel(t);
+            }
+            cl.pending = Some(sched.timer_after(h.delay, Event::Hedge(call)));
         }
         let replica = self.route(target, id);
+        self.calls[call as usize].replica = replica;
         self.deliver(now, id, replica, sched);
     }
 
-    /// Follows balancers down to a replica, counting the request in the deciding balancer.
+    /// Follows balancers down to a replica, counting the attempt in the deciding balancer.
     fn route(&mut self, mut target: Target, id: u32) -> u32 {
         loop {
             match target {
@@ -548,9 +793,9 @@ impl<O: Observer<Record>> System<O> {
                         };
                         let slot = lb.policy.pick(&view, &mut lb.rng);
                         lb.in_flight[slot] += 1;
-                        let req = &mut self.requests[id as usize];
-                        req.balancer = b as u32;
-                        req.slot = slot as u32;
+                        let a = &mut self.attempts[id as usize];
+                        a.balancer = b as u32;
+                        a.slot = slot as u32;
                         return pool.first_replica + slot as u32;
                     }
                 },
@@ -567,80 +812,287 @@ impl<O: Observer<Record>> System<O> {
         if slow != 1.0 {
             service = SimDuration((service.0 as f64 * slow).round() as u64);
         }
-        let req = &mut self.requests[id as usize];
-        req.service = service;
-        req.replica = r;
+        let a = &mut self.attempts[id as usize];
+        a.service = service;
+        a.replica = r;
         if !rep.is_up {
-            self.finish_client(now, id, Outcome::Refused, sched);
-            self.release_if_done(id);
+            self.attempt_ended(now, id, Outcome::Refused, sched);
         } else if (rep.in_service.len() as u32) < pool.workers {
             pool.occupancy[rep.index as usize] += 1;
-            req.at_server = true;
+            a.at_server = true;
             self.start_service(now, id, sched);
         } else if (rep.queue.len() as u32) < pool.queue_capacity {
             pool.occupancy[rep.index as usize] += 1;
-            req.at_server = true;
+            a.at_server = true;
             rep.queue.push_back(id);
             rep.queued.set(now, rep.queue.len() as u64);
         } else {
-            self.finish_client(now, id, Outcome::Rejected, sched);
-            self.release_if_done(id);
+            self.attempt_ended(now, id, Outcome::Rejected, sched);
         }
     }
 
     fn start_service(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
-        let req = &mut self.requests[id as usize];
-        let rep = &mut self.replicas[req.replica as usize];
-        req.started = now;
-        req.pos = rep.in_service.len() as u32;
+        let a = &mut self.attempts[id as usize];
+        let rep = &mut self.replicas[a.replica as usize];
+        a.started = now;
+        a.pos = rep.in_service.len() as u32;
         rep.in_service.push(id);
         rep.busy.set(now, rep.in_service.len() as u64);
-        // Only a crash cancels service, so replicas that never fail skip the timer table.
-        if rep.can_fail {
-            req.done = Some(sched.timer_after(req.service, Event::Done(id)));
+        // Only a crash or a cancelled hedge stops service, so otherwise skip the timer table.
+        if rep.can_fail || self.hedging {
+            a.done = Some(sched.timer_after(a.service, Event::Done(id)));
         } else {
-            sched.after(req.service, Event::Done(id));
+            sched.after(a.service, Event::Done(id));
         }
     }
 
-    /// Tells the client how its request ended (once), and the balancer that it ended.
-    fn finish_client(
+    /// The next waiting attempt replica `r` should serve, by its pool's discipline; attempts
+    /// that were cancelled (and, with `drop_stale`, whose caller has gone) are dropped here.
+    fn next_waiting(&mut self, now: SimTime, r: u32) -> Option<u32> {
+        let rep = &mut self.replicas[r as usize];
+        let pool = &mut self.pools[rep.pool as usize];
+        let mut taken = false;
+        let next = loop {
+            let lifo = match pool.discipline {
+                Discipline::Fifo => false,
+                Discipline::Lifo => true,
+                Discipline::AdaptiveLifo { above } => rep.queue.len() as u32 > above,
+            };
+            let next = if lifo {
+                rep.queue.pop_back()
+            } else {
+                rep.queue.pop_front()
+            };
+            let Some(id) = next else { break None };
+            taken = true;
+            let a = &mut self.attempts[id as usize];
+            if a.cancelled || (!a.live && pool.drop_stale) {
+                if !a.cancelled {
+                    self.resilience.stale_dropped += 1;
+                }
+                a.at_server = false;
+                let occ = &mut pool.occupancy[rep.index as usize];
+                *occ = dec(*occ, now, "a replica's occupancy");
+                self.free_attempts.push(id);
+                continue;
+            }
+            break Some(id);
+        };
+        if taken {
+            rep.queued.set(now, rep.queue.len() as u64);
+        }
+        next
+    }
+
+    /// Attempt `id` ended for its caller with `outcome` (served, failed, or abandoned): the
+    /// balancer, breaker and budget learn it, then the call succeeds, waits for its other
+    /// copies, retries or fails. Nothing happens for an attempt already abandoned.
+    fn attempt_ended(
         &mut self,
         now: SimTime,
         id: u32,
         outcome: Outcome,
         sched: &mut Scheduler<Event>,
     ) {
-        let req = &mut self.requests[id as usize];
-        if !req.client_waiting {
+        let a = &mut self.attempts[id as usize];
+        if !a.live {
+            self.release_attempt(id);
             return;
         }
-        req.client_waiting = false;
-        if let Some(t) = req.timeout.take() {
+        a.live = false;
+        if let Some(t) = a.try_timeout.take() {
             sched.cancel(t);
         }
-        if req.balancer != NONE {
-            let lb = &mut self.balancers[req.balancer as usize];
-            let c = &mut lb.in_flight[req.slot as usize];
-            *c = dec(*c, now, "a balancer's in-flight count");
-            lb.policy
-                .on_complete(req.slot as usize, now.since(req.arrived), now);
-            let slot = req.slot as usize;
-            if let Some(o) = lb.outlier.as_mut()
-                && let Some(t) = o.response(slot, outcome == Outcome::Succeeded)
-            {
-                lb.refresh_eligible();
-                let b = req.balancer;
-                sched.after(t, Event::Uneject(b, slot as u32));
-                self.record_health(now, b, slot as u32, false);
+        let a = *a;
+        self.unlink(id);
+        self.lb_attempt_ended(now, &a, Some(outcome), sched);
+        let ok = outcome == Outcome::Succeeded;
+        let c = self.calls[a.call as usize].client;
+        let client = &mut self.clients[c as usize];
+        if a.is_retry {
+            client.retries_in_flight = dec(client.retries_in_flight, now, "retries in flight");
+        }
+        if let Some(b) = client.budget.as_mut() {
+            b.attempt_ended(ok);
+        }
+        if let Some(b) = client.breaker.as_mut() {
+            let (before, opened) = (b.state(), b.openings);
+            b.record(now, a.epoch, !ok);
+            let after = b.state();
+            self.resilience.breaker_openings += b.openings - opened;
+            if before != after {
+                self.observer.record(
+                    now,
+                    &Record::BreakerChange {
+                        client: c,
+                        state: after,
+                    },
+                );
             }
         }
-        let req = &mut self.requests[id as usize];
-        self.counts.in_flight = dec(self.counts.in_flight, now, "requests in flight");
-        let waited = if outcome == Outcome::Succeeded {
-            req.started.since(req.arrived)
+        self.release_attempt(id);
+        if ok {
+            self.finish_call(now, a.call, outcome, Some(&a), sched);
         } else {
-            SimDuration::ZERO
+            self.after_failure(now, a.call, outcome, sched);
+        }
+    }
+
+    /// Removes live attempt `id` from its call's list.
+    fn unlink(&mut self, id: u32) {
+        let a = self.attempts[id as usize];
+        let call = &mut self.calls[a.call as usize];
+        if call.live == id {
+            call.live = a.sibling;
+            return;
+        }
+        let mut cur = call.live;
+        while cur != NONE {
+            let next = self.attempts[cur as usize].sibling;
+            if next == id {
+                self.attempts[cur as usize].sibling = a.sibling;
+                return;
+            }
+            cur = next;
+        }
+    }
+
+    /// The deciding balancer learns that attempt `a` ended: its in-flight count, its latency
+    /// estimate and outlier detection (`None`: cancelled, neither success nor failure).
+    fn lb_attempt_ended(
+        &mut self,
+        now: SimTime,
+        a: &Attempt,
+        outcome: Option<Outcome>,
+        sched: &mut Scheduler<Event>,
+    ) {
+        if a.balancer == NONE {
+            return;
+        }
+        let lb = &mut self.balancers[a.balancer as usize];
+        let slot = a.slot as usize;
+        let c = &mut lb.in_flight[slot];
+        *c = dec(*c, now, "a balancer's in-flight count");
+        let Some(outcome) = outcome else { return };
+        lb.policy.on_complete(slot, now.since(a.sent), now);
+        if let Some(o) = lb.outlier.as_mut()
+            && let Some(t) = o.response(slot, outcome == Outcome::Succeeded)
+        {
+            lb.refresh_eligible();
+            let b = a.balancer;
+            sched.after(t, Event::Uneject(b, slot as u32));
+            self.record_health(now, b, slot as u32, false);
+        }
+    }
+
+    /// An attempt of `call` failed with `outcome`: wait for its other copies, send the next
+    /// hedge at once, retry after a backoff, or give up.
+    fn after_failure(
+        &mut self,
+        now: SimTime,
+        call: u32,
+        outcome: Outcome,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let cl = &self.calls[call as usize];
+        if !cl.waiting || cl.live != NONE {
+            return;
+        }
+        let (attempts, last_delay) = (cl.attempts, cl.last_delay);
+        let client = &mut self.clients[cl.client as usize];
+        if let Some(h) = client.hedge
+            && attempts < h.max_copies
+            && outcome != Outcome::ShortCircuited
+        {
+            self.resilience.hedges += 1;
+            self.send_attempt(now, call, false, sched);
+            return;
+        }
+        if let Some(r) = &client.retry
+            && attempts < r.max_attempts
+            && r.retry_on.contains(outcome)
+        {
+            if let Some(b) = &client.budget
+                && !b.allows(client.in_flight, client.retries_in_flight)
+            {
+                self.resilience.budget_denied += 1;
+            } else {
+                let k = attempts - 1;
+                let rng = client.retry_rng.as_mut().unwrap_or_else(|| unreachable!());
+                let prev = if k == 0 { r.backoff.base } else { last_delay };
+                let delay = r.backoff.delay(k, prev, rng);
+                let cl = &mut self.calls[call as usize];
+                cl.last_delay = delay;
+                if let Some(t) = cl.pending.take() {
+                    sched.cancel(t);
+                }
+                cl.pending = Some(sched.timer_after(delay, Event::Retry(call)));
+                self.resilience.retries += 1;
+                let rec = Record::Retry {
+                    client: cl.client,
+                    request: cl.seq,
+                    attempt: attempts + 1,
+                    delay,
+                };
+                self.observer.record(now, &rec);
+                return;
+            }
+        }
+        self.finish_call(now, call, outcome, None, sched);
+    }
+
+    /// Tells the client how its call ended (once). Its other live attempts are abandoned —
+    /// cancelled at their servers when a copy succeeded (hedging), else left to run on.
+    fn finish_call(
+        &mut self,
+        now: SimTime,
+        call: u32,
+        outcome: Outcome,
+        winner: Option<&Attempt>,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let cl = &mut self.calls[call as usize];
+        if !cl.waiting {
+            return;
+        }
+        cl.waiting = false;
+        if let Some(t) = cl.deadline.take() {
+            sched.cancel(t);
+        }
+        if let Some(t) = cl.pending.take() {
+            sched.cancel(t);
+        }
+        let mut cur = std::mem::replace(&mut cl.live, NONE);
+        let cancel = outcome == Outcome::Succeeded;
+        while cur != NONE {
+            let a = &mut self.attempts[cur as usize];
+            let next = a.sibling;
+            a.live = false;
+            if let Some(t) = a.try_timeout.take() {
+                sched.cancel(t);
+            }
+            let a = *a;
+            let c = self.calls[call as usize].client as usize;
+            if a.is_retry {
+                let client = &mut self.clients[c];
+                client.retries_in_flight = dec(client.retries_in_flight, now, "retries in flight");
+            }
+            if cancel {
+                self.lb_attempt_ended(now, &a, None, sched);
+                self.cancel_at_server(now, cur, sched);
+            } else {
+                self.lb_attempt_ended(now, &a, Some(Outcome::TimedOut), sched);
+            }
+            self.release_attempt(cur);
+            cur = next;
+        }
+        let cl = self.calls[call as usize];
+        let client = &mut self.clients[cl.client as usize];
+        client.in_flight = dec(client.in_flight, now, "a client's requests in flight");
+        self.counts.in_flight = dec(self.counts.in_flight, now, "requests in flight");
+        let (replica, waited) = match winner {
+            Some(a) => (a.replica, a.started.since(a.sent)),
+            None => (cl.replica, SimDuration::ZERO),
         };
         if outcome == Outcome::Succeeded {
             self.counts.succeeded += 1;
@@ -648,47 +1100,80 @@ impl<O: Observer<Record>> System<O> {
             self.counts.failed += 1;
         }
         let rec = Record::Finished {
-            request: req.seq,
-            replica: req.replica,
-            client: req.client,
-            arrived: req.arrived,
+            request: cl.seq,
+            replica,
+            client: cl.client,
+            arrived: cl.arrived,
             outcome,
-            latency: now.since(req.arrived),
+            latency: now.since(cl.arrived),
             waited,
+            attempts: cl.attempts,
         };
         self.observer.record(now, &rec);
+        self.free_calls.push(call);
     }
 
-    fn on_done(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
-        let req = &mut self.requests[id as usize];
-        req.done = None;
-        req.at_server = false;
-        let (r, pos) = (req.replica, req.pos as usize);
-        let rep = &mut self.replicas[r as usize];
-        rep.in_service.swap_remove(pos);
-        if let Some(&moved) = rep.in_service.get(pos) {
-            self.requests[moved as usize].pos = pos as u32;
+    /// A hedged copy lost: a queued one is marked and dropped when reached; one in service
+    /// stops and frees its worker.
+    fn cancel_at_server(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
+        let a = &mut self.attempts[id as usize];
+        if !a.at_server {
+            return;
         }
-        rep.served += 1;
-        let occ = &mut self.pools[rep.pool as usize].occupancy[rep.index as usize];
-        *occ = dec(*occ, now, "a replica's occupancy");
-        let next = rep.queue.pop_front();
-        if next.is_some() {
-            rep.queued.set(now, rep.queue.len() as u64);
-        }
-        rep.busy.set(now, rep.in_service.len() as u64);
-        self.finish_client(now, id, Outcome::Succeeded, sched);
-        self.release_if_done(id);
-        if let Some(n) = next {
+        self.resilience.cancelled += 1;
+        a.cancelled = true;
+        let Some(t) = a.done.take() else {
+            return; // queued: dropped when a worker reaches it
+        };
+        sched.cancel(t);
+        a.at_server = false;
+        let (r, pos) = (a.replica, a.pos as usize);
+        self.leave_service(now, r, pos);
+        if let Some(n) = self.next_waiting(now, r) {
             self.start_service(now, n, sched);
         }
     }
 
-    fn on_timeout(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
-        self.requests[id as usize].timeout = None;
-        // The server keeps working on it: the client has gone, the work has not.
-        self.finish_client(now, id, Outcome::TimedOut, sched);
-        self.release_if_done(id);
+    /// Removes the attempt at `pos` of replica `r`'s in-service list.
+    fn leave_service(&mut self, now: SimTime, r: u32, pos: usize) {
+        let rep = &mut self.replicas[r as usize];
+        rep.in_service.swap_remove(pos);
+        if let Some(&moved) = rep.in_service.get(pos) {
+            self.attempts[moved as usize].pos = pos as u32;
+        }
+        rep.busy.set(now, rep.in_service.len() as u64);
+        let occ = &mut self.pools[rep.pool as usize].occupancy[rep.index as usize];
+        *occ = dec(*occ, now, "a replica's occupancy");
+    }
+
+    fn on_done(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
+        let a = &mut self.attempts[id as usize];
+        a.done = None;
+        a.at_server = false;
+        let (r, pos, live) = (a.replica, a.pos as usize, a.live);
+        self.leave_service(now, r, pos);
+        let rep = &mut self.replicas[r as usize];
+        rep.served += 1;
+        let next = self.next_waiting(now, r);
+        if live {
+            let pool = &mut self.pools[self.replicas[r as usize].pool as usize];
+            let failed = match pool.error_rng.as_mut() {
+                Some(rng) => rng.chance(pool.error_rate),
+                None => false,
+            };
+            let outcome = if failed {
+                Outcome::Error
+            } else {
+                Outcome::Succeeded
+            };
+            self.attempt_ended(now, id, outcome, sched);
+        } else {
+            self.resilience.stale_served += 1;
+            self.release_attempt(id);
+        }
+        if let Some(n) = next {
+            self.start_service(now, n, sched);
+        }
     }
 
     fn on_crash(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
@@ -715,13 +1200,16 @@ impl<O: Observer<Record>> System<O> {
         self.observer
             .record(now, &Record::ReplicaDown { replica: r });
         for &id in &lost {
-            let req = &mut self.requests[id as usize];
-            if let Some(t) = req.done.take() {
+            let a = &mut self.attempts[id as usize];
+            if let Some(t) = a.done.take() {
                 sched.cancel(t);
             }
-            req.at_server = false;
-            self.finish_client(now, id, Outcome::Crashed, sched);
-            self.release_if_done(id);
+            a.at_server = false;
+            if a.cancelled {
+                self.free_attempts.push(id);
+            } else {
+                self.attempt_ended(now, id, Outcome::Crashed, sched);
+            }
         }
         lost.clear();
         self.scratch = lost;
@@ -765,6 +1253,7 @@ impl<O: Observer<Record>> System<O> {
             r.restart_stats(now);
         }
         self.service_up.restart(now);
+        self.resilience = ResilienceCounts::default();
         self.observer.record(now, &Record::WarmupEnded);
     }
 }
@@ -777,7 +1266,27 @@ impl<O: Observer<Record>> Model for System<O> {
         match event {
             Event::Arrival(c) => self.on_arrival(now, c, sched),
             Event::Done(id) => self.on_done(now, id, sched),
-            Event::Timeout(id) => self.on_timeout(now, id, sched),
+            Event::Deadline(call) => {
+                self.calls[call as usize].deadline = None;
+                // The server keeps working on it: the client has gone, the work has not.
+                self.finish_call(now, call, Outcome::TimedOut, None, sched);
+            }
+            Event::TryTimeout(id) => {
+                self.attempts[id as usize].try_timeout = None;
+                self.attempt_ended(now, id, Outcome::TimedOut, sched);
+            }
+            Event::Retry(call) => {
+                self.calls[call as usize].pending = None;
+                self.send_attempt(now, call, true, sched);
+            }
+            Event::Hedge(call) => {
+                let cl = &mut self.calls[call as usize];
+                cl.pending = None;
+                if cl.waiting {
+                    self.resilience.hedges += 1;
+                    self.send_attempt(now, call, false, sched);
+                }
+            }
             Event::Crash(r) => self.on_crash(now, r, sched),
             Event::Repair(r) => self.on_repair(now, r, sched),
             Event::WarmupEnd => self.on_warmup_end(now),
@@ -848,7 +1357,7 @@ mod tests {
 
     #[derive(Default)]
     struct Count {
-        outcomes: [u64; 5],
+        outcomes: [u64; Outcome::COUNT],
         down: u64,
         up: u64,
         last: SimTime,
@@ -879,6 +1388,10 @@ mod tests {
                 arrivals: Arrivals::Poisson { rate_per_s: 50.0 },
                 timeout: Some(SimDuration::from_millis(300)),
                 target: Target::Balancer(0),
+                retry: None,
+                hedge: None,
+                breaker: None,
+                max_in_flight: None,
             }],
             balancers: vec![BalancerSpec {
                 name: "lb".into(),
@@ -898,6 +1411,9 @@ mod tests {
                     time_to_failure: Dist::exponential(SimDuration::from_secs(60)).unwrap(),
                     time_to_repair: Dist::exponential(SimDuration::from_secs(10)).unwrap(),
                 }),
+                error_rate: 0.0,
+                drop_stale: false,
+                discipline: crate::spec::Discipline::Fifo,
             }],
         }
     }
@@ -921,9 +1437,11 @@ mod tests {
             let (summary, obs) = sys.run();
             let c = summary.conservation;
             assert!(c.offered > 90_000, "{policy:?}: {c:?}");
+            // No error rate, no breaker: those two outcomes cannot happen; every other must.
             for o in Outcome::ALL {
+                let none = matches!(o, Outcome::Error | Outcome::ShortCircuited);
                 assert!(
-                    obs.outcomes[o as usize] > 0,
+                    (obs.outcomes[o as usize] == 0) == none,
                     "{policy:?}: no {o:?} in {:?}",
                     obs.outcomes
                 );

@@ -54,7 +54,12 @@ pub struct Collector {
     /// Requests offered in the window.
     pub offered: u64,
     /// Outcomes of requests offered in the window, indexed like [`Outcome::ALL`].
-    pub outcomes: [u64; 5],
+    pub outcomes: [u64; Outcome::COUNT],
+    /// Attempts made by the requests counted in `outcomes`.
+    pub attempts: u64,
+    /// Circuit-breaker transitions after warm-up, by the state entered (closed, open,
+    /// half-open).
+    pub breaker_changes: [u64; 3],
     /// Latency of successful requests, ns (3 significant digits).
     pub latency: Histogram<u64>,
     /// Exact sum of successful latencies, ns.
@@ -104,7 +109,9 @@ impl Collector {
         Collector {
             warmup,
             offered: 0,
-            outcomes: [0; 5],
+            outcomes: [0; Outcome::COUNT],
+            attempts: 0,
+            breaker_changes: [0; 3],
             latency: Histogram::new_with_bounds(1, HIGHEST_NS, 3)
                 .unwrap_or_else(|_| unreachable!("constant bounds are valid")),
             latency_sum_ns: 0,
@@ -147,10 +154,28 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             client,
             outcome,
             latency,
+            attempts,
             ..
         } => {
             mix(h, ((client as u64) << 8) | 1 << 4 | outcome as u64);
             mix(h, latency.0);
+            // A single attempt adds nothing, so fingerprints from before retries still hold.
+            if attempts != 1 {
+                mix(h, (attempts as u64) << 8 | 7);
+            }
+        }
+        Record::Retry {
+            client,
+            request,
+            attempt,
+            delay,
+        } => {
+            mix(h, (client as u64) << 32 | (attempt as u64) << 8 | 8);
+            mix(h, request);
+            mix(h, delay.0);
+        }
+        Record::BreakerChange { client, state } => {
+            mix(h, (client as u64) << 8 | (state as u64) << 4 | 9);
         }
         Record::ReplicaDown { replica } => mix(h, (replica as u64) << 8 | 2),
         Record::ReplicaUp { replica } => mix(h, (replica as u64) << 8 | 3),
@@ -297,12 +322,14 @@ impl Observer<Record> for Collector {
                 outcome,
                 latency,
                 waited,
+                attempts,
                 ..
             } => {
                 if arrived < self.warmup {
                     return;
                 }
                 self.outcomes[outcome as usize] += 1;
+                self.attempts += attempts as u64;
                 if outcome == Outcome::Succeeded {
                     let ns = latency.0;
                     self.latency.saturating_record(ns.clamp(1, HIGHEST_NS));
@@ -324,7 +351,13 @@ impl Observer<Record> for Collector {
             | Record::WarmupEnded
             | Record::ReplicaSample { .. }
             | Record::ReplicaSlow { .. }
-            | Record::HealthChange { .. } => {}
+            | Record::HealthChange { .. }
+            | Record::Retry { .. } => {}
+            Record::BreakerChange { state, .. } => {
+                if now >= self.warmup {
+                    self.breaker_changes[state as usize] += 1;
+                }
+            }
         }
     }
 }

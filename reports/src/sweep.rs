@@ -27,7 +27,7 @@ pub struct UnitResult {
     /// Requests offered in the window.
     pub offered: u64,
     /// Outcomes in [`Outcome::ALL`] order.
-    pub outcomes: [u64; 5],
+    pub outcomes: [u64; Outcome::COUNT],
     /// Σ latency of successes, ns (decimal string: JSON numbers are not u128-safe everywhere).
     #[serde(with = "u128_string")]
     pub latency_sum_ns: u128,

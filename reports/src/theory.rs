@@ -107,6 +107,10 @@ mod tests {
                 arrivals: Arrivals::Poisson { rate_per_s: lambda },
                 timeout: None,
                 target: Target::Pool(0),
+                retry: None,
+                hedge: None,
+                breaker: None,
+                max_in_flight: None,
             }],
             balancers: vec![],
             pools: vec![PoolSpec {
@@ -116,6 +120,9 @@ mod tests {
                 queue_capacity: None,
                 service: Dist::exponential(SimDuration::from_secs(1)).unwrap(),
                 failures: None,
+                error_rate: 0.0,
+                drop_stale: false,
+                discipline: models::spec::Discipline::Fifo,
             }],
         }
     }

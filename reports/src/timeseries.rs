@@ -151,6 +151,7 @@ impl TimeSeries {
                     self.row(k).failed += 1;
                 }
             }
+            Record::Retry { .. } | Record::BreakerChange { .. } => {}
             Record::ReplicaSample {
                 replica,
                 in_service,
@@ -212,6 +213,7 @@ mod tests {
             outcome,
             latency: SimDuration::from_millis(ms),
             waited: SimDuration::ZERO,
+            attempts: 1,
         }
     }
 

@@ -80,6 +80,113 @@ pub struct Client {
     #[serde(default)]
     pub timeout: Option<String>,
     pub target: String,
+    #[serde(default)]
+    pub retry: Option<Retry>,
+    #[serde(default)]
+    pub hedge: Option<Hedge>,
+    #[serde(default)]
+    pub breaker: Option<Breaker>,
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    #[serde(default)]
+    pub per_try_timeout: Option<String>,
+    #[serde(default)]
+    pub retry_on: Option<Vec<RetryOn>>,
+    #[serde(default)]
+    pub backoff: Option<Backoff>,
+    #[serde(default)]
+    pub budget: Option<Budget>,
+}
+
+/// Failures an attempt can have, as retry conditions.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum RetryOn {
+    Error,
+    TimedOut,
+    Crashed,
+    Refused,
+    Rejected,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Backoff {
+    #[serde(default)]
+    pub base: Option<String>,
+    #[serde(default)]
+    pub max: Option<String>,
+    #[serde(default)]
+    pub jitter: Option<Jitter>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum Jitter {
+    None,
+    Full,
+    Equal,
+    Decorrelated,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum Budget {
+    Envoy {
+        #[serde(default)]
+        percent: Option<f64>,
+        #[serde(default)]
+        min_concurrency: Option<u32>,
+    },
+    Throttle {
+        max_tokens: f64,
+        token_ratio: f64,
+    },
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Hedge {
+    pub delay: String,
+    #[serde(default)]
+    pub max_copies: Option<u32>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Breaker {
+    #[serde(default)]
+    pub window: Option<BreakerWindow>,
+    #[serde(default)]
+    pub minimum_calls: Option<u32>,
+    #[serde(default)]
+    pub failure_rate_threshold: Option<f64>,
+    #[serde(default)]
+    pub open_duration: Option<String>,
+    #[serde(default)]
+    pub half_open_calls: Option<u32>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum BreakerWindow {
+    Count(u32),
+    Time { length: String, buckets: u32 },
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum Discipline {
+    Fifo,
+    Lifo,
+    AdaptiveLifo { above: u32 },
 }
 
 #[derive(Deserialize, Debug)]
@@ -210,6 +317,12 @@ pub struct Pool {
     pub failures: Option<Failures>,
     #[serde(default)]
     pub zones: Option<Vec<String>>,
+    #[serde(default)]
+    pub error_rate: Option<f64>,
+    #[serde(default)]
+    pub drop_stale: Option<bool>,
+    #[serde(default)]
+    pub discipline: Option<Discipline>,
 }
 
 #[derive(Deserialize, Debug)]

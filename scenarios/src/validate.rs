@@ -4,12 +4,14 @@
 //! Every default it applies becomes a note for the report.
 
 use crate::ScenarioError;
+
+mod resilience;
 use crate::locate::Locations;
 use crate::raw;
 use crate::suggest::{did_you_mean, one_of};
 use models::spec::{
-    Arrivals, BalancerSpec, ClientSpec, FailureSpec, FaultKind, HealthCheckSpec, OutlierSpec,
-    PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
+    Arrivals, BalancerSpec, ClientSpec, Discipline, FailureSpec, FaultKind, HealthCheckSpec,
+    OutlierSpec, PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
 };
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -876,11 +878,34 @@ fn client(
         );
         return None;
     }
+    let retry = resilience::retry(cx, c, i);
+    let hedge = resilience::hedge(cx, c, i);
+    let breaker = resilience::breaker(cx, c, i);
+    if c.max_in_flight == Some(0) {
+        cx.fail_help(
+            &format!("clients[{i}].max_in_flight"),
+            "max_in_flight must be at least 1",
+            "leave it out for no client-side limit",
+        );
+        return None;
+    }
+    if let (Some(Some(_)), Some(Some(_))) = (&retry, &hedge) {
+        cx.fail_help(
+            &format!("clients[{i}].hedge"),
+            "a client has either a retry policy or a hedging policy, not both (as in gRPC)",
+            "hedging already resends: a failed copy sends the next one at once, up to max_copies",
+        );
+        return None;
+    }
     Some(ClientSpec {
         name: c.name.clone(),
         arrivals: arrivals?,
         timeout: timeout?,
         target: target?,
+        retry: retry?,
+        hedge: hedge?,
+        breaker: breaker?,
+        max_in_flight: c.max_in_flight,
     })
 }
 
@@ -934,6 +959,24 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
             Some(None)
         }
     };
+    let error_rate = match p.error_rate {
+        None => 0.0,
+        Some(e) if e.is_finite() && (0.0..1.0).contains(&e) => e,
+        Some(e) => {
+            cx.fail_help(
+                &path("error_rate"),
+                format!("error_rate must be a probability in [0, 1), found {e}"),
+                "0.01 means one served request in a hundred answers with an error",
+            );
+            ok = false;
+            0.0
+        }
+    };
+    let discipline = match p.discipline {
+        None | Some(raw::Discipline::Fifo) => Discipline::Fifo,
+        Some(raw::Discipline::Lifo) => Discipline::Lifo,
+        Some(raw::Discipline::AdaptiveLifo { above }) => Discipline::AdaptiveLifo { above },
+    };
     if !ok {
         return None;
     }
@@ -944,6 +987,9 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         queue_capacity: p.queue_capacity,
         service: service?,
         failures: failures?,
+        error_rate,
+        drop_stale: p.drop_stale.unwrap_or(false),
+        discipline,
     })
 }
 
