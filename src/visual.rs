@@ -361,6 +361,42 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
                 .collect(),
         },
     ];
+    if let Some(x) = &r.resilience {
+        let row: Vec<String> = [
+            x.attempts_per_request.to_string(),
+            x.retries.to_string(),
+            x.retries_denied_by_budget.to_string(),
+            x.hedges.to_string(),
+            x.hedges_cancelled.to_string(),
+            x.breaker_openings.to_string(),
+            x.short_circuited.to_string(),
+            x.bulkhead_rejected.to_string(),
+            x.stale_served.to_string(),
+            x.stale_dropped.to_string(),
+        ]
+        .into();
+        tables.insert(
+            1,
+            HtmlTable {
+                caption: "Retries, hedges, breakers and bulkheads after warm-up".into(),
+                header: [
+                    "attempts per request",
+                    "retries",
+                    "denied by budget",
+                    "hedges",
+                    "hedges cancelled",
+                    "breaker openings",
+                    "short-circuited",
+                    "bulkhead rejected",
+                    "stale work served",
+                    "stale work dropped",
+                ]
+                .map(String::from)
+                .into(),
+                rows: vec![row],
+            },
+        );
+    }
     if !s.incidents.is_empty() {
         tables.push(HtmlTable {
             caption: format!(

@@ -213,6 +213,8 @@ pub struct Summary {
     pub health_checked: bool,
     /// What retries, hedges, breakers and bulkheads did after warm-up.
     pub resilience: ResilienceCounts,
+    /// Some client retries, hedges, has a breaker or a bulkhead.
+    pub resilient: bool,
 }
 
 /// The running topology, emitting [`Record`]s to `O`.
@@ -536,6 +538,12 @@ impl<O: Observer<Record>> System<O> {
                 .iter()
                 .any(|b| b.health.is_some() || b.outlier.is_some()),
             resilience: self.resilience,
+            resilient: self.clients.iter().any(|c| {
+                c.retry.is_some()
+                    || c.hedge.is_some()
+                    || c.breaker.is_some()
+                    || c.max_in_flight != u64::MAX
+            }),
         }
     }
 
@@ -838,8 +846,9 @@ impl<O: Observer<Record>> System<O> {
         a.pos = rep.in_service.len() as u32;
         rep.in_service.push(id);
         rep.busy.set(now, rep.in_service.len() as u64);
-        // Only a crash or a cancelled hedge stops service, so otherwise skip the timer table.
-        if rep.can_fail || self.hedging {
+        // Only a crash, a cancelled hedge or dropped stale work stops service, so otherwise
+        // skip the timer table.
+        if rep.can_fail || self.hedging || self.pools[rep.pool as usize].drop_stale {
             a.done = Some(sched.timer_after(a.service, Event::Done(id)));
         } else {
             sched.after(a.service, Event::Done(id));
@@ -866,10 +875,8 @@ impl<O: Observer<Record>> System<O> {
             let Some(id) = next else { break None };
             taken = true;
             let a = &mut self.attempts[id as usize];
-            if a.cancelled || (!a.live && pool.drop_stale) {
-                if !a.cancelled {
-                    self.resilience.stale_dropped += 1;
-                }
+            // Abandoned attempts of a drop_stale pool were marked cancelled when abandoned.
+            if a.cancelled {
                 a.at_server = false;
                 let occ = &mut pool.occupancy[rep.index as usize];
                 *occ = dec(*occ, now, "a replica's occupancy");
@@ -906,6 +913,9 @@ impl<O: Observer<Record>> System<O> {
         let a = *a;
         self.unlink(id);
         self.lb_attempt_ended(now, &a, Some(outcome), sched);
+        if outcome == Outcome::TimedOut {
+            self.abandoned(now, id, sched);
+        }
         let ok = outcome == Outcome::Succeeded;
         let c = self.calls[a.call as usize].client;
         let client = &mut self.clients[c as usize];
@@ -1079,9 +1089,12 @@ impl<O: Observer<Record>> System<O> {
             }
             if cancel {
                 self.lb_attempt_ended(now, &a, None, sched);
-                self.cancel_at_server(now, cur, sched);
+                if self.cancel_at_server(now, cur, sched) {
+                    self.resilience.cancelled += 1;
+                }
             } else {
                 self.lb_attempt_ended(now, &a, Some(Outcome::TimedOut), sched);
+                self.abandoned(now, cur, sched);
             }
             self.release_attempt(cur);
             cur = next;
@@ -1113,17 +1126,17 @@ impl<O: Observer<Record>> System<O> {
         self.free_calls.push(call);
     }
 
-    /// A hedged copy lost: a queued one is marked and dropped when reached; one in service
-    /// stops and frees its worker.
-    fn cancel_at_server(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
+    /// Stops the work of an attempt nobody waits for (a hedge that lost, or any abandoned
+    /// attempt when its pool drops stale work): a queued one is marked and dropped when a worker
+    /// reaches it; one in service stops and frees its worker. True if it was at a server.
+    fn cancel_at_server(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) -> bool {
         let a = &mut self.attempts[id as usize];
         if !a.at_server {
-            return;
+            return false;
         }
-        self.resilience.cancelled += 1;
         a.cancelled = true;
         let Some(t) = a.done.take() else {
-            return; // queued: dropped when a worker reaches it
+            return true; // queued: dropped when a worker reaches it
         };
         sched.cancel(t);
         a.at_server = false;
@@ -1131,6 +1144,18 @@ impl<O: Observer<Record>> System<O> {
         self.leave_service(now, r, pos);
         if let Some(n) = self.next_waiting(now, r) {
             self.start_service(now, n, sched);
+        }
+        true
+    }
+
+    /// The caller abandoned attempt `a` (timeout): a pool that drops stale work stops it.
+    fn abandoned(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
+        let a = &self.attempts[id as usize];
+        if a.at_server
+            && self.pools[self.replicas[a.replica as usize].pool as usize].drop_stale
+            && self.cancel_at_server(now, id, sched)
+        {
+            self.resilience.stale_dropped += 1;
         }
     }
 

@@ -20,7 +20,7 @@ pub use batch::{BatchMeans, student_t_975};
 pub use collector::{Collector, FaultEffect, MAX_FAULTS, mix_record};
 pub use expect::{Expectation, Verdict};
 pub use mser::{Mser5, Truncation};
-pub use report::{Report, ReportMeta};
+pub use report::{Report, ReportMeta, Resilience};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,

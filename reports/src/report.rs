@@ -50,6 +50,44 @@ pub struct FailedBy {
     pub crashed: u64,
     /// Sent to a replica that was down.
     pub refused: u64,
+    /// The replica answered with an error (its pool's `error_rate`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub error: u64,
+    /// The client's circuit breaker was open.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub short_circuited: u64,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
+}
+
+/// What retries, hedges, breakers and bulkheads did (present when a client has any).
+#[derive(Clone, Debug, Serialize)]
+pub struct Resilience {
+    /// Attempts sent per request (1 without retries or hedges): the load amplification the
+    /// servers see.
+    pub attempts_per_request: f64,
+    /// Attempts sent to a target after warm-up.
+    pub attempts: u64,
+    /// Retries scheduled.
+    pub retries: u64,
+    /// Retries a retry budget refused.
+    pub retries_denied_by_budget: u64,
+    /// Hedged copies sent.
+    pub hedges: u64,
+    /// Hedged copies cancelled because another answered first.
+    pub hedges_cancelled: u64,
+    /// Attempts failed at once by an open breaker.
+    pub short_circuited: u64,
+    /// Times a breaker opened.
+    pub breaker_openings: u64,
+    /// Requests a client-side bulkhead rejected.
+    pub bulkhead_rejected: u64,
+    /// Attempts served in full after their caller had given up: work done for nobody.
+    pub stale_served: u64,
+    /// Attempts dropped unserved because their caller had given up (`drop_stale`).
+    pub stale_dropped: u64,
 }
 
 /// Availability.
@@ -203,6 +241,9 @@ pub struct Report {
     pub fingerprint: String,
     /// Replica crashes and their effect.
     pub faults: Faults,
+    /// Retries, hedges, breakers, bulkheads (absent when no client has any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resilience: Option<Resilience>,
     /// Queueing theory's closed forms, for pools that are M/M/c queues.
     pub theory: Vec<crate::Theory>,
     /// The scenario's expectations and how this run fared.
@@ -416,6 +457,8 @@ impl Report {
                     timed_out: c.count(Outcome::TimedOut),
                     crashed: c.count(Outcome::Crashed),
                     refused: c.count(Outcome::Refused),
+                    error: c.count(Outcome::Error),
+                    short_circuited: c.count(Outcome::ShortCircuited),
                 },
             },
             availability: Availability {
@@ -443,6 +486,23 @@ impl Report {
             fingerprint: format!("{:016x}", c.fingerprint),
             expectations: Vec::new(),
             faults,
+            resilience: s.resilient.then(|| {
+                let x = &s.resilience;
+                let finished: u64 = c.outcomes.iter().sum();
+                Resilience {
+                    attempts_per_request: round(ratio(c.attempts as u128, finished as u128), 4),
+                    attempts: x.attempts,
+                    retries: x.retries,
+                    retries_denied_by_budget: x.budget_denied,
+                    hedges: x.hedges,
+                    hedges_cancelled: x.cancelled,
+                    short_circuited: x.short_circuited,
+                    breaker_openings: x.breaker_openings,
+                    bulkhead_rejected: x.bulkhead_rejected,
+                    stale_served: x.stale_served,
+                    stale_dropped: x.stale_dropped,
+                }
+            }),
             theory: Vec::new(),
             notes,
             series,

@@ -29,11 +29,38 @@ pub fn render_table(r: &Report) -> String {
         q.offered, q.succeeded, q.failed, q.in_flight
     );
     let f = &q.failed_by;
-    let _ = writeln!(
+    let _ = write!(
         w,
         "  failed by  rejected {}  timed out {}  crashed {}  refused {}",
         f.rejected, f.timed_out, f.crashed, f.refused
     );
+    if f.error > 0 {
+        let _ = write!(w, "  error {}", f.error);
+    }
+    if f.short_circuited > 0 {
+        let _ = write!(w, "  short-circuited {}", f.short_circuited);
+    }
+    let _ = writeln!(w);
+    if let Some(x) = &r.resilience {
+        let _ = writeln!(
+            w,
+            "resilience   {} attempts per request · {} retries ({} denied by budget) · {} hedges ({} cancelled)",
+            x.attempts_per_request,
+            x.retries,
+            x.retries_denied_by_budget,
+            x.hedges,
+            x.hedges_cancelled
+        );
+        let _ = writeln!(
+            w,
+            "             breaker opened {} times, {} short-circuited · bulkhead rejected {} · stale work served {}, dropped {}",
+            x.breaker_openings,
+            x.short_circuited,
+            x.bulkhead_rejected,
+            x.stale_served,
+            x.stale_dropped
+        );
+    }
     let _ = writeln!(
         w,
         "availability request {:.6}  time {:.6}",

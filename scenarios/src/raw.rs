@@ -123,13 +123,18 @@ pub struct Backoff {
     pub base: Option<String>,
     #[serde(default)]
     pub max: Option<String>,
+    /// Not an `Option`: RON would read `jitter: None` as "not set" instead of "no jitter".
     #[serde(default)]
-    pub jitter: Option<Jitter>,
+    pub jitter: Jitter,
 }
 
-#[derive(Deserialize, Debug, Clone, Copy)]
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
 #[serde(deny_unknown_fields)]
 pub enum Jitter {
+    /// Not written in the file (full jitter, noted).
+    #[default]
+    #[serde(skip)]
+    Unset,
     None,
     Full,
     Equal,

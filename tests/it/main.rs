@@ -7,6 +7,8 @@ mod faults;
 mod health;
 mod ordering;
 mod repro;
+#[allow(clippy::disallowed_methods)] // closed forms (exp, ln, sqrt) of reference values
+mod resilience;
 mod snapshots;
 mod swarm;
 mod sweep;

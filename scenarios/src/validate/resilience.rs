@@ -147,15 +147,15 @@ fn backoff(
     );
     let default_max = SimDuration(base.unwrap_or(SimDuration::ZERO).0.saturating_mul(10));
     let max = time(cx, b.and_then(|b| b.max.as_ref()), "max", default_max);
-    let jitter = match b.and_then(|b| b.jitter) {
-        None => {
+    let jitter = match b.map_or(raw::Jitter::Unset, |b| b.jitter) {
+        raw::Jitter::Unset => {
             defaults.push("full jitter".to_string());
             Jitter::Full
         }
-        Some(raw::Jitter::None) => Jitter::None,
-        Some(raw::Jitter::Full) => Jitter::Full,
-        Some(raw::Jitter::Equal) => Jitter::Equal,
-        Some(raw::Jitter::Decorrelated) => Jitter::Decorrelated,
+        raw::Jitter::None => Jitter::None,
+        raw::Jitter::Full => Jitter::Full,
+        raw::Jitter::Equal => Jitter::Equal,
+        raw::Jitter::Decorrelated => Jitter::Decorrelated,
     };
     if let (Some(base), Some(max)) = (base, max)
         && max < base
