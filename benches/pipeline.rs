@@ -39,6 +39,8 @@ fn mm1_spec() -> Spec {
             error_rate: 0.0,
             drop_stale: false,
             discipline: models::spec::Discipline::Fifo,
+            rate_limit: None,
+            slowdown_per_request: 0.0,
         }],
     }
 }

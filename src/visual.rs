@@ -371,6 +371,7 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
             x.breaker_openings.to_string(),
             x.short_circuited.to_string(),
             x.bulkhead_rejected.to_string(),
+            x.rate_limited.to_string(),
             x.stale_served.to_string(),
             x.stale_dropped.to_string(),
         ]
@@ -388,6 +389,7 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
                     "breaker openings",
                     "short-circuited",
                     "bulkhead rejected",
+                    "rate limited",
                     "stale work served",
                     "stale work dropped",
                 ]

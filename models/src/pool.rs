@@ -37,6 +37,8 @@ pub struct Pool {
     pub drop_stale: bool,
     /// Which waiting request a free worker takes.
     pub discipline: Discipline,
+    /// Load-dependent slowdown per request already in service.
+    pub slowdown_per_request: f64,
 }
 
 /// One replica's state.
@@ -66,6 +68,8 @@ pub struct Replica {
     pub failure_rng: Option<Stream>,
     /// It can crash (random failures or a scheduled fault): service needs a cancellable timer.
     pub can_fail: bool,
+    /// Its rate limit, if its pool has one.
+    pub rate_limit: Option<crate::limit::TokenBucket>,
 }
 
 impl Pool {
@@ -87,6 +91,7 @@ impl Pool {
                 .then(|| key.stream(&format!("pool/{}/errors", spec.name))),
             drop_stale: spec.drop_stale,
             discipline: spec.discipline,
+            slowdown_per_request: spec.slowdown_per_request,
         };
         let replicas =
             (0..n)
@@ -112,6 +117,7 @@ impl Pool {
                         .as_ref()
                         .map(|_| key.stream(&format!("pool/{}/replica/{i}/failures", spec.name))),
                     can_fail: spec.failures.is_some(),
+                    rate_limit: spec.rate_limit.map(crate::limit::TokenBucket::new),
                 })
                 .collect();
         (pool, replicas)

@@ -460,6 +460,21 @@ pub struct PoolSpec {
     pub drop_stale: bool,
     /// Which waiting request a free worker takes.
     pub discipline: Discipline,
+    /// Each replica admits requests through its own token bucket (a sidecar's local rate
+    /// limit); requests without a token are rejected (429).
+    pub rate_limit: Option<TokenBucketSpec>,
+    /// Service slows with load: a request starting while n others are in service takes
+    /// (1 + `slowdown_per_request` · n) times its drawn service time (contention, GC).
+    pub slowdown_per_request: f64,
+}
+
+/// A token bucket: `burst` tokens, refilled at `rate_per_s`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TokenBucketSpec {
+    /// Tokens per second.
+    pub rate_per_s: f64,
+    /// Bucket size (≥ 1).
+    pub burst: u32,
 }
 
 /// Independent crash/repair cycles of each replica.

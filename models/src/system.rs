@@ -160,6 +160,8 @@ pub struct ResilienceCounts {
     pub stale_dropped: u64,
     /// Hedged copies cancelled because another copy answered first.
     pub cancelled: u64,
+    /// Attempts a replica's rate limit rejected.
+    pub rate_limited: u64,
 }
 
 /// Whole-run request counts (not windowed), for the conservation invariant.
@@ -543,7 +545,7 @@ impl<O: Observer<Record>> System<O> {
                     || c.hedge.is_some()
                     || c.breaker.is_some()
                     || c.max_in_flight != u64::MAX
-            }),
+            }) || self.replicas.iter().any(|r| r.rate_limit.is_some()),
         }
     }
 
@@ -825,6 +827,11 @@ impl<O: Observer<Record>> System<O> {
         a.replica = r;
         if !rep.is_up {
             self.attempt_ended(now, id, Outcome::Refused, sched);
+        } else if let Some(b) = rep.rate_limit.as_mut()
+            && !b.take(now)
+        {
+            self.resilience.rate_limited += 1;
+            self.attempt_ended(now, id, Outcome::Rejected, sched);
         } else if (rep.in_service.len() as u32) < pool.workers {
             pool.occupancy[rep.index as usize] += 1;
             a.at_server = true;
@@ -842,6 +849,11 @@ impl<O: Observer<Record>> System<O> {
     fn start_service(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
         let a = &mut self.attempts[id as usize];
         let rep = &mut self.replicas[a.replica as usize];
+        let k = self.pools[rep.pool as usize].slowdown_per_request;
+        if k > 0.0 {
+            let factor = 1.0 + k * rep.in_service.len() as f64;
+            a.service = SimDuration((a.service.0 as f64 * factor).round() as u64);
+        }
         a.started = now;
         a.pos = rep.in_service.len() as u32;
         rep.in_service.push(id);
@@ -1439,6 +1451,8 @@ mod tests {
                 error_rate: 0.0,
                 drop_stale: false,
                 discipline: crate::spec::Discipline::Fifo,
+                rate_limit: None,
+                slowdown_per_request: 0.0,
             }],
         }
     }

@@ -84,6 +84,8 @@ pub struct Resilience {
     pub breaker_openings: u64,
     /// Requests a client-side bulkhead rejected.
     pub bulkhead_rejected: u64,
+    /// Attempts a replica's rate limit rejected.
+    pub rate_limited: u64,
     /// Attempts served in full after their caller had given up: work done for nobody.
     pub stale_served: u64,
     /// Attempts dropped unserved because their caller had given up (`drop_stale`).
@@ -499,6 +501,7 @@ impl Report {
                     short_circuited: x.short_circuited,
                     breaker_openings: x.breaker_openings,
                     bulkhead_rejected: x.bulkhead_rejected,
+                    rate_limited: x.rate_limited,
                     stale_served: x.stale_served,
                     stale_dropped: x.stale_dropped,
                 }

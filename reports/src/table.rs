@@ -53,10 +53,11 @@ pub fn render_table(r: &Report) -> String {
         );
         let _ = writeln!(
             w,
-            "             breaker opened {} times, {} short-circuited · bulkhead rejected {} · stale work served {}, dropped {}",
+            "             breaker opened {} times, {} short-circuited · bulkhead rejected {} · rate limited {} · stale work served {}, dropped {}",
             x.breaker_openings,
             x.short_circuited,
             x.bulkhead_rejected,
+            x.rate_limited,
             x.stale_served,
             x.stale_dropped
         );

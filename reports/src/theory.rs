@@ -123,6 +123,8 @@ mod tests {
                 error_rate: 0.0,
                 drop_stale: false,
                 discipline: models::spec::Discipline::Fifo,
+                rate_limit: None,
+                slowdown_per_request: 0.0,
             }],
         }
     }

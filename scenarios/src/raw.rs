@@ -328,6 +328,17 @@ pub struct Pool {
     pub drop_stale: Option<bool>,
     #[serde(default)]
     pub discipline: Option<Discipline>,
+    #[serde(default)]
+    pub rate_limit: Option<TokenBucket>,
+    #[serde(default)]
+    pub slowdown_per_request: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBucket {
+    pub rate_per_s: f64,
+    pub burst: u32,
 }
 
 #[derive(Deserialize, Debug)]

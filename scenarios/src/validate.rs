@@ -977,10 +977,26 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         Some(raw::Discipline::Lifo) => Discipline::Lifo,
         Some(raw::Discipline::AdaptiveLifo { above }) => Discipline::AdaptiveLifo { above },
     };
+    let rate_limit = resilience::rate_limit(cx, p, i);
+    let slowdown_per_request = match p.slowdown_per_request {
+        None => 0.0,
+        Some(k) if k.is_finite() && k >= 0.0 => k,
+        Some(k) => {
+            cx.fail_help(
+                &path("slowdown_per_request"),
+                format!("slowdown_per_request must be zero or more, found {k}"),
+                "0.05 makes each request 5% slower per other request in service",
+            );
+            ok = false;
+            0.0
+        }
+    };
     if !ok {
         return None;
     }
     Some(PoolSpec {
+        rate_limit: rate_limit?,
+        slowdown_per_request,
         name: p.name.clone(),
         replicas: p.replicas,
         workers,

@@ -479,3 +479,82 @@ fn retry_throttling_stops_retries_during_an_outage() {
     // Five failures drain 10 tokens to 5; each later retry needs ten successes first.
     assert!(throttled <= 10, "{throttled}");
 }
+
+/// A replica's token bucket (100/s, burst 20) under 300 req/s: it admits the rate and rejects
+/// the rest, never more than burst + rate·t in a window (asserted per second of the run).
+#[test]
+fn a_rate_limited_replica_admits_its_rate() {
+    let loaded = scenario(
+        r#"Scenario(
+            name: "rate-limit", horizon: "100s",
+            clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 300.0), target: "api")],
+            pools: [Pool(name: "api", replicas: 1, workers: 100, service: Exponential(mean: "1ms"),
+                rate_limit: TokenBucket(rate_per_s: 100.0, burst: 20))],
+        )"#,
+    );
+    #[derive(Default)]
+    struct PerSecond(Vec<u64>);
+    impl Observer<Record> for PerSecond {
+        fn record(&mut self, now: SimTime, r: &Record) {
+            if let Record::Finished {
+                outcome: models::Outcome::Succeeded,
+                latency,
+                ..
+            } = *r
+            {
+                let s = (now.0 - latency.0) as usize / 1_000_000_000;
+                if self.0.len() <= s {
+                    self.0.resize(s + 1, 0);
+                }
+                self.0[s] += 1;
+            }
+        }
+    }
+    let (r, per_s) = hasim::run_observed(
+        &loaded,
+        1,
+        0,
+        String::new(),
+        Vec::new(),
+        PerSecond::default(),
+    );
+    // Admitted when they arrived: at most 20 + 100 in any one second.
+    assert!(per_s.0.iter().all(|&n| n <= 120), "{:?}", per_s.0);
+    let ok = r.requests.succeeded as f64;
+    assert!(
+        ok <= 20.0 + 100.0 * 100.0 && ok > 0.98 * 100.0 * 100.0,
+        "{ok}"
+    );
+    let x = r.resilience.expect("a rate limit");
+    assert_eq!(x.rate_limited, r.requests.failed_by.rejected);
+}
+
+/// Load-dependent slowdown: with constant 10 ms service and 5% per request in service, a
+/// request that starts beside n others takes 10·(1 + 0.05·n) ms; alone it takes 10 ms.
+#[test]
+fn service_slows_with_the_requests_in_service() {
+    let loaded = scenario(
+        r#"Scenario(
+            name: "slowdown", horizon: "1s",
+            clients: [Client(name: "c", arrivals: Constant(rate_per_s: 1000.0), target: "api")],
+            pools: [Pool(name: "api", replicas: 1, workers: 100, service: Constant("10ms"),
+                slowdown_per_request: 0.05)],
+        )"#,
+    );
+    #[derive(Default)]
+    struct Lat(Vec<u64>);
+    impl Observer<Record> for Lat {
+        fn record(&mut self, _: SimTime, r: &Record) {
+            if let Record::Finished { latency, .. } = *r {
+                self.0.push(latency.0);
+            }
+        }
+    }
+    let (_, lat) = hasim::run_observed(&loaded, 1, 0, String::new(), Vec::new(), Lat::default());
+    // Arrivals every 1 ms: the first starts alone (10 ms); in steady state n others are in
+    // service with n = latency / 1 ms − 1, so latency L solves L = 10·(1 + 0.05·(L − 1)) ms:
+    // L = 9.5 / 0.5 = 19 ms.
+    assert_eq!(lat.0[0], 10_000_000);
+    let last = *lat.0.last().expect("finished");
+    assert!((18_500_000..=19_500_000).contains(&last), "{last}");
+}

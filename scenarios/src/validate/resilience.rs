@@ -7,6 +7,7 @@ use crate::raw;
 use models::Outcome;
 use models::spec::{
     BackoffSpec, BreakerSpec, BreakerWindow, BudgetSpec, HedgeSpec, Jitter, RetryOn, RetrySpec,
+    TokenBucketSpec,
 };
 use sim_core::SimDuration;
 
@@ -287,5 +288,37 @@ pub(super) fn breaker(cx: &mut Ctx<'_>, c: &raw::Client, i: usize) -> Option<Opt
         failure_rate_threshold: threshold?,
         open_duration: open_duration?,
         half_open_calls: half_open_calls?,
+    }))
+}
+
+/// `rate_limit: TokenBucket(rate_per_s:, burst:)` of pool `i` (one bucket per replica).
+pub(super) fn rate_limit(
+    cx: &mut Ctx<'_>,
+    p: &raw::Pool,
+    i: usize,
+) -> Option<Option<TokenBucketSpec>> {
+    let Some(b) = &p.rate_limit else {
+        return Some(None);
+    };
+    let at = |f: &str| format!("pools[{i}].rate_limit.{f}");
+    if !(b.rate_per_s.is_finite() && b.rate_per_s > 0.0) {
+        cx.fail_help(
+            &at("rate_per_s"),
+            format!("rate_per_s must be above zero, found {}", b.rate_per_s),
+            "tokens added per second, per replica",
+        );
+        return None;
+    }
+    if b.burst == 0 {
+        cx.fail_help(
+            &at("burst"),
+            "burst must be at least 1",
+            "the bucket's size: requests admitted at once after a quiet spell",
+        );
+        return None;
+    }
+    Some(Some(TokenBucketSpec {
+        rate_per_s: b.rate_per_s,
+        burst: b.burst,
     }))
 }
