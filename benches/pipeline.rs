@@ -13,6 +13,9 @@ fn mm1_spec() -> Spec {
     Spec {
         window: sim_core::SimDuration::ZERO,
         faults: Vec::new(),
+        zones: Vec::new(),
+        partitions: Vec::new(),
+        balancer_outages: Vec::new(),
         name: "bench-mm1".into(),
         // 10⁶ arrivals at 0.9/s.
         horizon: SimDuration::from_secs(CUSTOMERS * 10 / 9),
@@ -27,6 +30,7 @@ fn mm1_spec() -> Spec {
             hedge: None,
             breaker: None,
             max_in_flight: None,
+            zone: None,
         }],
         balancers: vec![],
         pools: vec![PoolSpec {
@@ -41,6 +45,7 @@ fn mm1_spec() -> Spec {
             discipline: models::spec::Discipline::Fifo,
             rate_limit: None,
             slowdown_per_request: 0.0,
+            zones: Vec::new(),
         }],
     }
 }

@@ -186,6 +186,26 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 None,
                 None,
             ),
+            Record::BalancerChange { balancer, serving } => (
+                format!("balancer/{balancer}"),
+                if serving { "vip_up" } else { "vip_down" },
+                None,
+                None,
+                None,
+                None,
+            ),
+            Record::Partition { index, open } => (
+                format!("partition/{index}"),
+                if open {
+                    "partition_start"
+                } else {
+                    "partition_end"
+                },
+                None,
+                None,
+                None,
+                None,
+            ),
             // Time-series samples are observations of state, not events of the trajectory.
             Record::ReplicaSample { .. } => return,
         };

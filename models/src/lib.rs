@@ -4,6 +4,7 @@
 
 pub mod balancer;
 pub mod breaker;
+pub mod lb_pair;
 pub mod limit;
 pub mod pool;
 mod record;

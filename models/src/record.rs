@@ -90,6 +90,20 @@ pub enum Record {
         /// The backoff.
         delay: SimDuration,
     },
+    /// A balancer's virtual IP went dark (no instance serving) or came back.
+    BalancerChange {
+        /// Index of the balancer.
+        balancer: u32,
+        /// True when an instance serves it again.
+        serving: bool,
+    },
+    /// A network partition began (`open`) or healed.
+    Partition {
+        /// Index of the partition in the scenario.
+        index: u32,
+        /// True when it begins.
+        open: bool,
+    },
     /// A client's circuit breaker changed state.
     BreakerChange {
         /// Index of the client.

@@ -27,6 +27,27 @@ pub struct Spec {
     pub pools: Vec<PoolSpec>,
     /// Faults at fixed times, one replica each (outages and rolling restarts expanded).
     pub faults: Vec<ScheduledFault>,
+    /// Zone names; components refer to them by index.
+    pub zones: Vec<String>,
+    /// Network partitions at fixed times.
+    pub partitions: Vec<PartitionSpec>,
+    /// Balancer instances failing at fixed times.
+    pub balancer_outages: Vec<BalancerOutage>,
+}
+
+/// A network partition: while it lasts, no packet crosses between components of different
+/// groups (zones by index). A request that would cross gets no answer: only its timeouts end
+/// it. A health probe that would cross fails.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartitionSpec {
+    /// Groups of zones cut off from each other.
+    pub groups: Vec<Vec<u32>>,
+    /// When it begins.
+    pub at: SimDuration,
+    /// How long it lasts.
+    pub duration: SimDuration,
+    /// How reports name it (`a | b, c`).
+    pub label: String,
 }
 
 /// A replica down (or slow) on [at, at + duration), whatever it is doing: a crash as a verb on
@@ -87,6 +108,8 @@ pub struct ClientSpec {
     pub breaker: Option<BreakerSpec>,
     /// Client-side bulkhead: requests beyond this many in flight fail at once (rejected).
     pub max_in_flight: Option<u32>,
+    /// Its zone ([`Spec::zones`] index), if it has one.
+    pub zone: Option<u32>,
 }
 
 /// Which failed attempts are retried (a set of [`crate::Outcome`]s).
@@ -295,6 +318,24 @@ pub struct BalancerSpec {
     /// Below this fraction of healthy backends the balancer ignores health and routes to all
     /// (Envoy's panic threshold, default 0.5); 0 never panics (then with none healthy, all).
     pub panic_threshold: f64,
+    /// Its zone ([`Spec::zones`] index), if it has one.
+    pub zone: Option<u32>,
+    /// Crash/repair process of each of its instances, if they fail.
+    pub failures: Option<FailureSpec>,
+    /// An active–passive pair: the standby takes over the VIP this long after the active
+    /// fails. `None`: a single instance.
+    pub standby: Option<SimDuration>,
+}
+
+/// A balancer's active instance down on [at, at + duration).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BalancerOutage {
+    /// Index of the balancer.
+    pub balancer: u32,
+    /// When its active instance fails.
+    pub at: SimDuration,
+    /// How long until it is repaired.
+    pub duration: SimDuration,
 }
 
 /// Passive outlier detection, as Envoy's `consecutive_5xx`: every failed response (refused,
@@ -466,6 +507,8 @@ pub struct PoolSpec {
     /// Service slows with load: a request starting while n others are in service takes
     /// (1 + `slowdown_per_request` · n) times its drawn service time (contention, GC).
     pub slowdown_per_request: f64,
+    /// Zones its replicas are spread over in turn (replica i in `zones[i mod len]`); empty: none.
+    pub zones: Vec<u32>,
 }
 
 /// A token bucket: `burst` tokens, refilled at `rate_per_s`.

@@ -47,6 +47,20 @@ pub enum Event {
     FaultStart(u32),
     /// Scheduled fault `0` ends: its replica comes back unless another holds it down.
     FaultEnd(u32),
+    /// Instance `1` of balancer `0` fails.
+    BalancerCrash(u32, u32),
+    /// Instance `1` of balancer `0` is repaired.
+    BalancerRepair(u32, u32),
+    /// Balancer `0`'s failover delay has passed.
+    BalancerFailover(u32),
+    /// Scheduled balancer outage `0` begins.
+    BalancerOutageStart(u32),
+    /// Scheduled balancer outage `0` ends.
+    BalancerOutageEnd(u32),
+    /// Network partition `0` begins.
+    PartitionStart(u32),
+    /// Network partition `0` heals.
+    PartitionEnd(u32),
 }
 
 const NONE: u32 = u32::MAX;
@@ -217,6 +231,10 @@ pub struct Summary {
     pub resilience: ResilienceCounts,
     /// Some client retries, hedges, has a breaker or a bulkhead.
     pub resilient: bool,
+    /// How reports name each network partition.
+    pub partition_labels: Vec<String>,
+    /// Balancer names, by index.
+    pub balancer_names: Vec<String>,
 }
 
 /// The running topology, emitting [`Record`]s to `O`.
@@ -256,6 +274,22 @@ pub struct System<O> {
     held_down: Vec<u32>,
     /// Per replica, the product of the open slowdowns' factors, and how many are open.
     slow: Vec<(f64, u32)>,
+    /// Network partitions, and per pair of zones (row-major) how many of them cut it now.
+    partitions: Vec<crate::spec::PartitionSpec>,
+    cut: Vec<u16>,
+    zones: usize,
+    /// Partitions open now (routing checks links only when some are).
+    partitions_open: u32,
+    /// Per balancer, its instances and which holds the VIP; their crash/repair process and
+    /// streams (`balancer/NAME/instance/I/failures`).
+    lb_pair: Vec<crate::lb_pair::Pair>,
+    lb_failures: Vec<Option<crate::spec::FailureSpec>>,
+    lb_failure_rng: Vec<[Option<Stream>; 2]>,
+    balancer_outages: Vec<crate::spec::BalancerOutage>,
+    /// Zone of each client, balancer and replica (`NONE`: none, never cut off).
+    client_zone: Vec<u32>,
+    balancer_zone: Vec<u32>,
+    replica_zone: Vec<u32>,
     observer: O,
 }
 
@@ -353,6 +387,52 @@ impl<O: Observer<Record>> System<O> {
             scheduled: spec.faults.clone(),
             held_down: vec![0; n_replicas],
             slow: vec![(1.0, 0); n_replicas],
+            partitions: spec.partitions.clone(),
+            cut: vec![0; spec.zones.len() * spec.zones.len()],
+            zones: spec.zones.len(),
+            partitions_open: 0,
+            lb_pair: spec
+                .balancers
+                .iter()
+                .map(|b| crate::lb_pair::Pair::new(b.standby))
+                .collect(),
+            lb_failures: spec.balancers.iter().map(|b| b.failures.clone()).collect(),
+            lb_failure_rng: spec
+                .balancers
+                .iter()
+                .map(|b| {
+                    let s = |i: usize| {
+                        b.failures.as_ref().map(|_| {
+                            key.stream(&format!("balancer/{}/instance/{i}/failures", b.name))
+                        })
+                    };
+                    [s(0), if b.standby.is_some() { s(1) } else { None }]
+                })
+                .collect(),
+            balancer_outages: spec.balancer_outages.clone(),
+            client_zone: spec
+                .clients
+                .iter()
+                .map(|c| c.zone.unwrap_or(NONE))
+                .collect(),
+            balancer_zone: spec
+                .balancers
+                .iter()
+                .map(|b| b.zone.unwrap_or(NONE))
+                .collect(),
+            replica_zone: spec
+                .pools
+                .iter()
+                .flat_map(|p| {
+                    (0..p.replicas as usize).map(|i| {
+                        if p.zones.is_empty() {
+                            NONE
+                        } else {
+                            p.zones[i % p.zones.len()]
+                        }
+                    })
+                })
+                .collect(),
             observer,
         }
     }
@@ -371,6 +451,25 @@ impl<O: Observer<Record>> System<O> {
         }
         if self.window > SimDuration::ZERO {
             sched.at(self.next_sample(SimTime::ZERO), Event::Sample);
+        }
+        for b in 0..self.lb_pair.len() {
+            for i in 0..self.lb_pair[b].instances() {
+                self.schedule_lb_crash(b as u32, i as u32, sched);
+            }
+        }
+        for (i, o) in self.balancer_outages.iter().enumerate() {
+            sched.at(SimTime(o.at.0), Event::BalancerOutageStart(i as u32));
+            sched.at(
+                SimTime(o.at.0.saturating_add(o.duration.0)),
+                Event::BalancerOutageEnd(i as u32),
+            );
+        }
+        for (i, p) in self.partitions.iter().enumerate() {
+            sched.at(SimTime(p.at.0), Event::PartitionStart(i as u32));
+            sched.at(
+                SimTime(p.at.0.saturating_add(p.duration.0)),
+                Event::PartitionEnd(i as u32),
+            );
         }
         for (i, f) in self.scheduled.iter().enumerate() {
             sched.at(SimTime(f.at.0), Event::FaultStart(i as u32));
@@ -416,7 +515,11 @@ impl<O: Observer<Record>> System<O> {
         );
         let timeout = spec.timeout;
         let r = self.pools[p].first_replica + backend;
-        if self.replicas[r as usize].is_up {
+        let reachable = !self.is_cut(
+            self.balancer_zone[b as usize],
+            self.replica_zone[r as usize],
+        );
+        if self.replicas[r as usize].is_up && reachable {
             self.on_probe_result(now, b, backend, true);
         } else {
             sched.after(timeout, Event::ProbeTimedOut(b, backend));
@@ -546,6 +649,8 @@ impl<O: Observer<Record>> System<O> {
                     || c.breaker.is_some()
                     || c.max_in_flight != u64::MAX
             }) || self.replicas.iter().any(|r| r.rate_limit.is_some()),
+            partition_labels: self.partitions.iter().map(|p| p.label.clone()).collect(),
+            balancer_names: self.balancers.iter().map(|b| b.name.clone()).collect(),
         }
     }
 
@@ -781,34 +886,156 @@ impl<O: Observer<Record>> System<O> {
             }
             cl.pending = Some(sched.timer_after(h.delay, Event::Hedge(call)));
         }
-        let replica = self.route(target, id);
-        self.calls[call as usize].replica = replica;
-        self.deliver(now, id, replica, sched);
+        let from = self.client_zone[c as usize];
+        // A partition swallows the attempt: no answer ever comes, only its timeouts end it.
+        match self.route(target, id, from) {
+            Ok(replica) => {
+                self.calls[call as usize].replica = replica;
+                self.deliver(now, id, replica, sched);
+            }
+            Err(Some(replica)) => {
+                // Sent towards a replica it cannot reach: lost on the way.
+                self.calls[call as usize].replica = replica;
+                self.attempts[id as usize].replica = replica;
+            }
+            Err(None) => {}
+        }
     }
 
-    /// Follows balancers down to a replica, counting the attempt in the deciding balancer.
-    fn route(&mut self, mut target: Target, id: u32) -> u32 {
+    /// Replica `r` from zone `from`: `Ok(r)`, or `Err(Some(r))` across a partition.
+    #[inline]
+    fn reach(&self, from: u32, r: u32) -> Result<u32, Option<u32>> {
+        if self.is_cut(from, self.replica_zone[r as usize]) {
+            Err(Some(r))
+        } else {
+            Ok(r)
+        }
+    }
+
+    fn schedule_lb_crash(&mut self, b: u32, i: u32, sched: &mut Scheduler<Event>) {
+        if let (Some(f), Some(rng)) = (
+            &self.lb_failures[b as usize],
+            self.lb_failure_rng[b as usize][i as usize].as_mut(),
+        ) {
+            sched.after(f.time_to_failure.sample(rng), Event::BalancerCrash(b, i));
+        }
+    }
+
+    /// Applies a balancer state change: when its VIP goes dark the attempts it routed are lost
+    /// (connections reset); a failover starts its timer.
+    fn lb_change(
+        &mut self,
+        now: SimTime,
+        b: u32,
+        c: crate::lb_pair::Change,
+        sched: &mut Scheduler<Event>,
+    ) {
+        if c.start_failover {
+            let delay = self.lb_pair[b as usize].delay.unwrap_or(SimDuration::ZERO);
+            sched.after(delay, Event::BalancerFailover(b));
+        }
+        if c.stopped || c.resumed {
+            let serving = c.resumed;
+            self.observer.record(
+                now,
+                &Record::BalancerChange {
+                    balancer: b,
+                    serving,
+                },
+            );
+        }
+        if c.stopped {
+            let mut lost = std::mem::take(&mut self.scratch);
+            lost.extend(
+                self.attempts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.live && a.balancer == b)
+                    .map(|(i, _)| i as u32),
+            );
+            for &id in &lost {
+                self.attempt_ended(now, id, Outcome::Crashed, sched);
+            }
+            lost.clear();
+            self.scratch = lost;
+        }
+    }
+
+    /// True while a partition separates zones `a` and `b`.
+    #[inline]
+    fn is_cut(&self, a: u32, b: u32) -> bool {
+        self.partitions_open > 0
+            && a != NONE
+            && b != NONE
+            && self.cut[a as usize * self.zones + b as usize] > 0
+    }
+
+    fn on_partition(&mut self, now: SimTime, i: u32, open: bool) {
+        let groups = &self.partitions[i as usize].groups;
+        for (gi, g) in groups.iter().enumerate() {
+            for h in &groups[gi + 1..] {
+                for &a in g {
+                    for &b in h {
+                        for (x, y) in [(a, b), (b, a)] {
+                            let c = &mut self.cut[x as usize * self.zones + y as usize];
+                            *c = if open {
+                                *c + 1
+                            } else {
+                                dec(*c, now, "partitions of a link")
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        self.partitions_open = if open {
+            self.partitions_open + 1
+        } else {
+            dec(self.partitions_open, now, "open partitions")
+        };
+        self.observer
+            .record(now, &Record::Partition { index: i, open });
+    }
+
+    /// Follows balancers down to a replica, counting the attempt in the deciding balancer;
+    /// `Err` when a partition cuts a link on the way (the attempt is lost in the network),
+    /// with the replica it was sent towards if it got that far.
+    fn route(&mut self, mut target: Target, id: u32, mut from: u32) -> Result<u32, Option<u32>> {
         loop {
             match target {
-                Target::Pool(p) => return self.pools[p].first_replica,
-                Target::Balancer(b) => match self.balancer_target[b] {
-                    Target::Balancer(next) => target = Target::Balancer(next),
-                    Target::Pool(p) => {
-                        let pool = &self.pools[p];
-                        let lb = &mut self.balancers[b];
-                        let view = LoadView {
-                            in_flight: &lb.in_flight,
-                            occupancy: &pool.occupancy,
-                            eligible: &lb.eligible,
-                        };
-                        let slot = lb.policy.pick(&view, &mut lb.rng);
-                        lb.in_flight[slot] += 1;
-                        let a = &mut self.attempts[id as usize];
-                        a.balancer = b as u32;
-                        a.slot = slot as u32;
-                        return pool.first_replica + slot as u32;
+                Target::Pool(p) => {
+                    let r = self.pools[p].first_replica;
+                    return self.reach(from, r);
+                }
+                Target::Balancer(b) => {
+                    let zone = self.balancer_zone[b];
+                    // A dark VIP, or one across a partition: the packets are lost.
+                    if !self.lb_pair[b].serving() || self.is_cut(from, zone) {
+                        return Err(None);
                     }
-                },
+                    if zone != NONE {
+                        from = zone;
+                    }
+                    match self.balancer_target[b] {
+                        Target::Balancer(next) => target = Target::Balancer(next),
+                        Target::Pool(p) => {
+                            let pool = &self.pools[p];
+                            let lb = &mut self.balancers[b];
+                            let view = LoadView {
+                                in_flight: &lb.in_flight,
+                                occupancy: &pool.occupancy,
+                                eligible: &lb.eligible,
+                            };
+                            let slot = lb.policy.pick(&view, &mut lb.rng);
+                            lb.in_flight[slot] += 1;
+                            let a = &mut self.attempts[id as usize];
+                            a.balancer = b as u32;
+                            a.slot = slot as u32;
+                            let r = pool.first_replica + slot as u32;
+                            return self.reach(from, r);
+                        }
+                    }
+                }
             }
         }
     }
@@ -1383,6 +1610,45 @@ impl<O: Observer<Record>> Model for System<O> {
                 }
             }
             Event::ProbeTimedOut(b, backend) => self.on_probe_result(now, b, backend, false),
+            Event::BalancerCrash(b, i) => {
+                let c = self.lb_pair[b as usize].crash(i as usize);
+                self.lb_change(now, b, c, sched);
+                if let (Some(f), Some(rng)) = (
+                    &self.lb_failures[b as usize],
+                    self.lb_failure_rng[b as usize][i as usize].as_mut(),
+                ) {
+                    sched.after(f.time_to_repair.sample(rng), Event::BalancerRepair(b, i));
+                }
+            }
+            Event::BalancerRepair(b, i) => {
+                let c = self.lb_pair[b as usize].repair(i as usize);
+                self.lb_change(now, b, c, sched);
+                self.schedule_lb_crash(b, i, sched);
+            }
+            Event::BalancerFailover(b) => {
+                let c = self.lb_pair[b as usize].failover_done();
+                self.lb_change(now, b, c, sched);
+            }
+            Event::BalancerOutageStart(o) => {
+                let b = self.balancer_outages[o as usize].balancer;
+                let pair = &mut self.lb_pair[b as usize];
+                let active = pair.active();
+                if pair.is_up(active) {
+                    let c = pair.crash(active);
+                    self.lb_change(now, b, c, sched);
+                }
+            }
+            Event::BalancerOutageEnd(o) => {
+                let b = self.balancer_outages[o as usize].balancer;
+                let pair = &mut self.lb_pair[b as usize];
+                // Repair the instance the outage took down (the one not up).
+                if let Some(i) = (0..pair.instances()).find(|&i| !pair.is_up(i)) {
+                    let c = pair.repair(i);
+                    self.lb_change(now, b, c, sched);
+                }
+            }
+            Event::PartitionStart(i) => self.on_partition(now, i, true),
+            Event::PartitionEnd(i) => self.on_partition(now, i, false),
         }
     }
 }
@@ -1420,6 +1686,9 @@ mod tests {
             max_events: u64::MAX,
             window: SimDuration::ZERO,
             faults: Vec::new(),
+            zones: Vec::new(),
+            partitions: Vec::new(),
+            balancer_outages: Vec::new(),
             clients: vec![ClientSpec {
                 name: "c".into(),
                 arrivals: Arrivals::Poisson { rate_per_s: 50.0 },
@@ -1429,6 +1698,7 @@ mod tests {
                 hedge: None,
                 breaker: None,
                 max_in_flight: None,
+                zone: None,
             }],
             balancers: vec![BalancerSpec {
                 name: "lb".into(),
@@ -1437,6 +1707,9 @@ mod tests {
                 health_check: None,
                 outlier_detection: None,
                 panic_threshold: 0.5,
+                zone: None,
+                failures: None,
+                standby: None,
             }],
             pools: vec![PoolSpec {
                 name: "web".into(),
@@ -1453,6 +1726,7 @@ mod tests {
                 discipline: crate::spec::Discipline::Fifo,
                 rate_limit: None,
                 slowdown_per_request: 0.0,
+                zones: Vec::new(),
             }],
         }
     }

@@ -93,6 +93,25 @@ pub struct Collector {
     pub slowdowns: Vec<SlowEffect>,
     /// Per replica, the index in `slowdowns` of its open slowdown.
     open_slow: Vec<Option<usize>>,
+    /// Each network partition, in order.
+    pub partitions: Vec<PartitionEffect>,
+    /// Each time a balancer's VIP went dark, in order (`index` is the balancer's).
+    pub balancer_outages: Vec<PartitionEffect>,
+}
+
+/// One network partition and the requests that failed while it lasted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartitionEffect {
+    /// Its index in the scenario.
+    pub index: u32,
+    /// When it began.
+    pub from: SimTime,
+    /// When it healed, if before the horizon.
+    pub to: Option<SimTime>,
+    /// Requests that failed (anywhere) while it lasted.
+    pub failed: u64,
+    /// The first health verdict against a replica while it lasted (the checks noticed).
+    pub detected_at: Option<SimTime>,
 }
 
 #[inline]
@@ -129,6 +148,8 @@ impl Collector {
             series: TimeSeries::new(series_window_ns),
             slowdowns: Vec::new(),
             open_slow: Vec::new(),
+            partitions: Vec::new(),
+            balancer_outages: Vec::new(),
         }
     }
 
@@ -177,6 +198,12 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
         Record::BreakerChange { client, state } => {
             mix(h, (client as u64) << 8 | (state as u64) << 4 | 9);
         }
+        Record::Partition { index, open } => {
+            mix(h, (index as u64) << 8 | (open as u64) << 4 | 10);
+        }
+        Record::BalancerChange { balancer, serving } => {
+            mix(h, (balancer as u64) << 8 | (serving as u64) << 4 | 11);
+        }
         Record::ReplicaDown { replica } => mix(h, (replica as u64) << 8 | 2),
         Record::ReplicaUp { replica } => mix(h, (replica as u64) << 8 | 3),
         Record::WarmupEnded => mix(h, 4),
@@ -205,6 +232,61 @@ impl Collector {
             && let Some(Some(i)) = self.open_slow.get(replica as usize)
         {
             self.slowdowns[*i].failed += 1;
+        }
+        match *record {
+            Record::Finished { outcome, .. } if outcome != Outcome::Succeeded => {
+                for p in self
+                    .partitions
+                    .iter_mut()
+                    .chain(self.balancer_outages.iter_mut())
+                    .filter(|p| p.to.is_none())
+                {
+                    p.failed += 1;
+                }
+            }
+            Record::BalancerChange {
+                balancer,
+                serving: false,
+            } if self.balancer_outages.len() < MAX_FAULTS => {
+                self.balancer_outages.push(PartitionEffect {
+                    index: balancer,
+                    from: now,
+                    to: None,
+                    failed: 0,
+                    detected_at: None,
+                });
+            }
+            Record::BalancerChange {
+                balancer,
+                serving: true,
+            } => {
+                if let Some(p) = self
+                    .balancer_outages
+                    .iter_mut()
+                    .find(|p| p.index == balancer && p.to.is_none())
+                {
+                    p.to = Some(now);
+                }
+            }
+            Record::Partition { index, open: true } if self.partitions.len() < MAX_FAULTS => {
+                self.partitions.push(PartitionEffect {
+                    index,
+                    from: now,
+                    to: None,
+                    failed: 0,
+                    detected_at: None,
+                });
+            }
+            Record::Partition { index, open: false } => {
+                if let Some(p) = self
+                    .partitions
+                    .iter_mut()
+                    .find(|p| p.index == index && p.to.is_none())
+                {
+                    p.to = Some(now);
+                }
+            }
+            _ => {}
         }
         match *record {
             Record::ReplicaDown { replica } => {
@@ -275,6 +357,9 @@ impl Collector {
                 if let Some(Some(i)) = self.open_fault.get(replica as usize) {
                     let f = &mut self.faults[*i];
                     f.detected_at.get_or_insert(now);
+                }
+                for p in self.partitions.iter_mut().filter(|p| p.to.is_none()) {
+                    p.detected_at.get_or_insert(now);
                 }
             }
             Record::Finished {
@@ -352,7 +437,9 @@ impl Observer<Record> for Collector {
             | Record::ReplicaSample { .. }
             | Record::ReplicaSlow { .. }
             | Record::HealthChange { .. }
-            | Record::Retry { .. } => {}
+            | Record::Retry { .. }
+            | Record::Partition { .. }
+            | Record::BalancerChange { .. } => {}
             Record::BreakerChange { state, .. } => {
                 if now >= self.warmup {
                     self.breaker_changes[state as usize] += 1;

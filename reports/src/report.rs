@@ -180,6 +180,38 @@ pub struct Faults {
     pub listed: Vec<FaultReport>,
     /// Scheduled slowdowns (gray failures), one by one.
     pub slowdowns: Vec<SlowReport>,
+    /// Network partitions, one by one (absent when the scenario has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<PartitionReport>,
+    /// Times a balancer's virtual IP went dark (absent when none did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub balancer_outages: Vec<BalancerOutageReport>,
+}
+
+/// A balancer with no instance serving its virtual IP, and what it cost.
+#[derive(Clone, Debug, Serialize)]
+pub struct BalancerOutageReport {
+    /// The balancer's name.
+    pub balancer: String,
+    /// Went dark at, seconds.
+    pub from_s: f64,
+    /// Served again at, seconds (null if still dark at the horizon).
+    pub to_s: Option<f64>,
+    /// Requests that failed meanwhile.
+    pub requests_failed: u64,
+}
+
+/// One network partition and what it did.
+#[derive(Clone, Debug, Serialize)]
+pub struct PartitionReport {
+    /// The groups of zones it cut apart (`a | b, c`).
+    pub groups: String,
+    /// Began at, seconds.
+    pub from_s: f64,
+    /// Healed at, seconds (null if still cut at the horizon).
+    pub to_s: Option<f64>,
+    /// Requests that failed while it lasted.
+    pub requests_failed: u64,
 }
 
 /// One slowdown and what it did.
@@ -380,6 +412,26 @@ impl Report {
                     requests_failed: s.failed,
                 })
                 .collect(),
+            partitions: c
+                .partitions
+                .iter()
+                .map(|p| PartitionReport {
+                    groups: s.partition_labels[p.index as usize].clone(),
+                    from_s: p.from.0 as f64 / 1e9,
+                    to_s: p.to.map(|t| t.0 as f64 / 1e9),
+                    requests_failed: p.failed,
+                })
+                .collect(),
+            balancer_outages: c
+                .balancer_outages
+                .iter()
+                .map(|p| BalancerOutageReport {
+                    balancer: s.balancer_names[p.index as usize].clone(),
+                    from_s: p.from.0 as f64 / 1e9,
+                    to_s: p.to.map(|t| t.0 as f64 / 1e9),
+                    requests_failed: p.failed,
+                })
+                .collect(),
         };
         let request_availability = round(ratio(succeeded as u128, (succeeded + failed) as u128), 6);
         let horizon_ns = warmup_ns + s.window_ns;
@@ -401,6 +453,20 @@ impl Report {
                 requests_failed: s.failed,
                 detected_ns: None,
             }))
+            .chain(c.partitions.iter().map(|p| FaultWindow {
+                fault: format!("partition {}", s.partition_labels[p.index as usize]),
+                start_ns: p.from.0,
+                end_ns: p.to.map(|t| t.0),
+                requests_failed: p.failed,
+                detected_ns: p.detected_at.map(|t| t.0),
+            }))
+            .chain(c.balancer_outages.iter().map(|p| FaultWindow {
+                fault: format!("balancer {} down", s.balancer_names[p.index as usize]),
+                start_ns: p.from.0,
+                end_ns: p.to.map(|t| t.0),
+                requests_failed: p.failed,
+                detected_ns: None,
+            }))
             .collect();
         let sre = Sre::new(
             &series,
@@ -418,7 +484,9 @@ impl Report {
         let undetected = sre
             .incidents
             .iter()
-            .filter(|i| i.time_to_detect_s.is_none() && i.end_s.is_some())
+            .filter(|i| {
+                i.fault.ends_with(" crashed") && i.time_to_detect_s.is_none() && i.end_s.is_some()
+            })
             .count();
         if s.health_checked && undetected > 0 {
             notes.push(format!(

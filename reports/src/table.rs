@@ -196,6 +196,26 @@ pub fn render_table(r: &Report) -> String {
             );
         }
     }
+    for p in r.faults.balancer_outages.iter().take(10) {
+        let to = p.to_s.map_or("still down at the end".to_string(), |t| {
+            format!("to {t:.3}s")
+        });
+        let _ = writeln!(
+            w,
+            "balancer     {} dark from {:.3}s {to}: {} requests failed meanwhile",
+            p.balancer, p.from_s, p.requests_failed
+        );
+    }
+    for p in r.faults.partitions.iter().take(10) {
+        let to = p.to_s.map_or("still cut at the end".to_string(), |t| {
+            format!("to {t:.3}s")
+        });
+        let _ = writeln!(
+            w,
+            "partition    {} from {:.3}s {to}: {} requests failed meanwhile",
+            p.groups, p.from_s, p.requests_failed
+        );
+    }
     if !r.expectations.is_empty() {
         let _ = writeln!(w);
         for v in &r.expectations {

@@ -102,6 +102,9 @@ mod tests {
             max_events: 1,
             window: SimDuration::ZERO,
             faults: Vec::new(),
+            zones: Vec::new(),
+            partitions: Vec::new(),
+            balancer_outages: Vec::new(),
             clients: vec![ClientSpec {
                 name: "c".into(),
                 arrivals: Arrivals::Poisson { rate_per_s: lambda },
@@ -111,6 +114,7 @@ mod tests {
                 hedge: None,
                 breaker: None,
                 max_in_flight: None,
+                zone: None,
             }],
             balancers: vec![],
             pools: vec![PoolSpec {
@@ -125,6 +129,7 @@ mod tests {
                 discipline: models::spec::Discipline::Fifo,
                 rate_limit: None,
                 slowdown_per_request: 0.0,
+                zones: Vec::new(),
             }],
         }
     }

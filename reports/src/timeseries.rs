@@ -151,7 +151,10 @@ impl TimeSeries {
                     self.row(k).failed += 1;
                 }
             }
-            Record::Retry { .. } | Record::BreakerChange { .. } => {}
+            Record::Retry { .. }
+            | Record::BreakerChange { .. }
+            | Record::Partition { .. }
+            | Record::BalancerChange { .. } => {}
             Record::ReplicaSample {
                 replica,
                 in_service,

@@ -60,6 +60,16 @@ pub enum Fault {
         duration: String,
         factor: f64,
     },
+    Partition {
+        groups: Vec<Vec<String>>,
+        at: String,
+        duration: String,
+    },
+    BalancerOutage {
+        balancer: String,
+        at: String,
+        duration: String,
+    },
 }
 
 /// The objective reports judge availability against, and the window they judge it in.
@@ -88,6 +98,8 @@ pub struct Client {
     pub breaker: Option<Breaker>,
     #[serde(default)]
     pub max_in_flight: Option<u32>,
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -214,6 +226,19 @@ pub struct Balancer {
     pub outlier_detection: Option<OutlierDetection>,
     #[serde(default)]
     pub panic_threshold: Option<f64>,
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub failures: Option<Failures>,
+    #[serde(default)]
+    pub standby: Option<Standby>,
+}
+
+/// The passive half of an active–passive balancer pair.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Standby {
+    pub failover_delay: String,
 }
 
 #[derive(Deserialize, Debug)]

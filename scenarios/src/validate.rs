@@ -5,6 +5,7 @@
 
 use crate::ScenarioError;
 
+mod network;
 mod resilience;
 use crate::locate::Locations;
 use crate::raw;
@@ -376,6 +377,9 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
                 health_check: health_check?,
                 outlier_detection: outlier_detection?,
                 panic_threshold: panic_threshold?,
+                zone: None, // set by network::apply
+                failures: None,
+                standby: None,
             })
         })
         .collect();
@@ -399,7 +403,11 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
         balancers: balancers.into_iter().collect::<Option<_>>()?,
         pools: pools.into_iter().collect::<Option<_>>()?,
         faults: scheduled_faults(cx, raw, horizon?)?,
+        zones: Vec::new(),
+        partitions: Vec::new(),
+        balancer_outages: Vec::new(),
     })
+    .and_then(|mut spec| network::apply(cx, raw, &mut spec).then_some(spec))
 }
 
 /// Names: non-empty and unique across every component; a duplicate is reported at its second
@@ -906,6 +914,7 @@ fn client(
         hedge: hedge?,
         breaker: breaker?,
         max_in_flight: c.max_in_flight,
+        zone: None, // set by network::apply
     })
 }
 
@@ -997,6 +1006,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
     Some(PoolSpec {
         rate_limit: rate_limit?,
         slowdown_per_request,
+        zones: Vec::new(), // set by network::apply
         name: p.name.clone(),
         replicas: p.replicas,
         workers,
@@ -1455,6 +1465,8 @@ fn scheduled_faults(
                 let when = (at.as_str(), duration.as_str());
                 ok &= one_replica(cx, &mut push_kind, pool, *replica, when, FaultKind::Down);
             }
+            // Not a replica's fault: validated with the zones (validate/network.rs).
+            raw::Fault::Partition { .. } | raw::Fault::BalancerOutage { .. } => {}
             raw::Fault::Slow {
                 pool,
                 replica,

@@ -162,3 +162,160 @@ fn least_request_hides_a_slow_replica_that_round_robin_overloads() {
         );
     }
 }
+
+/// A partition drops packets: requests to the cut-off zone time out (never refused), the
+/// balancer's probes fail too, so detection lags as for a crash — (F−1)·I + T to F·I + T — and
+/// after it nothing fails until the partition heals; then `rise` passes bring the zone back.
+#[test]
+fn a_partition_blackholes_its_zone_until_health_checks_notice() {
+    use models::Record;
+    use sim_core::{Observer, SimTime};
+    #[derive(Default)]
+    struct Log {
+        failed: Vec<(SimTime, models::Outcome, u32)>,
+        marked: Vec<(SimTime, u32, bool)>,
+    }
+    impl Observer<Record> for Log {
+        fn record(&mut self, now: SimTime, r: &Record) {
+            match *r {
+                Record::Finished {
+                    outcome, replica, ..
+                } if outcome != models::Outcome::Succeeded => {
+                    self.failed.push((now, outcome, replica))
+                }
+                Record::HealthChange {
+                    replica, healthy, ..
+                } => self.marked.push((now, replica, healthy)),
+                _ => {}
+            }
+        }
+    }
+    let loaded = load("scenarios/partition.ron");
+    let (r, log) = hasim::run_observed(&loaded, 2, 0, String::new(), Vec::new(), Log::default());
+    let s = |x: f64| SimTime((x * 1e9) as u64);
+    // Zone c holds replicas 2 and 5; both are marked down 5–7 s after 600 s, up 2–4 s after 900 s.
+    let mut marked: Vec<_> = log.marked.iter().map(|&(t, r, h)| (r, h, t)).collect();
+    marked.sort();
+    assert_eq!(marked.len(), 4, "{marked:?}");
+    for &(replica, healthy, t) in &marked {
+        assert!([2, 5].contains(&replica), "{marked:?}");
+        let (lo, hi) = if healthy {
+            (902.0, 904.0)
+        } else {
+            (605.0, 607.0)
+        };
+        assert!(t >= s(lo) && t < s(hi), "{marked:?}");
+    }
+    let detected = marked
+        .iter()
+        .filter(|m| !m.1)
+        .map(|m| m.2)
+        .max()
+        .expect("marked down");
+    let during: Vec<_> = log
+        .failed
+        .iter()
+        .filter(|f| f.0 >= s(600.0) && f.0 < s(900.3))
+        .collect();
+    for f in during.iter().filter(|f| [2, 5].contains(&f.2)) {
+        // Lost in the network: only timeouts end them, and only those sent before detection.
+        assert_eq!(f.1, models::Outcome::TimedOut, "{f:?}");
+        assert!(
+            f.0 <= SimTime(detected.0 + 300_000_000) || f.0 >= s(900.0),
+            "{f:?}"
+        );
+    }
+    // Until detection, P2C still sends zone c a share (its lost requests count as in flight
+    // there until they time out, which steers it away): over a hundred are lost.
+    let cut_off = during.iter().filter(|f| [2, 5].contains(&f.2)).count();
+    assert!(cut_off > 100, "{cut_off}");
+    let p = &r.faults.partitions[0];
+    assert_eq!(
+        (p.groups.as_str(), p.from_s, p.to_s),
+        ("a, b | c", 600.0, Some(900.0))
+    );
+    let i = &r.sre.incidents[0];
+    assert!(
+        i.time_to_detect_s.is_some_and(|d| (5.0..7.0).contains(&d)),
+        "{i:?}"
+    );
+}
+
+#[test]
+fn a_partition_naming_an_unknown_zone_is_an_error() {
+    let out = hasim(&["check", "tests/data/bad/partition-unknown-zone.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// An active–passive balancer pair: the VIP is dark exactly from the active's failure to the
+/// end of the failover delay; requests in flight through it are lost (reset), those sent while
+/// it is dark time out; without a standby it is dark until the repair.
+#[test]
+fn a_standby_balancer_takes_over_after_the_failover_delay() {
+    use models::Record;
+    use sim_core::{Observer, SimTime};
+    #[derive(Default)]
+    struct Log {
+        vip: Vec<(SimTime, bool)>,
+        failed: Vec<(SimTime, SimTime, models::Outcome)>,
+    }
+    impl Observer<Record> for Log {
+        fn record(&mut self, now: SimTime, r: &Record) {
+            match *r {
+                Record::BalancerChange { serving, .. } => self.vip.push((now, serving)),
+                Record::Finished {
+                    outcome, arrived, ..
+                } if outcome != models::Outcome::Succeeded => {
+                    self.failed.push((arrived, now, outcome))
+                }
+                _ => {}
+            }
+        }
+    }
+    let s = |x: f64| SimTime((x * 1e9).round() as u64);
+    let text =
+        std::fs::read_to_string(super::repo("scenarios/balancer-failover.ron")).expect("file");
+    for (standby, back) in [(true, 603.0), (false, 900.0)] {
+        let t = if standby {
+            text.clone()
+        } else {
+            text.replace("standby: Standby(failover_delay: \"3s\"),", "")
+        };
+        let loaded = scenarios::parse_str(&t, "balancer-failover.ron").expect("valid");
+        let (_, log) =
+            hasim::run_observed(&loaded, 4, 0, String::new(), Vec::new(), Log::default());
+        assert_eq!(
+            log.vip,
+            [(s(600.0), false), (s(back), true)],
+            "standby {standby}"
+        );
+        // Requests sent while dark all fail; in the 300 ms before, those still in flight fail
+        // as reset (crashed).
+        let dark: Vec<_> = log
+            .failed
+            .iter()
+            .filter(|f| f.0 >= s(600.0) && f.0 < s(back))
+            .collect();
+        assert!(dark.iter().all(|f| f.2 == models::Outcome::TimedOut));
+        let reset = log
+            .failed
+            .iter()
+            .filter(|f| f.2 == models::Outcome::Crashed)
+            .count();
+        assert!(
+            reset > 0
+                && log
+                    .failed
+                    .iter()
+                    .filter(|f| f.2 == models::Outcome::Crashed)
+                    .all(|f| f.1 == s(600.0))
+        );
+        // Poisson arrivals at 240/s over the dark window: within 4 standard deviations.
+        let mean = 240.0 * (back - 600.0);
+        let n = dark.len() as f64;
+        assert!(
+            (n - mean).abs() <= 4.0 * mean.sqrt(),
+            "standby {standby}: {n} vs {mean}"
+        );
+    }
+}
