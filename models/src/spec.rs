@@ -418,6 +418,9 @@ pub enum PolicySpec {
         /// Entries of the lookup table, a prime (Envoy's `table_size`, default 65537).
         table_size: u32,
     },
+    /// Join-idle-queue with a random fallback (Lu et al. 2011, JIQ-Random): a backend this
+    /// balancer has no request in flight at is idle and waits in its I-queue.
+    JoinIdleQueue,
 }
 
 /// A population of request keys, for hashing policies: each request draws one.

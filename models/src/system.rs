@@ -794,10 +794,14 @@ impl<O: Observer<Record>> System<O> {
                     Target::Pool(p) => {
                         let pool = &self.pools[p];
                         let lb = &mut self.balancers[b];
+                        let a = &self.attempts[id as usize];
                         let view = LoadView {
                             in_flight: &lb.in_flight,
                             occupancy: &pool.occupancy,
                             eligible: &lb.eligible,
+                            // The attempt is sent now.
+                            now: a.sent,
+                            client: self.calls[a.call as usize].client,
                         };
                         let slot = lb.policy.pick(&view, &mut lb.rng);
                         lb.in_flight[slot] += 1;
@@ -983,6 +987,9 @@ impl<O: Observer<Record>> System<O> {
         let slot = a.slot as usize;
         let c = &mut lb.in_flight[slot];
         *c = dec(*c, now, "a balancer's in-flight count");
+        if *c == 0 {
+            lb.policy.on_idle(slot);
+        }
         let Some(outcome) = outcome else { return };
         lb.policy.on_complete(slot, now.since(a.sent), now);
         if let Some(o) = lb.outlier.as_mut()

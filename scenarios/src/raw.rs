@@ -298,6 +298,7 @@ pub enum Policy {
         #[serde(default)]
         table_size: Option<u32>,
     },
+    JoinIdleQueue,
 }
 
 /// The request keys a hashing policy draws from.

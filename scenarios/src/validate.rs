@@ -510,6 +510,7 @@ fn policy(
         raw::Policy::Random => PolicySpec::Random,
         raw::Policy::LeastConnections => PolicySpec::LeastConnections,
         raw::Policy::JoinShortestQueue => PolicySpec::JoinShortestQueue,
+        raw::Policy::JoinIdleQueue => PolicySpec::JoinIdleQueue,
         raw::Policy::LeastRequest {
             choices,
             replacement,

@@ -6,6 +6,7 @@ mod ewma;
 mod first;
 mod hash;
 mod health;
+mod idle;
 mod jsq;
 mod least;
 mod least_weighted;
@@ -18,6 +19,7 @@ pub use ewma::{LeastResponseTime, PeakEwma};
 pub use first::FirstAvailable;
 pub use hash::{Keys, Maglev, RingHash};
 pub use health::{Health, Transition};
+pub use idle::JoinIdleQueue;
 pub use jsq::JoinShortestQueue;
 pub use least::{LeastConnections, LeastRequest};
 pub use least_weighted::{EnvoyLeastRequest, WeightedLeastConnections};
@@ -38,6 +40,10 @@ pub struct LoadView<'a> {
     /// The backends the balancer may send to, ascending: those its health checks consider
     /// healthy, or all of them (no checks, or too few healthy: panic mode). Never empty.
     pub eligible: &'a [u32],
+    /// The time of the pick (slow start, DNS TTLs).
+    pub now: SimTime,
+    /// The client whose request this is (per-client state: DNS caches).
+    pub client: u32,
 }
 
 /// A balancing policy: picks a backend index among `view.eligible`.
@@ -49,6 +55,11 @@ pub trait Balance {
     /// whatever its outcome. Latency-aware policies learn from it; the others ignore it.
     #[inline]
     fn on_complete(&mut self, _backend: usize, _latency: SimDuration, _now: SimTime) {}
+
+    /// This balancer's in-flight count of `backend` fell to zero: as far as it can tell, the
+    /// backend is idle. Join-idle-queue learns from it; the others ignore it.
+    #[inline]
+    fn on_idle(&mut self, _backend: usize) {}
 }
 
 /// The policies, as a closed enum (static dispatch in the event loop).
@@ -84,6 +95,8 @@ pub enum Policy {
     RingHash(RingHash),
     /// See [`Maglev`].
     Maglev(Maglev),
+    /// See [`JoinIdleQueue`].
+    JoinIdleQueue(JoinIdleQueue),
 }
 
 impl Policy {
@@ -138,6 +151,7 @@ impl Policy {
             PolicySpec::Maglev { keys, table_size } => {
                 Policy::Maglev(Maglev::new(&keys, table_size))
             }
+            PolicySpec::JoinIdleQueue => Policy::JoinIdleQueue(JoinIdleQueue::new(n)),
         }
     }
 }
@@ -161,6 +175,7 @@ impl Balance for Policy {
             Policy::FirstAvailable(p) => p.pick(view, rng),
             Policy::RingHash(p) => p.pick(view, rng),
             Policy::Maglev(p) => p.pick(view, rng),
+            Policy::JoinIdleQueue(p) => p.pick(view, rng),
         }
     }
 
@@ -181,7 +196,15 @@ impl Balance for Policy {
             | Policy::EnvoyLeastRequest(_)
             | Policy::FirstAvailable(_)
             | Policy::RingHash(_)
-            | Policy::Maglev(_) => {}
+            | Policy::Maglev(_)
+            | Policy::JoinIdleQueue(_) => {}
+        }
+    }
+
+    #[inline]
+    fn on_idle(&mut self, backend: usize) {
+        if let Policy::JoinIdleQueue(p) = self {
+            p.on_idle(backend);
         }
     }
 }
@@ -262,6 +285,8 @@ mod tests {
             in_flight,
             occupancy,
             eligible: &all,
+            now: SimTime::ZERO,
+            client: 0,
         };
         (0..n).map(|_| p.pick(&view, &mut rng)).collect()
     }
@@ -369,6 +394,7 @@ mod tests {
                 keys: crate::spec::KeySpec::Uniform { n: 100 },
                 table_size: 251,
             },
+            PolicySpec::JoinIdleQueue,
         ]
     }
 
@@ -385,6 +411,8 @@ mod tests {
                     in_flight: &in_flight,
                     occupancy: &in_flight,
                     eligible: &eligible,
+                    now: SimTime::ZERO,
+                    client: 0,
                 };
                 let b = p.pick(&view, &mut rng);
                 used[b] += 1;
@@ -395,6 +423,9 @@ mod tests {
                         if in_flight[e as usize] > 0 {
                             in_flight[e as usize] -= 1;
                             p.on_complete(e as usize, SimDuration::from_millis(20), SimTime(t));
+                            if in_flight[e as usize] == 0 {
+                                p.on_idle(e as usize);
+                            }
                         }
                     }
                 }
@@ -424,6 +455,8 @@ mod tests {
                 in_flight: &[0, 0],
                 occupancy: &[0, 0],
                 eligible: &[0, 1],
+                now: SimTime::ZERO,
+                client: 0,
             };
             for _ in 0..20 {
                 assert_eq!(p.pick(&view, &mut rng), 1, "{spec:?}");
