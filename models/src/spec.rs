@@ -421,6 +421,13 @@ pub enum PolicySpec {
     /// Join-idle-queue with a random fallback (Lu et al. 2011, JIQ-Random): a backend this
     /// balancer has no request in flight at is idle and waits in its I-queue.
     JoinIdleQueue,
+    /// DNS round robin: each client caches one address of the rotating record set (the
+    /// balancer's eligible backends) for `ttl`, and sends there until it expires, even if the
+    /// backend has failed meanwhile. State is per client.
+    DnsRoundRobin {
+        /// How long a client keeps an answer (> 0; Java's default 30 s).
+        ttl: SimDuration,
+    },
 }
 
 /// A population of request keys, for hashing policies: each request draws one.

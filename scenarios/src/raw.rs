@@ -299,6 +299,10 @@ pub enum Policy {
         table_size: Option<u32>,
     },
     JoinIdleQueue,
+    DnsRoundRobin {
+        #[serde(default)]
+        ttl: Option<String>,
+    },
 }
 
 /// The request keys a hashing policy draws from.

@@ -511,6 +511,31 @@ fn policy(
         raw::Policy::LeastConnections => PolicySpec::LeastConnections,
         raw::Policy::JoinShortestQueue => PolicySpec::JoinShortestQueue,
         raw::Policy::JoinIdleQueue => PolicySpec::JoinIdleQueue,
+        raw::Policy::DnsRoundRobin { ttl } => {
+            let ttl = match ttl {
+                Some(text) => {
+                    let path = at("ttl");
+                    let d = cx.duration(text, &path)?;
+                    if d == SimDuration::ZERO {
+                        cx.fail_help(
+                            &path,
+                            "ttl must be longer than zero",
+                            "a TTL of zero resolves on every request: that is RoundRobin",
+                        );
+                        return None;
+                    }
+                    d
+                }
+                None => {
+                    cx.notes.push(format!(
+                        "balancer `{}`: DnsRoundRobin ttl not set, using 30s (Java's networkaddress.cache.ttl; Route 53 alias records: 60s)",
+                        b.name
+                    ));
+                    SimDuration::from_secs(30)
+                }
+            };
+            PolicySpec::DnsRoundRobin { ttl }
+        }
         raw::Policy::LeastRequest {
             choices,
             replacement,

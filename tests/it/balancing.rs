@@ -79,3 +79,114 @@ fn join_idle_queue_lies_between_jsq_and_random() {
         }
     }
 }
+
+/// What a test needs to know of a run: every finished request and every health verdict.
+#[derive(Default)]
+struct Log {
+    /// (sent, client, replica, outcome) of every request (one attempt each here).
+    finished: Vec<(SimTime, u32, u32, Outcome)>,
+    /// (time, replica, healthy) of every health verdict.
+    verdicts: Vec<(SimTime, u32, bool)>,
+}
+
+impl Observer<Record> for Log {
+    fn record(&mut self, now: SimTime, r: &Record) {
+        match *r {
+            Record::Finished {
+                arrived,
+                client,
+                replica,
+                outcome,
+                ..
+            } => self.finished.push((arrived, client, replica, outcome)),
+            Record::HealthChange {
+                replica, healthy, ..
+            } => self.verdicts.push((now, replica, healthy)),
+            _ => {}
+        }
+    }
+}
+
+fn run_logged(text: &str, seed: u64) -> Log {
+    let loaded = scenarios::parse_str(text, "balancing.ron").unwrap_or_else(|e| panic!("{e}"));
+    hasim::run_observed(&loaded, seed, 0, String::new(), Vec::new(), Log::default()).1
+}
+
+/// DNS round robin: twelve clients each cache one address for the TTL. Replica 0 crashes at
+/// 320 s (the clients started together and resolve every TTL plus a gap, so mid-period); health checks (the DNS service's) drop its record at T_d. A client that resolved just
+/// before T_d keeps sending there until its answer expires, so refusals go on after T_d, but
+/// none is sent at or after T_d + TTL: every cached entry naming replica 0 was made before T_d.
+/// And each client's address changes only when its answer expires: at least a TTL apart.
+#[test]
+fn dns_clients_hit_a_dead_replica_until_their_ttl_runs_out_and_no_longer() {
+    let ttl_s = 30;
+    let clients: Vec<String> = (0..12)
+        .map(|i| {
+            format!(r#"Client(name: "c{i}", arrivals: Poisson(rate_per_s: 2.0), target: "dns")"#)
+        })
+        .collect();
+    let text = format!(
+        r#"Scenario(
+            name: "dns", horizon: "900s",
+            clients: [{}],
+            balancers: [Balancer(name: "dns", policy: DnsRoundRobin(ttl: "{ttl_s}s"), target: "web",
+                health_check: HealthCheck(interval: "1s", timeout: "500ms", unhealthy_threshold: 2, healthy_threshold: 2))],
+            pools: [Pool(name: "web", replicas: 3, workers: 4, service: Exponential(mean: "50ms"))],
+            faults: [Crash(pool: "web", replica: 0, at: "320s", duration: "300s")],
+        )"#,
+        clients.join(", ")
+    );
+    for seed in 1..=5 {
+        let log = run_logged(&text, seed);
+        let detected = log
+            .verdicts
+            .iter()
+            .find(|v| v.1 == 0 && !v.2)
+            .map(|v| v.0)
+            .expect("the crash is detected");
+        let refused: Vec<SimTime> = log
+            .finished
+            .iter()
+            .filter(|f| f.2 == 0 && f.3 == Outcome::Refused)
+            .map(|f| f.0)
+            .collect();
+        let last = *refused.iter().max().expect("some requests are refused");
+        let bound = SimTime(detected.0 + ttl_s * 1_000_000_000);
+        eprintln!(
+            "seed {seed}: detected at {detected}, last refusal at {last}, bound {bound}, {} refused",
+            refused.len()
+        );
+        assert!(last > detected, "seed {seed}: DNS caches outlive detection");
+        assert!(
+            last < bound,
+            "seed {seed}: a refusal at {last}, past T_d + TTL = {bound}"
+        );
+        // Per client: the address changes only when the client's own answer expired.
+        for c in 0..12 {
+            let mut reqs: Vec<(SimTime, u32)> = log
+                .finished
+                .iter()
+                .filter(|f| f.1 == c)
+                .map(|f| (f.0, f.2))
+                .collect();
+            reqs.sort();
+            let changes: Vec<SimTime> = reqs
+                .windows(2)
+                .filter(|w| w[0].1 != w[1].1)
+                .map(|w| w[1].0)
+                .collect();
+            assert!(
+                !changes.is_empty(),
+                "seed {seed}: client {c} never re-resolved"
+            );
+            for w in changes.windows(2) {
+                assert!(
+                    w[1].0 - w[0].0 >= ttl_s * 1_000_000_000,
+                    "seed {seed}: client {c} switched at {} and again at {}",
+                    w[0],
+                    w[1]
+                );
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! real balancer sees) and its random stream. A new policy is one small type implementing
 //! [`Balance`] in its own file plus one arm of [`Policy`].
 
+mod dns;
 mod ewma;
 mod first;
 mod hash;
@@ -15,6 +16,7 @@ mod random;
 mod round_robin;
 mod weighted;
 
+pub use dns::DnsRoundRobin;
 pub use ewma::{LeastResponseTime, PeakEwma};
 pub use first::FirstAvailable;
 pub use hash::{Keys, Maglev, RingHash};
@@ -46,7 +48,8 @@ pub struct LoadView<'a> {
     pub client: u32,
 }
 
-/// A balancing policy: picks a backend index among `view.eligible`.
+/// A balancing policy: picks a backend index among `view.eligible` (only [`DnsRoundRobin`] may
+/// pick outside it: a client's cached DNS answer outlives the record).
 pub trait Balance {
     /// The chosen backend (an element of `view.eligible`).
     fn pick(&mut self, view: &LoadView<'_>, rng: &mut Stream) -> usize;
@@ -97,6 +100,8 @@ pub enum Policy {
     Maglev(Maglev),
     /// See [`JoinIdleQueue`].
     JoinIdleQueue(JoinIdleQueue),
+    /// See [`DnsRoundRobin`].
+    DnsRoundRobin(DnsRoundRobin),
 }
 
 impl Policy {
@@ -152,6 +157,7 @@ impl Policy {
                 Policy::Maglev(Maglev::new(&keys, table_size))
             }
             PolicySpec::JoinIdleQueue => Policy::JoinIdleQueue(JoinIdleQueue::new(n)),
+            PolicySpec::DnsRoundRobin { ttl } => Policy::DnsRoundRobin(DnsRoundRobin::new(ttl)),
         }
     }
 }
@@ -176,6 +182,7 @@ impl Balance for Policy {
             Policy::RingHash(p) => p.pick(view, rng),
             Policy::Maglev(p) => p.pick(view, rng),
             Policy::JoinIdleQueue(p) => p.pick(view, rng),
+            Policy::DnsRoundRobin(p) => p.pick(view, rng),
         }
     }
 
@@ -197,7 +204,8 @@ impl Balance for Policy {
             | Policy::FirstAvailable(_)
             | Policy::RingHash(_)
             | Policy::Maglev(_)
-            | Policy::JoinIdleQueue(_) => {}
+            | Policy::JoinIdleQueue(_)
+            | Policy::DnsRoundRobin(_) => {}
         }
     }
 
@@ -395,6 +403,9 @@ mod tests {
                 table_size: 251,
             },
             PolicySpec::JoinIdleQueue,
+            PolicySpec::DnsRoundRobin {
+                ttl: SimDuration::from_secs(30),
+            },
         ]
     }
 
@@ -411,7 +422,8 @@ mod tests {
                     in_flight: &in_flight,
                     occupancy: &in_flight,
                     eligible: &eligible,
-                    now: SimTime::ZERO,
+                    // One pick a second: DNS answers (30 s) expire along the way.
+                    now: SimTime(t * 1_000_000_000),
                     client: 0,
                 };
                 let b = p.pick(&view, &mut rng);
