@@ -295,6 +295,32 @@ pub struct BalancerSpec {
     /// Below this fraction of healthy backends the balancer ignores health and routes to all
     /// (Envoy's panic threshold, default 0.5); 0 never panics (then with none healthy, all).
     pub panic_threshold: f64,
+    /// Zone-aware routing, if the balancer has a zone (pool targets only).
+    pub zone: Option<ZoneSpec>,
+    /// Slow start for backends that rejoin rotation, if any.
+    pub slow_start: Option<SlowStartSpec>,
+}
+
+/// Where a zone-aware balancer is, relative to its backends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneSpec {
+    /// Per backend: it is in the balancer's zone.
+    pub local: Vec<bool>,
+    /// The share of the load that originates in this zone (Envoy's local percentage): the local
+    /// zone's fraction of the pool's replicas, callers being assumed spread as the replicas are.
+    pub local_share: f64,
+}
+
+/// Envoy's `slow_start_config`: a backend that rejoins rotation gets its weight scaled by
+/// max(min_weight, (t / window)^(1/aggression)) for `window` after it rejoined.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SlowStartSpec {
+    /// How long the ramp lasts.
+    pub window: SimDuration,
+    /// Shape of the ramp (1.0: linear; above 1, faster at first).
+    pub aggression: f64,
+    /// The least fraction of its weight a rejoined backend gets (0–1; Envoy: 10%).
+    pub min_weight: f64,
 }
 
 /// Passive outlier detection, as Envoy's `consecutive_5xx`: every failed response (refused,

@@ -214,6 +214,20 @@ pub struct Balancer {
     pub outlier_detection: Option<OutlierDetection>,
     #[serde(default)]
     pub panic_threshold: Option<f64>,
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub slow_start: Option<SlowStart>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SlowStart {
+    pub window: String,
+    #[serde(default)]
+    pub aggression: Option<f64>,
+    #[serde(default)]
+    pub min_weight_percent: Option<f64>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -5,6 +5,7 @@
 
 use crate::ScenarioError;
 
+mod balancing;
 mod resilience;
 use crate::locate::Locations;
 use crate::raw;
@@ -369,6 +370,8 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
             let policy = policy(cx, raw, b, *t, i);
             let (health_check, panic_threshold) = health(cx, b, *t, i);
             let outlier_detection = outlier(cx, b, *t, i);
+            let zone = balancing::zone(cx, raw, b, *t, i);
+            let slow_start = balancing::slow_start(cx, b, policy.as_ref(), i);
             Some(BalancerSpec {
                 name: b.name.clone(),
                 policy: policy?,
@@ -376,6 +379,8 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
                 health_check: health_check?,
                 outlier_detection: outlier_detection?,
                 panic_threshold: panic_threshold?,
+                zone: zone?,
+                slow_start: slow_start?,
             })
         })
         .collect();

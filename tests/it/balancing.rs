@@ -85,8 +85,8 @@ fn join_idle_queue_lies_between_jsq_and_random() {
 struct Log {
     /// (sent, client, replica, outcome) of every request (one attempt each here).
     finished: Vec<(SimTime, u32, u32, Outcome)>,
-    /// (time, replica, healthy) of every health verdict.
-    verdicts: Vec<(SimTime, u32, bool)>,
+    /// (time, replica, healthy, balancer) of every health verdict.
+    verdicts: Vec<(SimTime, u32, bool, u32)>,
 }
 
 impl Observer<Record> for Log {
@@ -100,8 +100,10 @@ impl Observer<Record> for Log {
                 ..
             } => self.finished.push((arrived, client, replica, outcome)),
             Record::HealthChange {
-                replica, healthy, ..
-            } => self.verdicts.push((now, replica, healthy)),
+                replica,
+                healthy,
+                balancer,
+            } => self.verdicts.push((now, replica, healthy, balancer)),
             _ => {}
         }
     }
@@ -188,5 +190,96 @@ fn dns_clients_hit_a_dead_replica_until_their_ttl_runs_out_and_no_longer() {
                 );
             }
         }
+    }
+}
+
+/// Zone-aware routing: three zones of two replicas each, one balancer per zone with its own
+/// clients. While all are healthy, zone a's balancer keeps every request in zone a (replicas 0
+/// and 3). When zone a goes down, once the checks have marked both its replicas, its traffic
+/// spills over and nothing more is refused. With one of zone a's replicas down, the local zone
+/// holds 1 of the 5 healthy replicas, below its share 1/3 of the load: Envoy's rule keeps a
+/// fraction (1/5)/(1/3) = 0.6 local and sends the rest across.
+#[test]
+fn zone_aware_routing_stays_local_spills_over_and_sends_only_the_deficit_across() {
+    let balancer = |z: &str| {
+        format!(
+            r#"Balancer(name: "lb-{z}", policy: RoundRobin, target: "web", zone: "{z}",
+                health_check: HealthCheck(interval: "1s", timeout: "500ms", unhealthy_threshold: 2, healthy_threshold: 2))"#
+        )
+    };
+    let client = |z: &str| {
+        format!(
+            r#"Client(name: "users-{z}", arrivals: Poisson(rate_per_s: 40.0), target: "lb-{z}")"#
+        )
+    };
+    let text = format!(
+        r#"Scenario(
+            name: "zones", horizon: "1300s",
+            clients: [{}, {}, {}],
+            balancers: [{}, {}, {}],
+            pools: [Pool(name: "web", replicas: 6, zones: ["a", "b", "c"], workers: 8, service: Exponential(mean: "50ms"))],
+            faults: [
+                ZoneOutage(zone: "a", at: "300s", duration: "300s"),
+                Crash(pool: "web", replica: 0, at: "900s", duration: "300s"),
+            ],
+        )"#,
+        client("a"),
+        client("b"),
+        client("c"),
+        balancer("a"),
+        balancer("b"),
+        balancer("c"),
+    );
+    let secs = |s: u64| SimTime(s * 1_000_000_000);
+    for seed in 1..=3 {
+        let log = run_logged(&text, seed);
+        // The latest "down" verdict of zone a's balancer (index 0) on `replica` after `t`.
+        let marked_down = |replica: u32, after: SimTime| {
+            log.verdicts
+                .iter()
+                .find(|v| v.3 == 0 && v.1 == replica && !v.2 && v.0 >= after)
+                .map(|v| v.0)
+                .expect("the crash is detected")
+        };
+        let from_a = |from: SimTime, to: SimTime| {
+            log.finished
+                .iter()
+                .filter(move |f| f.1 == 0 && f.0 >= from && f.0 < to)
+        };
+        // All healthy: every request of zone a stays in zone a.
+        let before: Vec<_> = from_a(SimTime::ZERO, secs(300)).collect();
+        assert!(before.len() > 10_000);
+        assert!(
+            before.iter().all(|f| f.2 % 3 == 0),
+            "seed {seed}: a request left zone a while it was healthy"
+        );
+        // Zone a down: after detection, everything goes across and succeeds.
+        let detected = marked_down(0, secs(300)).max(marked_down(3, secs(300)));
+        let during: Vec<_> = from_a(detected, secs(600)).collect();
+        assert!(during.len() > 10_000);
+        assert!(
+            during
+                .iter()
+                .all(|f| f.2 % 3 != 0 && f.3 == Outcome::Succeeded),
+            "seed {seed}: zone a's traffic after detection at {detected} must spill over and succeed"
+        );
+        // Replica 0 down: 60% of zone a's traffic stays on replica 3; binomial, 4 sd.
+        let detected = marked_down(0, secs(900));
+        let partial: Vec<_> = from_a(detected, secs(1200)).collect();
+        let n = partial.len() as f64;
+        let local = partial.iter().filter(|f| f.2 == 3).count() as f64;
+        let sd = (n * 0.6 * 0.4).sqrt();
+        eprintln!(
+            "seed {seed}: replica 0 out, detected at {detected}: {local} of {n} stay local (expected {:.0} ± {sd:.0})",
+            0.6 * n
+        );
+        assert!(
+            partial.iter().all(|f| f.2 != 0),
+            "seed {seed}: sent to the dead replica"
+        );
+        assert!(
+            (local - 0.6 * n).abs() <= 4.0 * sd,
+            "seed {seed}: {local} of {n} stayed local, expected 0.6·n ± 4·{sd}"
+        );
     }
 }

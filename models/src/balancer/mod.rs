@@ -14,7 +14,9 @@ mod least_weighted;
 mod outlier;
 mod random;
 mod round_robin;
+mod slow_start;
 mod weighted;
+mod zone;
 
 pub use dns::DnsRoundRobin;
 pub use ewma::{LeastResponseTime, PeakEwma};
@@ -28,7 +30,9 @@ pub use least_weighted::{EnvoyLeastRequest, WeightedLeastConnections};
 pub use outlier::Outlier;
 pub use random::Random;
 pub use round_robin::RoundRobin;
+pub use slow_start::SlowStart;
 pub use weighted::{SmoothWeightedRoundRobin, WeightedRandom, WeightedRoundRobin};
+pub use zone::Zone;
 
 use crate::spec::PolicySpec;
 use sim_core::{SimDuration, SimTime, Stream};
@@ -254,6 +258,9 @@ impl Balancer {
             eligible.extend((0..n as u32).filter(|&b| usable(b as usize)));
         }
         self.eligible = eligible;
+        if let Some(z) = self.zone.as_mut() {
+            z.split(&self.eligible);
+        }
     }
 }
 
@@ -278,6 +285,10 @@ pub struct Balancer {
     pub panic_threshold: f64,
     /// Its random stream (`balancer/NAME/policy`).
     pub rng: Stream,
+    /// Its zone, if it routes zone-aware.
+    pub zone: Option<Zone>,
+    /// Slow start of rejoining backends, if any.
+    pub slow_start: Option<SlowStart>,
 }
 
 #[cfg(test)]
@@ -503,6 +514,8 @@ mod tests {
             health_rng: None,
             outlier: Some(Outlier::new(outlier, 4)),
             panic_threshold: 0.5,
+            zone: None,
+            slow_start: None,
         };
         let probe = |lb: &mut Balancer, b: usize| lb.health.as_mut().map(|h| h.probe(b, false));
         probe(&mut lb, 1);
