@@ -283,3 +283,64 @@ fn zone_aware_routing_stays_local_spills_over_and_sends_only_the_deficit_across(
         );
     }
 }
+
+/// Slow start: replica 0 of four crashes and comes back; from the moment health checks put it
+/// back (T_j), random picks give it weight f(t) = max(0.1, t / 60 s) (Envoy's formula with
+/// aggression 1), so its share of requests is f / (3 + f). Per 6 s sub-window of the ramp, and
+/// for the 30 s after it (f = 1), the count it receives is compared with Σ p(tᵢ) over the
+/// requests of the sub-window, within 4 binomial standard deviations (Σ p(1 − p))^½.
+#[test]
+fn a_rejoined_backend_ramps_up_as_envoys_slow_start_formula_says() {
+    let text = r#"Scenario(
+        name: "slow-start", horizon: "300s",
+        clients: [Client(name: "users", arrivals: Poisson(rate_per_s: 200.0), target: "lb")],
+        balancers: [Balancer(name: "lb", policy: Random, target: "web",
+            health_check: HealthCheck(interval: "1s", timeout: "500ms", unhealthy_threshold: 2, healthy_threshold: 2),
+            slow_start: SlowStart(window: "60s", aggression: 1.0, min_weight_percent: 10.0))],
+        pools: [Pool(name: "web", replicas: 4, workers: 8, service: Exponential(mean: "50ms"))],
+        faults: [Crash(pool: "web", replica: 0, at: "100s", duration: "50s")],
+    )"#;
+    let window_ns = 60_000_000_000u64;
+    for seed in 1..=3 {
+        let log = run_logged(text, seed);
+        let joined = log
+            .verdicts
+            .iter()
+            .find(|v| v.1 == 0 && v.2 && v.0 > SimTime(150_000_000_000))
+            .map(|v| v.0)
+            .expect("replica 0 rejoins");
+        let share = |t: SimTime| {
+            let dt = t.0 - joined.0;
+            let f = if dt >= window_ns {
+                1.0
+            } else {
+                (dt.max(1) as f64 / window_ns as f64).max(0.1)
+            };
+            f / (3.0 + f)
+        };
+        let sub = 6_000_000_000u64;
+        for k in 0..15u64 {
+            let (from, to) = (joined.0 + k * sub, joined.0 + (k + 1) * sub);
+            let reqs: Vec<_> = log
+                .finished
+                .iter()
+                .filter(|f| f.0.0 >= from && f.0.0 < to)
+                .collect();
+            let expected: f64 = reqs.iter().map(|f| share(f.0)).sum();
+            let var: f64 = reqs.iter().map(|f| share(f.0) * (1.0 - share(f.0))).sum();
+            let got = reqs.iter().filter(|f| f.2 == 0).count() as f64;
+            eprintln!(
+                "seed {seed}, {}–{} s after rejoining: {got} of {} (expected {expected:.0} ± {:.0})",
+                k * 6,
+                k * 6 + 6,
+                reqs.len(),
+                var.sqrt()
+            );
+            assert!(
+                (got - expected).abs() <= 4.0 * var.sqrt(),
+                "seed {seed}, sub-window {k}: {got} requests to the rejoined replica, expected {expected} ± 4·{}",
+                var.sqrt()
+            );
+        }
+    }
+}
