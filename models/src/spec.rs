@@ -325,6 +325,10 @@ pub struct BalancerSpec {
     /// An active–passive pair: the standby takes over the VIP this long after the active
     /// fails. `None`: a single instance.
     pub standby: Option<SimDuration>,
+    /// Zone-aware routing from its zone, if enabled (pool targets only).
+    pub zone_aware: Option<ZoneSpec>,
+    /// Slow start for backends that rejoin rotation, if any.
+    pub slow_start: Option<SlowStartSpec>,
 }
 
 /// A balancer's active instance down on [at, at + duration).
@@ -336,6 +340,28 @@ pub struct BalancerOutage {
     pub at: SimDuration,
     /// How long until it is repaired.
     pub duration: SimDuration,
+}
+
+/// Where a zone-aware balancer is, relative to its backends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneSpec {
+    /// Per backend: it is in the balancer's zone.
+    pub local: Vec<bool>,
+    /// The share of the load that originates in this zone (Envoy's local percentage): the local
+    /// zone's fraction of the pool's replicas, callers being assumed spread as the replicas are.
+    pub local_share: f64,
+}
+
+/// Envoy's `slow_start_config`: a backend that rejoins rotation gets its weight scaled by
+/// max(min_weight, (t / window)^(1/aggression)) for `window` after it rejoined.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SlowStartSpec {
+    /// How long the ramp lasts.
+    pub window: SimDuration,
+    /// Shape of the ramp (1.0: linear; above 1, faster at first).
+    pub aggression: f64,
+    /// The least fraction of its weight a rejoined backend gets (0–1; Envoy: 10%).
+    pub min_weight: f64,
 }
 
 /// Passive outlier detection, as Envoy's `consecutive_5xx`: every failed response (refused,
@@ -458,6 +484,16 @@ pub enum PolicySpec {
         keys: KeySpec,
         /// Entries of the lookup table, a prime (Envoy's `table_size`, default 65537).
         table_size: u32,
+    },
+    /// Join-idle-queue with a random fallback (Lu et al. 2011, JIQ-Random): a backend this
+    /// balancer has no request in flight at is idle and waits in its I-queue.
+    JoinIdleQueue,
+    /// DNS round robin: each client caches one address of the rotating record set (the
+    /// balancer's eligible backends) for `ttl`, and sends there until it expires, even if the
+    /// backend has failed meanwhile. State is per client.
+    DnsRoundRobin {
+        /// How long a client keeps an answer (> 0; Java's default 30 s).
+        ttl: SimDuration,
     },
 }
 

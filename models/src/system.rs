@@ -351,6 +351,19 @@ impl<O: Observer<Record>> System<O> {
                         .map(|o| crate::balancer::Outlier::new(o, n)),
                     panic_threshold: b.panic_threshold,
                     rng: key.stream(&format!("balancer/{}/policy", b.name)),
+                    zone: b.zone_aware.clone().map(|z| {
+                        crate::balancer::Zone::new(
+                            z,
+                            key.stream(&format!("balancer/{}/zone", b.name)),
+                        )
+                    }),
+                    slow_start: b.slow_start.map(|s| {
+                        crate::balancer::SlowStart::new(
+                            s,
+                            n,
+                            key.stream(&format!("balancer/{}/slow_start", b.name)),
+                        )
+                    }),
                 }
             })
             .collect();
@@ -540,6 +553,9 @@ impl<O: Observer<Record>> System<O> {
 
     /// Tells the observer that balancer `b` now considers its backend healthy or not.
     fn record_health(&mut self, now: SimTime, b: u32, backend: u32, healthy: bool) {
+        if healthy && let Some(s) = self.balancers[b as usize].slow_start.as_mut() {
+            s.rejoined(backend as usize, now);
+        }
         if let Target::Pool(p) = self.balancer_target[b as usize] {
             let replica = self.pools[p].first_replica + backend;
             let rec = Record::HealthChange {
@@ -1021,12 +1037,23 @@ impl<O: Observer<Record>> System<O> {
                         Target::Pool(p) => {
                             let pool = &self.pools[p];
                             let lb = &mut self.balancers[b];
+                            let a = &self.attempts[id as usize];
                             let view = LoadView {
                                 in_flight: &lb.in_flight,
                                 occupancy: &pool.occupancy,
-                                eligible: &lb.eligible,
+                                eligible: match lb.zone.as_mut() {
+                                    Some(z) => z.choose(&lb.eligible),
+                                    None => &lb.eligible,
+                                },
+                                // The attempt is sent now.
+                                now: a.sent,
+                                client: self.calls[a.call as usize].client,
                             };
-                            let slot = lb.policy.pick(&view, &mut lb.rng);
+                            let (policy, rng) = (&mut lb.policy, &mut lb.rng);
+                            let slot = match lb.slow_start.as_mut() {
+                                Some(s) => s.pick(view.now, || policy.pick(&view, rng)),
+                                None => policy.pick(&view, rng),
+                            };
                             lb.in_flight[slot] += 1;
                             let a = &mut self.attempts[id as usize];
                             a.balancer = b as u32;
@@ -1222,6 +1249,9 @@ impl<O: Observer<Record>> System<O> {
         let slot = a.slot as usize;
         let c = &mut lb.in_flight[slot];
         *c = dec(*c, now, "a balancer's in-flight count");
+        if *c == 0 {
+            lb.policy.on_idle(slot);
+        }
         let Some(outcome) = outcome else { return };
         lb.policy.on_complete(slot, now.since(a.sent), now);
         if let Some(o) = lb.outlier.as_mut()
@@ -1710,6 +1740,8 @@ mod tests {
                 zone: None,
                 failures: None,
                 standby: None,
+                zone_aware: None,
+                slow_start: None,
             }],
             pools: vec![PoolSpec {
                 name: "web".into(),

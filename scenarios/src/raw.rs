@@ -232,6 +232,10 @@ pub struct Balancer {
     pub failures: Option<Failures>,
     #[serde(default)]
     pub standby: Option<Standby>,
+    #[serde(default)]
+    pub zone_aware: Option<bool>,
+    #[serde(default)]
+    pub slow_start: Option<SlowStart>,
 }
 
 /// The passive half of an active–passive balancer pair.
@@ -239,6 +243,16 @@ pub struct Balancer {
 #[serde(deny_unknown_fields)]
 pub struct Standby {
     pub failover_delay: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SlowStart {
+    pub window: String,
+    #[serde(default)]
+    pub aggression: Option<f64>,
+    #[serde(default)]
+    pub min_weight_percent: Option<f64>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -322,6 +336,11 @@ pub enum Policy {
         keys: Keys,
         #[serde(default)]
         table_size: Option<u32>,
+    },
+    JoinIdleQueue,
+    DnsRoundRobin {
+        #[serde(default)]
+        ttl: Option<String>,
     },
 }
 

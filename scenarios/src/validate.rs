@@ -5,6 +5,7 @@
 
 use crate::ScenarioError;
 
+mod balancing;
 mod network;
 mod resilience;
 use crate::locate::Locations;
@@ -370,6 +371,8 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
             let policy = policy(cx, raw, b, *t, i);
             let (health_check, panic_threshold) = health(cx, b, *t, i);
             let outlier_detection = outlier(cx, b, *t, i);
+            let zone = balancing::zone(cx, raw, b, *t, i);
+            let slow_start = balancing::slow_start(cx, b, policy.as_ref(), i);
             Some(BalancerSpec {
                 name: b.name.clone(),
                 policy: policy?,
@@ -380,6 +383,8 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
                 zone: None, // set by network::apply
                 failures: None,
                 standby: None,
+                zone_aware: zone?,
+                slow_start: slow_start?,
             })
         })
         .collect();
@@ -518,6 +523,32 @@ fn policy(
         raw::Policy::Random => PolicySpec::Random,
         raw::Policy::LeastConnections => PolicySpec::LeastConnections,
         raw::Policy::JoinShortestQueue => PolicySpec::JoinShortestQueue,
+        raw::Policy::JoinIdleQueue => PolicySpec::JoinIdleQueue,
+        raw::Policy::DnsRoundRobin { ttl } => {
+            let ttl = match ttl {
+                Some(text) => {
+                    let path = at("ttl");
+                    let d = cx.duration(text, &path)?;
+                    if d == SimDuration::ZERO {
+                        cx.fail_help(
+                            &path,
+                            "ttl must be longer than zero",
+                            "a TTL of zero resolves on every request: that is RoundRobin",
+                        );
+                        return None;
+                    }
+                    d
+                }
+                None => {
+                    cx.notes.push(format!(
+                        "balancer `{}`: DnsRoundRobin ttl not set, using 30s (Java's networkaddress.cache.ttl; Route 53 alias records: 60s)",
+                        b.name
+                    ));
+                    SimDuration::from_secs(30)
+                }
+            };
+            PolicySpec::DnsRoundRobin { ttl }
+        }
         raw::Policy::LeastRequest {
             choices,
             replacement,

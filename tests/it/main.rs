@@ -1,5 +1,7 @@
 //! hasim's integration tests: one binary, modules by area (see ARCHITECTURE.md).
 
+#[allow(clippy::disallowed_methods)] // sqrt of sample variances, pow of reference values
+mod balancing;
 mod cli;
 mod determinism;
 mod faults;

@@ -163,6 +163,8 @@ mod tests {
             in_flight,
             occupancy: in_flight,
             eligible,
+            now: SimTime::ZERO,
+            client: 0,
         }
     }
 

@@ -40,7 +40,7 @@ impl Balance for FirstAvailable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::StreamKey;
+    use sim_core::{SimTime, StreamKey};
 
     #[test]
     fn fills_the_first_backends_first() {
@@ -53,6 +53,8 @@ mod tests {
                 in_flight: &in_flight,
                 occupancy: &in_flight,
                 eligible: &[0, 1, 2],
+                now: SimTime::ZERO,
+                client: 0,
             };
             let b = p.pick(&v, &mut rng);
             in_flight[b] += 1;
@@ -65,6 +67,8 @@ mod tests {
             in_flight: &[0, 0, 0],
             occupancy: &[0, 0, 0],
             eligible: &[1, 2],
+            now: SimTime::ZERO,
+            client: 0,
         };
         assert_eq!(p.pick(&v, &mut rng), 1);
     }

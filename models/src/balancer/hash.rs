@@ -217,7 +217,7 @@ impl Balance for Maglev {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::StreamKey;
+    use sim_core::{SimTime, StreamKey};
 
     const N: usize = 10;
 
@@ -226,6 +226,8 @@ mod tests {
             in_flight: &[0; N],
             occupancy: &[0; N],
             eligible,
+            now: SimTime::ZERO,
+            client: 0,
         }
     }
 

@@ -183,13 +183,15 @@ impl Balance for EnvoyLeastRequest {
 mod tests {
     use super::super::LeastRequest;
     use super::*;
-    use sim_core::StreamKey;
+    use sim_core::{SimTime, StreamKey};
 
     fn view<'a>(in_flight: &'a [u32], eligible: &'a [u32]) -> LoadView<'a> {
         LoadView {
             in_flight,
             occupancy: in_flight,
             eligible,
+            now: SimTime::ZERO,
+            client: 0,
         }
     }
 

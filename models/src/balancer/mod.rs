@@ -2,29 +2,37 @@
 //! real balancer sees) and its random stream. A new policy is one small type implementing
 //! [`Balance`] in its own file plus one arm of [`Policy`].
 
+mod dns;
 mod ewma;
 mod first;
 mod hash;
 mod health;
+mod idle;
 mod jsq;
 mod least;
 mod least_weighted;
 mod outlier;
 mod random;
 mod round_robin;
+mod slow_start;
 mod weighted;
+mod zone;
 
+pub use dns::DnsRoundRobin;
 pub use ewma::{LeastResponseTime, PeakEwma};
 pub use first::FirstAvailable;
 pub use hash::{Keys, Maglev, RingHash};
 pub use health::{Health, Transition};
+pub use idle::JoinIdleQueue;
 pub use jsq::JoinShortestQueue;
 pub use least::{LeastConnections, LeastRequest};
 pub use least_weighted::{EnvoyLeastRequest, WeightedLeastConnections};
 pub use outlier::Outlier;
 pub use random::Random;
 pub use round_robin::RoundRobin;
+pub use slow_start::SlowStart;
 pub use weighted::{SmoothWeightedRoundRobin, WeightedRandom, WeightedRoundRobin};
+pub use zone::Zone;
 
 use crate::spec::PolicySpec;
 use sim_core::{SimDuration, SimTime, Stream};
@@ -38,9 +46,14 @@ pub struct LoadView<'a> {
     /// The backends the balancer may send to, ascending: those its health checks consider
     /// healthy, or all of them (no checks, or too few healthy: panic mode). Never empty.
     pub eligible: &'a [u32],
+    /// The time of the pick (slow start, DNS TTLs).
+    pub now: SimTime,
+    /// The client whose request this is (per-client state: DNS caches).
+    pub client: u32,
 }
 
-/// A balancing policy: picks a backend index among `view.eligible`.
+/// A balancing policy: picks a backend index among `view.eligible` (only [`DnsRoundRobin`] may
+/// pick outside it: a client's cached DNS answer outlives the record).
 pub trait Balance {
     /// The chosen backend (an element of `view.eligible`).
     fn pick(&mut self, view: &LoadView<'_>, rng: &mut Stream) -> usize;
@@ -49,6 +62,11 @@ pub trait Balance {
     /// whatever its outcome. Latency-aware policies learn from it; the others ignore it.
     #[inline]
     fn on_complete(&mut self, _backend: usize, _latency: SimDuration, _now: SimTime) {}
+
+    /// This balancer's in-flight count of `backend` fell to zero: as far as it can tell, the
+    /// backend is idle. Join-idle-queue learns from it; the others ignore it.
+    #[inline]
+    fn on_idle(&mut self, _backend: usize) {}
 }
 
 /// The policies, as a closed enum (static dispatch in the event loop).
@@ -84,6 +102,10 @@ pub enum Policy {
     RingHash(RingHash),
     /// See [`Maglev`].
     Maglev(Maglev),
+    /// See [`JoinIdleQueue`].
+    JoinIdleQueue(JoinIdleQueue),
+    /// See [`DnsRoundRobin`].
+    DnsRoundRobin(DnsRoundRobin),
 }
 
 impl Policy {
@@ -138,6 +160,8 @@ impl Policy {
             PolicySpec::Maglev { keys, table_size } => {
                 Policy::Maglev(Maglev::new(&keys, table_size))
             }
+            PolicySpec::JoinIdleQueue => Policy::JoinIdleQueue(JoinIdleQueue::new(n)),
+            PolicySpec::DnsRoundRobin { ttl } => Policy::DnsRoundRobin(DnsRoundRobin::new(ttl)),
         }
     }
 }
@@ -161,6 +185,8 @@ impl Balance for Policy {
             Policy::FirstAvailable(p) => p.pick(view, rng),
             Policy::RingHash(p) => p.pick(view, rng),
             Policy::Maglev(p) => p.pick(view, rng),
+            Policy::JoinIdleQueue(p) => p.pick(view, rng),
+            Policy::DnsRoundRobin(p) => p.pick(view, rng),
         }
     }
 
@@ -181,7 +207,16 @@ impl Balance for Policy {
             | Policy::EnvoyLeastRequest(_)
             | Policy::FirstAvailable(_)
             | Policy::RingHash(_)
-            | Policy::Maglev(_) => {}
+            | Policy::Maglev(_)
+            | Policy::JoinIdleQueue(_)
+            | Policy::DnsRoundRobin(_) => {}
+        }
+    }
+
+    #[inline]
+    fn on_idle(&mut self, backend: usize) {
+        if let Policy::JoinIdleQueue(p) = self {
+            p.on_idle(backend);
         }
     }
 }
@@ -223,6 +258,9 @@ impl Balancer {
             eligible.extend((0..n as u32).filter(|&b| usable(b as usize)));
         }
         self.eligible = eligible;
+        if let Some(z) = self.zone.as_mut() {
+            z.split(&self.eligible);
+        }
     }
 }
 
@@ -247,6 +285,10 @@ pub struct Balancer {
     pub panic_threshold: f64,
     /// Its random stream (`balancer/NAME/policy`).
     pub rng: Stream,
+    /// Its zone, if it routes zone-aware.
+    pub zone: Option<Zone>,
+    /// Slow start of rejoining backends, if any.
+    pub slow_start: Option<SlowStart>,
 }
 
 #[cfg(test)]
@@ -262,6 +304,8 @@ mod tests {
             in_flight,
             occupancy,
             eligible: &all,
+            now: SimTime::ZERO,
+            client: 0,
         };
         (0..n).map(|_| p.pick(&view, &mut rng)).collect()
     }
@@ -369,6 +413,10 @@ mod tests {
                 keys: crate::spec::KeySpec::Uniform { n: 100 },
                 table_size: 251,
             },
+            PolicySpec::JoinIdleQueue,
+            PolicySpec::DnsRoundRobin {
+                ttl: SimDuration::from_secs(30),
+            },
         ]
     }
 
@@ -385,6 +433,9 @@ mod tests {
                     in_flight: &in_flight,
                     occupancy: &in_flight,
                     eligible: &eligible,
+                    // One pick a second: DNS answers (30 s) expire along the way.
+                    now: SimTime(t * 1_000_000_000),
+                    client: 0,
                 };
                 let b = p.pick(&view, &mut rng);
                 used[b] += 1;
@@ -395,6 +446,9 @@ mod tests {
                         if in_flight[e as usize] > 0 {
                             in_flight[e as usize] -= 1;
                             p.on_complete(e as usize, SimDuration::from_millis(20), SimTime(t));
+                            if in_flight[e as usize] == 0 {
+                                p.on_idle(e as usize);
+                            }
                         }
                     }
                 }
@@ -424,6 +478,8 @@ mod tests {
                 in_flight: &[0, 0],
                 occupancy: &[0, 0],
                 eligible: &[0, 1],
+                now: SimTime::ZERO,
+                client: 0,
             };
             for _ in 0..20 {
                 assert_eq!(p.pick(&view, &mut rng), 1, "{spec:?}");
@@ -458,6 +514,8 @@ mod tests {
             health_rng: None,
             outlier: Some(Outlier::new(outlier, 4)),
             panic_threshold: 0.5,
+            zone: None,
+            slow_start: None,
         };
         let probe = |lb: &mut Balancer, b: usize| lb.health.as_mut().map(|h| h.probe(b, false));
         probe(&mut lb, 1);

@@ -205,7 +205,7 @@ pub(crate) fn below_u64(rng: &mut Stream, n: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::StreamKey;
+    use sim_core::{SimTime, StreamKey};
 
     fn run<P: Balance>(p: &mut P, eligible: &[u32], n: usize, picks: usize) -> Vec<usize> {
         let zeros = vec![0; n];
@@ -214,6 +214,8 @@ mod tests {
             in_flight: &zeros,
             occupancy: &zeros,
             eligible,
+            now: SimTime::ZERO,
+            client: 0,
         };
         (0..picks).map(|_| p.pick(&view, &mut rng)).collect()
     }
