@@ -142,9 +142,17 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 (name(&self.replicas, replica), "up", None, None, None, None)
             }
             Record::WarmupEnded => ("run".to_string(), "warmup_ended", None, None, None, None),
-            Record::ReplicaSlow { replica, factor } => (
+            Record::ReplicaSlow {
+                replica,
+                factor,
+                error_rate,
+            } => (
                 name(&self.replicas, replica),
-                if factor == 1.0 { "slow_end" } else { "slow" },
+                if factor == 1.0 && error_rate == 0.0 {
+                    "slow_end"
+                } else {
+                    "slow"
+                },
                 None,
                 None,
                 None,

@@ -130,6 +130,8 @@ pub enum Record {
         replica: u32,
         /// The multiplier now in force.
         factor: f64,
+        /// The extra error probability now in force (0 = none).
+        error_rate: f64,
     },
     /// A balancer's health checks changed their verdict on a replica.
     HealthChange {

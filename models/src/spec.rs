@@ -71,10 +71,13 @@ pub enum FaultKind {
     /// It is down: queued and in-service requests fail, new ones are refused.
     Down,
     /// A gray failure: it stays up (health checks pass) but every service time that starts
-    /// there takes `factor` times as long.
+    /// there takes `factor` times as long, and a served request fails with probability
+    /// `error_rate` (on top of its pool's).
     Slow {
         /// Service-time multiplier (> 0).
         factor: f64,
+        /// Probability that a request it serves fails meanwhile.
+        error_rate: f64,
     },
 }
 

@@ -274,6 +274,9 @@ pub struct System<O> {
     held_down: Vec<u32>,
     /// Per replica, the product of the open slowdowns' factors, and how many are open.
     slow: Vec<(f64, u32)>,
+    /// Per replica, the probability that its open gray failures let a response through
+    /// (Π (1 − error_rate)); 1 when none is open.
+    fault_keep: Vec<f64>,
     /// Network partitions, and per pair of zones (row-major) how many of them cut it now.
     partitions: Vec<crate::spec::PartitionSpec>,
     cut: Vec<u16>,
@@ -373,6 +376,14 @@ impl<O: Observer<Record>> System<O> {
         for f in &spec.faults {
             let r: &mut Replica = &mut replicas[f.replica as usize];
             r.can_fail = true;
+            if let FaultKind::Slow { error_rate, .. } = f.kind
+                && error_rate > 0.0
+            {
+                let pool = &mut pools[r.pool as usize];
+                if pool.error_rng.is_none() {
+                    pool.error_rng = Some(key.stream(&format!("pool/{}/errors", pool.name)));
+                }
+            }
         }
         System {
             clients,
@@ -400,6 +411,7 @@ impl<O: Observer<Record>> System<O> {
             scheduled: spec.faults.clone(),
             held_down: vec![0; n_replicas],
             slow: vec![(1.0, 0); n_replicas],
+            fault_keep: vec![1.0; n_replicas],
             partitions: spec.partitions.clone(),
             cut: vec![0; spec.zones.len() * spec.zones.len()],
             zones: spec.zones.len(),
@@ -1452,7 +1464,15 @@ impl<O: Observer<Record>> System<O> {
         if live {
             let pool = &mut self.pools[self.replicas[r as usize].pool as usize];
             let failed = match pool.error_rng.as_mut() {
-                Some(rng) => rng.chance(pool.error_rate),
+                Some(rng) => {
+                    let keep = self.fault_keep[r as usize];
+                    let p = if keep == 1.0 {
+                        pool.error_rate
+                    } else {
+                        1.0 - (1.0 - pool.error_rate) * keep
+                    };
+                    p > 0.0 && rng.chance(p)
+                }
                 None => false,
             };
             let outcome = if failed {
@@ -1604,12 +1624,19 @@ impl<O: Observer<Record>> Model for System<O> {
                             self.on_crash(now, r, sched);
                         }
                     }
-                    FaultKind::Slow { factor } => {
+                    FaultKind::Slow { factor, error_rate } => {
                         let s = &mut self.slow[r as usize];
                         *s = (s.0 * factor, s.1 + 1);
                         let factor = s.0;
-                        self.observer
-                            .record(now, &Record::ReplicaSlow { replica: r, factor });
+                        let keep = &mut self.fault_keep[r as usize];
+                        *keep *= 1.0 - error_rate;
+                        let error_rate = 1.0 - *keep;
+                        let rec = Record::ReplicaSlow {
+                            replica: r,
+                            factor,
+                            error_rate,
+                        };
+                        self.observer.record(now, &rec);
                     }
                 }
             }
@@ -1624,18 +1651,22 @@ impl<O: Observer<Record>> Model for System<O> {
                             self.on_repair(now, r, sched);
                         }
                     }
-                    FaultKind::Slow { factor } => {
+                    FaultKind::Slow { factor, error_rate } => {
                         let s = &mut self.slow[r as usize];
                         let open = dec(s.1, now, "slowdowns of a replica");
+                        let keep = &mut self.fault_keep[r as usize];
                         // Back to exactly 1 when none is open: no rounding drift.
-                        *s = if open == 0 {
-                            (1.0, 0)
+                        (*s, *keep) = if open == 0 {
+                            ((1.0, 0), 1.0)
                         } else {
-                            (s.0 / factor, open)
+                            ((s.0 / factor, open), *keep / (1.0 - error_rate))
                         };
-                        let factor = s.0;
-                        self.observer
-                            .record(now, &Record::ReplicaSlow { replica: r, factor });
+                        let rec = Record::ReplicaSlow {
+                            replica: r,
+                            factor: s.0,
+                            error_rate: 1.0 - *keep,
+                        };
+                        self.observer.record(now, &rec);
                     }
                 }
             }

@@ -43,6 +43,8 @@ pub struct SlowEffect {
     pub to: Option<SimTime>,
     /// The largest service-time multiplier in force during it.
     pub factor: f64,
+    /// The largest extra error probability in force during it.
+    pub error_rate: f64,
     /// Requests sent to the replica that failed while it was slow.
     pub failed: u64,
 }
@@ -215,9 +217,17 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             mix(h, (replica as u64) << 8 | (healthy as u64) << 4 | 5);
             mix(h, balancer as u64);
         }
-        Record::ReplicaSlow { replica, factor } => {
+        Record::ReplicaSlow {
+            replica,
+            factor,
+            error_rate,
+        } => {
             mix(h, (replica as u64) << 8 | 6);
             mix(h, factor.to_bits());
+            // Zero adds nothing: fingerprints from before error-rate faults still hold.
+            if error_rate != 0.0 {
+                mix(h, error_rate.to_bits());
+            }
         }
         Record::ReplicaSample { .. } => {}
     }
@@ -322,12 +332,16 @@ impl Collector {
                     }
                 }
             }
-            Record::ReplicaSlow { replica, factor } => {
+            Record::ReplicaSlow {
+                replica,
+                factor,
+                error_rate,
+            } => {
                 let r = replica as usize;
                 if self.open_slow.len() <= r {
                     self.open_slow.resize(r + 1, None);
                 }
-                match (self.open_slow[r], factor == 1.0) {
+                match (self.open_slow[r], factor == 1.0 && error_rate == 0.0) {
                     (Some(i), true) => {
                         self.slowdowns[i].to = Some(now);
                         self.open_slow[r] = None;
@@ -335,6 +349,7 @@ impl Collector {
                     (Some(i), false) => {
                         let s = &mut self.slowdowns[i];
                         s.factor = s.factor.max(factor);
+                        s.error_rate = s.error_rate.max(error_rate);
                     }
                     (None, false) if self.slowdowns.len() < MAX_FAULTS => {
                         self.slowdowns.push(SlowEffect {
@@ -342,6 +357,7 @@ impl Collector {
                             from: now,
                             to: None,
                             factor,
+                            error_rate,
                             failed: 0,
                         });
                         self.open_slow[r] = Some(self.slowdowns.len() - 1);

@@ -62,6 +62,10 @@ fn is_zero(x: &u64) -> bool {
     *x == 0
 }
 
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
+}
+
 /// What retries, hedges, breakers and bulkheads did (present when a client has any).
 #[derive(Clone, Debug, Serialize)]
 pub struct Resilience {
@@ -225,6 +229,9 @@ pub struct SlowReport {
     pub to_s: Option<f64>,
     /// Service-time multiplier.
     pub factor: f64,
+    /// Extra error probability (absent when zero).
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub error_rate: f64,
     /// Requests sent to it that failed meanwhile.
     pub requests_failed: u64,
 }
@@ -409,6 +416,7 @@ impl Report {
                     from_s: s.from.0 as f64 / 1e9,
                     to_s: s.to.map(|t| t.0 as f64 / 1e9),
                     factor: s.factor,
+                    error_rate: s.error_rate,
                     requests_failed: s.failed,
                 })
                 .collect(),
@@ -447,7 +455,16 @@ impl Report {
                 detected_ns: f.detected_at.map(|t| t.0),
             })
             .chain(c.slowdowns.iter().map(|s| FaultWindow {
-                fault: format!("replica {} slow ×{}", name(s.replica), s.factor),
+                fault: if s.error_rate > 0.0 {
+                    format!(
+                        "replica {} gray ×{}, {}% errors",
+                        name(s.replica),
+                        s.factor,
+                        s.error_rate * 100.0
+                    )
+                } else {
+                    format!("replica {} slow ×{}", name(s.replica), s.factor)
+                },
                 start_ns: s.from.0,
                 end_ns: s.to.map(|t| t.0),
                 requests_failed: s.failed,

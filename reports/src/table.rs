@@ -189,9 +189,14 @@ pub fn render_table(r: &Report) -> String {
             let to = s.to_s.map_or("still slow at the end".to_string(), |t| {
                 format!("to {t:.3}s")
             });
+            let errors = if s.error_rate > 0.0 {
+                format!(", {}% errors", s.error_rate * 100.0)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 w,
-                "slowdown     {} ×{} from {:.3}s {to}: {} of its requests failed meanwhile",
+                "slowdown     {} ×{}{errors} from {:.3}s {to}: {} of its requests failed meanwhile",
                 s.replica, s.factor, s.from_s, s.requests_failed
             );
         }

@@ -58,7 +58,10 @@ pub enum Fault {
         replica: u32,
         at: String,
         duration: String,
-        factor: f64,
+        #[serde(default)]
+        factor: Option<f64>,
+        #[serde(default)]
+        error_rate: Option<f64>,
     },
     Partition {
         groups: Vec<Vec<String>>,

@@ -1504,9 +1504,25 @@ fn scheduled_faults(
                 at,
                 duration,
                 factor,
+                error_rate,
             } => {
-                if factor.is_finite() && *factor > 0.0 {
-                    let kind = FaultKind::Slow { factor: *factor };
+                let (factor, error_rate) = (factor.unwrap_or(1.0), error_rate.unwrap_or(0.0));
+                if !(error_rate.is_finite() && (0.0..1.0).contains(&error_rate)) {
+                    cx.fail_help(
+                        &at_path("error_rate"),
+                        format!("error_rate must be a probability in [0, 1), found {error_rate}"),
+                        "0.3 makes three served requests in ten fail while it lasts",
+                    );
+                    ok = false;
+                } else if factor == 1.0 && error_rate == 0.0 {
+                    cx.fail_help(
+                        &at_path("factor"),
+                        "this Slow fault changes nothing: factor 1 and no error_rate",
+                        "give a factor (5.0: five times slower) or an error_rate (0.3), or both",
+                    );
+                    ok = false;
+                } else if factor.is_finite() && factor > 0.0 {
+                    let kind = FaultKind::Slow { factor, error_rate };
                     let when = (at.as_str(), duration.as_str());
                     ok &= one_replica(cx, &mut push_kind, pool, *replica, when, kind);
                 } else {

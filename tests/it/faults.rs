@@ -319,3 +319,49 @@ fn a_standby_balancer_takes_over_after_the_failover_delay() {
         );
     }
 }
+
+/// A gray failure with an error rate: while it lasts, a served request fails with that
+/// probability (here on top of none), within 4 binomial standard deviations; before and after,
+/// none fails.
+#[test]
+fn a_gray_failure_fails_its_share_of_requests() {
+    use models::Record;
+    use sim_core::{Observer, SimTime};
+    #[derive(Default)]
+    struct Count {
+        during: [u64; 2],
+        outside_errors: u64,
+    }
+    impl Observer<Record> for Count {
+        fn record(&mut self, now: SimTime, r: &Record) {
+            if let Record::Finished { outcome, .. } = *r {
+                let error = outcome == models::Outcome::Error;
+                let t = now.0 as f64 / 1e9;
+                if (60.0..120.0).contains(&t) {
+                    self.during[error as usize] += 1;
+                } else if error {
+                    self.outside_errors += 1;
+                }
+            }
+        }
+    }
+    let loaded = scenarios::parse_str(
+        r#"Scenario(
+            name: "gray", horizon: "180s",
+            clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 500.0), target: "api")],
+            pools: [Pool(name: "api", replicas: 1, workers: 100, service: Exponential(mean: "2ms"))],
+            faults: [Slow(pool: "api", replica: 0, at: "60s", duration: "60s", error_rate: 0.3)],
+        )"#,
+        "gray.ron",
+    )
+    .expect("valid");
+    let (r, c) = hasim::run_observed(&loaded, 3, 0, String::new(), Vec::new(), Count::default());
+    assert_eq!(c.outside_errors, 0);
+    let n = (c.during[0] + c.during[1]) as f64;
+    let share = c.during[1] as f64 / n;
+    let sd = (0.3f64 * 0.7 / n).sqrt();
+    assert!((share - 0.3).abs() <= 4.0 * sd, "{share} over {n}");
+    let s = &r.faults.slowdowns[0];
+    assert!(s.factor == 1.0 && (s.error_rate - 0.3).abs() < 1e-12, "{s:?}");
+    assert_eq!(s.requests_failed, c.during[1]);
+}
