@@ -7,6 +7,8 @@ pub mod pool;
 mod record;
 pub mod spec;
 mod stats;
+pub mod store;
+pub mod store_spec;
 mod system;
 
 pub use record::{Outcome, Record};
