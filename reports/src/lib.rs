@@ -11,6 +11,7 @@ pub mod html;
 mod mser;
 mod report;
 mod sre;
+mod store;
 mod sweep;
 mod table;
 mod theory;
@@ -25,6 +26,10 @@ pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, S
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,
     VariantReport, compare, estimate, unpaired_half_width,
+};
+pub use store::{
+    MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReport, PbWrites, QuorumOps, QuorumReport,
+    QuorumTheory, Spread, StoreCollector, StoreReport,
 };
 pub use table::render_table;
 pub use theory::{Theory, theory};
