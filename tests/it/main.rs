@@ -8,6 +8,8 @@ mod health;
 mod ordering;
 mod repro;
 mod snapshots;
+#[allow(clippy::disallowed_methods)] // sqrt of reference values
+mod store;
 mod swarm;
 mod sweep;
 #[allow(clippy::disallowed_methods)] // reference values, not simulation results
