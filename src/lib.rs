@@ -82,6 +82,7 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
     // Stores run after the topology, each as its own model with its own streams: they share
     // nothing with it, so the order changes no number.
     let mut stores = Vec::with_capacity(loaded.stores.len());
+    let mut store_events = 0;
     for (i, store) in loaded.stores.iter().enumerate() {
         let (sum, col) = models::store::run_store(
             store,
@@ -95,6 +96,7 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
             models::store::StoreSummary::PrimaryBackup(p) => p.run,
             models::store::StoreSummary::Quorum(q) => q.run,
         };
+        store_events += run.events;
         if run.reason == sim_core::StopReason::MaxEvents {
             notes.push(format!(
                 "store `{}` stopped at the event limit ({} events) before the horizon",
@@ -112,7 +114,7 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
         &loaded.slo,
         notes,
     );
-    report.stores = stores;
+    reports::add_stores(&mut report, stores, store_events);
     report.check(&loaded.expect);
     report.theory = reports::theory(spec);
     (report, extra)

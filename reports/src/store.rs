@@ -325,6 +325,25 @@ impl StoreReport {
     }
 }
 
+/// Adds the stores to a run's report: their figures, their events to the report's count and
+/// their fingerprints to its fingerprint (a report without stores is left as it was).
+pub fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>, events: u64) {
+    if stores.is_empty() {
+        return;
+    }
+    let mut h = u64::from_str_radix(&report.fingerprint, 16).unwrap_or(0);
+    for s in &stores {
+        let f = match s {
+            StoreReport::PrimaryBackup(p) => &p.fingerprint,
+            StoreReport::Quorum(q) => &q.fingerprint,
+        };
+        mix(&mut h, u64::from_str_radix(f, 16).unwrap_or(0));
+    }
+    report.fingerprint = format!("{h:016x}");
+    report.events += events;
+    report.stores = stores;
+}
+
 fn pb(p: &PbSummary, c: &StoreCollector) -> PbReport {
     let k = &p.counts;
     let failed = k.failed_unavailable + k.failed_unreplicated;
