@@ -22,13 +22,13 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Run-away guard when the file sets no `max_events`.
 pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000_000;
 
-/// Validates `raw` (parsed from `src`) into a spec, its expectations and the notes the report
-/// must print.
-pub fn validate(
-    raw: raw::Scenario,
-    src: &str,
-    file: &str,
-) -> Result<(Spec, Vec<StoreSpec>, Vec<Expectation>, Slo, Vec<String>), ScenarioError> {
+/// What validation yields: the topology, the stores, the expectations, the objective and the
+/// notes the report must print.
+pub type Validated = (Spec, Vec<StoreSpec>, Vec<Expectation>, Slo, Vec<String>);
+
+/// Validates `raw` (parsed from `src`) into a spec, its stores, its expectations and the notes
+/// the report must print.
+pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, ScenarioError> {
     let mut cx = Ctx {
         src,
         file,
