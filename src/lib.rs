@@ -92,10 +92,7 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
             spec.max_events,
             reports::StoreCollector::default(),
         );
-        let run = match &sum {
-            models::store::StoreSummary::PrimaryBackup(p) => p.run,
-            models::store::StoreSummary::Quorum(q) => q.run,
-        };
+        let run = sum.run();
         store_events += run.events;
         if run.reason == sim_core::StopReason::MaxEvents {
             notes.push(format!(

@@ -13,6 +13,8 @@ pub enum StoreSpec {
     PrimaryBackup(PrimaryBackupSpec),
     /// N replicas, reads need R of them up, writes W (Dynamo-style).
     Quorum(QuorumSpec),
+    /// Raft-like leader election timing (no log).
+    Election(ElectionSpec),
 }
 
 impl StoreSpec {
@@ -21,6 +23,7 @@ impl StoreSpec {
         match self {
             StoreSpec::PrimaryBackup(s) => &s.name,
             StoreSpec::Quorum(s) => &s.name,
+            StoreSpec::Election(s) => &s.name,
         }
     }
 }
@@ -135,4 +138,28 @@ pub struct QuorumSpec {
     pub response: Dist,
     /// Crash/repair of each replica.
     pub failures: Option<FailureSpec>,
+}
+
+/// Raft-like leader election, timing only: the leader sends a heartbeat every `heartbeat`;
+/// when heartbeats stop, each live follower's election timer (a fresh draw, uniform in
+/// [`election_timeout`, 2 × `election_timeout`), from the last heartbeat) fires, it starts a
+/// new term and asks every other node for its vote; a request and its answer take one
+/// `round_trip` draw; a node votes once per term; a majority of all nodes makes a leader. A
+/// candidate whose timer fires again before it won starts another term (a split vote).
+#[derive(Clone, Debug)]
+pub struct ElectionSpec {
+    /// Unique name among stores.
+    pub name: String,
+    /// Cluster size (1 to 31).
+    pub nodes: u32,
+    /// Leader heartbeat interval (etcd: 100 ms).
+    pub heartbeat: SimDuration,
+    /// Base election timeout T; each timer is uniform in [T, 2T) (etcd: 1000 ms).
+    pub election_timeout: SimDuration,
+    /// Vote request there and answer back, per request.
+    pub round_trip: Dist,
+    /// Random crash/repair of every node, if any.
+    pub failures: Option<FailureSpec>,
+    /// Crashes of whichever node leads at `at`, for `duration` (only `Crash` faults).
+    pub faults: Vec<StoreFault>,
 }

@@ -24,8 +24,9 @@ pub use mser::{Mser5, Truncation};
 pub use report::{Report, ReportMeta};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use store::{
-    MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReport, PbWrites, QuorumOps, QuorumReport,
-    QuorumTheory, Spread, StoreCollector, StoreReport, add_stores,
+    ClusterReport, ElectionReport, MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReport,
+    PbWrites, QuorumOps, QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport,
+    add_stores,
 };
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,

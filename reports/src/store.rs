@@ -6,7 +6,9 @@
 
 use crate::collector::{HIGHEST_NS, mix};
 use hdrhistogram::Histogram;
-use models::store::{OutageCause, PbSummary, QuorumSummary, StoreRecord, StoreSummary, k_of_n};
+use models::store::{
+    ElectionSummary, OutageCause, PbSummary, QuorumSummary, StoreRecord, StoreSummary, k_of_n,
+};
 use serde::Serialize;
 use sim_core::{Observer, SimTime};
 use std::fmt::Write;
@@ -289,6 +291,52 @@ pub struct QuorumReport {
     pub fingerprint: String,
 }
 
+/// One leader election.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ElectionReport {
+    /// The leader that crashed.
+    pub old_leader: u32,
+    /// When, s.
+    pub lost_at_s: f64,
+    /// When the next leader was elected, s (null if not by the end).
+    pub elected_at_s: Option<f64>,
+    /// The new leader.
+    pub new_leader: Option<u32>,
+    /// Terms it took (more than 1: split votes).
+    pub terms: u64,
+    /// Time without a leader, s.
+    pub unavailable_s: Option<f64>,
+}
+
+/// A leader-elected cluster's figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ClusterReport {
+    /// The store's name.
+    pub name: String,
+    /// Cluster size.
+    pub nodes: u32,
+    /// Leader crashes (elections begun).
+    pub elections: u64,
+    /// Elections that took more than one term (split votes or lost candidates).
+    pub split_elections: u64,
+    /// The last term reached (the first leader's is 1).
+    pub term: u64,
+    /// Fraction of the run with a leader.
+    pub leader_availability: f64,
+    /// Seconds without a leader, per election that ended.
+    pub unavailable_s: Spread,
+    /// Terms per election that ended.
+    pub terms_per_election: Spread,
+    /// Node crashes.
+    pub node_crashes: u64,
+    /// Scheduled crashes that found no leader.
+    pub faults_skipped: u64,
+    /// The first [`MAX_OUTAGES_LISTED`] elections.
+    pub listed: Vec<ElectionReport>,
+    /// Hash of the elections.
+    pub fingerprint: String,
+}
+
 /// One store's figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -297,6 +345,8 @@ pub enum StoreReport {
     PrimaryBackup(PbReport),
     /// A quorum store.
     Quorum(QuorumReport),
+    /// A leader-elected cluster.
+    Election(ClusterReport),
 }
 
 impl StoreReport {
@@ -305,6 +355,7 @@ impl StoreReport {
         match s {
             StoreSummary::PrimaryBackup(p) => StoreReport::PrimaryBackup(pb(p, c)),
             StoreSummary::Quorum(q) => StoreReport::Quorum(quorum(q, c)),
+            StoreSummary::Election(e) => StoreReport::Election(cluster(e)),
         }
     }
 
@@ -312,7 +363,7 @@ impl StoreReport {
     pub fn max_rpo(&self) -> f64 {
         match self {
             StoreReport::PrimaryBackup(p) => p.rpo_writes.max,
-            StoreReport::Quorum(_) => 0.0,
+            StoreReport::Quorum(_) | StoreReport::Election(_) => 0.0,
         }
     }
 
@@ -320,7 +371,7 @@ impl StoreReport {
     pub fn max_rto_s(&self) -> f64 {
         match self {
             StoreReport::PrimaryBackup(p) => p.rto_s.max,
-            StoreReport::Quorum(_) => 0.0,
+            StoreReport::Quorum(_) | StoreReport::Election(_) => 0.0,
         }
     }
 }
@@ -336,6 +387,7 @@ pub fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>, events: 
         let f = match s {
             StoreReport::PrimaryBackup(p) => &p.fingerprint,
             StoreReport::Quorum(q) => &q.fingerprint,
+            StoreReport::Election(e) => &e.fingerprint,
         };
         mix(&mut h, u64::from_str_radix(f, 16).unwrap_or(0));
     }
@@ -410,6 +462,57 @@ fn pb(p: &PbSummary, c: &StoreCollector) -> PbReport {
             })
             .collect(),
         fingerprint: format!("{:016x}", c.fingerprint),
+    }
+}
+
+fn cluster(e: &ElectionSummary) -> ClusterReport {
+    let s = |t: SimTime| round(t.0 as f64 / 1e9, 6);
+    let ended: Vec<_> = e
+        .elections
+        .iter()
+        .filter(|x| x.elected_at.is_some())
+        .collect();
+    let mut h = 0u64;
+    for x in &e.elections {
+        mix(&mut h, x.lost_at.0);
+        mix(&mut h, x.elected_at.map_or(u64::MAX, |t| t.0));
+        mix(
+            &mut h,
+            x.terms << 8 | u64::from(x.new_leader.unwrap_or(255)),
+        );
+    }
+    ClusterReport {
+        name: e.name.clone(),
+        nodes: e.nodes,
+        elections: e.elections.len() as u64,
+        split_elections: e.elections.iter().filter(|x| x.terms > 1).count() as u64,
+        term: e.term,
+        leader_availability: round(ratio(e.led_ns, u128::from(e.run.end.0)), 6),
+        unavailable_s: Spread::of(
+            ended
+                .iter()
+                .filter_map(|x| x.unavailable())
+                .map(|d| d.0 as f64 / 1e9)
+                .collect(),
+            6,
+        ),
+        terms_per_election: Spread::of(ended.iter().map(|x| x.terms as f64).collect(), 3),
+        node_crashes: e.node_crashes,
+        faults_skipped: e.faults_skipped,
+        listed: e
+            .elections
+            .iter()
+            .take(MAX_OUTAGES_LISTED)
+            .map(|x| ElectionReport {
+                old_leader: x.old_leader,
+                lost_at_s: s(x.lost_at),
+                elected_at_s: x.elected_at.map(s),
+                new_leader: x.new_leader,
+                terms: x.terms,
+                unavailable_s: x.unavailable().map(|d| round(d.0 as f64 / 1e9, 6)),
+            })
+            .collect(),
+        fingerprint: format!("{h:016x}"),
     }
 }
 
@@ -520,6 +623,29 @@ pub(crate) fn render(w: &mut String, stores: &[StoreReport]) {
                         p.outages.len()
                     );
                 }
+            }
+            StoreReport::Election(e) => {
+                let _ = writeln!(
+                    w,
+                    "store        {} · leader election over {} nodes · leader {} of the time",
+                    e.name, e.nodes, e.leader_availability
+                );
+                let (u, t) = (&e.unavailable_s, &e.terms_per_election);
+                let _ = writeln!(
+                    w,
+                    "  elections  {} ({} took more than one term) · last term {} · node crashes {}",
+                    e.elections, e.split_elections, e.term, e.node_crashes
+                );
+                let _ = writeln!(
+                    w,
+                    "  no leader  s per election: mean {}  p50 {}  p90 {}  max {}",
+                    u.mean, u.p50, u.p90, u.max
+                );
+                let _ = writeln!(
+                    w,
+                    "  terms      per election: mean {}  max {}",
+                    t.mean, t.max
+                );
             }
             StoreReport::Quorum(q) => {
                 let _ = writeln!(

@@ -68,6 +68,19 @@ pub enum Store {
         #[serde(default)]
         failures: Option<Failures>,
     },
+    Election {
+        name: String,
+        nodes: u32,
+        #[serde(default)]
+        heartbeat: Option<String>,
+        #[serde(default)]
+        election_timeout: Option<String>,
+        round_trip: Dist,
+        #[serde(default)]
+        failures: Option<Failures>,
+        #[serde(default)]
+        faults: Vec<StoreFault>,
+    },
 }
 
 /// How a primary replicates writes.

@@ -5,7 +5,9 @@
 use crate::raw;
 use crate::validate::Ctx;
 use models::spec::{Arrivals, FailureSpec};
-use models::store_spec::{PrimaryBackupSpec, QuorumSpec, Replication, StoreFault, StoreSpec};
+use models::store_spec::{
+    ElectionSpec, PrimaryBackupSpec, QuorumSpec, Replication, StoreFault, StoreSpec,
+};
 use reports::Expectation;
 use sim_core::{Dist, SimDuration, parse_duration};
 use std::collections::BTreeSet;
@@ -28,7 +30,9 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
     let mut out = Vec::new();
     for (i, s) in raw.stores.iter().enumerate() {
         let name = match s {
-            raw::Store::PrimaryBackup { name, .. } | raw::Store::Quorum { name, .. } => name,
+            raw::Store::PrimaryBackup { name, .. }
+            | raw::Store::Quorum { name, .. }
+            | raw::Store::Election { name, .. } => name,
         };
         let name_path = format!("stores[{i}].name");
         if name.trim().is_empty() {
@@ -89,6 +93,26 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 failures.as_ref(),
             )
             .map(StoreSpec::Quorum),
+            raw::Store::Election {
+                name,
+                nodes,
+                heartbeat,
+                election_timeout,
+                round_trip,
+                failures,
+                faults,
+            } => election(
+                cx,
+                i,
+                horizon,
+                name,
+                *nodes,
+                (heartbeat.as_deref(), election_timeout.as_deref()),
+                round_trip,
+                failures.as_ref(),
+                faults,
+            )
+            .map(StoreSpec::Election),
         };
         out.extend(built);
     }
@@ -318,6 +342,110 @@ fn quorum(
         reads: reads?,
         response: response?,
         failures: failures?,
+    })
+}
+
+/// Most nodes of an elected cluster.
+pub const MAX_ELECTION_NODES: u32 = 31;
+
+#[allow(clippy::too_many_arguments)]
+fn election(
+    cx: &mut Ctx<'_>,
+    i: usize,
+    horizon: Option<SimDuration>,
+    name: &str,
+    nodes: u32,
+    (heartbeat, timeout): (Option<&str>, Option<&str>),
+    round_trip: &raw::Dist,
+    raw_failures: Option<&raw::Failures>,
+    raw_faults: &[raw::StoreFault],
+) -> Option<ElectionSpec> {
+    let at = |f: &str| format!("stores[{i}].{f}");
+    let mut ok = true;
+    if !(1..=MAX_ELECTION_NODES).contains(&nodes) {
+        cx.fail_help(
+            &at("nodes"),
+            format!("store `{name}` needs 1 to {MAX_ELECTION_NODES} nodes, found {nodes}"),
+            "Raft clusters usually have 3 or 5",
+        );
+        ok = false;
+    }
+    let mut defaults = Vec::new();
+    let mut time = |cx: &mut Ctx<'_>, v: Option<&str>, f: &str, default: SimDuration| match v {
+        Some(text) => cx.positive_duration(text, &at(f), f),
+        None => {
+            defaults.push(format!("{f} {default}"));
+            Some(default)
+        }
+    };
+    let heartbeat = time(cx, heartbeat, "heartbeat", SimDuration::from_millis(100));
+    let timeout = time(
+        cx,
+        timeout,
+        "election_timeout",
+        SimDuration::from_millis(1000),
+    );
+    if !defaults.is_empty() {
+        cx.notes.push(format!(
+            "store `{name}`: {} not set, using etcd's (heartbeat-interval 100 ms, election-timeout 1000 ms)",
+            defaults.join(", ")
+        ));
+    }
+    if let (Some(h), Some(t)) = (heartbeat, timeout)
+        && t <= h
+    {
+        cx.fail_help(
+            &at("election_timeout"),
+            format!("the election timeout ({t}) must be longer than the heartbeat interval ({h})"),
+            "followers would start elections between heartbeats; etcd uses 1000 ms for 100 ms",
+        );
+        ok = false;
+    }
+    let round_trip = cx.dist(round_trip, &at("round_trip"));
+    let failures = failures(cx, raw_failures, &at("failures"));
+    let mut faults = Vec::new();
+    for (j, f) in raw_faults.iter().enumerate() {
+        let fp = |field: &str| format!("stores[{i}].faults[{j}].{field}");
+        match f {
+            raw::StoreFault::Crash { at, duration } => {
+                let start = cx.duration(at, &fp("at"));
+                let length = cx.positive_duration(duration, &fp("duration"), "duration");
+                match (start, length, horizon) {
+                    (Some(s), _, Some(h)) if s >= h => {
+                        cx.fail_help(
+                            &fp("at"),
+                            format!("the fault starts at {s}, at or after the horizon ({h})"),
+                            "a fault must start before the run ends",
+                        );
+                        ok = false;
+                    }
+                    (Some(at), Some(duration), _) => {
+                        faults.push(StoreFault::Crash { at, duration })
+                    }
+                    _ => ok = false,
+                }
+            }
+            raw::StoreFault::Partition { .. } => {
+                cx.fail_help(
+                    &format!("stores[{i}].faults[{j}]"),
+                    "an election store takes only Crash faults (of its leader)",
+                    "e.g. faults: [Crash(at: \"1h\", duration: \"5m\")]",
+                );
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    Some(ElectionSpec {
+        name: name.to_string(),
+        nodes,
+        heartbeat: heartbeat?,
+        election_timeout: timeout?,
+        round_trip: round_trip?,
+        failures: failures?,
+        faults,
     })
 }
 

@@ -6,13 +6,16 @@
 //!   failover by lease timeout plus promotion, with or without fencing. Per outage: the writes
 //!   lost (RPO) and the time writes fail (RTO); split-brain writes without fencing.
 //! - [`Quorum`]: N replicas with independent crash/repair; reads need R up, writes W.
+//! - [`LeaderElection`]: Raft-like election timing: time without a leader, terms per election.
 //!
 //! Both emit [`StoreRecord`]s (one per operation, for latency histograms and the fingerprint)
 //! and return a summary of integers that `reports` turns into figures.
 
+mod election;
 mod primary_backup;
 mod quorum;
 
+pub use election::{Election, ElectionSummary, LeaderElection};
 pub use primary_backup::{Outage, OutageCause, PbCounts, PbSummary, PrimaryBackup};
 pub use quorum::{OpCounts, Quorum, QuorumSummary, k_of_n};
 
@@ -49,6 +52,19 @@ pub enum StoreSummary {
     PrimaryBackup(PbSummary),
     /// A quorum store.
     Quorum(QuorumSummary),
+    /// A leader-elected cluster.
+    Election(ElectionSummary),
+}
+
+impl StoreSummary {
+    /// The kernel's account of the store's run.
+    pub fn run(&self) -> sim_core::RunStats {
+        match self {
+            StoreSummary::PrimaryBackup(p) => p.run,
+            StoreSummary::Quorum(q) => q.run,
+            StoreSummary::Election(e) => e.run,
+        }
+    }
 }
 
 /// Runs store `index` of a scenario (spec `spec`) from time zero to `horizon` (or
@@ -69,6 +85,10 @@ pub fn run_store<O: Observer<StoreRecord>>(
         StoreSpec::Quorum(s) => {
             let (sum, o) = Quorum::new(s, index, key, observer).run(horizon, max_events);
             (StoreSummary::Quorum(sum), o)
+        }
+        StoreSpec::Election(s) => {
+            let (sum, o) = LeaderElection::new(s, key, observer).run(horizon, max_events);
+            (StoreSummary::Election(sum), o)
         }
     }
 }
