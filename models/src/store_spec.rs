@@ -70,22 +70,32 @@ pub enum StoreFault {
         /// Fraction of writes that still reach the old primary meanwhile (0–1).
         clients_with_old_primary: f64,
     },
+    /// Every node loses its data at `at` (a region lost, an operator's mistake): the store is
+    /// restored from its last snapshot, which takes a `restore` draw of its snapshot spec;
+    /// the writes acknowledged after that snapshot are lost.
+    Disaster {
+        /// When.
+        at: SimDuration,
+    },
 }
 
 impl StoreFault {
     /// When the fault starts.
     pub fn at(&self) -> SimDuration {
         match self {
-            StoreFault::Crash { at, .. } | StoreFault::Partition { at, .. } => *at,
+            StoreFault::Crash { at, .. }
+            | StoreFault::Partition { at, .. }
+            | StoreFault::Disaster { at } => *at,
         }
     }
 
-    /// How long it lasts.
+    /// How long it lasts (a disaster lasts until the restore is done: zero here).
     pub fn duration(&self) -> SimDuration {
         match self {
             StoreFault::Crash { duration, .. } | StoreFault::Partition { duration, .. } => {
                 *duration
             }
+            StoreFault::Disaster { .. } => SimDuration::ZERO,
         }
     }
 }
@@ -116,6 +126,18 @@ pub struct PrimaryBackupSpec {
     pub failures: Option<FailureSpec>,
     /// Faults at fixed times, in time order.
     pub faults: Vec<StoreFault>,
+    /// Periodic snapshots to restore from when every node lost its data, if any.
+    pub snapshots: Option<SnapshotSpec>,
+}
+
+/// Periodic snapshots of a primary–backup store.
+#[derive(Clone, Debug)]
+pub struct SnapshotSpec {
+    /// A snapshot of the primary's state every `interval` (from time zero; skipped while the
+    /// primary is away).
+    pub interval: SimDuration,
+    /// Time to restore the store from a snapshot.
+    pub restore: Dist,
 }
 
 /// A Dynamo-style quorum store: N replicas, each with independent crash/repair.

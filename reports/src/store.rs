@@ -222,7 +222,7 @@ pub struct PbReport {
     pub write_latency_ms: OpLatencyMs,
     /// Promotions.
     pub failovers: u64,
-    /// Acknowledged writes lost per failover.
+    /// Acknowledged writes lost per failover or restore from a snapshot.
     pub rpo_writes: Spread,
     /// Seconds writes failed, per outage that ended (failover or the old primary back).
     pub rto_s: Spread,
@@ -232,6 +232,10 @@ pub struct PbReport {
     pub faults_skipped: u64,
     /// Outages of the primary (crash or partition), whether or not they ended in a failover.
     pub outages_total: u64,
+    /// Snapshots taken.
+    pub snapshots: u64,
+    /// Disasters: every node's data lost, the store restored from its last snapshot.
+    pub disasters: u64,
     /// Outages, the first [`MAX_OUTAGES_LISTED`].
     pub outages: Vec<OutageReport>,
     /// Hash of the store's records in order.
@@ -403,7 +407,7 @@ fn pb(p: &PbSummary, c: &StoreCollector) -> PbReport {
     let rpo = p
         .outages
         .iter()
-        .filter(|o| o.promoted.is_some())
+        .filter(|o| o.promoted.is_some() || o.cause == OutageCause::Disaster)
         .map(|o| o.lost as f64)
         .collect();
     let rto = p
@@ -441,6 +445,8 @@ fn pb(p: &PbSummary, c: &StoreCollector) -> PbReport {
         node_crashes: k.node_crashes,
         faults_skipped: k.faults_skipped,
         outages_total: p.outages.len() as u64,
+        snapshots: k.snapshots,
+        disasters: k.disasters,
         outages: p
             .outages
             .iter()
@@ -450,6 +456,7 @@ fn pb(p: &PbSummary, c: &StoreCollector) -> PbReport {
                 cause: match o.cause {
                     OutageCause::Crash => "crash",
                     OutageCause::Partition => "partition",
+                    OutageCause::Disaster => "disaster",
                 },
                 start_s: s(o.start),
                 lease_expiry_s: s(o.lease_expiry),
@@ -589,7 +596,7 @@ pub(crate) fn render(w: &mut String, stores: &[StoreReport]) {
                 let (r, t) = (&p.rpo_writes, &p.rto_s);
                 let _ = writeln!(
                     w,
-                    "  RPO writes {} failovers: mean {}  p50 {}  p90 {}  max {}",
+                    "  RPO writes {} failovers and restores: mean {}  p50 {}  p90 {}  max {}",
                     r.count, r.mean, r.p50, r.p90, r.max
                 );
                 let _ = writeln!(
@@ -597,8 +604,18 @@ pub(crate) fn render(w: &mut String, stores: &[StoreReport]) {
                     "  RTO s      {} outages: mean {}  p50 {}  p90 {}  max {}",
                     t.count, t.mean, t.p50, t.p90, t.max
                 );
+                if p.snapshots + p.disasters > 0 {
+                    let _ = writeln!(
+                        w,
+                        "  snapshots  {} taken · {} disasters restored from the last one",
+                        p.snapshots, p.disasters
+                    );
+                }
                 for o in p.outages.iter().take(10) {
                     let end = match (o.end_s, o.promoted) {
+                        (Some(e), None) if o.cause == "disaster" => {
+                            format!("restored from the last snapshot at {e:.3}s")
+                        }
                         (Some(e), Some(b)) => format!("node {b} promoted at {e:.3}s"),
                         (Some(e), None) => format!("node {} back at {e:.3}s", o.node),
                         (None, _) => "not over at the end".to_string(),

@@ -55,6 +55,8 @@ pub enum Store {
         failures: Option<Failures>,
         #[serde(default)]
         faults: Vec<StoreFault>,
+        #[serde(default)]
+        snapshots: Option<Snapshots>,
     },
     Quorum {
         name: String,
@@ -91,6 +93,14 @@ pub enum Replication {
     Asynchronous { lag: Dist },
 }
 
+/// Periodic snapshots of a primary–backup store.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshots {
+    pub interval: String,
+    pub restore: Dist,
+}
+
 /// Faults at fixed times on whichever node is a store's primary.
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +114,9 @@ pub enum StoreFault {
         duration: String,
         #[serde(default)]
         clients_with_old_primary: Option<f64>,
+    },
+    Disaster {
+        at: String,
     },
 }
 

@@ -56,6 +56,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 fencing,
                 failures,
                 faults,
+                snapshots,
             } => primary_backup(
                 cx,
                 i,
@@ -71,6 +72,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                     fencing: *fencing,
                     failures: failures.as_ref(),
                     faults,
+                    snapshots: snapshots.as_ref(),
                 },
             )
             .map(StoreSpec::PrimaryBackup),
@@ -131,6 +133,7 @@ struct PbRaw<'a> {
     fencing: Option<bool>,
     failures: Option<&'a raw::Failures>,
     faults: &'a [raw::StoreFault],
+    snapshots: Option<&'a raw::Snapshots>,
 }
 
 fn primary_backup(
@@ -209,10 +212,14 @@ fn primary_backup(
         let fp = |field: &str| format!("stores[{i}].faults[{j}].{field}");
         let (at_text, duration_text) = match f {
             raw::StoreFault::Crash { at, duration }
-            | raw::StoreFault::Partition { at, duration, .. } => (at, duration),
+            | raw::StoreFault::Partition { at, duration, .. } => (at, Some(duration)),
+            raw::StoreFault::Disaster { at } => (at, None),
         };
         let start = cx.duration(at_text, &fp("at"));
-        let length = cx.positive_duration(duration_text, &fp("duration"), "duration");
+        let length = match duration_text {
+            Some(d) => cx.positive_duration(d, &fp("duration"), "duration"),
+            None => Some(SimDuration::ZERO),
+        };
         if let (Some(s), Some(h)) = (start, horizon)
             && s >= h
         {
@@ -230,6 +237,15 @@ fn primary_backup(
         };
         match f {
             raw::StoreFault::Crash { .. } => faults.push(StoreFault::Crash { at, duration }),
+            raw::StoreFault::Disaster { .. } if r.snapshots.is_none() => {
+                cx.fail_help(
+                    &format!("stores[{i}].faults[{j}]"),
+                    format!("a disaster loses every node's data, and store `{name}` has no snapshots to restore from"),
+                    "add `snapshots: Snapshots(interval: \"1h\", restore: Constant(\"20m\"))`",
+                );
+                ok = false;
+            }
+            raw::StoreFault::Disaster { .. } => faults.push(StoreFault::Disaster { at }),
             raw::StoreFault::Partition {
                 clients_with_old_primary,
                 ..
@@ -262,6 +278,23 @@ fn primary_backup(
             }
         }
     }
+    let snapshots = match r.snapshots {
+        None => Some(None),
+        Some(sn) => {
+            let interval = cx.positive_duration(
+                &sn.interval,
+                &at("snapshots.interval"),
+                "the snapshot interval",
+            );
+            let restore = cx.dist(&sn.restore, &at("snapshots.restore"));
+            match (interval, restore) {
+                (Some(interval), Some(restore)) => {
+                    Some(Some(models::store_spec::SnapshotSpec { interval, restore }))
+                }
+                _ => None,
+            }
+        }
+    };
     if r.failures.is_none() && r.faults.is_empty() {
         cx.notes.push(format!(
             "store `{name}`: no failures and no faults: no write can be lost"
@@ -281,6 +314,7 @@ fn primary_backup(
         fencing,
         failures: failures?,
         faults,
+        snapshots: snapshots?,
     })
 }
 
@@ -425,7 +459,7 @@ fn election(
                     _ => ok = false,
                 }
             }
-            raw::StoreFault::Partition { .. } => {
+            raw::StoreFault::Partition { .. } | raw::StoreFault::Disaster { .. } => {
                 cx.fail_help(
                     &format!("stores[{i}].faults[{j}]"),
                     "an election store takes only Crash faults (of its leader)",

@@ -29,6 +29,7 @@ fn pb(replication: Replication, fencing: bool, backups: u32) -> PrimaryBackupSpe
         fencing,
         failures: None,
         faults: Vec::new(),
+        snapshots: None,
     }
 }
 

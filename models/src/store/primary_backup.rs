@@ -23,7 +23,7 @@
 
 use super::StoreRecord;
 use crate::spec::FailureSpec;
-use crate::store_spec::{PrimaryBackupSpec, Replication, StoreFault};
+use crate::store_spec::{PrimaryBackupSpec, Replication, SnapshotSpec, StoreFault};
 use sim_core::{
     Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, Until,
 };
@@ -80,6 +80,13 @@ pub enum Event {
         /// The outage.
         outage: u32,
     },
+    /// Time for a periodic snapshot.
+    Snapshot,
+    /// The restore after a disaster is done.
+    Restored {
+        /// The outage.
+        outage: u32,
+    },
 }
 
 /// What took the primary away.
@@ -89,6 +96,8 @@ pub enum OutageCause {
     Crash,
     /// It was partitioned from its backups and the failure detector.
     Partition,
+    /// Every node lost its data; the store was restored from a snapshot.
+    Disaster,
 }
 
 /// One loss of the primary: from its failure until a primary accepts writes again.
@@ -152,6 +161,10 @@ pub struct PbCounts {
     pub node_crashes: u64,
     /// Scheduled faults that found no primary to hit (it was already away).
     pub faults_skipped: u64,
+    /// Snapshots taken.
+    pub snapshots: u64,
+    /// Disasters (every node's data lost, restored from a snapshot).
+    pub disasters: u64,
 }
 
 /// A primary–backup store's end-of-run figures.
@@ -196,6 +209,8 @@ struct Slot {
     pending: u32,
     /// Backups that hold it.
     holders: u32,
+    /// Its place in the order of acknowledgements (1, 2, …; 0 until acknowledged).
+    ack_seq: u64,
 }
 
 /// The running store, emitting [`StoreRecord`]s to `O`.
@@ -230,6 +245,12 @@ pub struct PrimaryBackup<O> {
     hb_origin: SimTime,
     slots: Vec<Slot>,
     free: Vec<u32>,
+    snapshots: Option<SnapshotSpec>,
+    restores: Stream,
+    /// Acknowledgements up to this sequence number are in the last snapshot.
+    snap_seq: u64,
+    /// Writes counted durable that were acknowledged after the last snapshot.
+    durable_since_snap: u64,
     counts: PbCounts,
     outages: Vec<Outage>,
     observer: O,
@@ -282,6 +303,10 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             hb_origin: SimTime::ZERO,
             slots: Vec::with_capacity(1024),
             free: Vec::with_capacity(1024),
+            snapshots: spec.snapshots.clone(),
+            restores: s("restore"),
+            snap_seq: 0,
+            durable_since_snap: 0,
             counts: PbCounts::default(),
             outages: Vec::new(),
             observer,
@@ -327,6 +352,17 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
         }
         for (i, f) in self.faults.iter().enumerate() {
             sched.at(SimTime(f.at().0), Event::FaultStart { fault: i as u32 });
+        }
+        if let Some(s) = &self.snapshots {
+            sched.after(s.interval, Event::Snapshot);
+        }
+    }
+
+    /// A write acknowledged as number `ack_seq` is now durable.
+    fn made_durable(&mut self, ack_seq: u64) {
+        self.counts.durable += 1;
+        if ack_seq > self.snap_seq {
+            self.durable_since_snap += 1;
         }
     }
 
@@ -460,8 +496,10 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             self.emit(now, false, SimDuration::ZERO);
             return;
         }
+        let mut ack_seq = 0;
         if !self.synchronous {
             self.counts.acked += 1;
+            ack_seq = self.counts.acked;
             self.emit(now, true, SimDuration::ZERO);
         }
         let slot = self.alloc(Slot {
@@ -472,6 +510,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             acked: !self.synchronous,
             pending: targets,
             holders: 0,
+            ack_seq,
         });
         let generation = self.slots[slot as usize].generation;
         for b in 0..self.nodes.len() as u8 {
@@ -515,14 +554,14 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
         }
         match (s.acked, s.holders != 0) {
             (true, true) => {
-                self.counts.durable += 1;
+                self.made_durable(s.ack_seq);
                 self.release(slot);
             }
             // Asynchronous, held by no backup yet: it waits for a resync (or is lost).
             (true, false) => {}
             (false, true) => {
                 self.counts.acked += 1;
-                self.counts.durable += 1;
+                self.made_durable(self.counts.acked);
                 self.emit(now, true, now.since(s.issued));
                 self.release(slot);
             }
@@ -636,7 +675,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
                 "invariant: at a promotion only the old primary's acknowledged writes are unfinished"
             );
             if s.holders & bit != 0 {
-                self.counts.durable += 1;
+                self.made_durable(s.ack_seq);
             } else {
                 lost += 1;
             }
@@ -757,8 +796,88 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
                 self.partition = Some((q, clients_with_old_primary, outage));
                 self.fail_waiting(q, now);
             }
+            StoreFault::Disaster { .. } => {
+                self.disaster(now, sched);
+                return;
+            }
         }
         sched.at(end, Event::FaultEnd { fault, node: q });
+    }
+
+    /// Every node loses its data: the store is down until it is restored from the last
+    /// snapshot, and the writes acknowledged after that snapshot are lost. Skipped (and
+    /// counted) while the primary is already away.
+    fn disaster(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let Some(restore) = self.snapshots.as_ref().map(|s| s.restore.clone()) else {
+            unreachable!("validation requires snapshots for a disaster");
+        };
+        if self.open.is_some() || self.partition.is_some() {
+            self.counts.faults_skipped += 1;
+            return;
+        }
+        self.counts.disasters += 1;
+        let id = self.outages.len() as u32;
+        self.outages.push(Outage {
+            node: u32::from(self.primary),
+            cause: OutageCause::Disaster,
+            start: now,
+            lease_expiry: now,
+            end: None,
+            promoted: None,
+            lost: 0,
+            failed: 0,
+            conflicting: 0,
+        });
+        self.open = Some(id);
+        self.fail_waiting(self.primary, now);
+        // What the snapshot holds survives: writes on their way acknowledged before it are
+        // durable after all; everything acknowledged after it is gone.
+        let mut lost = self.durable_since_snap;
+        self.counts.durable -= self.durable_since_snap;
+        self.durable_since_snap = 0;
+        for i in 0..self.slots.len() as u32 {
+            let s = self.slots[i as usize];
+            if !s.in_use {
+                continue;
+            }
+            assert!(s.acked, "invariant: waiting writes failed first");
+            if s.ack_seq > self.snap_seq {
+                lost += 1;
+            } else {
+                self.counts.durable += 1;
+            }
+            self.release(i);
+        }
+        self.counts.lost += lost;
+        self.outages[id as usize].lost = lost;
+        for n in &mut self.nodes {
+            n.down += 1;
+            n.synced = false;
+            n.incarnation = n.incarnation.wrapping_add(1);
+        }
+        let d = restore.sample(&mut self.restores);
+        sched.after(d, Event::Restored { outage: id });
+    }
+
+    /// The restore is done: every node holds the snapshot; the lowest-index node that is up
+    /// leads (if every node is still down for another reason, node 0 leads when repaired).
+    fn restored(&mut self, outage: u32, now: SimTime) {
+        for n in &mut self.nodes {
+            assert!(n.down > 0, "invariant: a disaster holds every node down");
+            n.down -= 1;
+        }
+        self.snap_seq = self.counts.acked;
+        self.durable_since_snap = 0;
+        self.primary = (0..self.nodes.len() as u8)
+            .find(|&b| self.reachable(b))
+            .unwrap_or(0);
+        for n in &mut self.nodes {
+            n.synced = true;
+        }
+        if self.reachable(self.primary) {
+            self.open = Some(outage);
+            self.resume(now);
+        }
     }
 
     fn fault_end(&mut self, fault: u32, q: u8, now: SimTime) {
@@ -772,6 +891,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
                 }
             }
             StoreFault::Partition { .. } => self.heal(q, now),
+            StoreFault::Disaster { .. } => {}
         }
     }
 }
@@ -820,6 +940,18 @@ impl<O: Observer<StoreRecord>> Model for PrimaryBackup<O> {
                 }
                 // Without a candidate the store waits for the old primary to come back.
             }
+            Event::Snapshot => {
+                if let Some(s) = &self.snapshots {
+                    sched.after(s.interval, Event::Snapshot);
+                }
+                // A snapshot of the primary's state: every write it acknowledged so far.
+                if self.open.is_none() {
+                    self.counts.snapshots += 1;
+                    self.snap_seq = self.counts.acked;
+                    self.durable_since_snap = 0;
+                }
+            }
+            Event::Restored { outage } => self.restored(outage, now),
             Event::Promoted { outage } => {
                 if self.open == Some(outage)
                     && let Some(p) = self.candidate()
@@ -850,6 +982,7 @@ mod tests {
             fencing,
             failures: None,
             faults,
+            snapshots: None,
         }
     }
 
@@ -927,6 +1060,34 @@ mod tests {
         assert_eq!(o.rto(), Some(SimDuration::from_millis(500)));
         assert_eq!(r.counts.failovers, 0);
         assert_eq!(r.counts.lost, 0);
+    }
+
+    /// Snapshots every minute, every node's data lost at 150 s, restored in 5 minutes: the
+    /// writes acknowledged since the snapshot at 120 s (one every 10 ms: 3000) are lost,
+    /// whether they had reached the backup or not.
+    #[test]
+    fn a_disaster_loses_the_writes_after_the_last_snapshot() {
+        let lag = Dist::constant(SimDuration::from_millis(100));
+        let faults = vec![StoreFault::Disaster {
+            at: SimDuration::from_secs(150),
+        }];
+        let mut s = spec(Replication::Asynchronous { lag }, true, faults);
+        s.snapshots = Some(SnapshotSpec {
+            interval: SimDuration::from_secs(60),
+            restore: Dist::constant(SimDuration::from_secs(300)),
+        });
+        let r = PrimaryBackup::new(&s, 0, StreamKey::new(1, 0), NullObserver)
+            .run(SimTime(SimDuration::from_secs(600).0), u64::MAX)
+            .0;
+        let o = &r.outages[0];
+        assert_eq!(o.cause, OutageCause::Disaster);
+        assert_eq!(o.lost, 3000, "{r:?}");
+        assert_eq!(o.rto(), Some(SimDuration::from_secs(300)));
+        assert_eq!(o.failed, 30_000);
+        assert_eq!((r.counts.disasters, r.counts.lost), (1, 3000));
+        // Snapshots at 60 s and 120 s, none while restoring (180–420 s), then at 480 s, 540 s
+        // and 600 s (events at the horizon still happen).
+        assert_eq!(r.counts.snapshots, 5);
     }
 
     #[test]
