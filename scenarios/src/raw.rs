@@ -37,6 +37,8 @@ pub struct Scenario {
 /// A replicated store: state that failures can lose.
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
+// Parsed once per file: the size of a variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 pub enum Store {
     PrimaryBackup {
         name: String,
