@@ -43,6 +43,7 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
     if let (Some(s), Some(o)) = (spec.as_mut(), slo) {
         s.window = o.window;
     }
+    crate::validate_store::drop_topology_notes(&raw, &mut cx.notes);
     // The first problem in the file; for two at the same place, the first found.
     if let Some(first) = cx
         .errors

@@ -538,6 +538,14 @@ fn failures(
     }))
 }
 
+/// A scenario of stores alone has no requests: the notes about the request statistics' warm-up
+/// and objective would only confuse its reader.
+pub(crate) fn drop_topology_notes(raw: &raw::Scenario, notes: &mut Vec<String>) {
+    if raw.clients.is_empty() && raw.pools.is_empty() && !raw.stores.is_empty() {
+        notes.retain(|n| !n.starts_with("warmup not set") && !n.starts_with("no objective set"));
+    }
+}
+
 /// `MaxRpo(writes: …)` and `MaxRto(max: …)`: bounds on a primary–backup store's outages.
 pub(crate) fn expectation(
     raw: &raw::Scenario,
