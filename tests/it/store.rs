@@ -432,3 +432,87 @@ fn slow_votes_split_elections() {
     let terms: u64 = r.elections.iter().map(|e| e.terms).sum();
     assert_eq!(r.term, 1 + terms);
 }
+
+/// Swarm: many random primary–backup configurations (backups, replication, fencing, random
+/// failures, crashes, partitions and disasters at random times) run to the end with every
+/// invariant the model asserts (offered = acknowledged + failed + in progress, acknowledged =
+/// durable + lost + replicating, every lost write in an outage); synchronous replication with
+/// fencing never loses a write except to a disaster.
+#[test]
+fn swarm_of_primary_backup_configurations_keeps_the_books() {
+    use models::store_spec::SnapshotSpec;
+    let (mut failovers, mut disasters, mut conflicting) = (0, 0, 0);
+    for seed in 0..300u64 {
+        let mut g = StreamKey::new(seed, 0).stream("test/swarm/store");
+        let ms = |g: &mut sim_core::Stream, lo: u64, hi: u64| {
+            SimDuration::from_millis(lo + u64::from(g.below((hi - lo) as u32)))
+        };
+        let synchronous = g.chance(0.5);
+        let delay = exp(ms(&mut g, 1, 500));
+        let mut s = pb(
+            if synchronous {
+                Replication::Synchronous { round_trip: delay }
+            } else {
+                Replication::Asynchronous { lag: delay }
+            },
+            g.chance(0.5),
+            1 + g.below(3),
+        );
+        s.writes = Arrivals::Poisson {
+            rate_per_s: 1.0 + f64::from(g.below(50)),
+        };
+        s.heartbeat = ms(&mut g, 100, 5_000);
+        s.lease = SimDuration(s.heartbeat.0 + ms(&mut g, 1, 20_000).0);
+        if g.chance(0.7) {
+            s.failures = Some(FailureSpec {
+                time_to_failure: exp(ms(&mut g, 60_000, 1_800_000)),
+                time_to_repair: exp(ms(&mut g, 1_000, 300_000)),
+            });
+        }
+        if g.chance(0.5) {
+            s.snapshots = Some(SnapshotSpec {
+                interval: ms(&mut g, 10_000, 900_000),
+                restore: exp(ms(&mut g, 1_000, 600_000)),
+            });
+        }
+        for _ in 0..g.below(8) {
+            let at = ms(&mut g, 0, 7_000_000);
+            let duration = ms(&mut g, 1, 600_000);
+            s.faults.push(match g.below(3) {
+                0 => StoreFault::Crash { at, duration },
+                1 => StoreFault::Partition {
+                    at,
+                    duration,
+                    clients_with_old_primary: g.uniform(),
+                },
+                _ if s.snapshots.is_some() => StoreFault::Disaster { at },
+                _ => StoreFault::Crash { at, duration },
+            });
+        }
+        let r = run_pb(&s, seed, secs(7200));
+        let disaster_loss: u64 = r
+            .outages
+            .iter()
+            .filter(|o| o.cause == models::store::OutageCause::Disaster)
+            .map(|o| o.lost)
+            .sum();
+        if synchronous && s.fencing {
+            assert_eq!(
+                r.counts.lost, disaster_loss,
+                "seed {seed}: {s:?}\n{:?}",
+                r.counts
+            );
+        }
+        if s.fencing || synchronous {
+            assert_eq!(r.counts.conflicting, 0, "seed {seed}");
+        }
+        failovers += r.counts.failovers;
+        disasters += r.counts.disasters;
+        conflicting += r.counts.conflicting;
+    }
+    // The swarm reaches every path it is meant to test.
+    assert!(
+        failovers > 300 && disasters > 20 && conflicting > 0,
+        "{failovers} failovers, {disasters} disasters, {conflicting} split-brain writes"
+    );
+}
