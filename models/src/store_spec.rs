@@ -110,6 +110,8 @@ pub struct PrimaryBackupSpec {
     pub backups: u32,
     /// Write arrivals from clients.
     pub writes: Arrivals,
+    /// Read arrivals, if any: served by the primary (a deposed primary's reads are stale).
+    pub reads: Option<Arrivals>,
     /// Synchronous or asynchronous replication.
     pub replication: Replication,
     /// The primary renews its lease by a heartbeat every `heartbeat` (from a random phase).

@@ -24,8 +24,8 @@ pub use mser::{Mser5, Truncation};
 pub use report::{Report, ReportMeta};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use store::{
-    ClusterReport, ElectionReport, MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReport,
-    PbWrites, QuorumOps, QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport,
+    ClusterReport, ElectionReport, MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReads,
+    PbReport, PbWrites, QuorumOps, QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport,
     add_stores,
 };
 pub use sweep::{

@@ -178,6 +178,21 @@ pub struct PbWrites {
     pub conflicting: u64,
 }
 
+/// Reads of a primary–backup store.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PbReads {
+    /// Issued.
+    pub offered: u64,
+    /// Answered by a primary.
+    pub ok: u64,
+    /// Found no primary.
+    pub failed: u64,
+    /// Answered by a deposed primary after a promotion (stale; counted in `ok`).
+    pub stale: u64,
+    /// ok / offered.
+    pub availability: f64,
+}
+
 /// One outage of the primary.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct OutageReport {
@@ -220,6 +235,9 @@ pub struct PbReport {
     pub write_availability: f64,
     /// Acknowledged writes' latency (the replica round trip when synchronous).
     pub write_latency_ms: OpLatencyMs,
+    /// Reads, when the store has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reads: Option<PbReads>,
     /// Promotions.
     pub failovers: u64,
     /// Acknowledged writes lost per failover or restore from a snapshot.
@@ -439,6 +457,16 @@ fn pb(p: &PbSummary, c: &StoreCollector) -> PbReport {
         },
         write_availability: round(ratio(u128::from(k.acked), u128::from(k.acked + failed)), 6),
         write_latency_ms: latency(&c.writes, c.writes_sum_ns),
+        reads: (k.reads_offered > 0).then(|| PbReads {
+            offered: k.reads_offered,
+            ok: k.reads_ok,
+            failed: k.reads_offered - k.reads_ok,
+            stale: k.reads_stale,
+            availability: round(
+                ratio(u128::from(k.reads_ok), u128::from(k.reads_offered)),
+                6,
+            ),
+        }),
         failovers: k.failovers,
         rpo_writes: Spread::of(rpo, 3),
         rto_s: Spread::of(rto, 6),
@@ -587,6 +615,13 @@ pub(crate) fn render(w: &mut String, stores: &[StoreReport]) {
                     "  acked      durable {}  lost {}  replicating {}  split-brain conflicting {}",
                     x.durable, x.lost, x.replicating, x.conflicting
                 );
+                if let Some(rd) = &p.reads {
+                    let _ = writeln!(
+                        w,
+                        "  reads      offered {}  ok {}  failed {}  stale (split brain) {}  availability {}",
+                        rd.offered, rd.ok, rd.failed, rd.stale, rd.availability
+                    );
+                }
                 let l = &p.write_latency_ms;
                 let _ = writeln!(
                     w,

@@ -44,6 +44,8 @@ pub enum Store {
         name: String,
         backups: u32,
         writes: Arrivals,
+        #[serde(default)]
+        reads: Option<Arrivals>,
         replication: Replication,
         #[serde(default)]
         heartbeat: Option<String>,

@@ -49,6 +49,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 name,
                 backups,
                 writes,
+                reads,
                 replication,
                 heartbeat,
                 lease,
@@ -65,6 +66,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                     name,
                     backups: *backups,
                     writes,
+                    reads: reads.as_ref(),
                     replication,
                     heartbeat: heartbeat.as_deref(),
                     lease: lease.as_deref(),
@@ -126,6 +128,7 @@ struct PbRaw<'a> {
     name: &'a str,
     backups: u32,
     writes: &'a raw::Arrivals,
+    reads: Option<&'a raw::Arrivals>,
     replication: &'a raw::Replication,
     heartbeat: Option<&'a str>,
     lease: Option<&'a str>,
@@ -157,6 +160,10 @@ fn primary_backup(
         ok = false;
     }
     let writes = arrivals(cx, r.writes, &at("writes"));
+    let reads = match r.reads {
+        Some(a) => arrivals(cx, a, &at("reads")).map(Some),
+        None => Some(None),
+    };
     let replication = match r.replication {
         raw::Replication::Synchronous { round_trip } => cx
             .dist(round_trip, &at("replication.round_trip"))
@@ -307,6 +314,7 @@ fn primary_backup(
         name: name.to_string(),
         backups: r.backups,
         writes: writes?,
+        reads: reads?,
         replication: replication?,
         heartbeat: heartbeat?,
         lease: lease?,

@@ -22,6 +22,7 @@ fn pb(replication: Replication, fencing: bool, backups: u32) -> PrimaryBackupSpe
         name: "db".into(),
         backups,
         writes: Arrivals::Poisson { rate_per_s: 20.0 },
+        reads: None,
         replication,
         heartbeat: secs(1),
         lease: secs(3),

@@ -36,6 +36,8 @@ const NONE: u8 = u8::MAX;
 pub enum Event {
     /// A client issues a write.
     Write,
+    /// A client issues a read.
+    Read,
     /// A write reaches a backup (asynchronous) or its confirmation reaches the primary
     /// (synchronous). Dropped when the link broke meanwhile (`link` no longer current).
     Confirm {
@@ -165,6 +167,12 @@ pub struct PbCounts {
     pub snapshots: u64,
     /// Disasters (every node's data lost, restored from a snapshot).
     pub disasters: u64,
+    /// Reads issued.
+    pub reads_offered: u64,
+    /// Reads answered by a primary.
+    pub reads_ok: u64,
+    /// Reads answered by a deposed primary after a promotion (stale; counted in `reads_ok`).
+    pub reads_stale: u64,
 }
 
 /// A primary–backup store's end-of-run figures.
@@ -224,6 +232,9 @@ pub struct PrimaryBackup<O> {
     heartbeat: SimDuration,
     lease: SimDuration,
     interarrival: Dist,
+    read_gap: Option<Dist>,
+    reads: Stream,
+    read_sides: Stream,
     failures: Option<FailureSpec>,
     faults: Vec<StoreFault>,
     nodes: Vec<Node>,
@@ -280,6 +291,9 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             heartbeat: spec.heartbeat,
             lease: spec.lease,
             interarrival: spec.writes.interarrival(),
+            read_gap: spec.reads.as_ref().map(|r| r.interarrival()),
+            reads: s("reads"),
+            read_sides: s("read-clients"),
             failures: spec.failures.clone(),
             faults: spec.faults.clone(),
             nodes: vec![
@@ -356,6 +370,40 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
         if let Some(s) = &self.snapshots {
             sched.after(s.interval, Event::Snapshot);
         }
+        if let Some(g) = &self.read_gap {
+            sched.after(g.sample(&mut self.reads), Event::Read);
+        }
+    }
+
+    /// A read: answered by the primary the client reaches, stale when that is a deposed one.
+    fn on_read(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        if let Some(g) = &self.read_gap {
+            sched.after(g.sample(&mut self.reads), Event::Read);
+        }
+        self.counts.reads_offered += 1;
+        let ok = match self.partition {
+            Some((q, share, _)) if self.read_sides.uniform() < share => {
+                let in_lease = q == self.primary
+                    && self.open.is_some_and(|o| {
+                        !self.fencing || now < self.outages[o as usize].lease_expiry
+                    });
+                let up = self.nodes[q as usize].down == 0;
+                if up && q == self.deposed {
+                    self.counts.reads_stale += 1;
+                }
+                up && (in_lease || q == self.deposed)
+            }
+            _ => self.open.is_none(),
+        };
+        if ok {
+            self.counts.reads_ok += 1;
+        }
+        let r = StoreRecord::Read {
+            store: self.index,
+            ok,
+            latency: SimDuration::ZERO,
+        };
+        self.observer.record(now, &r);
     }
 
     /// A write acknowledged as number `ack_seq` is now durable.
@@ -902,6 +950,7 @@ impl<O: Observer<StoreRecord>> Model for PrimaryBackup<O> {
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
         match event {
             Event::Write => self.on_write(now, sched),
+            Event::Read => self.on_read(now, sched),
             Event::Confirm {
                 slot,
                 generation,
@@ -975,6 +1024,7 @@ mod tests {
             backups: 1,
             // A write every 10 ms exactly.
             writes: Arrivals::Constant { rate_per_s: 100.0 },
+            reads: None,
             replication,
             heartbeat: SimDuration::from_secs(1),
             lease: SimDuration::from_secs(3),
@@ -1088,6 +1138,37 @@ mod tests {
         // Snapshots at 60 s and 120 s, none while restoring (180–420 s), then at 480 s, 540 s
         // and 600 s (events at the horizon still happen).
         assert_eq!(r.counts.snapshots, 5);
+    }
+
+    /// Reads during a partition: without fencing, the clients on the old primary's side read
+    /// from it after the promotion (stale reads); with fencing they fail once its lease ran out.
+    #[test]
+    fn a_deposed_primary_serves_stale_reads_only_without_fencing() {
+        let lag = Dist::constant(SimDuration::from_millis(100));
+        let faults = vec![StoreFault::Partition {
+            at: SimDuration::from_secs(10),
+            duration: SimDuration::from_secs(30),
+            clients_with_old_primary: 0.5,
+        }];
+        let mut open = spec(
+            Replication::Asynchronous { lag: lag.clone() },
+            false,
+            faults.clone(),
+        );
+        open.reads = Some(Arrivals::Constant { rate_per_s: 100.0 });
+        let mut fenced = spec(Replication::Asynchronous { lag }, true, faults);
+        fenced.reads = open.reads.clone();
+        let (o, f) = (run(&open, 4), run(&fenced, 4));
+        // 100 reads/s, half on the old side, for the ~25 s from the promotion to the heal.
+        let window = 40.0 - o.outages[0].end.expect("promoted").as_secs_f64();
+        let stale = o.counts.reads_stale as f64;
+        assert!(
+            (stale - 50.0 * window).abs() < 5.0 * (50.0 * window).sqrt(),
+            "{stale}"
+        );
+        assert_eq!(f.counts.reads_stale, 0);
+        assert!(f.counts.reads_ok < o.counts.reads_ok);
+        assert_eq!(o.counts.reads_offered, f.counts.reads_offered);
     }
 
     #[test]
