@@ -79,6 +79,30 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
             loaded.spec.max_events
         ));
     }
+    // Stores run after the topology, each as its own model with its own streams: they share
+    // nothing with it, so the order changes no number.
+    let mut stores = Vec::with_capacity(loaded.stores.len());
+    let mut store_events = 0;
+    for (i, store) in loaded.stores.iter().enumerate() {
+        let (sum, col) = models::store::run_store(
+            store,
+            i as u32,
+            StreamKey::new(seed, replication),
+            SimTime(spec.horizon.0),
+            spec.max_events,
+            reports::StoreCollector::default(),
+        );
+        let run = sum.run();
+        store_events += run.events;
+        if run.reason == sim_core::StopReason::MaxEvents {
+            notes.push(format!(
+                "store `{}` stopped at the event limit ({} events) before the horizon",
+                store.name(),
+                spec.max_events
+            ));
+        }
+        stores.push(reports::StoreReport::new(&sum, &col));
+    }
     let mut report = Report::new(
         meta,
         &collector,
@@ -87,6 +111,7 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
         &loaded.slo,
         notes,
     );
+    reports::add_stores(&mut report, stores, store_events);
     report.check(&loaded.expect);
     report.theory = reports::theory(spec);
     (report, extra)

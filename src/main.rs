@@ -444,8 +444,12 @@ fn main() -> ExitCode {
         },
         Command::Check { file } => match scenarios::load(&file) {
             Ok(loaded) => {
+                let stores = match loaded.stores.len() {
+                    0 => String::new(),
+                    n => format!(", {n} stores"),
+                };
                 outln!(
-                    "{}: ok ({} clients, {} balancers, {} pools)",
+                    "{}: ok ({} clients, {} balancers, {} pools{stores})",
                     file.display(),
                     loaded.spec.clients.len(),
                     loaded.spec.balancers.len(),

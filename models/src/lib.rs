@@ -11,6 +11,8 @@ mod record;
 pub mod retry;
 pub mod spec;
 mod stats;
+pub mod store;
+pub mod store_spec;
 mod system;
 
 pub use record::{Outcome, Record};

@@ -34,6 +34,16 @@ pub enum Expectation {
         /// Highest acceptable fraction of the budget (1 = all of it).
         max: f64,
     },
+    /// Acknowledged writes lost in any one failover of a primary–backup store at most this.
+    MaxRpo {
+        /// Most writes lost per failover.
+        writes: u64,
+    },
+    /// Time writes fail in any one outage of a primary–backup store at most this.
+    MaxRto {
+        /// Longest acceptable outage.
+        max: SimDuration,
+    },
 }
 
 /// How a report fared against one expectation.
@@ -93,6 +103,18 @@ impl Expectation {
                         0.0
                     }),
                 max,
+                false,
+            ),
+            Expectation::MaxRpo { writes } => (
+                format!("writes lost per failover ≤ {writes}"),
+                r.stores.iter().map(|s| s.max_rpo()).fold(0.0, f64::max),
+                writes as f64,
+                false,
+            ),
+            Expectation::MaxRto { max } => (
+                format!("write outage ≤ {max}"),
+                r.stores.iter().map(|s| s.max_rto_s()).fold(0.0, f64::max),
+                max.as_secs_f64(),
                 false,
             ),
         };

@@ -11,6 +11,7 @@ pub mod html;
 mod mser;
 mod report;
 mod sre;
+mod store;
 mod sweep;
 mod table;
 mod theory;
@@ -22,6 +23,11 @@ pub use expect::{Expectation, Verdict};
 pub use mser::{Mser5, Truncation};
 pub use report::{Report, ReportMeta, Resilience};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
+pub use store::{
+    ClusterReport, ElectionReport, MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReads,
+    PbReport, PbWrites, QuorumOps, QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport,
+    add_stores,
+};
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,
     VariantReport, compare, estimate, unpaired_half_width,

@@ -287,6 +287,9 @@ pub struct Report {
     pub resilience: Option<Resilience>,
     /// Queueing theory's closed forms, for pools that are M/M/c queues.
     pub theory: Vec<crate::Theory>,
+    /// Replicated stores (absent when the scenario has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stores: Vec<crate::StoreReport>,
     /// The scenario's expectations and how this run fared.
     pub expectations: Vec<Verdict>,
     /// Defaults the scenario relied on and other things a reader must know.
@@ -571,6 +574,7 @@ impl Report {
             replicas,
             events: s.run.events,
             fingerprint: format!("{:016x}", c.fingerprint),
+            stores: Vec::new(),
             expectations: Vec::new(),
             faults,
             resilience: s.resilient.then(|| {

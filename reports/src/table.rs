@@ -21,6 +21,12 @@ pub fn render_table(r: &Report) -> String {
         "window {}s → {}s · {} events · fingerprint {}",
         r.window.warmup_s, r.window.horizon_s, r.events, r.fingerprint
     );
+    if r.replicas.is_empty() && !r.stores.is_empty() {
+        // Stores alone: there is no request topology to report.
+        crate::store::render(w, &r.stores);
+        tail(w, r);
+        return o;
+    }
     let _ = writeln!(w);
     let q = &r.requests;
     let _ = writeln!(
@@ -221,6 +227,13 @@ pub fn render_table(r: &Report) -> String {
             p.groups, p.from_s, p.requests_failed
         );
     }
+    crate::store::render(w, &r.stores);
+    tail(w, r);
+    o
+}
+
+/// Expectations, notes and the reproduce command.
+fn tail(w: &mut String, r: &Report) {
     if !r.expectations.is_empty() {
         let _ = writeln!(w);
         for v in &r.expectations {
@@ -235,5 +248,4 @@ pub fn render_table(r: &Report) -> String {
     }
     let _ = writeln!(w);
     let _ = writeln!(w, "reproduce: {}", r.reproduce);
-    o
 }

@@ -23,6 +23,7 @@ mod suggest;
 mod sweep;
 mod tokens;
 mod validate;
+mod validate_store;
 
 use std::fmt;
 use std::ops::Range;
@@ -38,6 +39,8 @@ pub use validate::{DEFAULT_MAX_EVENTS, MAX_WINDOWS, default_window};
 pub struct Loaded {
     /// The topology to run.
     pub spec: models::spec::Spec,
+    /// Replicated stores, each run as its own model after the topology.
+    pub stores: Vec<models::store_spec::StoreSpec>,
     /// The file's `seed`, if it gives one.
     pub seed: Option<u64>,
     /// What the scenario expects of its report (`expect:`).
@@ -187,9 +190,10 @@ pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, ScenarioError>
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let raw: raw::Scenario = diagnose::parse_as(source, file_name, "Scenario(")?;
     let seed = raw.seed;
-    let (spec, expect, slo, notes) = validate::validate(raw, source, file_name)?;
+    let (spec, stores, expect, slo, notes) = validate::validate(raw, source, file_name)?;
     Ok(Loaded {
         spec,
+        stores,
         seed,
         expect,
         slo,

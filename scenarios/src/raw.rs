@@ -19,12 +19,109 @@ pub struct Scenario {
     pub expect: Vec<Expect>,
     #[serde(default)]
     pub slo: Option<Slo>,
+    /// Required unless the scenario has `stores` (validation says so).
+    #[serde(default)]
     pub clients: Vec<Client>,
     #[serde(default)]
     pub balancers: Vec<Balancer>,
+    /// Required unless the scenario has `stores` (validation says so).
+    #[serde(default)]
     pub pools: Vec<Pool>,
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// Replicated stores, each run as its own model (validated in `validate_store`).
+    #[serde(default)]
+    pub stores: Vec<Store>,
+}
+
+/// A replicated store: state that failures can lose.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+// Parsed once per file: the size of a variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
+pub enum Store {
+    PrimaryBackup {
+        name: String,
+        backups: u32,
+        writes: Arrivals,
+        #[serde(default)]
+        reads: Option<Arrivals>,
+        replication: Replication,
+        #[serde(default)]
+        heartbeat: Option<String>,
+        #[serde(default)]
+        lease: Option<String>,
+        #[serde(default)]
+        promotion: Option<Dist>,
+        #[serde(default)]
+        fencing: Option<bool>,
+        #[serde(default)]
+        failures: Option<Failures>,
+        #[serde(default)]
+        faults: Vec<StoreFault>,
+        #[serde(default)]
+        snapshots: Option<Snapshots>,
+    },
+    Quorum {
+        name: String,
+        replicas: u32,
+        read_quorum: u32,
+        write_quorum: u32,
+        writes: Arrivals,
+        #[serde(default)]
+        reads: Option<Arrivals>,
+        response: Dist,
+        #[serde(default)]
+        failures: Option<Failures>,
+    },
+    Election {
+        name: String,
+        nodes: u32,
+        #[serde(default)]
+        heartbeat: Option<String>,
+        #[serde(default)]
+        election_timeout: Option<String>,
+        round_trip: Dist,
+        #[serde(default)]
+        failures: Option<Failures>,
+        #[serde(default)]
+        faults: Vec<StoreFault>,
+    },
+}
+
+/// How a primary replicates writes.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum Replication {
+    Synchronous { round_trip: Dist },
+    Asynchronous { lag: Dist },
+}
+
+/// Periodic snapshots of a primary–backup store.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshots {
+    pub interval: String,
+    pub restore: Dist,
+}
+
+/// Faults at fixed times on whichever node is a store's primary.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum StoreFault {
+    Crash {
+        at: String,
+        duration: String,
+    },
+    Partition {
+        at: String,
+        duration: String,
+        #[serde(default)]
+        clients_with_old_primary: Option<f64>,
+    },
+    Disaster {
+        at: String,
+    },
 }
 
 /// Faults at fixed times.
@@ -453,4 +550,6 @@ pub enum Expect {
     LatencyMean { max: String },
     Throughput { min_rps: f64 },
     ErrorBudget { max: f64 },
+    MaxRpo { writes: u64 },
+    MaxRto { max: String },
 }

@@ -15,6 +15,7 @@ use models::spec::{
     Arrivals, BalancerSpec, ClientSpec, Discipline, FailureSpec, FaultKind, HealthCheckSpec,
     OutlierSpec, PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
 };
+use models::store_spec::StoreSpec;
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};
 use reports::{DEFAULT_SLO_AVAILABILITY, Expectation, Slo, SloSource};
@@ -25,13 +26,13 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Run-away guard when the file sets no `max_events`.
 pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000_000;
 
-/// Validates `raw` (parsed from `src`) into a spec, its expectations and the notes the report
-/// must print.
-pub fn validate(
-    raw: raw::Scenario,
-    src: &str,
-    file: &str,
-) -> Result<(Spec, Vec<Expectation>, Slo, Vec<String>), ScenarioError> {
+/// What validation yields: the topology, the stores, the expectations, the objective and the
+/// notes the report must print.
+pub type Validated = (Spec, Vec<StoreSpec>, Vec<Expectation>, Slo, Vec<String>);
+
+/// Validates `raw` (parsed from `src`) into a spec, its stores, its expectations and the notes
+/// the report must print.
+pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, ScenarioError> {
     let mut cx = Ctx {
         src,
         file,
@@ -40,11 +41,13 @@ pub fn validate(
         notes: Vec::new(),
     };
     let mut spec = build(&raw, &mut cx);
+    let stores = crate::validate_store::stores(&raw, &mut cx);
     let expect = expectations(&raw, &mut cx);
     let slo = slo(&raw, &expect, spec.as_ref().map(|s| s.horizon), &mut cx);
     if let (Some(s), Some(o)) = (spec.as_mut(), slo) {
         s.window = o.window;
     }
+    crate::validate_store::drop_topology_notes(&raw, &mut cx.notes);
     // The first problem in the file; for two at the same place, the first found.
     if let Some(first) = cx
         .errors
@@ -56,6 +59,7 @@ pub fn validate(
     match spec {
         Some(s) => Ok((
             s,
+            stores,
             expect,
             slo.unwrap_or_else(|| unreachable!("a missing objective records an error")),
             cx.notes,
@@ -71,12 +75,12 @@ pub fn validate(
 }
 
 /// What validation carries along: where values are, and what it found so far.
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     src: &'a str,
     file: &'a str,
     loc: Locations,
     errors: Vec<ScenarioError>,
-    notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -90,15 +94,20 @@ impl Ctx<'_> {
         self.errors.push(e);
     }
 
-    fn fail(&mut self, path: &str, message: impl Into<String>) {
+    pub(crate) fn fail(&mut self, path: &str, message: impl Into<String>) {
         self.push(self.at(path, message));
     }
 
-    fn fail_help(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+    pub(crate) fn fail_help(
+        &mut self,
+        path: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.push(self.at(path, message).with_help(help));
     }
 
-    fn duration(&mut self, text: &str, path: &str) -> Option<SimDuration> {
+    pub(crate) fn duration(&mut self, text: &str, path: &str) -> Option<SimDuration> {
         match parse_duration(text) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -109,7 +118,12 @@ impl Ctx<'_> {
         }
     }
 
-    fn positive_duration(&mut self, text: &str, path: &str, what: &str) -> Option<SimDuration> {
+    pub(crate) fn positive_duration(
+        &mut self,
+        text: &str,
+        path: &str,
+        what: &str,
+    ) -> Option<SimDuration> {
         let d = self.duration(text, path)?;
         if d == SimDuration::ZERO {
             self.fail(path, format!("{what} must be longer than zero"));
@@ -118,7 +132,7 @@ impl Ctx<'_> {
         Some(d)
     }
 
-    fn rate(&mut self, r: f64, path: &str) -> Option<f64> {
+    pub(crate) fn rate(&mut self, r: f64, path: &str) -> Option<f64> {
         if r.is_finite() && r > 0.0 {
             return Some(r);
         }
@@ -130,7 +144,7 @@ impl Ctx<'_> {
         None
     }
 
-    fn dist(&mut self, d: &raw::Dist, path: &str) -> Option<Dist> {
+    pub(crate) fn dist(&mut self, d: &raw::Dist, path: &str) -> Option<Dist> {
         let field = |f: &str| format!("{path}.{f}");
         let (variant, built) = match d {
             raw::Dist::Constant(v) => ("Constant", Ok(Dist::constant(self.duration(v, path)?))),
@@ -325,14 +339,15 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
     if max_events == 0 {
         cx.fail("max_events", "max_events must be at least 1");
     }
-    if raw.clients.is_empty() {
+    // A scenario of stores alone needs no request topology.
+    if raw.clients.is_empty() && raw.stores.is_empty() {
         cx.fail_help(
             "clients",
             "the scenario has no client: nothing sends requests",
             "add `Client(name: \"users\", arrivals: Poisson(rate_per_s: 1.0), target: \"…\")`",
         );
     }
-    if raw.pools.is_empty() {
+    if raw.pools.is_empty() && raw.stores.is_empty() {
         cx.fail_help(
             "pools",
             "the scenario has no pool: nothing serves requests",
@@ -1195,6 +1210,9 @@ fn expectations(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<Expectation> {
             }
             raw::Expect::ErrorBudget { max } if max.is_finite() && *max >= 0.0 => {
                 out.push(Expectation::ErrorBudget { max: *max })
+            }
+            raw::Expect::MaxRpo { .. } | raw::Expect::MaxRto { .. } => {
+                crate::validate_store::expectation(raw, e, &path, cx, &mut out)
             }
             raw::Expect::ErrorBudget { max } => cx.fail_help(
                 &format!("{path}.max"),

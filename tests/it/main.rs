@@ -12,6 +12,8 @@ mod repro;
 #[allow(clippy::disallowed_methods)] // closed forms (exp, ln, sqrt) of reference values
 mod resilience;
 mod snapshots;
+#[allow(clippy::disallowed_methods)] // sqrt of reference values
+mod store;
 mod swarm;
 mod sweep;
 #[allow(clippy::disallowed_methods)] // reference values, not simulation results

@@ -1,0 +1,94 @@
+//! Replicated stores: state that a failure can lose. Each store is its own
+//! [`sim_core::Model`], run beside (after) the request topology with its own named random
+//! streams (`store/<name>/…`), so that adding a store shifts no other component's draws.
+//!
+//! - [`PrimaryBackup`]: one primary, k backups, synchronous or asynchronous replication,
+//!   failover by lease timeout plus promotion, with or without fencing. Per outage: the writes
+//!   lost (RPO) and the time writes fail (RTO); split-brain writes without fencing.
+//! - [`Quorum`]: N replicas with independent crash/repair; reads need R up, writes W.
+//! - [`LeaderElection`]: Raft-like election timing: time without a leader, terms per election.
+//!
+//! Both emit [`StoreRecord`]s (one per operation, for latency histograms and the fingerprint)
+//! and return a summary of integers that `reports` turns into figures.
+
+mod election;
+mod primary_backup;
+mod quorum;
+
+pub use election::{Election, ElectionSummary, LeaderElection};
+pub use primary_backup::{Outage, OutageCause, PbCounts, PbSummary, PrimaryBackup};
+pub use quorum::{OpCounts, Quorum, QuorumSummary, k_of_n};
+
+use crate::store_spec::StoreSpec;
+use sim_core::{Observer, SimDuration, SimTime, StreamKey};
+
+/// What a store emits per operation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StoreRecord {
+    /// A write ended.
+    Write {
+        /// Index of the store in the scenario's `stores`.
+        store: u32,
+        /// Acknowledged (true) or failed.
+        ok: bool,
+        /// From issue to acknowledgement or failure.
+        latency: SimDuration,
+    },
+    /// A read ended (quorum stores).
+    Read {
+        /// Index of the store.
+        store: u32,
+        /// Answered by R replicas (true) or failed.
+        ok: bool,
+        /// From issue to the R-th answer (zero when it failed).
+        latency: SimDuration,
+    },
+}
+
+/// A store's end-of-run figures.
+#[derive(Clone, Debug)]
+pub enum StoreSummary {
+    /// A primary–backup store.
+    PrimaryBackup(PbSummary),
+    /// A quorum store.
+    Quorum(QuorumSummary),
+    /// A leader-elected cluster.
+    Election(ElectionSummary),
+}
+
+impl StoreSummary {
+    /// The kernel's account of the store's run.
+    pub fn run(&self) -> sim_core::RunStats {
+        match self {
+            StoreSummary::PrimaryBackup(p) => p.run,
+            StoreSummary::Quorum(q) => q.run,
+            StoreSummary::Election(e) => e.run,
+        }
+    }
+}
+
+/// Runs store `index` of a scenario (spec `spec`) from time zero to `horizon` (or
+/// `max_events`), with the streams of `key`, feeding `observer`.
+pub fn run_store<O: Observer<StoreRecord>>(
+    spec: &StoreSpec,
+    index: u32,
+    key: StreamKey,
+    horizon: SimTime,
+    max_events: u64,
+    observer: O,
+) -> (StoreSummary, O) {
+    match spec {
+        StoreSpec::PrimaryBackup(s) => {
+            let (sum, o) = PrimaryBackup::new(s, index, key, observer).run(horizon, max_events);
+            (StoreSummary::PrimaryBackup(sum), o)
+        }
+        StoreSpec::Quorum(s) => {
+            let (sum, o) = Quorum::new(s, index, key, observer).run(horizon, max_events);
+            (StoreSummary::Quorum(sum), o)
+        }
+        StoreSpec::Election(s) => {
+            let (sum, o) = LeaderElection::new(s, key, observer).run(horizon, max_events);
+            (StoreSummary::Election(sum), o)
+        }
+    }
+}

@@ -1,0 +1,1199 @@
+//! A primary–backup store: one primary takes every write and replicates it to k backups,
+//! synchronously (acknowledged when every reachable backup confirmed) or asynchronously
+//! (acknowledged at once, each backup receives it a lag later).
+//!
+//! Failure detection is a lease: the primary renews it by a heartbeat every `heartbeat`; when
+//! heartbeats stop (the primary crashed or was partitioned away), the coordinator declares it
+//! failed `lease` after the last one that got through, and promotes the live, in-sync backup
+//! that holds the most of its writes after a `promotion` draw. The old primary's acknowledged
+//! writes that the promoted backup does not hold are lost: that is the outage's RPO, and the
+//! time from the failure until a primary accepts writes again is its RTO.
+//!
+//! With fencing, a primary stops accepting writes when its own lease runs out (the same instant
+//! the coordinator declares it failed), so two primaries never overlap. Without fencing, a
+//! partitioned old primary keeps accepting the writes of the clients on its side of the
+//! partition after a new one was promoted: each such write acknowledged is a conflicting
+//! (split-brain) write, discarded when the partition heals and it steps down.
+//!
+//! A crashed primary that comes back before a backup was promoted resumes (its writes were
+//! on its disk: nothing is lost). A backup that rejoins copies the primary's state (resync).
+//! The bookkeeping invariants, asserted at the end of every run:
+//! writes offered = acknowledged + failed + in progress, and
+//! acknowledged = durable + lost + still replicating.
+
+use super::StoreRecord;
+use crate::spec::FailureSpec;
+use crate::store_spec::{PrimaryBackupSpec, Replication, SnapshotSpec, StoreFault};
+use sim_core::{
+    Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, Until,
+};
+
+/// Not a node.
+const NONE: u8 = u8::MAX;
+
+/// What can happen in a primary–backup store.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// A client issues a write.
+    Write,
+    /// A client issues a read.
+    Read,
+    /// A write reaches a backup (asynchronous) or its confirmation reaches the primary
+    /// (synchronous). Dropped when the link broke meanwhile (`link` no longer current).
+    Confirm {
+        /// Slot of the write.
+        slot: u32,
+        /// The slot's generation when the write was sent.
+        generation: u32,
+        /// The backup.
+        node: u8,
+        /// Incarnations of the primary's and the backup's links when it was sent.
+        link: u64,
+    },
+    /// A node crashes (random failures).
+    Crash {
+        /// The node.
+        node: u8,
+    },
+    /// A node is repaired (random failures).
+    Repair {
+        /// The node.
+        node: u8,
+    },
+    /// A scheduled fault starts (on whichever node is primary).
+    FaultStart {
+        /// Index in the spec's faults.
+        fault: u32,
+    },
+    /// A scheduled fault ends.
+    FaultEnd {
+        /// Index in the spec's faults.
+        fault: u32,
+        /// The node it hit.
+        node: u8,
+    },
+    /// The primary's lease ran out at the coordinator.
+    Detect {
+        /// The outage.
+        outage: u32,
+    },
+    /// A backup finished its promotion.
+    Promoted {
+        /// The outage.
+        outage: u32,
+    },
+    /// Time for a periodic snapshot.
+    Snapshot,
+    /// The restore after a disaster is done.
+    Restored {
+        /// The outage.
+        outage: u32,
+    },
+}
+
+/// What took the primary away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutageCause {
+    /// It crashed.
+    Crash,
+    /// It was partitioned from its backups and the failure detector.
+    Partition,
+    /// Every node lost its data; the store was restored from a snapshot.
+    Disaster,
+}
+
+/// One loss of the primary: from its failure until a primary accepts writes again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outage {
+    /// The node that was primary.
+    pub node: u32,
+    /// Why it went away.
+    pub cause: OutageCause,
+    /// When.
+    pub start: SimTime,
+    /// When its lease ran out (the coordinator's detection, and with fencing the end of the old
+    /// primary's writes).
+    pub lease_expiry: SimTime,
+    /// When writes were accepted again (promotion done, or the old primary back), if before
+    /// the horizon.
+    pub end: Option<SimTime>,
+    /// The backup promoted, if the outage ended in a failover.
+    pub promoted: Option<u32>,
+    /// Acknowledged writes lost at the promotion (RPO, in writes).
+    pub lost: u64,
+    /// Writes that failed because of the outage.
+    pub failed: u64,
+    /// Writes the deposed primary acknowledged after the promotion (split brain).
+    pub conflicting: u64,
+}
+
+impl Outage {
+    /// Time writes could not be made (RTO), if the outage ended.
+    pub fn rto(&self) -> Option<SimDuration> {
+        self.end.map(|e| e.since(self.start))
+    }
+}
+
+/// Whole-run write counts of a primary–backup store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PbCounts {
+    /// Writes issued by clients.
+    pub offered: u64,
+    /// Acknowledged to the client.
+    pub acked: u64,
+    /// Failed: no primary reachable (or the client's primary fenced).
+    pub failed_unavailable: u64,
+    /// Failed: synchronous replication found no backup, or the primary failed before the
+    /// confirmations came.
+    pub failed_unreplicated: u64,
+    /// Synchronous writes waiting for confirmations at the horizon.
+    pub in_progress: u64,
+    /// Acknowledged and held by a backup (for good: on every reachable backup, or on the
+    /// promoted one).
+    pub durable: u64,
+    /// Acknowledged, then lost at a failover (includes the conflicting writes).
+    pub lost: u64,
+    /// Acknowledged and still on their way to a backup at the horizon.
+    pub replicating: u64,
+    /// Acknowledged by a deposed primary after another was promoted (split brain).
+    pub conflicting: u64,
+    /// Promotions.
+    pub failovers: u64,
+    /// Node crashes (random and scheduled).
+    pub node_crashes: u64,
+    /// Scheduled faults that found no primary to hit (it was already away).
+    pub faults_skipped: u64,
+    /// Snapshots taken.
+    pub snapshots: u64,
+    /// Disasters (every node's data lost, restored from a snapshot).
+    pub disasters: u64,
+    /// Reads issued.
+    pub reads_offered: u64,
+    /// Reads answered by a primary.
+    pub reads_ok: u64,
+    /// Reads answered by a deposed primary after a promotion (stale; counted in `reads_ok`).
+    pub reads_stale: u64,
+}
+
+/// A primary–backup store's end-of-run figures.
+#[derive(Clone, Debug)]
+pub struct PbSummary {
+    /// The store's name.
+    pub name: String,
+    /// Synchronous replication.
+    pub synchronous: bool,
+    /// Fencing on.
+    pub fencing: bool,
+    /// Number of backups.
+    pub backups: u32,
+    /// Write counts.
+    pub counts: PbCounts,
+    /// Every outage, in order.
+    pub outages: Vec<Outage>,
+    /// The kernel's account of the run.
+    pub run: RunStats,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Node {
+    /// Open reasons to be down (a random failure, scheduled crashes); up when zero.
+    down: u32,
+    partitioned: bool,
+    /// Holds every write of the current primary except those still on their way.
+    synced: bool,
+    /// Bumped whenever its links break or come back: confirmations sent before are dropped.
+    incarnation: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    generation: u32,
+    in_use: bool,
+    issued: SimTime,
+    /// The primary that took the write.
+    node: u8,
+    acked: bool,
+    /// Backups the write is still on its way to (bit per node).
+    pending: u32,
+    /// Backups that hold it.
+    holders: u32,
+    /// Its place in the order of acknowledgements (1, 2, …; 0 until acknowledged).
+    ack_seq: u64,
+}
+
+/// The running store, emitting [`StoreRecord`]s to `O`.
+pub struct PrimaryBackup<O> {
+    index: u32,
+    name: String,
+    synchronous: bool,
+    fencing: bool,
+    delay: Dist,
+    promotion: Dist,
+    heartbeat: SimDuration,
+    lease: SimDuration,
+    interarrival: Dist,
+    read_gap: Option<Dist>,
+    reads: Stream,
+    read_sides: Stream,
+    failures: Option<FailureSpec>,
+    faults: Vec<StoreFault>,
+    nodes: Vec<Node>,
+    fail_rng: Vec<Stream>,
+    arrivals: Stream,
+    sides: Stream,
+    replication: Stream,
+    promotions: Stream,
+    heartbeats: Stream,
+    primary: u8,
+    /// A partitioned old primary still taking writes after a promotion (no fencing).
+    deposed: u8,
+    deposed_outage: u32,
+    /// The outage in progress: set exactly when the primary is down or partitioned.
+    open: Option<u32>,
+    /// The partitioned node, the share of writes still sent to it, and its outage.
+    partition: Option<(u8, f64, u32)>,
+    /// Heartbeats are sent at `hb_origin + n·heartbeat`.
+    hb_origin: SimTime,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    snapshots: Option<SnapshotSpec>,
+    restores: Stream,
+    /// Acknowledgements up to this sequence number are in the last snapshot.
+    snap_seq: u64,
+    /// Writes counted durable that were acknowledged after the last snapshot.
+    durable_since_snap: u64,
+    counts: PbCounts,
+    outages: Vec<Outage>,
+    observer: O,
+}
+
+impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
+    /// Builds store `index` of `spec` with the random streams of `key`.
+    pub fn new(spec: &PrimaryBackupSpec, index: u32, key: StreamKey, observer: O) -> Self {
+        assert!(
+            (1..=30).contains(&spec.backups),
+            "invariant: 1 to 30 backups (validated), got {}",
+            spec.backups
+        );
+        let n = spec.backups as usize + 1;
+        let s = |what: &str| key.stream(&format!("store/{}/{what}", spec.name));
+        let (synchronous, delay) = match &spec.replication {
+            Replication::Synchronous { round_trip } => (true, round_trip.clone()),
+            Replication::Asynchronous { lag } => (false, lag.clone()),
+        };
+        PrimaryBackup {
+            index,
+            name: spec.name.clone(),
+            synchronous,
+            fencing: spec.fencing,
+            delay,
+            promotion: spec.promotion.clone(),
+            heartbeat: spec.heartbeat,
+            lease: spec.lease,
+            interarrival: spec.writes.interarrival(),
+            read_gap: spec.reads.as_ref().map(|r| r.interarrival()),
+            reads: s("reads"),
+            read_sides: s("read-clients"),
+            failures: spec.failures.clone(),
+            faults: spec.faults.clone(),
+            nodes: vec![
+                Node {
+                    synced: true,
+                    ..Node::default()
+                };
+                n
+            ],
+            fail_rng: (0..n).map(|i| s(&format!("node/{i}/failures"))).collect(),
+            arrivals: s("writes"),
+            sides: s("clients"),
+            replication: s("replication"),
+            promotions: s("promotion"),
+            heartbeats: s("heartbeat"),
+            primary: 0,
+            deposed: NONE,
+            deposed_outage: 0,
+            open: None,
+            partition: None,
+            hb_origin: SimTime::ZERO,
+            slots: Vec::with_capacity(1024),
+            free: Vec::with_capacity(1024),
+            snapshots: spec.snapshots.clone(),
+            restores: s("restore"),
+            snap_seq: 0,
+            durable_since_snap: 0,
+            counts: PbCounts::default(),
+            outages: Vec::new(),
+            observer,
+        }
+    }
+
+    /// Runs from time zero to `horizon` (or `max_events`) and returns the summary and the
+    /// observer.
+    pub fn run(mut self, horizon: SimTime, max_events: u64) -> (PbSummary, O) {
+        let mut sched = Scheduler::new();
+        self.start(&mut sched);
+        let run = sim_core::run(
+            &mut self,
+            &mut sched,
+            Until {
+                horizon,
+                max_events,
+            },
+        );
+        let counts = self.check_invariants();
+        let summary = PbSummary {
+            name: self.name.clone(),
+            synchronous: self.synchronous,
+            fencing: self.fencing,
+            backups: self.nodes.len() as u32 - 1,
+            counts,
+            outages: std::mem::take(&mut self.outages),
+            run,
+        };
+        (summary, self.observer)
+    }
+
+    fn start(&mut self, sched: &mut Scheduler<Event>) {
+        self.hb_origin = SimTime(self.heartbeats.next_u64() % self.heartbeat.0.max(1));
+        sched.after(self.interarrival.sample(&mut self.arrivals), Event::Write);
+        if let Some(f) = &self.failures {
+            for (i, rng) in self.fail_rng.iter_mut().enumerate() {
+                sched.after(
+                    f.time_to_failure.sample(rng),
+                    Event::Crash { node: i as u8 },
+                );
+            }
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            sched.at(SimTime(f.at().0), Event::FaultStart { fault: i as u32 });
+        }
+        if let Some(s) = &self.snapshots {
+            sched.after(s.interval, Event::Snapshot);
+        }
+        if let Some(g) = &self.read_gap {
+            sched.after(g.sample(&mut self.reads), Event::Read);
+        }
+    }
+
+    /// A read: answered by the primary the client reaches, stale when that is a deposed one.
+    fn on_read(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        if let Some(g) = &self.read_gap {
+            sched.after(g.sample(&mut self.reads), Event::Read);
+        }
+        self.counts.reads_offered += 1;
+        let ok = match self.partition {
+            Some((q, share, _)) if self.read_sides.uniform() < share => {
+                let in_lease = q == self.primary
+                    && self.open.is_some_and(|o| {
+                        !self.fencing || now < self.outages[o as usize].lease_expiry
+                    });
+                let up = self.nodes[q as usize].down == 0;
+                if up && q == self.deposed {
+                    self.counts.reads_stale += 1;
+                }
+                up && (in_lease || q == self.deposed)
+            }
+            _ => self.open.is_none(),
+        };
+        if ok {
+            self.counts.reads_ok += 1;
+        }
+        let r = StoreRecord::Read {
+            store: self.index,
+            ok,
+            latency: SimDuration::ZERO,
+        };
+        self.observer.record(now, &r);
+    }
+
+    /// A write acknowledged as number `ack_seq` is now durable.
+    fn made_durable(&mut self, ack_seq: u64) {
+        self.counts.durable += 1;
+        if ack_seq > self.snap_seq {
+            self.durable_since_snap += 1;
+        }
+    }
+
+    /// The counts at the end of the run, after checking that every write is accounted for.
+    fn check_invariants(&mut self) -> PbCounts {
+        let mut c = self.counts;
+        c.in_progress = self.slots.iter().filter(|s| s.in_use && !s.acked).count() as u64;
+        c.replicating = self.slots.iter().filter(|s| s.in_use && s.acked).count() as u64;
+        assert_eq!(
+            c.offered,
+            c.acked + c.failed_unavailable + c.failed_unreplicated + c.in_progress,
+            "invariant: writes offered = acknowledged + failed + in progress ({c:?})"
+        );
+        assert_eq!(
+            c.acked,
+            c.durable + c.lost + c.replicating,
+            "invariant: acknowledged = durable + lost + replicating ({c:?})"
+        );
+        assert!(c.conflicting <= c.lost, "invariant: conflicting ⊆ lost");
+        assert_eq!(
+            c.lost,
+            self.outages
+                .iter()
+                .map(|o| o.lost + o.conflicting)
+                .sum::<u64>(),
+            "invariant: the outages account for every lost write"
+        );
+        c
+    }
+
+    fn reachable(&self, n: u8) -> bool {
+        let node = &self.nodes[n as usize];
+        node.down == 0 && !node.partitioned
+    }
+
+    fn link(&self, from: u8, to: u8) -> u64 {
+        (u64::from(self.nodes[from as usize].incarnation) << 32)
+            | u64::from(self.nodes[to as usize].incarnation)
+    }
+
+    fn alloc(&mut self, slot: Slot) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                let generation = self.slots[i as usize].generation.wrapping_add(1);
+                self.slots[i as usize] = Slot { generation, ..slot };
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                self.slots.len() as u32 - 1
+            }
+        }
+    }
+
+    fn release(&mut self, i: u32) {
+        self.slots[i as usize].in_use = false;
+        self.free.push(i);
+    }
+
+    fn emit(&mut self, now: SimTime, ok: bool, latency: SimDuration) {
+        let r = StoreRecord::Write {
+            store: self.index,
+            ok,
+            latency,
+        };
+        self.observer.record(now, &r);
+    }
+
+    fn on_write(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        sched.after(self.interarrival.sample(&mut self.arrivals), Event::Write);
+        self.counts.offered += 1;
+        // Clients on the partitioned node's side still reach it, and only it.
+        if let Some((q, share, outage)) = self.partition
+            && self.sides.uniform() < share
+        {
+            let as_primary = q == self.primary
+                && self.open.is_some()
+                && (!self.fencing
+                    || now < self.outages[self.open.unwrap_or(0) as usize].lease_expiry);
+            if self.nodes[q as usize].down == 0 && (as_primary || q == self.deposed) {
+                self.accept(q, now, sched);
+            } else {
+                self.fail_unavailable(now, outage);
+            }
+            return;
+        }
+        match self.open {
+            None => self.accept(self.primary, now, sched),
+            Some(o) => self.fail_unavailable(now, o),
+        }
+    }
+
+    fn fail_unavailable(&mut self, now: SimTime, outage: u32) {
+        self.counts.failed_unavailable += 1;
+        self.outages[outage as usize].failed += 1;
+        self.emit(now, false, SimDuration::ZERO);
+    }
+
+    /// Node `n` (the primary, or a deposed primary) takes a write.
+    fn accept(&mut self, n: u8, now: SimTime, sched: &mut Scheduler<Event>) {
+        if n == self.deposed {
+            // Split brain: the write is acknowledged and will be discarded when the partition
+            // heals (a partitioned node cannot replicate, so only asynchronous writes get here
+            // acknowledged).
+            if self.synchronous {
+                self.counts.failed_unreplicated += 1;
+                self.outages[self.deposed_outage as usize].failed += 1;
+                self.emit(now, false, SimDuration::ZERO);
+            } else {
+                self.counts.acked += 1;
+                self.counts.lost += 1;
+                self.counts.conflicting += 1;
+                self.outages[self.deposed_outage as usize].conflicting += 1;
+                self.emit(now, true, SimDuration::ZERO);
+            }
+            return;
+        }
+        let mut targets = 0u32;
+        if self.reachable(n) {
+            for b in 0..self.nodes.len() as u8 {
+                if b != n && self.reachable(b) && self.nodes[b as usize].synced {
+                    targets |= 1 << b;
+                }
+            }
+        }
+        if self.synchronous && targets == 0 {
+            self.counts.failed_unreplicated += 1;
+            if let Some(o) = self.open {
+                self.outages[o as usize].failed += 1;
+            }
+            self.emit(now, false, SimDuration::ZERO);
+            return;
+        }
+        let mut ack_seq = 0;
+        if !self.synchronous {
+            self.counts.acked += 1;
+            ack_seq = self.counts.acked;
+            self.emit(now, true, SimDuration::ZERO);
+        }
+        let slot = self.alloc(Slot {
+            generation: 0,
+            in_use: true,
+            issued: now,
+            node: n,
+            acked: !self.synchronous,
+            pending: targets,
+            holders: 0,
+            ack_seq,
+        });
+        let generation = self.slots[slot as usize].generation;
+        for b in 0..self.nodes.len() as u8 {
+            if targets & (1 << b) != 0 {
+                let d = self.delay.sample(&mut self.replication);
+                let link = self.link(n, b);
+                sched.after(
+                    d,
+                    Event::Confirm {
+                        slot,
+                        generation,
+                        node: b,
+                        link,
+                    },
+                );
+            }
+        }
+    }
+
+    fn on_confirm(&mut self, now: SimTime, slot: u32, generation: u32, node: u8, link: u64) {
+        let s = self.slots[slot as usize];
+        let bit = 1u32 << node;
+        if !s.in_use || s.generation != generation || s.pending & bit == 0 {
+            return;
+        }
+        if link != self.link(s.node, node) {
+            return;
+        }
+        let s = &mut self.slots[slot as usize];
+        s.pending &= !bit;
+        s.holders |= bit;
+        self.settle(slot, now);
+    }
+
+    /// A write with nothing left on its way: durable (or acknowledged, if synchronous) when a
+    /// backup holds it.
+    fn settle(&mut self, slot: u32, now: SimTime) {
+        let s = self.slots[slot as usize];
+        if !s.in_use || s.pending != 0 {
+            return;
+        }
+        match (s.acked, s.holders != 0) {
+            (true, true) => {
+                self.made_durable(s.ack_seq);
+                self.release(slot);
+            }
+            // Asynchronous, held by no backup yet: it waits for a resync (or is lost).
+            (true, false) => {}
+            (false, true) => {
+                self.counts.acked += 1;
+                self.made_durable(self.counts.acked);
+                self.emit(now, true, now.since(s.issued));
+                self.release(slot);
+            }
+            (false, false) => {
+                self.counts.failed_unreplicated += 1;
+                self.emit(now, false, now.since(s.issued));
+                self.release(slot);
+            }
+        }
+    }
+
+    /// The synchronous writes of `n` waiting for confirmations fail: `n` can no longer get
+    /// them (it crashed or was cut off).
+    fn fail_waiting(&mut self, n: u8, now: SimTime) {
+        for i in 0..self.slots.len() as u32 {
+            let s = self.slots[i as usize];
+            if s.in_use && !s.acked && s.node == n {
+                self.counts.failed_unreplicated += 1;
+                if let Some(o) = self.open {
+                    self.outages[o as usize].failed += 1;
+                }
+                self.emit(now, false, now.since(s.issued));
+                self.release(i);
+            }
+        }
+    }
+
+    /// Backup `b` copies the primary's state: it now holds every write of the primary.
+    fn resync(&mut self, b: u8, now: SimTime) {
+        self.nodes[b as usize].synced = true;
+        let bit = 1u32 << b;
+        for i in 0..self.slots.len() as u32 {
+            let s = &mut self.slots[i as usize];
+            if s.in_use && s.node == self.primary {
+                s.pending &= !bit;
+                s.holders |= bit;
+                self.settle(i, now);
+            }
+        }
+    }
+
+    fn open_outage(&mut self, cause: OutageCause, now: SimTime, sched: &mut Scheduler<Event>) {
+        let hb = self.heartbeat.0.max(1);
+        // The last heartbeat that got through; the lease granted at the start counts as one.
+        let last = if now < self.hb_origin {
+            SimTime::ZERO
+        } else {
+            SimTime(self.hb_origin.0 + (now.0 - self.hb_origin.0) / hb * hb)
+        };
+        let lease_expiry = last.after(self.lease).max(now);
+        let id = self.outages.len() as u32;
+        self.outages.push(Outage {
+            node: u32::from(self.primary),
+            cause,
+            start: now,
+            lease_expiry,
+            end: None,
+            promoted: None,
+            lost: 0,
+            failed: 0,
+            conflicting: 0,
+        });
+        self.open = Some(id);
+        sched.at(lease_expiry, Event::Detect { outage: id });
+    }
+
+    /// The old primary is reachable again before a backup was promoted: it carries on.
+    fn resume(&mut self, now: SimTime) {
+        let Some(o) = self.open.take() else { return };
+        self.outages[o as usize].end = Some(now);
+        self.hb_origin = now;
+        for b in 0..self.nodes.len() as u8 {
+            if b != self.primary && self.reachable(b) {
+                self.resync(b, now);
+            }
+        }
+    }
+
+    /// The live, in-sync backup holding the most of the primary's unfinished writes (the
+    /// lowest index among equals).
+    fn candidate(&self) -> Option<u8> {
+        let mut best: Option<(u64, u8)> = None;
+        for b in 0..self.nodes.len() as u8 {
+            if b == self.primary || !self.reachable(b) || !self.nodes[b as usize].synced {
+                continue;
+            }
+            let bit = 1u32 << b;
+            let held = self
+                .slots
+                .iter()
+                .filter(|s| s.in_use && s.holders & bit != 0)
+                .count() as u64;
+            if best.is_none_or(|(h, _)| held > h) {
+                best = Some((held, b));
+            }
+        }
+        best.map(|(_, b)| b)
+    }
+
+    fn promote(&mut self, p: u8, outage: u32, now: SimTime) {
+        let old = self.primary;
+        let bit = 1u32 << p;
+        let mut lost = 0;
+        for i in 0..self.slots.len() as u32 {
+            let s = self.slots[i as usize];
+            if !s.in_use {
+                continue;
+            }
+            assert!(
+                s.acked && s.node == old,
+                "invariant: at a promotion only the old primary's acknowledged writes are unfinished"
+            );
+            if s.holders & bit != 0 {
+                self.made_durable(s.ack_seq);
+            } else {
+                lost += 1;
+            }
+            self.release(i);
+        }
+        self.counts.lost += lost;
+        self.counts.failovers += 1;
+        let o = &mut self.outages[outage as usize];
+        o.lost = lost;
+        o.end = Some(now);
+        o.promoted = Some(u32::from(p));
+        self.open = None;
+        self.primary = p;
+        self.hb_origin = now;
+        let old_node = self.nodes[old as usize];
+        if !self.fencing && old_node.down == 0 && old_node.partitioned {
+            self.deposed = old;
+            self.deposed_outage = outage;
+        }
+        for b in 0..self.nodes.len() as u8 {
+            if b != p {
+                self.nodes[b as usize].synced = false;
+                if self.reachable(b) {
+                    self.resync(b, now);
+                }
+            }
+        }
+    }
+
+    /// Node `n` goes down (its first open reason).
+    fn crash(&mut self, n: u8, now: SimTime, sched: &mut Scheduler<Event>) {
+        self.counts.node_crashes += 1;
+        let node = &mut self.nodes[n as usize];
+        node.incarnation = node.incarnation.wrapping_add(1);
+        node.synced = false;
+        if n == self.primary {
+            if self.open.is_none() {
+                self.open_outage(OutageCause::Crash, now, sched);
+            }
+            self.fail_waiting(n, now);
+            return;
+        }
+        if n == self.deposed {
+            self.deposed = NONE;
+        }
+        // A backup: writes on their way to it no longer wait for it. During an outage they
+        // stay unfinished: the promotion decides whether the promoted backup holds them.
+        let bit = 1u32 << n;
+        let settle = self.open.is_none();
+        for i in 0..self.slots.len() as u32 {
+            let s = &mut self.slots[i as usize];
+            if s.in_use && s.pending & bit != 0 {
+                s.pending &= !bit;
+                if settle {
+                    self.settle(i, now);
+                }
+            }
+        }
+    }
+
+    /// Node `n` is back up (its last open reason ended).
+    fn repair(&mut self, n: u8, now: SimTime) {
+        let node = &mut self.nodes[n as usize];
+        node.incarnation = node.incarnation.wrapping_add(1);
+        if n == self.primary {
+            if !self.nodes[n as usize].partitioned {
+                self.resume(now);
+            }
+        } else if self.open.is_none() && self.reachable(n) {
+            self.resync(n, now);
+        }
+    }
+
+    fn heal(&mut self, q: u8, now: SimTime) {
+        let node = &mut self.nodes[q as usize];
+        node.partitioned = false;
+        node.incarnation = node.incarnation.wrapping_add(1);
+        self.partition = None;
+        if q == self.deposed {
+            // It learns of the newer primary and steps down; its split-brain writes are gone.
+            self.deposed = NONE;
+        }
+        if q == self.primary {
+            if self.nodes[q as usize].down == 0 {
+                self.resume(now);
+            }
+        } else if self.open.is_none() && self.reachable(q) {
+            self.nodes[q as usize].synced = false;
+            self.resync(q, now);
+        }
+    }
+
+    fn fault_start(&mut self, fault: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let f = self.faults[fault as usize].clone();
+        let q = self.primary;
+        let end = now.after(f.duration());
+        match f {
+            StoreFault::Crash { .. } => {
+                let node = &mut self.nodes[q as usize];
+                node.down += 1;
+                if node.down == 1 {
+                    self.crash(q, now, sched);
+                }
+            }
+            StoreFault::Partition {
+                clients_with_old_primary,
+                ..
+            } => {
+                if self.open.is_some() || self.partition.is_some() {
+                    self.counts.faults_skipped += 1;
+                    return;
+                }
+                let node = &mut self.nodes[q as usize];
+                node.partitioned = true;
+                node.incarnation = node.incarnation.wrapping_add(1);
+                self.open_outage(OutageCause::Partition, now, sched);
+                let outage = self.open.unwrap_or(0);
+                self.partition = Some((q, clients_with_old_primary, outage));
+                self.fail_waiting(q, now);
+            }
+            StoreFault::Disaster { .. } => {
+                self.disaster(now, sched);
+                return;
+            }
+        }
+        sched.at(end, Event::FaultEnd { fault, node: q });
+    }
+
+    /// Every node loses its data: the store is down until it is restored from the last
+    /// snapshot, and the writes acknowledged after that snapshot are lost. Skipped (and
+    /// counted) while the primary is already away.
+    fn disaster(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let Some(restore) = self.snapshots.as_ref().map(|s| s.restore.clone()) else {
+            unreachable!("validation requires snapshots for a disaster");
+        };
+        if self.open.is_some() || self.partition.is_some() {
+            self.counts.faults_skipped += 1;
+            return;
+        }
+        self.counts.disasters += 1;
+        let id = self.outages.len() as u32;
+        self.outages.push(Outage {
+            node: u32::from(self.primary),
+            cause: OutageCause::Disaster,
+            start: now,
+            lease_expiry: now,
+            end: None,
+            promoted: None,
+            lost: 0,
+            failed: 0,
+            conflicting: 0,
+        });
+        self.open = Some(id);
+        self.fail_waiting(self.primary, now);
+        // What the snapshot holds survives: writes on their way acknowledged before it are
+        // durable after all; everything acknowledged after it is gone.
+        let mut lost = self.durable_since_snap;
+        self.counts.durable -= self.durable_since_snap;
+        self.durable_since_snap = 0;
+        for i in 0..self.slots.len() as u32 {
+            let s = self.slots[i as usize];
+            if !s.in_use {
+                continue;
+            }
+            assert!(s.acked, "invariant: waiting writes failed first");
+            if s.ack_seq > self.snap_seq {
+                lost += 1;
+            } else {
+                self.counts.durable += 1;
+            }
+            self.release(i);
+        }
+        self.counts.lost += lost;
+        self.outages[id as usize].lost = lost;
+        for n in &mut self.nodes {
+            n.down += 1;
+            n.synced = false;
+            n.incarnation = n.incarnation.wrapping_add(1);
+        }
+        let d = restore.sample(&mut self.restores);
+        sched.after(d, Event::Restored { outage: id });
+    }
+
+    /// The restore is done: every node holds the snapshot; the lowest-index node that is up
+    /// leads (if every node is still down for another reason, node 0 leads when repaired).
+    fn restored(&mut self, outage: u32, now: SimTime) {
+        for n in &mut self.nodes {
+            assert!(n.down > 0, "invariant: a disaster holds every node down");
+            n.down -= 1;
+        }
+        self.snap_seq = self.counts.acked;
+        self.durable_since_snap = 0;
+        self.primary = (0..self.nodes.len() as u8)
+            .find(|&b| self.reachable(b))
+            .unwrap_or(0);
+        for n in &mut self.nodes {
+            n.synced = true;
+        }
+        if self.reachable(self.primary) {
+            self.open = Some(outage);
+            self.resume(now);
+        }
+    }
+
+    fn fault_end(&mut self, fault: u32, q: u8, now: SimTime) {
+        match self.faults[fault as usize] {
+            StoreFault::Crash { .. } => {
+                let node = &mut self.nodes[q as usize];
+                assert!(node.down > 0, "invariant: a node comes back only when down");
+                node.down -= 1;
+                if node.down == 0 {
+                    self.repair(q, now);
+                }
+            }
+            StoreFault::Partition { .. } => self.heal(q, now),
+            StoreFault::Disaster { .. } => {}
+        }
+    }
+}
+
+impl<O: Observer<StoreRecord>> Model for PrimaryBackup<O> {
+    type Event = Event;
+
+    fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
+        match event {
+            Event::Write => self.on_write(now, sched),
+            Event::Read => self.on_read(now, sched),
+            Event::Confirm {
+                slot,
+                generation,
+                node,
+                link,
+            } => self.on_confirm(now, slot, generation, node, link),
+            Event::Crash { node } => {
+                let n = &mut self.nodes[node as usize];
+                n.down += 1;
+                if n.down == 1 {
+                    self.crash(node, now, sched);
+                }
+                if let Some(f) = &self.failures {
+                    let d = f.time_to_repair.sample(&mut self.fail_rng[node as usize]);
+                    sched.after(d, Event::Repair { node });
+                }
+            }
+            Event::Repair { node } => {
+                let n = &mut self.nodes[node as usize];
+                assert!(n.down > 0, "invariant: a node is repaired only when down");
+                n.down -= 1;
+                if n.down == 0 {
+                    self.repair(node, now);
+                }
+                if let Some(f) = &self.failures {
+                    let d = f.time_to_failure.sample(&mut self.fail_rng[node as usize]);
+                    sched.after(d, Event::Crash { node });
+                }
+            }
+            Event::FaultStart { fault } => self.fault_start(fault, now, sched),
+            Event::FaultEnd { fault, node } => self.fault_end(fault, node, now),
+            Event::Detect { outage } => {
+                if self.open == Some(outage) && self.candidate().is_some() {
+                    let d = self.promotion.sample(&mut self.promotions);
+                    sched.after(d, Event::Promoted { outage });
+                }
+                // Without a candidate the store waits for the old primary to come back.
+            }
+            Event::Snapshot => {
+                if let Some(s) = &self.snapshots {
+                    sched.after(s.interval, Event::Snapshot);
+                }
+                // A snapshot of the primary's state: every write it acknowledged so far.
+                if self.open.is_none() {
+                    self.counts.snapshots += 1;
+                    self.snap_seq = self.counts.acked;
+                    self.durable_since_snap = 0;
+                }
+            }
+            Event::Restored { outage } => self.restored(outage, now),
+            Event::Promoted { outage } => {
+                if self.open == Some(outage)
+                    && let Some(p) = self.candidate()
+                {
+                    self.promote(p, outage, now);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Arrivals;
+    use sim_core::NullObserver;
+
+    fn spec(replication: Replication, fencing: bool, faults: Vec<StoreFault>) -> PrimaryBackupSpec {
+        PrimaryBackupSpec {
+            name: "db".into(),
+            backups: 1,
+            // A write every 10 ms exactly.
+            writes: Arrivals::Constant { rate_per_s: 100.0 },
+            reads: None,
+            replication,
+            heartbeat: SimDuration::from_secs(1),
+            lease: SimDuration::from_secs(3),
+            promotion: Dist::constant(SimDuration::from_secs(2)),
+            fencing,
+            failures: None,
+            faults,
+            snapshots: None,
+        }
+    }
+
+    fn crash_at_10s() -> Vec<StoreFault> {
+        vec![StoreFault::Crash {
+            at: SimDuration::from_secs(10),
+            duration: SimDuration::from_secs(60),
+        }]
+    }
+
+    fn run(s: &PrimaryBackupSpec, seed: u64) -> PbSummary {
+        PrimaryBackup::new(s, 0, StreamKey::new(seed, 0), NullObserver)
+            .run(SimTime(SimDuration::from_secs(120).0), u64::MAX)
+            .0
+    }
+
+    /// Writes every 10 ms, each reaching the backup exactly 100 ms later; the primary crashes
+    /// at 10 s: the ten writes acknowledged in (9.9 s, 10 s) had not reached the backup (the
+    /// one due at exactly 10 s arrives after the crash, which was scheduled first).
+    #[test]
+    fn async_failover_loses_exactly_the_writes_within_one_lag_of_the_crash() {
+        let lag = Dist::constant(SimDuration::from_millis(100));
+        let s = spec(Replication::Asynchronous { lag }, true, crash_at_10s());
+        for seed in 1..20 {
+            let r = run(&s, seed);
+            assert_eq!(r.outages.len(), 1, "{r:?}");
+            let o = &r.outages[0];
+            assert_eq!(o.lost, 10, "{o:?}");
+            assert_eq!(o.promoted, Some(1));
+            // Detection: 3 s after the last heartbeat before 10 s (a random phase), then 2 s.
+            let detect = o.lease_expiry.since(o.start);
+            assert!(detect > SimDuration::from_secs(2) && detect <= SimDuration::from_secs(3));
+            assert_eq!(o.rto(), Some(SimDuration(detect.0 + 2_000_000_000)));
+            // Every write issued during the outage failed: one per 10 ms of RTO.
+            let rto_ms = o.rto().map_or(0, |d| d.0 / 1_000_000);
+            assert!(o.failed.abs_diff(rto_ms / 10) <= 1, "{o:?}");
+            assert_eq!(r.counts.lost, 10);
+            assert_eq!(r.counts.failovers, 1);
+        }
+    }
+
+    #[test]
+    fn sync_failover_loses_nothing_and_waits_for_the_round_trip() {
+        let rt = Dist::constant(SimDuration::from_millis(5));
+        let s = spec(
+            Replication::Synchronous { round_trip: rt },
+            true,
+            crash_at_10s(),
+        );
+        let r = run(&s, 3);
+        assert_eq!(r.counts.lost, 0);
+        assert_eq!(r.outages[0].lost, 0);
+        // None was waiting for a confirm at the crash (the write from 9.99 s was confirmed at
+        // 9.995 s). After the promotion the only other node is the crashed old primary, so
+        // synchronous writes find no backup until it is repaired at 70 s.
+        let end = r.outages[0].end.expect("promoted");
+        let alone_ms = (SimDuration::from_secs(70).0 - end.0) / 1_000_000;
+        assert!(
+            r.counts.failed_unreplicated.abs_diff(alone_ms / 10) <= 1,
+            "{r:?}"
+        );
+        assert!(r.counts.acked > 0 && r.counts.durable == r.counts.acked - r.counts.replicating);
+    }
+
+    #[test]
+    fn a_crash_repaired_before_detection_resumes_without_loss() {
+        let lag = Dist::constant(SimDuration::from_millis(100));
+        let faults = vec![StoreFault::Crash {
+            at: SimDuration::from_secs(10),
+            duration: SimDuration::from_millis(500),
+        }];
+        let r = run(&spec(Replication::Asynchronous { lag }, true, faults), 5);
+        let o = &r.outages[0];
+        assert_eq!((o.lost, o.promoted), (0, None));
+        assert_eq!(o.rto(), Some(SimDuration::from_millis(500)));
+        assert_eq!(r.counts.failovers, 0);
+        assert_eq!(r.counts.lost, 0);
+    }
+
+    /// Snapshots every minute, every node's data lost at 150 s, restored in 5 minutes: the
+    /// writes acknowledged since the snapshot at 120 s (one every 10 ms: 3000) are lost,
+    /// whether they had reached the backup or not.
+    #[test]
+    fn a_disaster_loses_the_writes_after_the_last_snapshot() {
+        let lag = Dist::constant(SimDuration::from_millis(100));
+        let faults = vec![StoreFault::Disaster {
+            at: SimDuration::from_secs(150),
+        }];
+        let mut s = spec(Replication::Asynchronous { lag }, true, faults);
+        s.snapshots = Some(SnapshotSpec {
+            interval: SimDuration::from_secs(60),
+            restore: Dist::constant(SimDuration::from_secs(300)),
+        });
+        let r = PrimaryBackup::new(&s, 0, StreamKey::new(1, 0), NullObserver)
+            .run(SimTime(SimDuration::from_secs(600).0), u64::MAX)
+            .0;
+        let o = &r.outages[0];
+        assert_eq!(o.cause, OutageCause::Disaster);
+        assert_eq!(o.lost, 3000, "{r:?}");
+        assert_eq!(o.rto(), Some(SimDuration::from_secs(300)));
+        assert_eq!(o.failed, 30_000);
+        assert_eq!((r.counts.disasters, r.counts.lost), (1, 3000));
+        // Snapshots at 60 s and 120 s, none while restoring (180–420 s), then at 480 s, 540 s
+        // and 600 s (events at the horizon still happen).
+        assert_eq!(r.counts.snapshots, 5);
+    }
+
+    /// Reads during a partition: without fencing, the clients on the old primary's side read
+    /// from it after the promotion (stale reads); with fencing they fail once its lease ran out.
+    #[test]
+    fn a_deposed_primary_serves_stale_reads_only_without_fencing() {
+        let lag = Dist::constant(SimDuration::from_millis(100));
+        let faults = vec![StoreFault::Partition {
+            at: SimDuration::from_secs(10),
+            duration: SimDuration::from_secs(30),
+            clients_with_old_primary: 0.5,
+        }];
+        let mut open = spec(
+            Replication::Asynchronous { lag: lag.clone() },
+            false,
+            faults.clone(),
+        );
+        open.reads = Some(Arrivals::Constant { rate_per_s: 100.0 });
+        let mut fenced = spec(Replication::Asynchronous { lag }, true, faults);
+        fenced.reads = open.reads.clone();
+        let (o, f) = (run(&open, 4), run(&fenced, 4));
+        // 100 reads/s, half on the old side, for the ~25 s from the promotion to the heal.
+        let window = 40.0 - o.outages[0].end.expect("promoted").as_secs_f64();
+        let stale = o.counts.reads_stale as f64;
+        assert!(
+            (stale - 50.0 * window).abs() < 5.0 * (50.0 * window).sqrt(),
+            "{stale}"
+        );
+        assert_eq!(f.counts.reads_stale, 0);
+        assert!(f.counts.reads_ok < o.counts.reads_ok);
+        assert_eq!(o.counts.reads_offered, f.counts.reads_offered);
+    }
+
+    #[test]
+    fn split_brain_only_without_fencing() {
+        let lag = Dist::constant(SimDuration::from_millis(100));
+        let faults = vec![StoreFault::Partition {
+            at: SimDuration::from_secs(10),
+            duration: SimDuration::from_secs(30),
+            clients_with_old_primary: 0.5,
+        }];
+        let no_fence = run(
+            &spec(
+                Replication::Asynchronous { lag: lag.clone() },
+                false,
+                faults.clone(),
+            ),
+            9,
+        );
+        let fenced = run(&spec(Replication::Asynchronous { lag }, true, faults), 9);
+        // ~25 s of split brain at 50 writes/s on the old side.
+        assert!(no_fence.counts.conflicting > 1000, "{:?}", no_fence.counts);
+        assert_eq!(fenced.counts.conflicting, 0);
+        // With fencing the old side fails instead.
+        assert!(fenced.counts.failed_unavailable > no_fence.counts.failed_unavailable);
+        // Writes the old primary took before its lease ran out are lost either way.
+        assert!(fenced.outages[0].lost > 10);
+    }
+}

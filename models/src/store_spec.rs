@@ -1,0 +1,189 @@
+//! The resolved description of replicated stores (state that can be lost): plain data, already
+//! validated. The `scenarios` crate builds it from a scenario's `stores: [...]`; tests build it
+//! by hand. Each store runs as its own model ([`crate::store::PrimaryBackup`],
+//! [`crate::store::Quorum`]) with its own named random streams.
+
+use crate::spec::{Arrivals, FailureSpec};
+use sim_core::{Dist, SimDuration};
+
+/// One replicated store.
+#[derive(Clone, Debug)]
+pub enum StoreSpec {
+    /// One primary, k backups, failover by lease timeout.
+    PrimaryBackup(PrimaryBackupSpec),
+    /// N replicas, reads need R of them up, writes W (Dynamo-style).
+    Quorum(QuorumSpec),
+    /// Raft-like leader election timing (no log).
+    Election(ElectionSpec),
+}
+
+impl StoreSpec {
+    /// The store's name (also names its random streams).
+    pub fn name(&self) -> &str {
+        match self {
+            StoreSpec::PrimaryBackup(s) => &s.name,
+            StoreSpec::Quorum(s) => &s.name,
+            StoreSpec::Election(s) => &s.name,
+        }
+    }
+}
+
+/// How the primary replicates a write to its backups.
+#[derive(Clone, Debug)]
+pub enum Replication {
+    /// The write is acknowledged once every reachable backup has confirmed it; each confirm
+    /// comes a `round_trip` draw after the write reached the primary, so the write's latency is
+    /// the largest draw. With no reachable backup the write fails.
+    Synchronous {
+        /// Primary → backup → primary, per backup and write.
+        round_trip: Dist,
+    },
+    /// The write is acknowledged at once and reaches each backup a `lag` draw later (each write
+    /// and backup its own draw). A primary that fails before a write reached the backup that is
+    /// promoted loses it.
+    Asynchronous {
+        /// Time from acknowledgement until a backup holds the write.
+        lag: Dist,
+    },
+}
+
+/// A fault at a fixed time, applied to whichever node is primary at that instant.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreFault {
+    /// The primary crashes at `at` and is repaired `duration` later (then it rejoins as a
+    /// backup if another was promoted meanwhile, or resumes as primary).
+    Crash {
+        /// When.
+        at: SimDuration,
+        /// How long it stays down.
+        duration: SimDuration,
+    },
+    /// The primary is cut off from its backups and from the failure detector for `duration`;
+    /// the clients on its side of the partition (a fraction `clients_with_old_primary` of the
+    /// writes) still reach it. With fencing it stops accepting writes when its lease runs out;
+    /// without, it keeps accepting them (split brain) until the partition heals.
+    Partition {
+        /// When.
+        at: SimDuration,
+        /// How long it lasts.
+        duration: SimDuration,
+        /// Fraction of writes that still reach the old primary meanwhile (0–1).
+        clients_with_old_primary: f64,
+    },
+    /// Every node loses its data at `at` (a region lost, an operator's mistake): the store is
+    /// restored from its last snapshot, which takes a `restore` draw of its snapshot spec;
+    /// the writes acknowledged after that snapshot are lost.
+    Disaster {
+        /// When.
+        at: SimDuration,
+    },
+}
+
+impl StoreFault {
+    /// When the fault starts.
+    pub fn at(&self) -> SimDuration {
+        match self {
+            StoreFault::Crash { at, .. }
+            | StoreFault::Partition { at, .. }
+            | StoreFault::Disaster { at } => *at,
+        }
+    }
+
+    /// How long it lasts (a disaster lasts until the restore is done: zero here).
+    pub fn duration(&self) -> SimDuration {
+        match self {
+            StoreFault::Crash { duration, .. } | StoreFault::Partition { duration, .. } => {
+                *duration
+            }
+            StoreFault::Disaster { .. } => SimDuration::ZERO,
+        }
+    }
+}
+
+/// A primary–backup store: one primary takes every write; failover promotes the most
+/// up-to-date live backup after the primary's lease runs out.
+#[derive(Clone, Debug)]
+pub struct PrimaryBackupSpec {
+    /// Unique name among stores (names its random streams `store/<name>/…`).
+    pub name: String,
+    /// Number of backups k (≥ 1); the store has k + 1 nodes.
+    pub backups: u32,
+    /// Write arrivals from clients.
+    pub writes: Arrivals,
+    /// Read arrivals, if any: served by the primary (a deposed primary's reads are stale).
+    pub reads: Option<Arrivals>,
+    /// Synchronous or asynchronous replication.
+    pub replication: Replication,
+    /// The primary renews its lease by a heartbeat every `heartbeat` (from a random phase).
+    pub heartbeat: SimDuration,
+    /// The primary is declared failed `lease` after the last heartbeat that got through
+    /// (Patroni `ttl`, Redis Sentinel `down-after-milliseconds`); with fencing the old primary
+    /// stops accepting writes at the same instant.
+    pub lease: SimDuration,
+    /// Time from detection until the promoted backup accepts writes.
+    pub promotion: Dist,
+    /// Whether a primary whose lease expired refuses writes (fencing) or keeps accepting them.
+    pub fencing: bool,
+    /// Random crash/repair of every node, if any.
+    pub failures: Option<FailureSpec>,
+    /// Faults at fixed times, in time order.
+    pub faults: Vec<StoreFault>,
+    /// Periodic snapshots to restore from when every node lost its data, if any.
+    pub snapshots: Option<SnapshotSpec>,
+}
+
+/// Periodic snapshots of a primary–backup store.
+#[derive(Clone, Debug)]
+pub struct SnapshotSpec {
+    /// A snapshot of the primary's state every `interval` (from time zero; skipped while the
+    /// primary is away).
+    pub interval: SimDuration,
+    /// Time to restore the store from a snapshot.
+    pub restore: Dist,
+}
+
+/// A Dynamo-style quorum store: N replicas, each with independent crash/repair.
+#[derive(Clone, Debug)]
+pub struct QuorumSpec {
+    /// Unique name among stores.
+    pub name: String,
+    /// N.
+    pub replicas: u32,
+    /// R: replicas that must answer a read (1 ≤ R ≤ N).
+    pub read_quorum: u32,
+    /// W: replicas that must acknowledge a write (1 ≤ W ≤ N).
+    pub write_quorum: u32,
+    /// Write arrivals.
+    pub writes: Arrivals,
+    /// Read arrivals, if any.
+    pub reads: Option<Arrivals>,
+    /// One replica's response time to the coordinator, drawn per replica and operation; an
+    /// operation completes at the R-th (W-th) fastest answer of the replicas that are up.
+    pub response: Dist,
+    /// Crash/repair of each replica.
+    pub failures: Option<FailureSpec>,
+}
+
+/// Raft-like leader election, timing only: the leader sends a heartbeat every `heartbeat`;
+/// when heartbeats stop, each live follower's election timer (a fresh draw, uniform in
+/// [`election_timeout`, 2 × `election_timeout`), from the last heartbeat) fires, it starts a
+/// new term and asks every other node for its vote; a request and its answer take one
+/// `round_trip` draw; a node votes once per term; a majority of all nodes makes a leader. A
+/// candidate whose timer fires again before it won starts another term (a split vote).
+#[derive(Clone, Debug)]
+pub struct ElectionSpec {
+    /// Unique name among stores.
+    pub name: String,
+    /// Cluster size (1 to 31).
+    pub nodes: u32,
+    /// Leader heartbeat interval (etcd: 100 ms).
+    pub heartbeat: SimDuration,
+    /// Base election timeout T; each timer is uniform in [T, 2T) (etcd: 1000 ms).
+    pub election_timeout: SimDuration,
+    /// Vote request there and answer back, per request.
+    pub round_trip: Dist,
+    /// Random crash/repair of every node, if any.
+    pub failures: Option<FailureSpec>,
+    /// Crashes of whichever node leads at `at`, for `duration` (only `Crash` faults).
+    pub faults: Vec<StoreFault>,
+}
