@@ -80,6 +80,22 @@ fn dec<T: Copy + PartialEq + std::ops::Sub<Output = T> + From<u8> + std::fmt::Di
     x - T::from(1u8)
 }
 
+/// Puts `x` in a free slot of `slab` (or a new one) and returns its index: no allocation once
+/// the slab has grown to the work in flight.
+#[inline]
+fn slab_insert<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, x: T) -> u32 {
+    match free.pop() {
+        Some(i) => {
+            slab[i as usize] = x;
+            i
+        }
+        None => {
+            slab.push(x);
+            (slab.len() - 1) as u32
+        }
+    }
+}
+
 struct Client {
     interarrival: Dist,
     rng: Stream,
@@ -759,29 +775,11 @@ impl<O: Observer<Record>> System<O> {
     }
 
     fn new_call(&mut self, call: Call) -> u32 {
-        match self.free_calls.pop() {
-            Some(i) => {
-                self.calls[i as usize] = call;
-                i
-            }
-            None => {
-                self.calls.push(call);
-                (self.calls.len() - 1) as u32
-            }
-        }
+        slab_insert(&mut self.calls, &mut self.free_calls, call)
     }
 
     fn new_attempt(&mut self, a: Attempt) -> u32 {
-        match self.free_attempts.pop() {
-            Some(i) => {
-                self.attempts[i as usize] = a;
-                i
-            }
-            None => {
-                self.attempts.push(a);
-                (self.attempts.len() - 1) as u32
-            }
-        }
+        slab_insert(&mut self.attempts, &mut self.free_attempts, a)
     }
 
     /// Frees an attempt nobody needs any more (its caller has its result and no server holds it).

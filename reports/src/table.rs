@@ -207,24 +207,34 @@ pub fn render_table(r: &Report) -> String {
             );
         }
     }
-    for p in r.faults.balancer_outages.iter().take(10) {
-        let to = p.to_s.map_or("still down at the end".to_string(), |t| {
-            format!("to {t:.3}s")
-        });
+    let windows = r
+        .faults
+        .balancer_outages
+        .iter()
+        .take(10)
+        .map(|p| {
+            (
+                "balancer",
+                format!("{} dark", p.balancer),
+                p.from_s,
+                p.to_s,
+                p.requests_failed,
+            )
+        })
+        .chain(r.faults.partitions.iter().take(10).map(|p| {
+            (
+                "partition",
+                p.groups.clone(),
+                p.from_s,
+                p.to_s,
+                p.requests_failed,
+            )
+        }));
+    for (kind, what, from, to, failed) in windows {
+        let to = to.map_or("still on at the end".to_string(), |t| format!("to {t:.3}s"));
         let _ = writeln!(
             w,
-            "balancer     {} dark from {:.3}s {to}: {} requests failed meanwhile",
-            p.balancer, p.from_s, p.requests_failed
-        );
-    }
-    for p in r.faults.partitions.iter().take(10) {
-        let to = p.to_s.map_or("still cut at the end".to_string(), |t| {
-            format!("to {t:.3}s")
-        });
-        let _ = writeln!(
-            w,
-            "partition    {} from {:.3}s {to}: {} requests failed meanwhile",
-            p.groups, p.from_s, p.requests_failed
+            "{kind:<12} {what} from {from:.3}s {to}: {failed} requests failed meanwhile"
         );
     }
     crate::store::render(w, &r.stores);

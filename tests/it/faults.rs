@@ -362,6 +362,9 @@ fn a_gray_failure_fails_its_share_of_requests() {
     let sd = (0.3f64 * 0.7 / n).sqrt();
     assert!((share - 0.3).abs() <= 4.0 * sd, "{share} over {n}");
     let s = &r.faults.slowdowns[0];
-    assert!(s.factor == 1.0 && (s.error_rate - 0.3).abs() < 1e-12, "{s:?}");
+    assert!(
+        s.factor == 1.0 && (s.error_rate - 0.3).abs() < 1e-12,
+        "{s:?}"
+    );
     assert_eq!(s.requests_failed, c.during[1]);
 }
