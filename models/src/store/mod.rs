@@ -19,8 +19,41 @@ pub use election::{Election, ElectionSummary, LeaderElection};
 pub use primary_backup::{Outage, OutageCause, PbCounts, PbSummary, PrimaryBackup};
 pub use quorum::{OpCounts, Quorum, QuorumSummary, k_of_n};
 
+use crate::spec::FailureSpec;
 use crate::store_spec::StoreSpec;
-use sim_core::{Observer, SimDuration, SimTime, StreamKey};
+use sim_core::{Observer, SimDuration, SimTime, Stream, StreamKey};
+
+/// A node is down while anything holds it (a random crash, a scheduled fault, a disaster):
+/// takes one hold and says whether it just went down.
+pub(crate) fn hold(down: &mut u32) -> bool {
+    *down += 1;
+    *down == 1
+}
+
+/// Releases one hold and says whether the node just came back.
+pub(crate) fn release(down: &mut u32) -> bool {
+    assert!(
+        *down > 0,
+        "invariant: a node is released only while held down"
+    );
+    *down -= 1;
+    *down == 0
+}
+
+/// The delay to a node's next random crash (`repaired`: it just came back) or repair.
+pub(crate) fn next_transition(
+    failures: &Option<FailureSpec>,
+    rng: &mut Stream,
+    repaired: bool,
+) -> Option<SimDuration> {
+    failures.as_ref().map(|f| {
+        if repaired {
+            f.time_to_failure.sample(rng)
+        } else {
+            f.time_to_repair.sample(rng)
+        }
+    })
+}
 
 /// What a store emits per operation.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -958,25 +958,20 @@ impl<O: Observer<StoreRecord>> Model for PrimaryBackup<O> {
                 link,
             } => self.on_confirm(now, slot, generation, node, link),
             Event::Crash { node } => {
-                let n = &mut self.nodes[node as usize];
-                n.down += 1;
-                if n.down == 1 {
+                if super::hold(&mut self.nodes[node as usize].down) {
                     self.crash(node, now, sched);
                 }
-                if let Some(f) = &self.failures {
-                    let d = f.time_to_repair.sample(&mut self.fail_rng[node as usize]);
+                let rng = &mut self.fail_rng[node as usize];
+                if let Some(d) = super::next_transition(&self.failures, rng, false) {
                     sched.after(d, Event::Repair { node });
                 }
             }
             Event::Repair { node } => {
-                let n = &mut self.nodes[node as usize];
-                assert!(n.down > 0, "invariant: a node is repaired only when down");
-                n.down -= 1;
-                if n.down == 0 {
+                if super::release(&mut self.nodes[node as usize].down) {
                     self.repair(node, now);
                 }
-                if let Some(f) = &self.failures {
-                    let d = f.time_to_failure.sample(&mut self.fail_rng[node as usize]);
+                let rng = &mut self.fail_rng[node as usize];
+                if let Some(d) = super::next_transition(&self.failures, rng, true) {
                     sched.after(d, Event::Crash { node });
                 }
             }

@@ -306,18 +306,17 @@ impl<O: Observer<StoreRecord>> Model for Quorum<O> {
                 };
                 self.observer.record(now, &rec);
             }
-            Event::Crash { node } => {
-                self.set_up(now, node, false);
-                if let Some(f) = &self.failures {
-                    let d = f.time_to_repair.sample(&mut self.fail_rng[node as usize]);
-                    sched.after(d, Event::Repair { node });
-                }
-            }
-            Event::Repair { node } => {
-                self.set_up(now, node, true);
-                if let Some(f) = &self.failures {
-                    let d = f.time_to_failure.sample(&mut self.fail_rng[node as usize]);
-                    sched.after(d, Event::Crash { node });
+            Event::Crash { node } | Event::Repair { node } => {
+                let repaired = matches!(event, Event::Repair { .. });
+                self.set_up(now, node, repaired);
+                let rng = &mut self.fail_rng[node as usize];
+                if let Some(d) = super::next_transition(&self.failures, rng, repaired) {
+                    let next = if repaired {
+                        Event::Crash { node }
+                    } else {
+                        Event::Repair { node }
+                    };
+                    sched.after(d, next);
                 }
             }
         }
