@@ -16,6 +16,7 @@ fn mm1_spec() -> Spec {
         zones: Vec::new(),
         partitions: Vec::new(),
         balancer_outages: Vec::new(),
+        hops: Vec::new(),
         name: "bench-mm1".into(),
         // 10⁶ arrivals at 0.9/s.
         horizon: SimDuration::from_secs(CUSTOMERS * 10 / 9),
@@ -46,6 +47,7 @@ fn mm1_spec() -> Spec {
             rate_limit: None,
             slowdown_per_request: 0.0,
             zones: Vec::new(),
+            dependencies: None,
         }],
     }
 }

@@ -38,6 +38,8 @@ pub enum TraceFormat {
 pub struct Trace<W: Write> {
     out: W,
     clients: Vec<String>,
+    /// `hop/caller → target`, by hop index.
+    hops: Vec<String>,
     replicas: Vec<String>,
     filter: TraceFilter,
     format: TraceFormat,
@@ -62,9 +64,15 @@ impl<W: Write> Trace<W> {
             .iter()
             .map(|c| format!("client/{}", c.name))
             .collect();
+        let hops = spec
+            .hops
+            .iter()
+            .map(|h| format!("hop/{}", h.name))
+            .collect();
         Trace {
             out,
             clients,
+            hops,
             replicas,
             filter,
             format,
@@ -171,6 +179,19 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 None,
                 None,
                 None,
+            ),
+            Record::HopFinished {
+                hop,
+                outcome,
+                latency,
+                ..
+            } => (
+                name(&self.hops, hop),
+                "hop_finished",
+                None,
+                None,
+                Some(outcome.map_or("cancelled", outcome_name)),
+                Some(latency),
             ),
             Record::Retry {
                 client, request, ..

@@ -399,6 +399,43 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
             },
         );
     }
+    if !r.dependencies.is_empty() {
+        tables.push(HtmlTable {
+            caption: "Dependencies: each hop of a multi-tier request, after warm-up".into(),
+            header: [
+                "hop",
+                "calls",
+                "availability",
+                "attempts per call",
+                "p50 ms",
+                "p99 ms",
+                "failed",
+                "cancelled",
+                "retries",
+                "breaker openings",
+            ]
+            .map(String::from)
+            .into(),
+            rows: r
+                .dependencies
+                .iter()
+                .map(|h| {
+                    vec![
+                        h.hop.clone(),
+                        h.calls.to_string(),
+                        pct(h.availability),
+                        h.attempts_per_call.to_string(),
+                        h.latency_ms.p50.to_string(),
+                        h.latency_ms.p99.to_string(),
+                        h.failed.to_string(),
+                        h.cancelled.to_string(),
+                        h.retries.to_string(),
+                        h.breaker_openings.to_string(),
+                    ]
+                })
+                .collect(),
+        });
+    }
     if !s.incidents.is_empty() {
         tables.push(HtmlTable {
             caption: format!(

@@ -17,4 +17,6 @@ mod system;
 
 pub use record::{Outcome, Record};
 pub use stats::TimeWeighted;
-pub use system::{Conservation, Event, ReplicaSummary, ResilienceCounts, Summary, System};
+pub use system::{
+    Conservation, Event, HopSummary, ReplicaSummary, ResilienceCounts, Summary, System,
+};

@@ -79,6 +79,22 @@ pub enum Record {
         /// Attempts made (1 without retries or hedging; short-circuited ones included).
         attempts: u32,
     },
+    /// A dependency call (one hop of a multi-tier request) ended.
+    HopFinished {
+        /// Index of the hop in the scenario's hops.
+        hop: u32,
+        /// When the call was made.
+        arrived: SimTime,
+        /// Global index of the replica its last attempt went to (`u32::MAX` if none).
+        replica: u32,
+        /// The result; `None` when its caller cancelled it (a quorum met, a sibling failed, the
+        /// caller's replica crashed).
+        outcome: Option<Outcome>,
+        /// Time from call to outcome.
+        latency: SimDuration,
+        /// Attempts made.
+        attempts: u32,
+    },
     /// An attempt failed and the client will try again after `delay`.
     Retry {
         /// Index of the client.

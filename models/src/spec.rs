@@ -33,6 +33,8 @@ pub struct Spec {
     pub partitions: Vec<PartitionSpec>,
     /// Balancer instances failing at fixed times.
     pub balancer_outages: Vec<BalancerOutage>,
+    /// Calls from pools to their dependencies (multi-tier), one entry per (pool, dependency).
+    pub hops: Vec<HopSpec>,
 }
 
 /// A network partition: while it lasts, no packet crosses between components of different
@@ -548,6 +550,56 @@ pub struct PoolSpec {
     pub slowdown_per_request: f64,
     /// Zones its replicas are spread over in turn (replica i in `zones[i mod len]`); empty: none.
     pub zones: Vec<u32>,
+    /// Services it calls after its own work, before it answers (a multi-tier request).
+    pub dependencies: Option<DependenciesSpec>,
+}
+
+/// What a pool's replica calls after its own work on a request; the worker stays busy (a
+/// thread per request) until the calls resolve, then answers: success, or an error when the
+/// calls failed by `wait_for`'s rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DependenciesSpec {
+    /// When the request may answer.
+    pub wait_for: WaitFor,
+    /// One entry per outgoing call (a dependency with `copies: k` appears k times), in order.
+    pub calls: Vec<u32>,
+    /// The distinct hops (indices into [`Spec::hops`]) this pool calls, in file order.
+    pub hops: Vec<u32>,
+}
+
+/// How a request with several dependency calls resolves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitFor {
+    /// All calls in parallel; any failure fails the request at once (the others are cancelled).
+    All,
+    /// All calls in parallel; the first success answers (the others are cancelled).
+    First,
+    /// All calls in parallel; `k` successes answer, more than n − k failures fail.
+    Quorum(u32),
+    /// One call after the other, each after the previous succeeded (a chain within a service).
+    Sequence,
+}
+
+/// One hop: a pool calling a target, with a caller's resilience settings (its own timeout,
+/// retries, hedging, breaker and bulkhead, shared by every replica of the calling pool).
+#[derive(Clone, Debug)]
+pub struct HopSpec {
+    /// How reports name it: `caller → target`.
+    pub name: String,
+    /// The calling pool.
+    pub from_pool: u32,
+    /// Where the calls go.
+    pub target: Target,
+    /// Deadline of each call (all its attempts).
+    pub timeout: Option<SimDuration>,
+    /// Retries, if any.
+    pub retry: Option<RetrySpec>,
+    /// Hedged copies, if any.
+    pub hedge: Option<HedgeSpec>,
+    /// Circuit breaker, if any.
+    pub breaker: Option<BreakerSpec>,
+    /// Bulkhead: calls beyond this many in flight (over the calling pool) fail at once.
+    pub max_in_flight: Option<u32>,
 }
 
 /// A token bucket: `burst` tokens, refilled at `rate_per_s`.

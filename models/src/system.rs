@@ -7,7 +7,7 @@ use crate::breaker::Breaker;
 use crate::pool::{Pool, Replica};
 use crate::record::{Outcome, Record};
 use crate::retry::Budget;
-use crate::spec::{Discipline, FaultKind, Spec, Target};
+use crate::spec::{Discipline, FaultKind, Spec, Target, WaitFor};
 use crate::stats::TimeWeighted;
 use sim_core::{
     Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, TimerId,
@@ -64,6 +64,8 @@ pub enum Event {
 }
 
 const NONE: u32 = u32::MAX;
+/// `Attempt::pos` of an attempt a crash took off its replica and has not ended yet.
+const LOST: u32 = u32::MAX - 1;
 
 /// `x − 1`, asserting that a count never goes below zero, in every build: release builds wrap
 /// silently on underflow, and a wrapped count would corrupt every figure after it.
@@ -136,6 +138,10 @@ struct Call {
     replica: u32,
     /// The client still waits for an outcome.
     waiting: bool,
+    /// For a dependency call: the attempt that made it (`NONE` for a client's request).
+    parent: u32,
+    /// The next call of the same parent attempt.
+    next_child: u32,
 }
 
 /// One try of a call at a replica.
@@ -165,6 +171,14 @@ struct Attempt {
     is_retry: bool,
     /// Queued or in service at a replica.
     at_server: bool,
+    /// Its own work is done and it waits for its dependency calls (still holding its worker).
+    waiting_deps: bool,
+    /// Dependency calls made, succeeded and failed so far.
+    deps_started: u16,
+    deps_ok: u16,
+    deps_failed: u16,
+    /// Its dependency calls in flight, linked through `Call::next_child`.
+    children: u32,
 }
 
 /// What the resilience mechanisms did since the end of warm-up.
@@ -205,6 +219,25 @@ pub struct Conservation {
     pub failed: u64,
     /// Requests whose client still waits.
     pub in_flight: u64,
+}
+
+/// One hop's whole-run counts: calls from a pool to a dependency.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HopSummary {
+    /// `caller → target`.
+    pub name: String,
+    /// Calls made.
+    pub offered: u64,
+    /// Calls that succeeded.
+    pub succeeded: u64,
+    /// Calls that failed.
+    pub failed: u64,
+    /// Calls cancelled by their caller (a quorum already met, a sibling failed, the caller gone).
+    pub cancelled: u64,
+    /// Calls still in flight at the end.
+    pub in_flight: u64,
+    /// What this hop's retries, hedges, breaker and bulkhead did after warm-up.
+    pub resilience: ResilienceCounts,
 }
 
 /// One replica's integer statistics over the window.
@@ -251,6 +284,8 @@ pub struct Summary {
     pub partition_labels: Vec<String>,
     /// Balancer names, by index.
     pub balancer_names: Vec<String>,
+    /// Per hop (pool → dependency), in [`Spec::hops`] order; empty without dependencies.
+    pub hops: Vec<HopSummary>,
 }
 
 /// The running topology, emitting [`Record`]s to `O`.
@@ -309,13 +344,19 @@ pub struct System<O> {
     client_zone: Vec<u32>,
     balancer_zone: Vec<u32>,
     replica_zone: Vec<u32>,
+    /// Clients come first in `clients`; hop `h` is caller `n_clients + h`.
+    n_clients: u32,
+    /// Per pool, what its replicas call after their own work.
+    deps: Vec<Option<crate::spec::DependenciesSpec>>,
+    /// Per hop, whole-run counts (resilience counts restart at warm-up).
+    hops: Vec<HopSummary>,
     observer: O,
 }
 
 impl<O: Observer<Record>> System<O> {
     /// Builds the topology of `spec` with the random streams of `key`.
     pub fn new(spec: &Spec, key: StreamKey, observer: O) -> Self {
-        let clients = spec
+        let mut clients: Vec<Client> = spec
             .clients
             .iter()
             .map(|c| Client {
@@ -336,6 +377,26 @@ impl<O: Observer<Record>> System<O> {
                 retries_in_flight: 0,
             })
             .collect();
+        // Each hop is a caller like a client, without arrivals of its own.
+        clients.extend(spec.hops.iter().map(|h| {
+            Client {
+                interarrival: Dist::constant(SimDuration(1)),
+                rng: key.stream(&format!("hop/{}/unused", h.name)),
+                timeout: h.timeout,
+                target: h.target,
+                retry: h.retry.clone(),
+                hedge: h.hedge,
+                breaker: h.breaker.map(Breaker::new),
+                budget: h.retry.as_ref().and_then(|r| r.budget).map(Budget::new),
+                retry_rng: h
+                    .retry
+                    .as_ref()
+                    .map(|_| key.stream(&format!("hop/{}/retry", h.name))),
+                max_in_flight: h.max_in_flight.map_or(u64::MAX, u64::from),
+                in_flight: 0,
+                retries_in_flight: 0,
+            }
+        }));
         let mut pools = Vec::new();
         let mut replicas = Vec::new();
         for (p, ps) in spec.pools.iter().enumerate() {
@@ -411,7 +472,9 @@ impl<O: Observer<Record>> System<O> {
             free_calls: Vec::with_capacity(1024),
             attempts: Vec::with_capacity(1024),
             free_attempts: Vec::with_capacity(1024),
-            hedging: spec.clients.iter().any(|c| c.hedge.is_some()),
+            hedging: spec.clients.iter().any(|c| c.hedge.is_some())
+                || spec.hops.iter().any(|h| h.hedge.is_some())
+                || spec.pools.iter().any(|p| p.dependencies.is_some()),
             resilience: ResilienceCounts::default(),
             scratch: Vec::new(),
             pools_down: 0,
@@ -474,13 +537,26 @@ impl<O: Observer<Record>> System<O> {
                     })
                 })
                 .collect(),
+            n_clients: spec.clients.len() as u32,
+            deps: spec.pools.iter().map(|p| p.dependencies.clone()).collect(),
+            hops: spec
+                .hops
+                .iter()
+                .map(|h| HopSummary {
+                    name: h.name.clone(),
+                    ..HopSummary::default()
+                })
+                .collect(),
             observer,
         }
     }
 
     /// Schedules the first arrivals, failures and the end of warm-up.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, c) in self.clients.iter_mut().enumerate() {
+        for (i, c) in self.clients[..self.n_clients as usize]
+            .iter_mut()
+            .enumerate()
+        {
             let gap = c.interarrival.sample(&mut c.rng);
             sched.after(gap, Event::Arrival(i as u32));
         }
@@ -687,7 +763,7 @@ impl<O: Observer<Record>> System<O> {
                 .iter()
                 .any(|b| b.health.is_some() || b.outlier.is_some()),
             resilience: self.resilience,
-            resilient: self.clients.iter().any(|c| {
+            resilient: self.clients[..self.n_clients as usize].iter().any(|c| {
                 c.retry.is_some()
                     || c.hedge.is_some()
                     || c.breaker.is_some()
@@ -695,6 +771,7 @@ impl<O: Observer<Record>> System<O> {
             }) || self.replicas.iter().any(|r| r.rate_limit.is_some()),
             partition_labels: self.partitions.iter().map(|p| p.label.clone()).collect(),
             balancer_names: self.balancers.iter().map(|b| b.name.clone()).collect(),
+            hops: self.hops.clone(),
         }
     }
 
@@ -707,15 +784,52 @@ impl<O: Observer<Record>> System<O> {
             "invariant: requests offered = succeeded + failed + in flight ({c:?})"
         );
         let free: std::collections::BTreeSet<u32> = self.free_calls.iter().copied().collect();
+        let mut hop_in_flight = 0;
+        for h in &self.hops {
+            assert_eq!(
+                h.offered,
+                h.succeeded + h.failed + h.cancelled + h.in_flight,
+                "invariant: hop `{}`: calls = succeeded + failed + cancelled + in flight",
+                h.name
+            );
+            hop_in_flight += h.in_flight;
+        }
         let waiting = self.calls.iter().filter(|r| r.waiting).count() as u64;
         assert_eq!(
-            waiting, c.in_flight,
+            waiting,
+            c.in_flight + hop_in_flight,
             "invariant: in-flight count matches the request table"
         );
         let per_client: u64 = self.clients.iter().map(|c| c.in_flight).sum();
         assert_eq!(
-            per_client, c.in_flight,
+            per_client,
+            c.in_flight + hop_in_flight,
             "invariant: clients' in-flight counts"
+        );
+        // Every dependency call in flight is listed by the attempt waiting for it.
+        let mut children = 0;
+        for (i, a) in self.attempts.iter().enumerate() {
+            if !a.waiting_deps {
+                assert_eq!(
+                    a.children, NONE,
+                    "invariant: only a waiting attempt has calls"
+                );
+                continue;
+            }
+            let mut cur = a.children;
+            while cur != NONE {
+                let call = &self.calls[cur as usize];
+                assert!(
+                    call.waiting && call.parent == i as u32,
+                    "invariant: dependency call list"
+                );
+                children += 1;
+                cur = call.next_child;
+            }
+        }
+        assert_eq!(
+            children, hop_in_flight,
+            "invariant: dependency calls in flight are listed by their callers"
         );
         // Every live attempt belongs to a waiting call, and every waiting call's live list
         // holds exactly its live attempts.
@@ -787,17 +901,45 @@ impl<O: Observer<Record>> System<O> {
     fn release_attempt(&mut self, id: u32) {
         let a = &self.attempts[id as usize];
         if !a.live && !a.at_server {
-            self.free_attempts.push(id);
+            self.free_attempt(id);
         }
+    }
+
+    #[inline]
+    fn free_attempt(&mut self, id: u32) {
+        self.attempts[id as usize].pos = NONE;
+        self.free_attempts.push(id);
     }
 
     fn on_arrival(&mut self, now: SimTime, c: u32, sched: &mut Scheduler<Event>) {
         let client = &mut self.clients[c as usize];
         let gap = client.interarrival.sample(&mut client.rng);
         sched.after(gap, Event::Arrival(c));
+        self.open_call(now, c, NONE, sched);
+    }
+
+    /// What caller `c` counts its resilience figures in: the run's for a client, its own for
+    /// a hop.
+    #[inline]
+    fn rc(&mut self, c: u32) -> &mut ResilienceCounts {
+        match c.checked_sub(self.n_clients) {
+            Some(h) => &mut self.hops[h as usize].resilience,
+            None => &mut self.resilience,
+        }
+    }
+
+    /// Caller `c` makes a call: a client's request (`parent` = `NONE`) or a dependency call of
+    /// attempt `parent`.
+    fn open_call(&mut self, now: SimTime, c: u32, parent: u32, sched: &mut Scheduler<Event>) {
+        let client = &mut self.clients[c as usize];
         let (timeout, full) = (client.timeout, client.in_flight >= client.max_in_flight);
         client.in_flight += 1;
-        let seq = self.counts.offered;
+        let top = parent == NONE;
+        let seq = if top {
+            self.counts.offered
+        } else {
+            self.calls[self.attempts[parent as usize].call as usize].seq
+        };
         let id = self.new_call(Call {
             seq,
             client: c,
@@ -809,18 +951,29 @@ impl<O: Observer<Record>> System<O> {
             last_delay: SimDuration::ZERO,
             replica: NONE,
             waiting: true,
+            parent,
+            next_child: NONE,
         });
-        self.counts.offered += 1;
-        self.counts.in_flight += 1;
-        self.observer.record(
-            now,
-            &Record::Offered {
-                client: c,
-                request: seq,
-            },
-        );
+        if top {
+            self.counts.offered += 1;
+            self.counts.in_flight += 1;
+            self.observer.record(
+                now,
+                &Record::Offered {
+                    client: c,
+                    request: seq,
+                },
+            );
+        } else {
+            let h = &mut self.hops[(c - self.n_clients) as usize];
+            h.offered += 1;
+            h.in_flight += 1;
+            let p = &mut self.attempts[parent as usize];
+            self.calls[id as usize].next_child = p.children;
+            p.children = id;
+        }
         if full {
-            self.resilience.bulkhead_rejected += 1;
+            self.rc(c).bulkhead_rejected += 1;
             self.finish_call(now, id, Outcome::Rejected, None, sched);
             return;
         }
@@ -848,7 +1001,7 @@ impl<O: Observer<Record>> System<O> {
                 let before = b.state();
                 let permit = b.permit(now);
                 let after = b.state();
-                if before != after {
+                if before != after && c < self.n_clients {
                     self.observer.record(
                         now,
                         &Record::BreakerChange {
@@ -860,7 +1013,7 @@ impl<O: Observer<Record>> System<O> {
                 match permit {
                     Some(e) => e,
                     None => {
-                        self.resilience.short_circuited += 1;
+                        self.rc(c).short_circuited += 1;
                         self.after_failure(now, call, Outcome::ShortCircuited, sched);
                         return;
                     }
@@ -868,7 +1021,7 @@ impl<O: Observer<Record>> System<O> {
             }
             None => NONE,
         };
-        self.resilience.attempts += 1;
+        self.rc(c).attempts += 1;
         let client = &mut self.clients[c as usize];
         if is_retry {
             client.retries_in_flight += 1;
@@ -897,6 +1050,11 @@ impl<O: Observer<Record>> System<O> {
             cancelled: false,
             is_retry,
             at_server: false,
+            waiting_deps: false,
+            deps_started: 0,
+            deps_ok: 0,
+            deps_failed: 0,
+            children: NONE,
         });
         self.calls[call as usize].live = id;
         if let Some(t) = per_try {
@@ -912,7 +1070,12 @@ impl<O: Observer<Record>> System<O> {
             }
             cl.pending = Some(sched.timer_after(h.delay, Event::Hedge(call)));
         }
-        let from = self.client_zone[c as usize];
+        let parent = self.calls[call as usize].parent;
+        let from = if parent == NONE {
+            self.client_zone[c as usize]
+        } else {
+            self.replica_zone[self.attempts[parent as usize].replica as usize]
+        };
         // A partition swallows the attempt: no answer ever comes, only its timeouts end it.
         match self.route(target, id, from) {
             Ok(replica) => {
@@ -980,7 +1143,12 @@ impl<O: Observer<Record>> System<O> {
                     .map(|(i, _)| i as u32),
             );
             for &id in &lost {
-                self.attempt_ended(now, id, Outcome::Crashed, sched);
+                // Ending one can end another of the list (its call, a sibling dependency
+                // call); a slot freed and reused meanwhile was routed by no stopped balancer.
+                let a = &self.attempts[id as usize];
+                if a.live && a.balancer == b {
+                    self.attempt_ended(now, id, Outcome::Crashed, sched);
+                }
             }
             lost.clear();
             self.scratch = lost;
@@ -1156,6 +1324,7 @@ impl<O: Observer<Record>> System<O> {
                 a.at_server = false;
                 let occ = &mut pool.occupancy[rep.index as usize];
                 *occ = dec(*occ, now, "a replica's occupancy");
+                self.attempts[id as usize].pos = NONE;
                 self.free_attempts.push(id);
                 continue;
             }
@@ -1201,12 +1370,14 @@ impl<O: Observer<Record>> System<O> {
         if let Some(b) = client.budget.as_mut() {
             b.attempt_ended(ok);
         }
-        if let Some(b) = client.breaker.as_mut() {
+        let change = client.breaker.as_mut().map(|b| {
             let (before, opened) = (b.state(), b.openings);
             b.record(now, a.epoch, !ok);
-            let after = b.state();
-            self.resilience.breaker_openings += b.openings - opened;
-            if before != after {
+            (before, b.state(), b.openings - opened)
+        });
+        if let Some((before, after, opened)) = change {
+            self.rc(c).breaker_openings += opened;
+            if before != after && c < self.n_clients {
                 self.observer.record(
                     now,
                     &Record::BreakerChange {
@@ -1287,13 +1458,13 @@ impl<O: Observer<Record>> System<O> {
         if !cl.waiting || cl.live != NONE {
             return;
         }
-        let (attempts, last_delay) = (cl.attempts, cl.last_delay);
-        let client = &mut self.clients[cl.client as usize];
+        let (attempts, last_delay, c) = (cl.attempts, cl.last_delay, cl.client);
+        let client = &mut self.clients[c as usize];
         if let Some(h) = client.hedge
             && attempts < h.max_copies
             && outcome != Outcome::ShortCircuited
         {
-            self.resilience.hedges += 1;
+            self.rc(c).hedges += 1;
             self.send_attempt(now, call, false, sched);
             return;
         }
@@ -1304,7 +1475,7 @@ impl<O: Observer<Record>> System<O> {
             if let Some(b) = &client.budget
                 && !b.allows(client.in_flight, client.retries_in_flight)
             {
-                self.resilience.budget_denied += 1;
+                self.rc(c).budget_denied += 1;
             } else {
                 let k = attempts - 1;
                 let rng = client.retry_rng.as_mut().unwrap_or_else(|| unreachable!());
@@ -1316,14 +1487,16 @@ impl<O: Observer<Record>> System<O> {
                     sched.cancel(t);
                 }
                 cl.pending = Some(sched.timer_after(delay, Event::Retry(call)));
-                self.resilience.retries += 1;
                 let rec = Record::Retry {
                     client: cl.client,
                     request: cl.seq,
                     attempt: attempts + 1,
                     delay,
                 };
-                self.observer.record(now, &rec);
+                self.rc(c).retries += 1;
+                if c < self.n_clients {
+                    self.observer.record(now, &rec);
+                }
                 return;
             }
         }
@@ -1340,6 +1513,22 @@ impl<O: Observer<Record>> System<O> {
         winner: Option<&Attempt>,
         sched: &mut Scheduler<Event>,
     ) {
+        let cancel = outcome == Outcome::Succeeded;
+        self.end_call(now, call, Some(outcome), winner, cancel, sched);
+    }
+
+    /// Ends a call: with its outcome, or (`None`) because the attempt that made it no longer
+    /// needs it (a dependency call cancelled or orphaned). Its live attempts are cancelled at
+    /// their servers (`cancel`) or abandoned.
+    fn end_call(
+        &mut self,
+        now: SimTime,
+        call: u32,
+        outcome: Option<Outcome>,
+        winner: Option<&Attempt>,
+        cancel: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
         let cl = &mut self.calls[call as usize];
         if !cl.waiting {
             return;
@@ -1352,7 +1541,6 @@ impl<O: Observer<Record>> System<O> {
             sched.cancel(t);
         }
         let mut cur = std::mem::replace(&mut cl.live, NONE);
-        let cancel = outcome == Outcome::Succeeded;
         while cur != NONE {
             let a = &mut self.attempts[cur as usize];
             let next = a.sibling;
@@ -1369,7 +1557,7 @@ impl<O: Observer<Record>> System<O> {
             if cancel {
                 self.lb_attempt_ended(now, &a, None, sched);
                 if self.cancel_at_server(now, cur, sched) {
-                    self.resilience.cancelled += 1;
+                    self.rc(c as u32).cancelled += 1;
                 }
             } else {
                 self.lb_attempt_ended(now, &a, Some(Outcome::TimedOut), sched);
@@ -1381,6 +1569,15 @@ impl<O: Observer<Record>> System<O> {
         let cl = self.calls[call as usize];
         let client = &mut self.clients[cl.client as usize];
         client.in_flight = dec(client.in_flight, now, "a client's requests in flight");
+        if let Some(h) = cl.client.checked_sub(self.n_clients) {
+            if outcome.is_some() {
+                self.unlink_child(cl.parent, call);
+            }
+            self.free_calls.push(call);
+            self.hop_call_ended(now, h, &cl, outcome, sched);
+            return;
+        }
+        let outcome = outcome.unwrap_or_else(|| unreachable!("a client's call is never orphaned"));
         self.counts.in_flight = dec(self.counts.in_flight, now, "requests in flight");
         let (replica, waited) = match winner {
             Some(a) => (a.replica, a.started.since(a.sent)),
@@ -1405,6 +1602,168 @@ impl<O: Observer<Record>> System<O> {
         self.free_calls.push(call);
     }
 
+    /// Dependency call `cl` of hop `h` ended (`None`: cancelled or orphaned by its caller,
+    /// which has already unlinked it): counted, and its caller learns the result.
+    fn hop_call_ended(
+        &mut self,
+        now: SimTime,
+        h: u32,
+        cl: &Call,
+        outcome: Option<Outcome>,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let hop = &mut self.hops[h as usize];
+        hop.in_flight = dec(hop.in_flight, now, "a hop's calls in flight");
+        match outcome {
+            Some(Outcome::Succeeded) => hop.succeeded += 1,
+            Some(_) => hop.failed += 1,
+            None => hop.cancelled += 1,
+        }
+        self.observer.record(
+            now,
+            &Record::HopFinished {
+                hop: h,
+                arrived: cl.arrived,
+                replica: cl.replica,
+                outcome,
+                latency: now.since(cl.arrived),
+                attempts: cl.attempts,
+            },
+        );
+        if let Some(outcome) = outcome {
+            self.dependency_result(now, cl.parent, outcome == Outcome::Succeeded, sched);
+        }
+    }
+
+    /// Removes dependency call `call` from attempt `p`'s list (a handful of calls at most).
+    fn unlink_child(&mut self, p: u32, call: u32) {
+        let next = self.calls[call as usize].next_child;
+        let a = &mut self.attempts[p as usize];
+        if a.children == call {
+            a.children = next;
+            return;
+        }
+        let mut cur = a.children;
+        while cur != NONE {
+            let n = self.calls[cur as usize].next_child;
+            if n == call {
+                self.calls[cur as usize].next_child = next;
+                return;
+            }
+            cur = n;
+        }
+    }
+
+    /// Attempt `id` finished its own work at a pool with dependencies: it calls them (in
+    /// parallel, or the first of a sequence) and keeps its worker until they resolve.
+    fn start_dependencies(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
+        let pool = self.replicas[self.attempts[id as usize].replica as usize].pool as usize;
+        let deps = self.deps[pool].as_ref().unwrap_or_else(|| unreachable!());
+        let first = match deps.wait_for {
+            WaitFor::Sequence => 1,
+            _ => deps.calls.len(),
+        };
+        let a = &mut self.attempts[id as usize];
+        a.waiting_deps = true;
+        (a.deps_started, a.deps_ok, a.deps_failed) = (0, 0, 0);
+        for _ in 0..first {
+            // A call can fail at once (refused, rejected, short-circuited) and resolve the
+            // request; then its slot may even be reused, but never by an attempt waiting for
+            // dependencies (those only begin at a Done event), so this test is enough.
+            if !self.attempts[id as usize].waiting_deps {
+                break;
+            }
+            self.next_dependency(now, id, pool, sched);
+        }
+    }
+
+    /// Attempt `id` (at a replica of `pool`) makes its next dependency call.
+    fn next_dependency(
+        &mut self,
+        now: SimTime,
+        id: u32,
+        pool: usize,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let a = &mut self.attempts[id as usize];
+        let j = a.deps_started as usize;
+        a.deps_started += 1;
+        let hop = self.deps[pool]
+            .as_ref()
+            .unwrap_or_else(|| unreachable!())
+            .calls[j];
+        self.open_call(now, self.n_clients + hop, id, sched);
+    }
+
+    /// A dependency call of attempt `p` ended: the request answers once its pool's `wait_for`
+    /// rule is met or can no longer be; the calls still in flight are then cancelled.
+    fn dependency_result(&mut self, now: SimTime, p: u32, ok: bool, sched: &mut Scheduler<Event>) {
+        let a = &mut self.attempts[p as usize];
+        assert!(
+            a.waiting_deps,
+            "invariant: a dependency answers a waiting attempt"
+        );
+        if ok {
+            a.deps_ok += 1;
+        } else {
+            a.deps_failed += 1;
+        }
+        if a.pos == LOST {
+            return; // its replica just crashed: the crash abandons its calls and fails it
+        }
+        let pool = self.replicas[a.replica as usize].pool as usize;
+        let deps = self.deps[pool].as_ref().unwrap_or_else(|| unreachable!());
+        let n = deps.calls.len() as u16;
+        let verdict = match deps.wait_for {
+            WaitFor::All | WaitFor::Sequence if !ok => Some(false),
+            WaitFor::All | WaitFor::Sequence => (a.deps_ok == n).then_some(true),
+            WaitFor::First if ok => Some(true),
+            WaitFor::First => (a.deps_failed == n).then_some(false),
+            WaitFor::Quorum(k) => {
+                let k = k as u16;
+                if a.deps_ok >= k {
+                    Some(true)
+                } else {
+                    (a.deps_failed > n - k).then_some(false)
+                }
+            }
+        };
+        match verdict {
+            None if deps.wait_for == WaitFor::Sequence => {
+                self.next_dependency(now, p, pool, sched);
+            }
+            None => {}
+            Some(ok) => {
+                self.attempts[p as usize].waiting_deps = false;
+                self.cancel_dependencies(now, p, true, sched);
+                let outcome = if ok {
+                    Outcome::Succeeded
+                } else {
+                    Outcome::Error
+                };
+                self.finish_service(now, p, outcome, sched);
+            }
+        }
+    }
+
+    /// Ends the dependency calls attempt `p` still has in flight: cancelled at their servers
+    /// (`cancel`: the answer no longer matters) or abandoned (its replica crashed).
+    fn cancel_dependencies(
+        &mut self,
+        now: SimTime,
+        p: u32,
+        cancel: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let mut cur = std::mem::replace(&mut self.attempts[p as usize].children, NONE);
+        while cur != NONE {
+            let next = self.calls[cur as usize].next_child;
+            self.calls[cur as usize].parent = NONE;
+            self.end_call(now, cur, None, None, cancel, sched);
+            cur = next;
+        }
+    }
+
     /// Stops the work of an attempt nobody waits for (a hedge that lost, or any abandoned
     /// attempt when its pool drops stale work): a queued one is marked and dropped when a worker
     /// reaches it; one in service stops and frees its worker. True if it was at a server.
@@ -1414,10 +1773,20 @@ impl<O: Observer<Record>> System<O> {
             return false;
         }
         a.cancelled = true;
-        let Some(t) = a.done.take() else {
+        if a.pos == LOST {
+            return true; // its replica just crashed: the crash frees it
+        }
+        if let Some(t) = a.done.take() {
+            sched.cancel(t);
+        } else if a.waiting_deps {
+            // In service, waiting for its dependencies: they are cancelled too (deadline
+            // propagation).
+            a.waiting_deps = false;
+            self.cancel_dependencies(now, id, true, sched);
+        } else {
             return true; // queued: dropped when a worker reaches it
-        };
-        sched.cancel(t);
+        }
+        let a = &mut self.attempts[id as usize];
         a.at_server = false;
         let (r, pos) = (a.replica, a.pos as usize);
         self.leave_service(now, r, pos);
@@ -1453,6 +1822,32 @@ impl<O: Observer<Record>> System<O> {
     fn on_done(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
         let a = &mut self.attempts[id as usize];
         a.done = None;
+        let (r, live) = (a.replica, a.live);
+        let outcome = if live {
+            self.served_outcome(r)
+        } else {
+            Outcome::Succeeded // nobody will learn it
+        };
+        let pool = self.replicas[r as usize].pool as usize;
+        // Work done for a caller that left still calls the dependencies (unless the pool drops
+        // stale work, which stopped it already).
+        if outcome == Outcome::Succeeded && self.deps[pool].is_some() {
+            self.start_dependencies(now, id, sched);
+        } else {
+            self.finish_service(now, id, outcome, sched);
+        }
+    }
+
+    /// Attempt `id` leaves its worker with `outcome` (told to its caller if it still waits);
+    /// the worker takes the next waiting attempt.
+    fn finish_service(
+        &mut self,
+        now: SimTime,
+        id: u32,
+        outcome: Outcome,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let a = &mut self.attempts[id as usize];
         a.at_server = false;
         let (r, pos, live) = (a.replica, a.pos as usize, a.live);
         self.leave_service(now, r, pos);
@@ -1460,6 +1855,20 @@ impl<O: Observer<Record>> System<O> {
         rep.served += 1;
         let next = self.next_waiting(now, r);
         if live {
+            self.attempt_ended(now, id, outcome, sched);
+        } else {
+            self.resilience.stale_served += 1;
+            self.release_attempt(id);
+        }
+        if let Some(n) = next {
+            self.start_service(now, n, sched);
+        }
+    }
+
+    /// What a replica's answer is: an error with its pool's error rate (and its open gray
+    /// failures'), else success.
+    fn served_outcome(&mut self, r: u32) -> Outcome {
+        {
             let pool = &mut self.pools[self.replicas[r as usize].pool as usize];
             let failed = match pool.error_rng.as_mut() {
                 Some(rng) => {
@@ -1473,18 +1882,11 @@ impl<O: Observer<Record>> System<O> {
                 }
                 None => false,
             };
-            let outcome = if failed {
+            if failed {
                 Outcome::Error
             } else {
                 Outcome::Succeeded
-            };
-            self.attempt_ended(now, id, outcome, sched);
-        } else {
-            self.resilience.stale_served += 1;
-            self.release_attempt(id);
-        }
-        if let Some(n) = next {
-            self.start_service(now, n, sched);
+            }
         }
     }
 
@@ -1511,16 +1913,29 @@ impl<O: Observer<Record>> System<O> {
         // The crash first, then what it failed: observers attribute the losses to it.
         self.observer
             .record(now, &Record::ReplicaDown { replica: r });
+        // First mark everything `LOST`: ending one attempt can reach another of the list (a
+        // sibling call cancelled, a call that fails its caller), which must find it off its
+        // worker but still owned by this loop (not freed, not queued, not in service).
         for &id in &lost {
             let a = &mut self.attempts[id as usize];
             if let Some(t) = a.done.take() {
                 sched.cancel(t);
             }
+            a.pos = LOST;
+        }
+        for &id in &lost {
+            let a = &mut self.attempts[id as usize];
+            a.pos = NONE;
             a.at_server = false;
-            if a.cancelled {
-                self.free_attempts.push(id);
-            } else {
+            if a.waiting_deps {
+                // Its connections die with it: the calls it made are abandoned.
+                a.waiting_deps = false;
+                self.cancel_dependencies(now, id, false, sched);
+            }
+            if self.attempts[id as usize].live {
                 self.attempt_ended(now, id, Outcome::Crashed, sched);
+            } else {
+                self.free_attempt(id); // cancelled or abandoned: nobody else holds it
             }
         }
         lost.clear();
@@ -1748,6 +2163,7 @@ mod tests {
             zones: Vec::new(),
             partitions: Vec::new(),
             balancer_outages: Vec::new(),
+            hops: Vec::new(),
             clients: vec![ClientSpec {
                 name: "c".into(),
                 arrivals: Arrivals::Poisson { rate_per_s: 50.0 },
@@ -1788,6 +2204,7 @@ mod tests {
                 rate_limit: None,
                 slowdown_per_request: 0.0,
                 zones: Vec::new(),
+                dependencies: None,
             }],
         }
     }

@@ -99,6 +99,36 @@ pub struct Collector {
     pub partitions: Vec<PartitionEffect>,
     /// Each time a balancer's VIP went dark, in order (`index` is the balancer's).
     pub balancer_outages: Vec<PartitionEffect>,
+    /// Per hop of a multi-tier request (pool → dependency), calls made after warm-up.
+    pub hops: Vec<HopStats>,
+}
+
+/// One hop's calls (made after warm-up): outcomes and the latency of successful ones.
+#[derive(Clone, Debug)]
+pub struct HopStats {
+    /// Outcomes, indexed like [`Outcome::ALL`].
+    pub outcomes: [u64; Outcome::COUNT],
+    /// Calls cancelled by their caller.
+    pub cancelled: u64,
+    /// Attempts made by the calls counted in `outcomes`.
+    pub attempts: u64,
+    /// Latency of successful calls, ns.
+    pub latency: Histogram<u64>,
+    /// Exact sum of successful latencies, ns.
+    pub latency_sum_ns: u128,
+}
+
+impl HopStats {
+    fn new() -> Self {
+        HopStats {
+            outcomes: [0; Outcome::COUNT],
+            cancelled: 0,
+            attempts: 0,
+            latency: Histogram::new_with_bounds(1, HIGHEST_NS, 3)
+                .unwrap_or_else(|_| unreachable!("valid histogram bounds")),
+            latency_sum_ns: 0,
+        }
+    }
 }
 
 /// One network partition and the requests that failed while it lasted.
@@ -152,6 +182,7 @@ impl Collector {
             open_slow: Vec::new(),
             partitions: Vec::new(),
             balancer_outages: Vec::new(),
+            hops: Vec::new(),
         }
     }
 
@@ -230,6 +261,20 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             }
         }
         Record::ReplicaSample { .. } => {}
+        Record::HopFinished {
+            hop,
+            outcome,
+            latency,
+            attempts,
+            ..
+        } => {
+            let o = outcome.map_or(15, |o| o as u64);
+            mix(h, (hop as u64) << 8 | o << 4 | 12);
+            mix(h, latency.0);
+            if attempts != 1 {
+                mix(h, (attempts as u64) << 8 | 7);
+            }
+        }
     }
 }
 
@@ -382,6 +427,11 @@ impl Collector {
                 outcome: o @ (Outcome::Crashed | Outcome::Refused),
                 replica,
                 ..
+            }
+            | Record::HopFinished {
+                outcome: Some(o @ (Outcome::Crashed | Outcome::Refused)),
+                replica,
+                ..
             } => {
                 if let Some(Some(i)) = self.open_fault.get(replica as usize) {
                     let f = &mut self.faults[*i];
@@ -459,6 +509,33 @@ impl Observer<Record> for Collector {
             Record::BreakerChange { state, .. } => {
                 if now >= self.warmup {
                     self.breaker_changes[state as usize] += 1;
+                }
+            }
+            Record::HopFinished {
+                hop,
+                arrived,
+                outcome,
+                latency,
+                attempts,
+                ..
+            } => {
+                if arrived < self.warmup {
+                    return;
+                }
+                let hop = hop as usize;
+                if self.hops.len() <= hop {
+                    self.hops.resize_with(hop + 1, HopStats::new);
+                }
+                let s = &mut self.hops[hop];
+                let Some(outcome) = outcome else {
+                    s.cancelled += 1;
+                    return;
+                };
+                s.outcomes[outcome as usize] += 1;
+                s.attempts += attempts as u64;
+                if outcome == Outcome::Succeeded {
+                    s.latency.saturating_record(latency.0.clamp(1, HIGHEST_NS));
+                    s.latency_sum_ns += latency.0 as u128;
                 }
             }
         }

@@ -18,10 +18,10 @@ mod theory;
 pub mod timeseries;
 
 pub use batch::{BatchMeans, student_t_975};
-pub use collector::{Collector, FaultEffect, MAX_FAULTS, mix_record};
+pub use collector::{Collector, FaultEffect, HopStats, MAX_FAULTS, mix_record};
 pub use expect::{Expectation, Verdict};
 pub use mser::{Mser5, Truncation};
-pub use report::{Report, ReportMeta, Resilience};
+pub use report::{HopReport, Report, ReportMeta, Resilience};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use store::{
     ClusterReport, ElectionReport, MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReads,

@@ -96,6 +96,104 @@ pub struct Resilience {
     pub stale_dropped: u64,
 }
 
+/// One hop of multi-tier requests: a pool's calls to a dependency, made after warm-up.
+#[derive(Clone, Debug, Serialize)]
+pub struct HopReport {
+    /// `caller → target`.
+    pub hop: String,
+    /// Calls that ended with an outcome (cancelled ones excluded).
+    pub calls: u64,
+    /// Calls that succeeded.
+    pub succeeded: u64,
+    /// Calls that failed, by reason.
+    pub failed: u64,
+    /// Failures by reason.
+    pub failed_by: FailedBy,
+    /// Calls their caller cancelled (a quorum or the first answer was in, a sibling failed,
+    /// the caller gave up or crashed): neither success nor failure.
+    pub cancelled: u64,
+    /// succeeded / calls.
+    pub availability: f64,
+    /// Attempts per call (1 without retries or hedges).
+    pub attempts_per_call: f64,
+    /// Latency of successful calls, ms.
+    pub latency_ms: HopLatencyMs,
+    /// Retries scheduled at this hop.
+    pub retries: u64,
+    /// Retries its budget refused.
+    pub retries_denied_by_budget: u64,
+    /// Hedged copies sent.
+    pub hedges: u64,
+    /// Times its breaker opened.
+    pub breaker_openings: u64,
+    /// Attempts failed at once by its open breaker.
+    pub short_circuited: u64,
+    /// Calls its bulkhead rejected.
+    pub bulkhead_rejected: u64,
+}
+
+/// Latency of a hop's successful calls, ms (HDR buckets, as for requests).
+#[derive(Clone, Debug, Serialize)]
+pub struct HopLatencyMs {
+    /// Exact mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+}
+
+impl HopReport {
+    fn new(s: &models::HopSummary, c: Option<&crate::collector::HopStats>) -> Self {
+        let count = |o: Outcome| c.map_or(0, |c| c.outcomes[o as usize]);
+        let calls: u64 = c.map_or(0, |c| c.outcomes.iter().sum());
+        let succeeded = count(Outcome::Succeeded);
+        let q = |p: f64| {
+            c.filter(|c| !c.latency.is_empty()).map_or(0.0, |c| {
+                round(c.latency.value_at_quantile(p) as f64 / 1e6, 4)
+            })
+        };
+        let x = &s.resilience;
+        HopReport {
+            hop: s.name.clone(),
+            calls,
+            succeeded,
+            failed: calls - succeeded,
+            failed_by: FailedBy {
+                rejected: count(Outcome::Rejected),
+                timed_out: count(Outcome::TimedOut),
+                crashed: count(Outcome::Crashed),
+                refused: count(Outcome::Refused),
+                error: count(Outcome::Error),
+                short_circuited: count(Outcome::ShortCircuited),
+            },
+            cancelled: c.map_or(0, |c| c.cancelled),
+            availability: round(ratio(succeeded as u128, calls as u128), 6),
+            attempts_per_call: round(ratio(c.map_or(0, |c| c.attempts) as u128, calls as u128), 4),
+            latency_ms: HopLatencyMs {
+                mean: round(
+                    ratio(c.map_or(0, |c| c.latency_sum_ns), succeeded as u128) / 1e6,
+                    4,
+                ),
+                p50: q(0.5),
+                p90: q(0.9),
+                p99: q(0.99),
+                p999: q(0.999),
+            },
+            retries: x.retries,
+            retries_denied_by_budget: x.budget_denied,
+            hedges: x.hedges,
+            breaker_openings: x.breaker_openings,
+            short_circuited: x.short_circuited,
+            bulkhead_rejected: x.bulkhead_rejected,
+        }
+    }
+}
+
 /// Availability.
 #[derive(Clone, Debug, Serialize)]
 pub struct Availability {
@@ -285,6 +383,9 @@ pub struct Report {
     /// Retries, hedges, breakers, bulkheads (absent when no client has any).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resilience: Option<Resilience>,
+    /// Per hop of multi-tier requests (absent when no pool has dependencies).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<HopReport>,
     /// Queueing theory's closed forms, for pools that are M/M/c queues.
     pub theory: Vec<crate::Theory>,
     /// Replicated stores (absent when the scenario has none).
@@ -595,6 +696,12 @@ impl Report {
                     stale_dropped: x.stale_dropped,
                 }
             }),
+            dependencies: s
+                .hops
+                .iter()
+                .enumerate()
+                .map(|(i, h)| HopReport::new(h, c.hops.get(i)))
+                .collect(),
             theory: Vec::new(),
             notes,
             series,

@@ -123,6 +123,28 @@ pub fn render_table(r: &Report) -> String {
         ci(qu.p_wait_ci95),
         qu.mean_wait_ms
     );
+    for h in &r.dependencies {
+        let _ = writeln!(
+            w,
+            "dependency   {}: {} calls, availability {:.6}, {} attempts per call, p50 {} p99 {} ms · {} cancelled · {} retries",
+            h.hop,
+            h.calls,
+            h.availability,
+            h.attempts_per_call,
+            h.latency_ms.p50,
+            h.latency_ms.p99,
+            h.cancelled,
+            h.retries
+        );
+        let f = &h.failed_by;
+        if h.failed > 0 {
+            let _ = writeln!(
+                w,
+                "               failed {}: rejected {}  timed out {}  crashed {}  refused {}  error {}  short-circuited {}",
+                h.failed, f.rejected, f.timed_out, f.crashed, f.refused, f.error, f.short_circuited
+            );
+        }
+    }
     let _ = writeln!(w);
     let _ = writeln!(
         w,

@@ -105,6 +105,7 @@ mod tests {
             zones: Vec::new(),
             partitions: Vec::new(),
             balancer_outages: Vec::new(),
+            hops: Vec::new(),
             clients: vec![ClientSpec {
                 name: "c".into(),
                 arrivals: Arrivals::Poisson { rate_per_s: lambda },
@@ -130,6 +131,7 @@ mod tests {
                 rate_limit: None,
                 slowdown_per_request: 0.0,
                 zones: Vec::new(),
+                dependencies: None,
             }],
         }
     }

@@ -153,6 +153,7 @@ impl TimeSeries {
             }
             Record::Retry { .. }
             | Record::BreakerChange { .. }
+            | Record::HopFinished { .. }
             | Record::Partition { .. }
             | Record::BalancerChange { .. } => {}
             Record::ReplicaSample {

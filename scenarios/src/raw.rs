@@ -476,6 +476,45 @@ pub struct Pool {
     pub rate_limit: Option<TokenBucket>,
     #[serde(default)]
     pub slowdown_per_request: Option<f64>,
+    #[serde(default)]
+    pub dependencies: Option<Dependencies>,
+}
+
+/// What a pool's replicas call after their own work (multi-tier).
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Dependencies {
+    #[serde(default)]
+    pub wait_for: Option<WaitFor>,
+    pub calls: Vec<Dependency>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum WaitFor {
+    All,
+    First,
+    Quorum(u32),
+    Sequence,
+}
+
+/// One dependency: a target and the caller's settings for it.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    pub target: String,
+    #[serde(default)]
+    pub copies: Option<u32>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    #[serde(default)]
+    pub retry: Option<Retry>,
+    #[serde(default)]
+    pub hedge: Option<Hedge>,
+    #[serde(default)]
+    pub breaker: Option<Breaker>,
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -8,6 +8,7 @@ use crate::ScenarioError;
 mod balancing;
 mod network;
 mod resilience;
+mod tiers;
 use crate::locate::Locations;
 use crate::raw;
 use crate::suggest::{did_you_mean, one_of};
@@ -356,12 +357,13 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
     }
     let names = names(raw, cx);
 
-    let pools: Vec<Option<PoolSpec>> = raw
+    let mut pools: Vec<Option<PoolSpec>> = raw
         .pools
         .iter()
         .enumerate()
         .map(|(i, p)| pool(cx, p, i))
         .collect();
+    let (hops, dependency_targets) = tiers::dependencies(cx, raw, &names, &mut pools);
 
     // Resolve every reference first: the policy and topology checks need them all.
     let balancer_targets: Vec<Option<Target>> = raw
@@ -411,7 +413,13 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
         .map(|(i, (c, t))| client(cx, raw, c, *t, i))
         .collect();
 
-    topology(cx, raw, &client_targets, &balancer_targets);
+    topology(
+        cx,
+        raw,
+        &client_targets,
+        &balancer_targets,
+        &dependency_targets,
+    );
 
     Some(Spec {
         name: raw.name.clone(),
@@ -426,6 +434,7 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
         zones: Vec::new(),
         partitions: Vec::new(),
         balancer_outages: Vec::new(),
+        hops: hops?,
     })
     .and_then(|mut spec| network::apply(cx, raw, &mut spec).then_some(spec))
 }
@@ -932,9 +941,10 @@ fn client(
         );
         return None;
     }
-    let retry = resilience::retry(cx, c, i);
-    let hedge = resilience::hedge(cx, c, i);
-    let breaker = resilience::breaker(cx, c, i);
+    let caller = resilience::Caller::client(c, i);
+    let retry = resilience::retry(cx, &caller);
+    let hedge = resilience::hedge(cx, &caller);
+    let breaker = resilience::breaker(cx, &caller);
     if c.max_in_flight == Some(0) {
         cx.fail_help(
             &format!("clients[{i}].max_in_flight"),
@@ -1052,7 +1062,8 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
     Some(PoolSpec {
         rate_limit: rate_limit?,
         slowdown_per_request,
-        zones: Vec::new(), // set by network::apply
+        zones: Vec::new(),  // set by network::apply
+        dependencies: None, // set by tiers::dependencies
         name: p.name.clone(),
         replicas: p.replicas,
         workers,
@@ -1074,6 +1085,7 @@ fn topology(
     raw: &raw::Scenario,
     client_targets: &[Option<Target>],
     balancer_targets: &[Option<Target>],
+    dependency_targets: &[(usize, Option<Target>)],
 ) {
     // Nodes by component index; the graph is built in file order, so everything derived from
     // it (including tarjan_scc's order) is deterministic.
@@ -1094,11 +1106,47 @@ fn topology(
             g.add_edge(*from, to, ());
         }
     }
+    for &(p, t) in dependency_targets {
+        if let (Some(&from), Some(to)) = (pn.get(p), t.and_then(node)) {
+            g.add_edge(from, to, ());
+        }
+    }
 
-    // Only balancers have targets that can point back, so every loop is made of balancers.
+    // Balancers point at balancers and pools at their dependencies: either can loop.
     let mut looped = false;
     for scc in tarjan_scc(&g) {
         let is_loop = scc.len() > 1 || scc.first().is_some_and(|&n| g.contains_edge(n, n));
+        let first_pool = scc
+            .iter()
+            .filter_map(|n| pn.iter().position(|p| p == n))
+            .min();
+        if let (true, Some(p)) = (is_loop, first_pool) {
+            looped = true;
+            let mut members: Vec<&str> = scc
+                .iter()
+                .filter_map(|n| {
+                    (pn.iter()
+                        .position(|q| q == n)
+                        .map(|i| raw.pools[i].name.as_str()))
+                    .or_else(|| {
+                        bn.iter()
+                            .position(|b| b == n)
+                            .map(|i| raw.balancers[i].name.as_str())
+                    })
+                })
+                .collect();
+            members.sort_unstable();
+            cx.fail_help(
+                &format!("pools[{p}].dependencies"),
+                format!(
+                    "pool `{}` depends on itself: {} call each other in a loop",
+                    raw.pools[p].name,
+                    members.join(", ")
+                ),
+                "a request would never end; dependencies must form a tree (or a DAG)",
+            );
+            continue;
+        }
         let first = scc
             .iter()
             .filter_map(|n| bn.iter().position(|b| b == n))
@@ -1132,6 +1180,7 @@ fn topology(
     let all_resolved = client_targets
         .iter()
         .chain(balancer_targets)
+        .chain(dependency_targets.iter().map(|(_, t)| t))
         .all(Option::is_some);
     if looped || !all_resolved {
         return;

@@ -18,6 +18,8 @@ mod swarm;
 mod sweep;
 #[allow(clippy::disallowed_methods)] // reference values, not simulation results
 mod theory;
+#[allow(clippy::disallowed_methods)] // closed forms (powi, sqrt) of reference values
+mod tiers;
 #[allow(clippy::disallowed_methods)] // log10 of a reference value
 mod visual;
 

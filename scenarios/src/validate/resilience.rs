@@ -11,12 +11,35 @@ use models::spec::{
 };
 use sim_core::SimDuration;
 
-/// `retry: Retry(...)` of client `i`. `None` when invalid (errors recorded).
-pub(super) fn retry(cx: &mut Ctx<'_>, c: &raw::Client, i: usize) -> Option<Option<RetrySpec>> {
-    let Some(r) = &c.retry else {
+/// Whatever sends calls with resilience settings: a client, or a pool calling a dependency.
+pub(super) struct Caller<'a> {
+    /// How notes name it: "client `users`", "dependency `api → db`".
+    pub what: String,
+    /// Its path in the file: `clients[0]`, `pools[1].dependencies.calls[0]`.
+    pub path: String,
+    pub retry: Option<&'a raw::Retry>,
+    pub hedge: Option<&'a raw::Hedge>,
+    pub breaker: Option<&'a raw::Breaker>,
+}
+
+impl<'a> Caller<'a> {
+    pub fn client(c: &'a raw::Client, i: usize) -> Self {
+        Caller {
+            what: format!("client `{}`", c.name),
+            path: format!("clients[{i}]"),
+            retry: c.retry.as_ref(),
+            hedge: c.hedge.as_ref(),
+            breaker: c.breaker.as_ref(),
+        }
+    }
+}
+
+/// `retry: Retry(...)` of a caller. `None` when invalid (errors recorded).
+pub(super) fn retry(cx: &mut Ctx<'_>, c: &Caller<'_>) -> Option<Option<RetrySpec>> {
+    let Some(r) = c.retry else {
         return Some(None);
     };
-    let at = |f: &str| format!("clients[{i}].retry.{f}");
+    let at = |f: &str| format!("{}.retry.{f}", c.path);
     let mut defaults = Vec::new();
     let max_attempts = match r.max_attempts {
         Some(n @ 1..=100) => Some(n),
@@ -62,7 +85,7 @@ pub(super) fn retry(cx: &mut Ctx<'_>, c: &raw::Client, i: usize) -> Option<Optio
             })
         })),
     };
-    let backoff = backoff(cx, r.backoff.as_ref(), i, &mut defaults);
+    let backoff = backoff(cx, r.backoff.as_ref(), &c.path, &mut defaults);
     let budget = match &r.budget {
         None => Some(None),
         Some(raw::Budget::Envoy {
@@ -112,8 +135,8 @@ pub(super) fn retry(cx: &mut Ctx<'_>, c: &raw::Client, i: usize) -> Option<Optio
     };
     if !defaults.is_empty() {
         cx.notes.push(format!(
-            "client `{}`: retry defaults: {}",
-            c.name,
+            "{}: retry defaults: {}",
+            c.what,
             defaults.join(", ")
         ));
     }
@@ -129,10 +152,10 @@ pub(super) fn retry(cx: &mut Ctx<'_>, c: &raw::Client, i: usize) -> Option<Optio
 fn backoff(
     cx: &mut Ctx<'_>,
     b: Option<&raw::Backoff>,
-    i: usize,
+    path: &str,
     defaults: &mut Vec<String>,
 ) -> Option<BackoffSpec> {
-    let at = |f: &str| format!("clients[{i}].retry.backoff.{f}");
+    let at = |f: &str| format!("{path}.retry.backoff.{f}");
     let mut time = |cx: &mut Ctx<'_>, v: Option<&String>, f: &str, default: SimDuration| match v {
         Some(t) => cx.duration(t, &at(f)),
         None => {
@@ -175,12 +198,12 @@ fn backoff(
     })
 }
 
-/// `hedge: Hedge(delay:, max_copies:)` of client `i`.
-pub(super) fn hedge(cx: &mut Ctx<'_>, c: &raw::Client, i: usize) -> Option<Option<HedgeSpec>> {
-    let Some(h) = &c.hedge else {
+/// `hedge: Hedge(delay:, max_copies:)` of a caller.
+pub(super) fn hedge(cx: &mut Ctx<'_>, c: &Caller<'_>) -> Option<Option<HedgeSpec>> {
+    let Some(h) = c.hedge else {
         return Some(None);
     };
-    let at = |f: &str| format!("clients[{i}].hedge.{f}");
+    let at = |f: &str| format!("{}.hedge.{f}", c.path);
     let delay = cx.positive_duration(&h.delay, &at("delay"), "the hedging delay");
     let max_copies = match h.max_copies {
         None => 2,
@@ -200,13 +223,13 @@ pub(super) fn hedge(cx: &mut Ctx<'_>, c: &raw::Client, i: usize) -> Option<Optio
     }))
 }
 
-/// `breaker: Breaker(...)` of client `i`, with Hystrix's defaults (10 s window in 10 buckets,
+/// `breaker: Breaker(...)` of a caller, with Hystrix's defaults (10 s window in 10 buckets,
 /// 20 calls, 50%, 5 s open, one trial call).
-pub(super) fn breaker(cx: &mut Ctx<'_>, c: &raw::Client, i: usize) -> Option<Option<BreakerSpec>> {
-    let Some(b) = &c.breaker else {
+pub(super) fn breaker(cx: &mut Ctx<'_>, c: &Caller<'_>) -> Option<Option<BreakerSpec>> {
+    let Some(b) = c.breaker else {
         return Some(None);
     };
-    let at = |f: &str| format!("clients[{i}].breaker.{f}");
+    let at = |f: &str| format!("{}.breaker.{f}", c.path);
     let mut defaults = Vec::new();
     let window = match &b.window {
         None => {
@@ -277,8 +300,8 @@ pub(super) fn breaker(cx: &mut Ctx<'_>, c: &raw::Client, i: usize) -> Option<Opt
     };
     if !defaults.is_empty() {
         cx.notes.push(format!(
-            "client `{}`: circuit breaker defaults (Hystrix's): {}",
-            c.name,
+            "{}: circuit breaker defaults (Hystrix's): {}",
+            c.what,
             defaults.join(", ")
         ));
     }

@@ -1,0 +1,190 @@
+//! A pool's `dependencies`: what its replicas call after their own work (multi-tier requests).
+//! Each dependency is a hop with a caller's settings of its own (timeout, retries, hedging,
+//! breaker, bulkhead), validated by the same code as a client's.
+
+use super::resilience::{self, Caller};
+use super::{Ctx, Registry, replicas_of, resolve};
+use crate::raw;
+use models::spec::{DependenciesSpec, HopSpec, PoolSpec, Target, WaitFor};
+
+/// A calling pool and the target of one of its dependencies (unresolved: `None`).
+pub(super) type DependencyEdge = (usize, Option<Target>);
+
+/// Most calls one request may fan out to (counters per request are 16-bit).
+const MAX_CALLS: u32 = 64;
+
+/// Every pool's dependencies: fills `pools[i].dependencies` and returns the hops (in pool, then
+/// file order) and each dependency's resolved target for the topology checks (pool, target).
+/// `None` when something is invalid (errors recorded).
+pub(super) fn dependencies(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    names: &Registry<'_>,
+    pools: &mut [Option<PoolSpec>],
+) -> (Option<Vec<HopSpec>>, Vec<DependencyEdge>) {
+    let mut hops = Vec::new();
+    let mut edges = Vec::new();
+    let mut ok = true;
+    for (i, p) in raw.pools.iter().enumerate() {
+        let Some(d) = &p.dependencies else { continue };
+        let at = format!("pools[{i}].dependencies");
+        if d.calls.is_empty() {
+            cx.fail_help(
+                &format!("{at}.calls"),
+                format!("pool `{}` lists no dependency calls", p.name),
+                "add `Dependency(target: \"db\")`, or leave `dependencies` out",
+            );
+            ok = false;
+            continue;
+        }
+        let mut calls = Vec::new();
+        let mut pool_hops = Vec::new();
+        for (j, dep) in d.calls.iter().enumerate() {
+            let path = format!("{at}.calls[{j}]");
+            let target = resolve(cx, names, &dep.target, &format!("{path}.target"));
+            edges.push((i, target));
+            match hop(cx, raw, i, dep, target, &path) {
+                Some(h) => {
+                    let copies = copies(cx, dep, &path).unwrap_or(0);
+                    let index = (hops.len() + pool_hops.len()) as u32;
+                    calls.extend(std::iter::repeat_n(index, copies as usize));
+                    pool_hops.push(h);
+                    if copies == 0 {
+                        ok = false;
+                    }
+                }
+                None => ok = false,
+            }
+        }
+        let n = calls.len() as u32;
+        if n > MAX_CALLS {
+            cx.fail_help(
+                &format!("{at}.calls"),
+                format!(
+                    "pool `{}` makes {n} calls per request; at most {MAX_CALLS}",
+                    p.name
+                ),
+                "model a wider fan-out with fewer, slower calls",
+            );
+            ok = false;
+        }
+        let wait_for = match d.wait_for {
+            None => {
+                if n > 1 {
+                    cx.notes.push(format!(
+                        "pool `{}`: wait_for not set, waiting for All {n} calls in parallel",
+                        p.name
+                    ));
+                }
+                WaitFor::All
+            }
+            Some(raw::WaitFor::All) => WaitFor::All,
+            Some(raw::WaitFor::First) => WaitFor::First,
+            Some(raw::WaitFor::Sequence) => WaitFor::Sequence,
+            Some(raw::WaitFor::Quorum(k)) if k >= 1 && (k <= n || !ok) => WaitFor::Quorum(k),
+            Some(raw::WaitFor::Quorum(k)) => {
+                cx.fail_help(
+                    &format!("{at}.wait_for"),
+                    format!("a quorum of {k} out of {n} calls can never be met"),
+                    format!("use 1 to {n}, or add copies to the calls"),
+                );
+                ok = false;
+                WaitFor::All
+            }
+        };
+        if let Some(Some(pool)) = pools.get_mut(i) {
+            pool.dependencies = Some(DependenciesSpec {
+                wait_for,
+                calls,
+                hops: (hops.len() as u32..(hops.len() + pool_hops.len()) as u32).collect(),
+            });
+        }
+        hops.extend(pool_hops);
+    }
+    (ok.then_some(hops), edges)
+}
+
+fn copies(cx: &mut Ctx<'_>, dep: &raw::Dependency, path: &str) -> Option<u32> {
+    match dep.copies {
+        None => Some(1),
+        Some(k @ 1..=MAX_CALLS) => Some(k),
+        Some(k) => {
+            cx.fail_help(
+                &format!("{path}.copies"),
+                format!("copies must be 1 to {MAX_CALLS}, found {k}"),
+                "copies: 3 calls the target three times in parallel (a fan-out to shards)",
+            );
+            None
+        }
+    }
+}
+
+fn hop(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    from_pool: usize,
+    dep: &raw::Dependency,
+    target: Option<Target>,
+    path: &str,
+) -> Option<HopSpec> {
+    let p = &raw.pools[from_pool];
+    let name = format!("{} → {}", p.name, dep.target);
+    if let Some(n) = replicas_of(raw, target).filter(|&n| n > 1) {
+        cx.fail_help(
+            &format!("{path}.target"),
+            format!(
+                "pool `{}` calls pool `{}` directly, which has {n} replicas",
+                p.name, dep.target
+            ),
+            "put a Balancer in front of it to choose among replicas",
+        );
+        return None;
+    }
+    let timeout = match &dep.timeout {
+        Some(t) => cx
+            .positive_duration(t, &format!("{path}.timeout"), "timeout")
+            .map(Some),
+        None => {
+            cx.notes.push(format!(
+                "dependency `{name}`: no timeout (the caller waits for every response)"
+            ));
+            Some(None)
+        }
+    };
+    let caller = Caller {
+        what: format!("dependency `{name}`"),
+        path: path.to_string(),
+        retry: dep.retry.as_ref(),
+        hedge: dep.hedge.as_ref(),
+        breaker: dep.breaker.as_ref(),
+    };
+    let retry = resilience::retry(cx, &caller);
+    let hedge = resilience::hedge(cx, &caller);
+    let breaker = resilience::breaker(cx, &caller);
+    if dep.max_in_flight == Some(0) {
+        cx.fail_help(
+            &format!("{path}.max_in_flight"),
+            "max_in_flight must be at least 1",
+            "leave it out for no limit on calls in flight",
+        );
+        return None;
+    }
+    if let (Some(Some(_)), Some(Some(_))) = (&retry, &hedge) {
+        cx.fail_help(
+            &format!("{path}.hedge"),
+            "a dependency has either a retry policy or a hedging policy, not both (as in gRPC)",
+            "hedging already resends: a failed copy sends the next one at once, up to max_copies",
+        );
+        return None;
+    }
+    Some(HopSpec {
+        name,
+        from_pool: from_pool as u32,
+        target: target?,
+        timeout: timeout?,
+        retry: retry?,
+        hedge: hedge?,
+        breaker: breaker?,
+        max_in_flight: dep.max_in_flight,
+    })
+}
