@@ -8,7 +8,7 @@
 //! are up and caught up; the high watermark (HW) is the smallest log end among them, and
 //! consumers read only below it. A follower leaves the ISR when it crashes (Kafka waits
 //! `replica.lag.time.max.ms`; here at once, so `acks=all` producers never stall on a dead
-//! follower) and rejoins when it copied what the leader held when it came back. When a leader
+//! follower) and rejoins when it holds everything below the HW (Kafka's rule). When a leader
 //! crashes, a `leader_failover` draw later the first live ISR member in replica order leads
 //! (clean election; none: the partition stays offline until an ISR member returns); the
 //! messages beyond its log end are cut from every log: acknowledged ones under `acks=1`
@@ -655,6 +655,10 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         let part = &mut self.parts[p as usize];
         let leo = &mut part.leo[r as usize];
         *leo = (*leo).max(offset + 1);
+        // Kafka's rule: a follower is back in sync once it holds everything below the HW.
+        if part.isr & (1 << r) == 0 && *leo >= part.hw && part.leader != NONE {
+            part.isr |= 1 << r;
+        }
         if part.isr & (1 << r) != 0 {
             self.update_hw(p, now, sched);
         }
@@ -675,8 +679,12 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         let part = &mut self.parts[p as usize];
         let leo = &mut part.leo[r as usize];
         *leo = (*leo).max(upto);
-        part.isr |= 1 << r;
-        self.update_hw(p, now, sched);
+        // The HW may have moved on since it started: then the copies that followed bring it
+        // in sync (`on_fetch`).
+        if *leo >= part.hw {
+            part.isr |= 1 << r;
+            self.update_hw(p, now, sched);
+        }
     }
 
     /// A follower `r` of `p` starts copying from the current leader: it holds what the leader
