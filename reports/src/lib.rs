@@ -26,7 +26,7 @@ pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, S
 pub use store::{
     BrokerMessages, BrokerReport, BrokerWindowRow, ClusterReport, ElectionReport, LostBy,
     MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReads, PbReport, PbWrites, QuorumOps,
-    QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport, add_stores,
+    QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport, StoreSeries, add_stores,
 };
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,

@@ -411,6 +411,80 @@ impl StoreReport {
     }
 }
 
+/// One per-window time series of a store, for charts and pages: every store kind that keeps
+/// window rows exposes them this way (see [`StoreReport::series`]), so the page draws them
+/// without knowing the kind. Values are plain numbers in `unit`; `points` are (end of the
+/// window in s, value), one per window in time order (the last window may be shorter).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreSeries {
+    /// The store it belongs to.
+    pub store: String,
+    /// What is measured, e.g. `backlog`, `consumer lag`.
+    pub name: String,
+    /// Its unit, e.g. `messages`; series of the same name and unit share a chart panel.
+    pub unit: String,
+    /// The window, s.
+    pub window_s: f64,
+    /// (end of window s, value).
+    pub points: Vec<(f64, f64)>,
+}
+
+impl StoreReport {
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        match self {
+            StoreReport::PrimaryBackup(p) => &p.name,
+            StoreReport::Quorum(q) => &q.name,
+            StoreReport::Election(e) => &e.name,
+            StoreReport::Broker(b) => &b.name,
+        }
+    }
+
+    /// Its per-window series (none for kinds without window rows).
+    pub fn series(&self) -> Vec<StoreSeries> {
+        match self {
+            StoreReport::Broker(b) => {
+                let s = |name: &str, f: &dyn Fn(&BrokerWindowRow) -> f64| StoreSeries {
+                    store: b.name.clone(),
+                    name: name.into(),
+                    unit: "messages".into(),
+                    window_s: b.window_s,
+                    points: b.windows.iter().map(|w| (w.end_s, f(w))).collect(),
+                };
+                // Backlog: time-averaged; lag: the largest in the window, counted from the
+                // committed offsets (a message waiting for its visibility timeout holds its
+                // partition's commit back).
+                vec![
+                    s("backlog", &|w| w.backlog_mean),
+                    s("consumer lag", &|w| w.max_lag as f64),
+                ]
+            }
+            StoreReport::PrimaryBackup(_) | StoreReport::Quorum(_) | StoreReport::Election(_) => {
+                Vec::new()
+            }
+        }
+    }
+
+    /// Its lines of the human table, each split into a label and the rest (for pages).
+    pub fn table_lines(&self) -> Vec<(String, String)> {
+        let mut text = String::new();
+        render(&mut text, std::slice::from_ref(self));
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                // Labels fill the first 13 columns ("store        ", "  writes     ").
+                let cut = l.char_indices().nth(13).map_or(l.len(), |(i, _)| i);
+                let (label, rest) = l.split_at(cut);
+                if label.trim().is_empty() || !label.ends_with(' ') {
+                    (String::new(), l.trim().to_string())
+                } else {
+                    (label.trim().to_string(), rest.trim().to_string())
+                }
+            })
+            .collect()
+    }
+}
+
 /// Adds the stores to a run's report: their figures, their events to the report's count and
 /// their fingerprints to its fingerprint (a report without stores is left as it was).
 pub fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>, events: u64) {
