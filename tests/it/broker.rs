@@ -265,3 +265,55 @@ fn broker_example_is_reproducible_and_keeps_the_books() {
     assert!(stores[0]["messages"]["lost_acked"].as_u64() > Some(0));
     assert_eq!(stores[1]["messages"]["lost_acked"].as_u64(), Some(0));
 }
+
+/// The HTML page of a run with a topology and a broker: the topology's three charts plus the
+/// stores' chart (backlog and lag per window), a table per store, the same bytes twice, and it
+/// loads in Chromium when installed. A page of stores alone leaves the request tables out.
+#[test]
+fn stores_get_a_section_and_a_chart_in_the_html_page() {
+    let dir = std::env::temp_dir().join(format!("hasim-broker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let page = |file: &str, name: &str| {
+        let path = dir.join(name);
+        let out = hasim(&["run", file, "--html", path.to_str().expect("utf-8")]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (std::fs::read_to_string(&path).expect("html"), path)
+    };
+    let (html, path) = page("tests/data/good/broker-small.ron", "a.html");
+    assert_eq!(html.matches("<svg").count(), 4);
+    for needle in [
+        "Store events",
+        "Stores over time",
+        "consumer lag (messages)",
+        "Requests after warm-up",
+        "leader died unreplicated",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    let (again, _) = page("tests/data/good/broker-small.ron", "b.html");
+    assert_eq!(html, again, "two pages of the same run differ");
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        let check = std::process::Command::new("bash")
+            .arg(super::repo("tests/browser/check.sh"))
+            .arg(&path)
+            .arg("4")
+            .output()
+            .expect("bash runs");
+        assert!(
+            check.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    let (pb, _) = page("scenarios/primary-backup.ron", "pb.html");
+    assert!(pb.contains("Store pg-async") && pb.contains("Store pg-sync"));
+    assert!(!pb.contains("Requests after warm-up"));
+    assert_eq!(pb.matches("<svg").count(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
