@@ -38,8 +38,78 @@ fn push(
 pub fn run_charts(r: &Report, format: ChartFormat) -> Result<Vec<Chart>, String> {
     let mut out = Vec::new();
     let who = format!("{} · seed {}", r.scenario, r.seed);
+    if !stores_only(r) {
+        topology_charts(r, format, &who, &mut out)?;
+    }
+    store_charts(r, format, &who, &mut out)?;
+    Ok(out)
+}
+
+/// A scenario of stores alone: it has no requests to chart or tabulate.
+fn stores_only(r: &Report) -> bool {
+    r.replicas.is_empty() && !r.stores.is_empty()
+}
+
+/// The stores' per-window series, one panel per measure (name and unit), one line per store.
+fn store_charts(
+    r: &Report,
+    format: ChartFormat,
+    who: &str,
+    out: &mut Vec<Chart>,
+) -> Result<(), String> {
+    let mut panels: Vec<(String, String, Panel)> = Vec::new();
+    let mut windows: Vec<String> = Vec::new();
+    for series in r.stores.iter().flat_map(|s| s.series()) {
+        let w = format!("{} s", series.window_s);
+        if !windows.contains(&w) {
+            windows.push(w);
+        }
+        let line = Series {
+            name: series.store.clone(),
+            points: series.points,
+        };
+        match panels
+            .iter_mut()
+            .find(|(n, u, _)| *n == series.name && *u == series.unit)
+        {
+            Some((_, _, p)) => p.series.push(line),
+            None => panels.push((
+                series.name.clone(),
+                series.unit.clone(),
+                Panel {
+                    y_label: format!("{} ({})", series.name, series.unit),
+                    series: vec![line],
+                    y_range: None,
+                },
+            )),
+        }
+    }
+    if panels.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = panels.iter().map(|(n, _, _)| n.clone()).collect();
+    let panels: Vec<Panel> = panels.into_iter().map(|(_, _, p)| p).collect();
     push(
-        &mut out,
+        out,
+        "stores",
+        format!(
+            "The stores over time ({} windows): {}, one line per store. A broker's backlog is time-averaged over the window (messages not yet processed); its consumer lag is the largest in the window, counted from the committed offsets, which a message waiting for its visibility timeout holds back.",
+            windows.join(", "),
+            names.join("; ")
+        ),
+        charts::timeline(&format!("Stores over time — {who}"), &panels, &[], format),
+    )
+}
+
+/// The request topology's charts: latency CDF, the service over time, load per replica.
+fn topology_charts(
+    r: &Report,
+    format: ChartFormat,
+    who: &str,
+    out: &mut Vec<Chart>,
+) -> Result<(), String> {
+    push(
+        out,
         "latency-cdf",
         format!(
             "Latency of successful requests after warm-up: the fraction of requests (y) answered within a time (x). p50 {} ms, p99 {} ms.",
@@ -79,7 +149,7 @@ pub fn run_charts(r: &Report, format: ChartFormat) -> Result<Vec<Chart>, String>
     let shades = fault_shades(r);
     let window = format!("{}s windows", r.sre.window_s);
     push(
-        &mut out,
+        out,
         "timeline",
         format!(
             "The service over time ({window}): success rate against the {}% objective, throughput, latency and replicas up. Shaded: warm-up and each fault (a replica down or slow).",
@@ -149,7 +219,7 @@ pub fn run_charts(r: &Report, format: ChartFormat) -> Result<Vec<Chart>, String>
         String::new()
     };
     push(
-        &mut out,
+        out,
         "replicas",
         format!(
             "Each replica's load over time ({window}, time-averaged){more}: requests in flight (in service + queued) and queue length. Shaded: each fault (a replica down or slow)."
@@ -172,7 +242,7 @@ pub fn run_charts(r: &Report, format: ChartFormat) -> Result<Vec<Chart>, String>
             format,
         ),
     )?;
-    Ok(out)
+    Ok(())
 }
 
 fn fault_shades(r: &Report) -> Vec<Shade> {
@@ -491,19 +561,39 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
             ],
         });
     }
+    let mut headline = vec![
+        ("Availability".into(), pct(r.availability.request)),
+        ("Objective".into(), pct(s.slo_availability)),
+        (
+            "Error budget".into(),
+            opt(s.error_budget_consumed, &|b| format!("{} used", pct(b))),
+        ),
+        ("p99".into(), format!("{} ms", r.latency_ms.p99)),
+        ("Mean latency".into(), format!("{} ms", r.latency_ms.mean)),
+        ("Throughput".into(), format!("{} req/s", r.throughput_rps)),
+    ];
+    if stores_only(r) {
+        // No requests: their tables and figures would be zeros.
+        tables.clear();
+        headline = vec![
+            ("Stores".into(), r.stores.len().to_string()),
+            ("Events".into(), r.events.to_string()),
+        ];
+    }
+    for st in &r.stores {
+        tables.push(HtmlTable {
+            caption: format!("Store {}", st.name()),
+            header: vec![String::new(), "figures".into()],
+            rows: st
+                .table_lines()
+                .into_iter()
+                .map(|(label, text)| vec![label, text])
+                .collect(),
+        });
+    }
     let page = HtmlPage {
         title: format!("hasim report — {}", r.scenario),
-        headline: vec![
-            ("Availability".into(), pct(r.availability.request)),
-            ("Objective".into(), pct(s.slo_availability)),
-            (
-                "Error budget".into(),
-                opt(s.error_budget_consumed, &|b| format!("{} used", pct(b))),
-            ),
-            ("p99".into(), format!("{} ms", r.latency_ms.p99)),
-            ("Mean latency".into(), format!("{} ms", r.latency_ms.mean)),
-            ("Throughput".into(), format!("{} req/s", r.throughput_rps)),
-        ],
+        headline,
         verdicts: r
             .expectations
             .iter()

@@ -15,6 +15,8 @@ pub enum StoreSpec {
     Quorum(QuorumSpec),
     /// Raft-like leader election timing (no log).
     Election(ElectionSpec),
+    /// A Kafka/SQS-shaped message broker: partitions, producers with acks, a consumer group.
+    Broker(BrokerSpec),
 }
 
 impl StoreSpec {
@@ -24,6 +26,7 @@ impl StoreSpec {
             StoreSpec::PrimaryBackup(s) => &s.name,
             StoreSpec::Quorum(s) => &s.name,
             StoreSpec::Election(s) => &s.name,
+            StoreSpec::Broker(s) => &s.name,
         }
     }
 }
@@ -186,4 +189,107 @@ pub struct ElectionSpec {
     pub failures: Option<FailureSpec>,
     /// Crashes of whichever node leads at `at`, for `duration` (only `Crash` faults).
     pub faults: Vec<StoreFault>,
+}
+
+/// When a producer counts a message as sent (Kafka `acks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acks {
+    /// `acks=0`: fire and forget; lost when the partition has no leader or its leader dies
+    /// before a follower that takes over holds it.
+    None,
+    /// `acks=1`: acknowledged once the leader appended it; lost when the leader dies before the
+    /// follower elected in its place held it.
+    Leader,
+    /// `acks=all`: acknowledged once every in-sync replica holds it (the high watermark passed
+    /// it); refused while fewer than `min_insync_replicas` are in sync.
+    All,
+}
+
+/// A fault at a fixed time in a broker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BrokerFault {
+    /// The broker node leading `partition` at `at` crashes for `duration`.
+    LeaderCrash {
+        /// When.
+        at: SimDuration,
+        /// How long the node stays down.
+        duration: SimDuration,
+        /// Whose leader (0-based).
+        partition: u32,
+    },
+    /// Consumer `consumer` of the group crashes at `at` and restarts `duration` later.
+    ConsumerCrash {
+        /// When.
+        at: SimDuration,
+        /// How long it stays down.
+        duration: SimDuration,
+        /// Which consumer (0-based).
+        consumer: u32,
+    },
+}
+
+/// The consumer group of a broker (Kafka group semantics, SQS redelivery semantics).
+#[derive(Clone, Debug)]
+pub struct ConsumerGroupSpec {
+    /// Members; partitions are assigned round robin to the live ones (extra members idle).
+    pub consumers: u32,
+    /// Time to process one message; a consumer processes one message at a time.
+    pub processing: Dist,
+    /// Probability that processing a message fails (it is redelivered after the visibility
+    /// timeout, or dead-lettered after `max_receives` receives).
+    pub failure_rate: f64,
+    /// Heartbeats to the group coordinator, from a random phase per consumer.
+    pub heartbeat_interval: SimDuration,
+    /// A consumer is declared dead this long after its last heartbeat (Kafka 45 s).
+    pub session_timeout: SimDuration,
+    /// Every member stops consuming for this long when the group rebalances (eager rebalance).
+    pub rebalance_pause: SimDuration,
+    /// A message whose processing failed is received again this long later (SQS 30 s).
+    pub visibility_timeout: SimDuration,
+    /// Receives before a message goes to the dead-letter queue (SQS `maxReceiveCount`).
+    pub max_receives: u32,
+    /// Consumers commit what they processed every `commit_interval` (Kafka
+    /// `auto.commit.interval.ms`, 5 s); a partition reassigned is read again from its last
+    /// commit, so what was processed but not committed is delivered twice.
+    pub commit_interval: SimDuration,
+    /// Random crash/restart of each consumer.
+    pub failures: Option<FailureSpec>,
+}
+
+/// A message broker: one topic of `partitions`, each replicated on `replication_factor` of
+/// `brokers` nodes (leader and followers), one producer, one consumer group.
+#[derive(Clone, Debug)]
+pub struct BrokerSpec {
+    /// Unique name among stores.
+    pub name: String,
+    /// Broker nodes (≥ replication factor, ≤ 32); partition p's replicas are nodes p, p+1, …
+    /// (mod brokers), the first its preferred leader.
+    pub brokers: u32,
+    /// Partitions of the topic.
+    pub partitions: u32,
+    /// Replicas per partition (1 to 32).
+    pub replication_factor: u32,
+    /// In-sync replicas an `acks=all` write needs (1 to the replication factor).
+    pub min_insync_replicas: u32,
+    /// Time for a follower to copy a message from its leader (each message and follower its
+    /// own draw; followers copy in order).
+    pub follower_lag: Dist,
+    /// Time from a leader's crash until the controller made an in-sync follower leader
+    /// (KRaft `broker.session.timeout.ms` 9 s).
+    pub leader_failover: Dist,
+    /// Message arrivals from producers; each message goes to a uniformly random partition.
+    pub produce: Arrivals,
+    /// The producer's `acks`.
+    pub acks: Acks,
+    /// The consumer group.
+    pub consumers: ConsumerGroupSpec,
+    /// Messages older than this are deleted whether consumed or not (Kafka 7 d); checked every
+    /// window.
+    pub retention: SimDuration,
+    /// Per-window rows (backlog, lag) are cut every `window`.
+    pub window: SimDuration,
+    /// Random crash/repair of each broker node.
+    pub failures: Option<FailureSpec>,
+    /// Faults at fixed times, in time order.
+    pub faults: Vec<BrokerFault>,
 }

@@ -24,9 +24,9 @@ pub use mser::{Mser5, Truncation};
 pub use report::{HopReport, Report, ReportMeta, Resilience};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use store::{
-    ClusterReport, ElectionReport, MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReads,
-    PbReport, PbWrites, QuorumOps, QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport,
-    add_stores,
+    BrokerMessages, BrokerReport, BrokerWindowRow, ClusterReport, ElectionReport, LostBy,
+    MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReads, PbReport, PbWrites, QuorumOps,
+    QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport, StoreSeries, add_stores,
 };
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,

@@ -27,6 +27,10 @@ pub struct StoreCollector {
     pub reads: Histogram<u64>,
     /// Exact sum of successful reads' latency, ns.
     pub reads_sum_ns: u128,
+    /// Brokers: production → first successful processing, ns.
+    pub consumed: Histogram<u64>,
+    /// Exact sum of those delays, ns.
+    pub consumed_sum_ns: u128,
     /// Hash of every record in order.
     pub fingerprint: u64,
 }
@@ -42,6 +46,8 @@ impl Default for StoreCollector {
             writes_sum_ns: 0,
             reads: h(),
             reads_sum_ns: 0,
+            consumed: h(),
+            consumed_sum_ns: 0,
             fingerprint: 0,
         }
     }
@@ -53,6 +59,7 @@ impl Observer<StoreRecord> for StoreCollector {
         let (kind, ok, latency) = match *record {
             StoreRecord::Write { ok, latency, .. } => (0u64, ok, latency),
             StoreRecord::Read { ok, latency, .. } => (1, ok, latency),
+            StoreRecord::Consumed { first, delay, .. } => (2, first, delay),
         };
         mix(&mut self.fingerprint, kind << 1 | u64::from(ok));
         mix(&mut self.fingerprint, latency.0);
@@ -61,6 +68,9 @@ impl Observer<StoreRecord> for StoreCollector {
             if kind == 0 {
                 self.writes.saturating_record(v);
                 self.writes_sum_ns += u128::from(latency.0);
+            } else if kind == 2 {
+                self.consumed.saturating_record(v);
+                self.consumed_sum_ns += u128::from(latency.0);
             } else {
                 self.reads.saturating_record(v);
                 self.reads_sum_ns += u128::from(latency.0);
@@ -369,6 +379,8 @@ pub enum StoreReport {
     Quorum(QuorumReport),
     /// A leader-elected cluster.
     Election(ClusterReport),
+    /// A message broker.
+    Broker(BrokerReport),
 }
 
 impl StoreReport {
@@ -378,6 +390,7 @@ impl StoreReport {
             StoreSummary::PrimaryBackup(p) => StoreReport::PrimaryBackup(pb(p, c)),
             StoreSummary::Quorum(q) => StoreReport::Quorum(quorum(q, c)),
             StoreSummary::Election(e) => StoreReport::Election(cluster(e)),
+            StoreSummary::Broker(b) => StoreReport::Broker(broker(b, c)),
         }
     }
 
@@ -385,7 +398,7 @@ impl StoreReport {
     pub fn max_rpo(&self) -> f64 {
         match self {
             StoreReport::PrimaryBackup(p) => p.rpo_writes.max,
-            StoreReport::Quorum(_) | StoreReport::Election(_) => 0.0,
+            StoreReport::Quorum(_) | StoreReport::Election(_) | StoreReport::Broker(_) => 0.0,
         }
     }
 
@@ -393,8 +406,82 @@ impl StoreReport {
     pub fn max_rto_s(&self) -> f64 {
         match self {
             StoreReport::PrimaryBackup(p) => p.rto_s.max,
-            StoreReport::Quorum(_) | StoreReport::Election(_) => 0.0,
+            StoreReport::Quorum(_) | StoreReport::Election(_) | StoreReport::Broker(_) => 0.0,
         }
+    }
+}
+
+/// One per-window time series of a store, for charts and pages: every store kind that keeps
+/// window rows exposes them this way (see [`StoreReport::series`]), so the page draws them
+/// without knowing the kind. Values are plain numbers in `unit`; `points` are (end of the
+/// window in s, value), one per window in time order (the last window may be shorter).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreSeries {
+    /// The store it belongs to.
+    pub store: String,
+    /// What is measured, e.g. `backlog`, `consumer lag`.
+    pub name: String,
+    /// Its unit, e.g. `messages`; series of the same name and unit share a chart panel.
+    pub unit: String,
+    /// The window, s.
+    pub window_s: f64,
+    /// (end of window s, value).
+    pub points: Vec<(f64, f64)>,
+}
+
+impl StoreReport {
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        match self {
+            StoreReport::PrimaryBackup(p) => &p.name,
+            StoreReport::Quorum(q) => &q.name,
+            StoreReport::Election(e) => &e.name,
+            StoreReport::Broker(b) => &b.name,
+        }
+    }
+
+    /// Its per-window series (none for kinds without window rows).
+    pub fn series(&self) -> Vec<StoreSeries> {
+        match self {
+            StoreReport::Broker(b) => {
+                let s = |name: &str, f: &dyn Fn(&BrokerWindowRow) -> f64| StoreSeries {
+                    store: b.name.clone(),
+                    name: name.into(),
+                    unit: "messages".into(),
+                    window_s: b.window_s,
+                    points: b.windows.iter().map(|w| (w.end_s, f(w))).collect(),
+                };
+                // Backlog: time-averaged; lag: the largest in the window, counted from the
+                // committed offsets (a message waiting for its visibility timeout holds its
+                // partition's commit back).
+                vec![
+                    s("backlog", &|w| w.backlog_mean),
+                    s("consumer lag", &|w| w.max_lag as f64),
+                ]
+            }
+            StoreReport::PrimaryBackup(_) | StoreReport::Quorum(_) | StoreReport::Election(_) => {
+                Vec::new()
+            }
+        }
+    }
+
+    /// Its lines of the human table, each split into a label and the rest (for pages).
+    pub fn table_lines(&self) -> Vec<(String, String)> {
+        let mut text = String::new();
+        render(&mut text, std::slice::from_ref(self));
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                // Labels fill the first 13 columns ("store        ", "  writes     ").
+                let cut = l.char_indices().nth(13).map_or(l.len(), |(i, _)| i);
+                let (label, rest) = l.split_at(cut);
+                if label.trim().is_empty() || !label.ends_with(' ') {
+                    (String::new(), l.trim().to_string())
+                } else {
+                    (label.trim().to_string(), rest.trim().to_string())
+                }
+            })
+            .collect()
     }
 }
 
@@ -410,6 +497,7 @@ pub fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>, events: 
             StoreReport::PrimaryBackup(p) => &p.fingerprint,
             StoreReport::Quorum(q) => &q.fingerprint,
             StoreReport::Election(e) => &e.fingerprint,
+            StoreReport::Broker(b) => &b.fingerprint,
         };
         mix(&mut h, u64::from_str_radix(f, 16).unwrap_or(0));
     }
@@ -584,6 +672,189 @@ fn quorum(q: &QuorumSummary, c: &StoreCollector) -> QuorumReport {
     }
 }
 
+/// Messages lost, by cause.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LostBy {
+    /// `acks=0` messages sent while their partition had no leader.
+    pub acks0_no_leader: u64,
+    /// Appended by a leader that died before the follower that replaced it held them.
+    pub unreplicated_leader_loss: u64,
+    /// Deleted by retention before they were processed.
+    pub retention: u64,
+}
+
+/// A broker's message counts. produced = producer_errors + lost + delivered + dead_lettered +
+/// backlog + in_flight.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BrokerMessages {
+    /// Sent by the producer.
+    pub produced: u64,
+    /// Acknowledged to it (none with acks=0).
+    pub acked: u64,
+    /// Errors the producer saw: refused (no leader, too few in-sync replicas) or cut at a leader
+    /// election before their acknowledgement (acks=all).
+    pub producer_errors: u64,
+    /// Lost, all causes.
+    pub lost: u64,
+    /// Lost, by cause.
+    pub lost_by: LostBy,
+    /// Of the lost, those the producer had been told were written.
+    pub lost_acked: u64,
+    /// Processed successfully at least once.
+    pub delivered: u64,
+    /// Processed again after a successful processing (at-least-once redelivery).
+    pub duplicates: u64,
+    /// Processings that failed.
+    pub processing_failures: u64,
+    /// Moved to the dead-letter queue after `max_receives` receives.
+    pub dead_lettered: u64,
+    /// Waiting at the end.
+    pub backlog: u64,
+    /// Being processed at the end.
+    pub in_flight: u64,
+}
+
+/// One window of a broker's run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BrokerWindowRow {
+    /// End of the window, s.
+    pub end_s: f64,
+    /// Produced in the window.
+    pub produced: u64,
+    /// Delivered (first successful processing) in the window.
+    pub delivered: u64,
+    /// Duplicate processings in the window.
+    pub duplicates: u64,
+    /// Lost in the window.
+    pub lost: u64,
+    /// Time-averaged messages not finished.
+    pub backlog_mean: f64,
+    /// Messages not finished at the end.
+    pub backlog: u64,
+    /// Consumer lag at the end (Σ high watermark − committed offset).
+    pub lag: u64,
+    /// Largest consumer lag in the window.
+    pub max_lag: u64,
+}
+
+/// A message broker's figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BrokerReport {
+    /// The store's name.
+    pub name: String,
+    /// Broker nodes.
+    pub brokers: u32,
+    /// Partitions.
+    pub partitions: u32,
+    /// Replicas per partition.
+    pub replication_factor: u32,
+    /// `0`, `1` or `all`.
+    pub acks: &'static str,
+    /// Members of the consumer group.
+    pub consumers: u32,
+    /// Message counts.
+    pub messages: BrokerMessages,
+    /// Production → first successful processing, ms.
+    pub delay_ms: OpLatencyMs,
+    /// Time-averaged messages not finished (Little: production rate × mean time inside).
+    pub mean_backlog: f64,
+    /// Largest consumer lag, messages.
+    pub max_lag: u64,
+    /// Group rebalances.
+    pub rebalances: u64,
+    /// Time the group was paused by rebalances, s.
+    pub paused_s: f64,
+    /// Partition leader elections.
+    pub elections: u64,
+    /// Broker node crashes.
+    pub node_crashes: u64,
+    /// Consumer crashes.
+    pub consumer_crashes: u64,
+    /// Scheduled faults that found nothing to hit.
+    pub faults_skipped: u64,
+    /// The window of the rows, s.
+    pub window_s: f64,
+    /// One row per window.
+    pub windows: Vec<BrokerWindowRow>,
+    /// Hash of the broker's records in order.
+    pub fingerprint: String,
+}
+
+fn broker(b: &models::store::BrokerSummary, c: &StoreCollector) -> BrokerReport {
+    let k = &b.counts;
+    let end = b.run.end.0;
+    BrokerReport {
+        name: b.name.clone(),
+        brokers: b.brokers,
+        partitions: b.partitions,
+        replication_factor: b.replication_factor,
+        acks: match b.acks {
+            models::store_spec::Acks::None => "0",
+            models::store_spec::Acks::Leader => "1",
+            models::store_spec::Acks::All => "all",
+        },
+        consumers: b.consumers,
+        messages: BrokerMessages {
+            produced: k.produced,
+            acked: k.acked,
+            producer_errors: k.refused + k.cut_unacked,
+            lost: k.lost(),
+            lost_by: LostBy {
+                acks0_no_leader: k.dropped,
+                unreplicated_leader_loss: k.lost_unreplicated,
+                retention: k.lost_retention,
+            },
+            lost_acked: k.lost_acked,
+            delivered: k.delivered,
+            duplicates: k.duplicates,
+            processing_failures: k.processing_failures,
+            dead_lettered: k.dead_lettered,
+            backlog: k.backlog,
+            in_flight: k.in_flight,
+        },
+        delay_ms: latency(&c.consumed, c.consumed_sum_ns),
+        mean_backlog: round(
+            if end == 0 {
+                0.0
+            } else {
+                b.backlog_area as f64 / end as f64
+            },
+            3,
+        ),
+        max_lag: b.max_lag,
+        rebalances: k.rebalances,
+        paused_s: round(b.paused_ns as f64 / 1e9, 6),
+        elections: k.elections,
+        node_crashes: k.node_crashes,
+        consumer_crashes: k.consumer_crashes,
+        faults_skipped: k.faults_skipped,
+        window_s: round(b.window_ns as f64 / 1e9, 6),
+        windows: b
+            .windows
+            .iter()
+            .map(|w| BrokerWindowRow {
+                end_s: round(w.end.0 as f64 / 1e9, 6),
+                produced: w.produced,
+                delivered: w.delivered,
+                duplicates: w.duplicates,
+                lost: w.lost,
+                backlog_mean: round(
+                    if w.length_ns == 0 {
+                        w.backlog as f64
+                    } else {
+                        w.backlog_area as f64 / w.length_ns as f64
+                    },
+                    3,
+                ),
+                backlog: w.backlog,
+                lag: w.lag,
+                max_lag: w.max_lag,
+            })
+            .collect(),
+        fingerprint: format!("{:016x}", c.fingerprint),
+    }
+}
+
 /// The stores' lines of the human table.
 pub(crate) fn render(w: &mut String, stores: &[StoreReport]) {
     for s in stores {
@@ -699,6 +970,7 @@ pub(crate) fn render(w: &mut String, stores: &[StoreReport]) {
                     t.mean, t.max
                 );
             }
+            StoreReport::Broker(b) => render_broker(w, b),
             StoreReport::Quorum(q) => {
                 let _ = writeln!(
                     w,
@@ -740,6 +1012,51 @@ pub(crate) fn render(w: &mut String, stores: &[StoreReport]) {
             }
         }
     }
+}
+
+fn render_broker(w: &mut String, b: &BrokerReport) {
+    let m = &b.messages;
+    let _ = writeln!(
+        w,
+        "store        {} · broker: {} partitions × {} replicas on {} nodes · acks {} · {} consumers",
+        b.name, b.partitions, b.replication_factor, b.brokers, b.acks, b.consumers
+    );
+    let _ = writeln!(
+        w,
+        "  messages   produced {}  acked {}  producer errors {}  delivered {}  duplicates {}  dead-lettered {}",
+        m.produced, m.acked, m.producer_errors, m.delivered, m.duplicates, m.dead_lettered
+    );
+    let _ = writeln!(
+        w,
+        "  lost       {} (acked {}): acks=0 without a leader {}, leader died unreplicated {}, retention {}",
+        m.lost,
+        m.lost_acked,
+        m.lost_by.acks0_no_leader,
+        m.lost_by.unreplicated_leader_loss,
+        m.lost_by.retention
+    );
+    let _ = writeln!(
+        w,
+        "  at the end backlog {}  in flight {}  (processing failures {})",
+        m.backlog, m.in_flight, m.processing_failures
+    );
+    let d = &b.delay_ms;
+    let _ = writeln!(
+        w,
+        "  delay ms   produce → processed: mean {}  p50 {}  p99 {}  max {}",
+        d.mean, d.p50, d.p99, d.max
+    );
+    let _ = writeln!(
+        w,
+        "  lag        mean backlog {}  max consumer lag {} · {} rebalances, paused {} s · {} leader elections · crashes: {} nodes, {} consumers",
+        b.mean_backlog,
+        b.max_lag,
+        b.rebalances,
+        b.paused_s,
+        b.elections,
+        b.node_crashes,
+        b.consumer_crashes
+    );
 }
 
 #[cfg(test)]

@@ -87,6 +87,88 @@ pub enum Store {
         #[serde(default)]
         faults: Vec<StoreFault>,
     },
+    Broker {
+        name: String,
+        #[serde(default)]
+        brokers: Option<u32>,
+        partitions: u32,
+        replication_factor: u32,
+        #[serde(default)]
+        min_insync_replicas: Option<u32>,
+        follower_lag: Dist,
+        #[serde(default)]
+        leader_failover: Option<Dist>,
+        producer: Producer,
+        consumers: ConsumerGroup,
+        #[serde(default)]
+        retention: Option<String>,
+        #[serde(default)]
+        window: Option<String>,
+        #[serde(default)]
+        failures: Option<Failures>,
+        #[serde(default)]
+        faults: Vec<BrokerFault>,
+    },
+}
+
+/// A broker's producer.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Producer {
+    pub messages: Arrivals,
+    #[serde(default)]
+    pub acks: Option<Acks>,
+}
+
+/// Kafka `acks`: 0, 1 or all.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum Acks {
+    Zero,
+    One,
+    All,
+}
+
+/// A broker's consumer group.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerGroup {
+    pub consumers: u32,
+    pub processing: Dist,
+    #[serde(default)]
+    pub failure_rate: Option<f64>,
+    #[serde(default)]
+    pub heartbeat_interval: Option<String>,
+    #[serde(default)]
+    pub session_timeout: Option<String>,
+    #[serde(default)]
+    pub rebalance_pause: Option<String>,
+    #[serde(default)]
+    pub visibility_timeout: Option<String>,
+    #[serde(default)]
+    pub max_receives: Option<u32>,
+    #[serde(default)]
+    pub commit_interval: Option<String>,
+    #[serde(default)]
+    pub failures: Option<Failures>,
+}
+
+/// Faults at fixed times in a broker.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum BrokerFault {
+    LeaderCrash {
+        at: String,
+        duration: String,
+        #[serde(default)]
+        partition: Option<u32>,
+    },
+    ConsumerCrash {
+        at: String,
+        duration: String,
+        #[serde(default)]
+        consumer: Option<u32>,
+    },
 }
 
 /// How a primary replicates writes.

@@ -6,7 +6,8 @@ use crate::raw;
 use crate::validate::Ctx;
 use models::spec::{Arrivals, FailureSpec};
 use models::store_spec::{
-    ElectionSpec, PrimaryBackupSpec, QuorumSpec, Replication, StoreFault, StoreSpec,
+    Acks, BrokerFault, BrokerSpec, ConsumerGroupSpec, ElectionSpec, PrimaryBackupSpec, QuorumSpec,
+    Replication, StoreFault, StoreSpec,
 };
 use reports::Expectation;
 use sim_core::{Dist, SimDuration, parse_duration};
@@ -32,7 +33,8 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
         let name = match s {
             raw::Store::PrimaryBackup { name, .. }
             | raw::Store::Quorum { name, .. }
-            | raw::Store::Election { name, .. } => name,
+            | raw::Store::Election { name, .. }
+            | raw::Store::Broker { name, .. } => name,
         };
         let name_path = format!("stores[{i}].name");
         if name.trim().is_empty() {
@@ -117,6 +119,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 faults,
             )
             .map(StoreSpec::Election),
+            raw::Store::Broker { .. } => broker(cx, i, raw, horizon, s).map(StoreSpec::Broker),
         };
         out.extend(built);
     }
@@ -583,4 +586,363 @@ pub(crate) fn expectation(
         }
         _ => {}
     }
+}
+
+/// Most partitions of a broker's topic.
+pub const MAX_PARTITIONS: u32 = 1000;
+/// Most broker nodes (replicas are tracked in 32-bit masks).
+pub const MAX_BROKERS: u32 = 32;
+/// Most members of a consumer group.
+pub const MAX_CONSUMERS: u32 = 1000;
+
+/// `Broker(…)`: a topic's partitions on broker nodes, a producer and a consumer group. Every
+/// default is Kafka's (or SQS's for redelivery) and becomes a note.
+fn broker(
+    cx: &mut Ctx<'_>,
+    i: usize,
+    scenario: &raw::Scenario,
+    horizon: Option<SimDuration>,
+    s: &raw::Store,
+) -> Option<BrokerSpec> {
+    let raw::Store::Broker {
+        name,
+        brokers,
+        partitions,
+        replication_factor,
+        min_insync_replicas,
+        follower_lag,
+        leader_failover,
+        producer,
+        consumers,
+        retention,
+        window,
+        failures: raw_failures,
+        faults: raw_faults,
+    } = s
+    else {
+        unreachable!("called for brokers only");
+    };
+    let at = |f: &str| format!("stores[{i}].{f}");
+    let mut ok = true;
+    let mut defaults: Vec<String> = Vec::new();
+    let (p, rf) = (*partitions, *replication_factor);
+    if !(1..=MAX_PARTITIONS).contains(&p) {
+        cx.fail_help(
+            &at("partitions"),
+            format!("broker `{name}` needs 1 to {MAX_PARTITIONS} partitions, found {p}"),
+            "a topic has at least one partition",
+        );
+        ok = false;
+    }
+    let rf_ok = (1..=MAX_BROKERS).contains(&rf);
+    if !rf_ok {
+        cx.fail_help(
+            &at("replication_factor"),
+            format!("the replication factor must be 1 to {MAX_BROKERS}, found {rf}"),
+            "Kafka clusters usually use 3",
+        );
+        ok = false;
+    }
+    let n_brokers = match brokers {
+        Some(b) if rf_ok && (*b < rf || *b > MAX_BROKERS) => {
+            cx.fail_help(
+                &at("brokers"),
+                format!("broker `{name}` needs {rf} to {MAX_BROKERS} broker nodes (its replication factor to {MAX_BROKERS}), found {b}"),
+                "each replica of a partition lives on its own node",
+            );
+            ok = false;
+            rf
+        }
+        Some(b) => *b,
+        None => {
+            defaults.push(format!("brokers {rf} (one per replica)"));
+            rf
+        }
+    };
+    let min_isr = match min_insync_replicas {
+        Some(m) if rf_ok && (*m == 0 || *m > rf) => {
+            cx.fail_help(
+                &at("min_insync_replicas"),
+                format!("min_insync_replicas must be between 1 and the replication factor {rf}, found {m}"),
+                "Kafka's common setting is 2 with a replication factor of 3",
+            );
+            ok = false;
+            1
+        }
+        Some(m) => *m,
+        None => {
+            defaults.push("min_insync_replicas 1 (Kafka's min.insync.replicas)".into());
+            1
+        }
+    };
+    let follower_lag = cx.dist(follower_lag, &at("follower_lag"));
+    let leader_failover = match leader_failover {
+        Some(d) => cx.dist(d, &at("leader_failover")),
+        None => {
+            defaults.push("leader_failover 9s (KRaft broker.session.timeout.ms)".into());
+            Some(Dist::constant(SimDuration::from_secs(9)))
+        }
+    };
+    let produce = arrivals(cx, &producer.messages, &at("producer.messages"));
+    let acks = match producer.acks {
+        Some(raw::Acks::Zero) => Acks::None,
+        Some(raw::Acks::One) => Acks::Leader,
+        Some(raw::Acks::All) => Acks::All,
+        None => {
+            defaults.push("acks All (Kafka's producer default since 3.0)".into());
+            Acks::All
+        }
+    };
+    let time = |cx: &mut Ctx<'_>,
+                v: Option<&String>,
+                f: &str,
+                default: SimDuration,
+                source: &str,
+                defaults: &mut Vec<String>| match v {
+        Some(text) => cx.positive_duration(text, &at(f), f),
+        None => {
+            defaults.push(format!("{f} {default} ({source})"));
+            Some(default)
+        }
+    };
+    let g = consumers;
+    let hb = time(
+        cx,
+        g.heartbeat_interval.as_ref(),
+        "consumers.heartbeat_interval",
+        SimDuration::from_secs(3),
+        "Kafka heartbeat.interval.ms",
+        &mut defaults,
+    );
+    let session = time(
+        cx,
+        g.session_timeout.as_ref(),
+        "consumers.session_timeout",
+        SimDuration::from_secs(45),
+        "Kafka session.timeout.ms since 3.0",
+        &mut defaults,
+    );
+    let pause = time(
+        cx,
+        g.rebalance_pause.as_ref(),
+        "consumers.rebalance_pause",
+        SimDuration::from_secs(3),
+        "Kafka group.initial.rebalance.delay.ms",
+        &mut defaults,
+    );
+    let visibility = time(
+        cx,
+        g.visibility_timeout.as_ref(),
+        "consumers.visibility_timeout",
+        SimDuration::from_secs(30),
+        "SQS default",
+        &mut defaults,
+    );
+    let commit = time(
+        cx,
+        g.commit_interval.as_ref(),
+        "consumers.commit_interval",
+        SimDuration::from_secs(5),
+        "Kafka auto.commit.interval.ms",
+        &mut defaults,
+    );
+    let retention = time(
+        cx,
+        retention.as_ref(),
+        "retention",
+        SimDuration::from_secs(7 * 86_400),
+        "Kafka log.retention.hours 168",
+        &mut defaults,
+    );
+    if let (Some(h), Some(t)) = (hb, session)
+        && t <= h
+    {
+        cx.fail_help(
+            &at("consumers.session_timeout"),
+            format!("the session timeout ({t}) must be longer than the heartbeat interval ({h})"),
+            "Kafka: heartbeat.interval.ms 3 s, session.timeout.ms 45 s",
+        );
+        ok = false;
+    }
+    if !(1..=MAX_CONSUMERS).contains(&g.consumers) {
+        cx.fail_help(
+            &at("consumers.consumers"),
+            format!(
+                "a consumer group needs 1 to {MAX_CONSUMERS} consumers, found {}",
+                g.consumers
+            ),
+            "members beyond the partition count stay idle",
+        );
+        ok = false;
+    }
+    let processing = cx.dist(&g.processing, &at("consumers.processing"));
+    let failure_rate = match g.failure_rate {
+        Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => x,
+        Some(x) => {
+            cx.fail_help(
+                &at("consumers.failure_rate"),
+                format!("failure_rate must be a probability between 0 and 1, found {x}"),
+                "the chance that processing one message fails, e.g. 0.01",
+            );
+            ok = false;
+            0.0
+        }
+        None => 0.0,
+    };
+    let max_receives = match g.max_receives {
+        Some(0) => {
+            cx.fail_help(
+                &at("consumers.max_receives"),
+                "max_receives must be at least 1",
+                "receives before a message goes to the dead-letter queue, e.g. 5",
+            );
+            ok = false;
+            1
+        }
+        Some(m) => m,
+        None => {
+            defaults.push(
+                "consumers.max_receives 5 (SQS maxReceiveCount, then the dead-letter queue)".into(),
+            );
+            5
+        }
+    };
+    let consumer_failures = failures(cx, g.failures.as_ref(), &at("consumers.failures"));
+    let node_failures = failures(cx, raw_failures.as_ref(), &at("failures"));
+    // The window of the per-window rows: the broker's own, else the scenario's.
+    let window = match window {
+        Some(w) => cx.positive_duration(w, &at("window"), "the window"),
+        None => match scenario.slo.as_ref().and_then(|s| s.window.as_ref()) {
+            // Its errors are the objective's to report.
+            Some(w) => parse_duration(w).ok().filter(|d| d.0 > 0),
+            None => horizon.map(crate::validate::default_window),
+        },
+    };
+    if let (Some(w), Some(h)) = (window, horizon)
+        && h.0.div_ceil(w.0.max(1)) > crate::validate::MAX_WINDOWS
+    {
+        cx.fail_help(
+            &at("window"),
+            format!(
+                "a {w} window cuts the {h} horizon into more than {} windows",
+                crate::validate::MAX_WINDOWS
+            ),
+            "rows are kept per window: use a longer window",
+        );
+        ok = false;
+    }
+    let mut faults = Vec::new();
+    for (j, f) in raw_faults.iter().enumerate() {
+        let fp = |field: &str| format!("stores[{i}].faults[{j}].{field}");
+        let (at_text, duration) = match f {
+            raw::BrokerFault::LeaderCrash { at, duration, .. }
+            | raw::BrokerFault::ConsumerCrash { at, duration, .. } => (at, duration),
+        };
+        let start = cx.duration(at_text, &fp("at"));
+        let length = cx.positive_duration(duration, &fp("duration"), "duration");
+        if let (Some(s), Some(h)) = (start, horizon)
+            && s >= h
+        {
+            cx.fail_help(
+                &fp("at"),
+                format!("the fault starts at {s}, at or after the horizon ({h})"),
+                "a fault must start before the run ends",
+            );
+            ok = false;
+            continue;
+        }
+        let (Some(at), Some(duration)) = (start, length) else {
+            ok = false;
+            continue;
+        };
+        match f {
+            raw::BrokerFault::LeaderCrash { partition, .. } => {
+                let partition = partition.unwrap_or(0);
+                if partition >= p {
+                    cx.fail_help(
+                        &fp("partition"),
+                        format!(
+                            "broker `{name}` has {p} partitions (0 to {}), found {partition}",
+                            p.saturating_sub(1)
+                        ),
+                        "the fault crashes the node that leads this partition",
+                    );
+                    ok = false;
+                    continue;
+                }
+                faults.push(BrokerFault::LeaderCrash {
+                    at,
+                    duration,
+                    partition,
+                });
+            }
+            raw::BrokerFault::ConsumerCrash { consumer, .. } => {
+                let consumer = consumer.unwrap_or(0);
+                if consumer >= g.consumers {
+                    cx.fail_help(
+                        &fp("consumer"),
+                        format!(
+                            "the group has {} consumers (0 to {}), found {consumer}",
+                            g.consumers,
+                            g.consumers.saturating_sub(1)
+                        ),
+                        "consumers are numbered from 0",
+                    );
+                    ok = false;
+                    continue;
+                }
+                faults.push(BrokerFault::ConsumerCrash {
+                    at,
+                    duration,
+                    consumer,
+                });
+            }
+        }
+    }
+    faults.sort_by_key(|f| match f {
+        BrokerFault::LeaderCrash { at, .. } | BrokerFault::ConsumerCrash { at, .. } => *at,
+    });
+    if !defaults.is_empty() {
+        cx.notes.push(format!(
+            "broker `{name}`: not set, using {}",
+            defaults.join(", ")
+        ));
+    }
+    if ok && g.consumers > p {
+        cx.notes.push(format!(
+            "broker `{name}`: {} consumers for {p} partitions: {} stay idle until a member fails",
+            g.consumers,
+            g.consumers - p
+        ));
+    }
+    if !ok {
+        return None;
+    }
+    Some(BrokerSpec {
+        name: name.clone(),
+        brokers: n_brokers,
+        partitions: p,
+        replication_factor: rf,
+        min_insync_replicas: min_isr,
+        follower_lag: follower_lag?,
+        leader_failover: leader_failover?,
+        produce: produce?,
+        acks,
+        consumers: ConsumerGroupSpec {
+            consumers: g.consumers,
+            processing: processing?,
+            failure_rate,
+            heartbeat_interval: hb?,
+            session_timeout: session?,
+            rebalance_pause: pause?,
+            visibility_timeout: visibility?,
+            max_receives,
+            commit_interval: commit?,
+            failures: consumer_failures?,
+        },
+        retention: retention?,
+        window: window?,
+        failures: node_failures?,
+        faults,
+    })
 }

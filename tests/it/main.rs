@@ -2,6 +2,8 @@
 
 #[allow(clippy::disallowed_methods)] // sqrt of sample variances, pow of reference values
 mod balancing;
+#[allow(clippy::disallowed_methods)] // sqrt and powi of reference values
+mod broker;
 mod cli;
 mod determinism;
 mod faults;

@@ -7,14 +7,18 @@
 //!   lost (RPO) and the time writes fail (RTO); split-brain writes without fencing.
 //! - [`Quorum`]: N replicas with independent crash/repair; reads need R up, writes W.
 //! - [`LeaderElection`]: Raft-like election timing: time without a leader, terms per election.
+//! - [`Broker`]: Kafka/SQS-shaped message broker: acks, ISR elections, a consumer group with
+//!   rebalances, redelivery and a dead-letter queue; lost, duplicated and late messages.
 //!
 //! Both emit [`StoreRecord`]s (one per operation, for latency histograms and the fingerprint)
 //! and return a summary of integers that `reports` turns into figures.
 
+mod broker;
 mod election;
 mod primary_backup;
 mod quorum;
 
+pub use broker::{Broker, BrokerCounts, BrokerSummary, BrokerWindow};
 pub use election::{Election, ElectionSummary, LeaderElection};
 pub use primary_backup::{Outage, OutageCause, PbCounts, PbSummary, PrimaryBackup};
 pub use quorum::{OpCounts, Quorum, QuorumSummary, k_of_n};
@@ -76,6 +80,15 @@ pub enum StoreRecord {
         /// From issue to the R-th answer (zero when it failed).
         latency: SimDuration,
     },
+    /// A broker's consumer finished processing a message (brokers).
+    Consumed {
+        /// Index of the store.
+        store: u32,
+        /// Its first successful processing (false: failed, or a duplicate).
+        first: bool,
+        /// From production to the end of processing (zero unless `first`).
+        delay: SimDuration,
+    },
 }
 
 /// A store's end-of-run figures.
@@ -87,6 +100,8 @@ pub enum StoreSummary {
     Quorum(QuorumSummary),
     /// A leader-elected cluster.
     Election(ElectionSummary),
+    /// A message broker.
+    Broker(BrokerSummary),
 }
 
 impl StoreSummary {
@@ -96,6 +111,7 @@ impl StoreSummary {
             StoreSummary::PrimaryBackup(p) => p.run,
             StoreSummary::Quorum(q) => q.run,
             StoreSummary::Election(e) => e.run,
+            StoreSummary::Broker(b) => b.run,
         }
     }
 }
@@ -122,6 +138,10 @@ pub fn run_store<O: Observer<StoreRecord>>(
         StoreSpec::Election(s) => {
             let (sum, o) = LeaderElection::new(s, key, observer).run(horizon, max_events);
             (StoreSummary::Election(sum), o)
+        }
+        StoreSpec::Broker(s) => {
+            let (sum, o) = Broker::new(s, index, key, observer).run(horizon, max_events);
+            (StoreSummary::Broker(sum), o)
         }
     }
 }

@@ -1,0 +1,1374 @@
+//! A message broker shaped like Kafka (partitions, leaders and followers, `acks`, consumer
+//! groups) with SQS redelivery (visibility timeout, dead-letter queue after `max_receives`):
+//! the timing, not a byte log.
+//!
+//! **Replication.** Each partition has a leader and followers; a message appended by the
+//! leader reaches each live follower a `follower_lag` draw later (in order: a follower's log is
+//! a prefix of the leader's). The in-sync replicas (ISR) are the leader and the followers that
+//! are up and caught up; the high watermark (HW) is the smallest log end among them, and
+//! consumers read only below it. A follower leaves the ISR when it crashes (Kafka waits
+//! `replica.lag.time.max.ms`; here at once, so `acks=all` producers never stall on a dead
+//! follower) and rejoins when it holds everything below the HW (Kafka's rule). When a leader
+//! crashes, a `leader_failover` draw later the first live ISR member in replica order leads
+//! (clean election; none: the partition stays offline until an ISR member returns); the
+//! messages beyond its log end are cut from every log: acknowledged ones under `acks=1`
+//! (lost), never acknowledged ones under `acks=all` (the producer got an error). Since an
+//! `acks=all` message is acknowledged only below the HW, which every ISR member holds, a clean
+//! election never loses one.
+//!
+//! **Consumers.** Partitions are assigned round robin to the live members; a member processes
+//! one message at a time, its partitions in turn. A processing failure (probability
+//! `failure_rate`) makes the message visible again after `visibility_timeout`; a message
+//! received `max_receives` times without success goes to the dead-letter queue. Members commit
+//! every `commit_interval`: the committed offset of a partition is its first unfinished
+//! message. A crashed member is declared dead `session_timeout` after its last heartbeat; a
+//! rebalance (also when a member comes back) stops every member for `rebalance_pause`, then
+//! reassigns every partition, to be read again from its committed offset: messages processed
+//! but not committed are processed again (duplicates), messages that were in flight at the
+//! crashed member are received again. Retention deletes messages older than `retention`
+//! (checked every window), consumed or not; those not processed yet are lost.
+//!
+//! The books, asserted at the end of every run: produced = refused + dropped (acks=0 without a
+//! leader) + cut unacknowledged + lost unreplicated + lost to retention + delivered (first
+//! successful processing) + dead-lettered + backlog (waiting or in flight).
+
+use super::StoreRecord;
+use crate::stats::TimeWeighted;
+use crate::store_spec::{Acks, BrokerFault, BrokerSpec};
+use sim_core::{
+    Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, Until,
+};
+use std::collections::VecDeque;
+
+/// No consumer / no replica.
+const NONE: u32 = u32::MAX;
+
+/// What can happen in a broker.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// The producer sends a message.
+    Produce,
+    /// A follower copied message `offset` of `partition` (dropped when the partition's leader
+    /// epoch moved on).
+    Fetch {
+        /// The partition.
+        partition: u32,
+        /// Replica index within the partition.
+        replica: u8,
+        /// Leader epoch when it was sent.
+        epoch: u32,
+        /// The message.
+        offset: u64,
+    },
+    /// A follower caught up with its (new) leader up to `upto`.
+    CatchUp {
+        /// The partition.
+        partition: u32,
+        /// Replica index.
+        replica: u8,
+        /// Leader epoch.
+        epoch: u32,
+        /// Log end it now holds.
+        upto: u64,
+    },
+    /// The controller elects a leader for a partition whose leader crashed.
+    Elect {
+        /// The partition.
+        partition: u32,
+    },
+    /// A broker node crashes (random failures).
+    NodeCrash {
+        /// The node.
+        node: u32,
+    },
+    /// A broker node is repaired.
+    NodeRepair {
+        /// The node.
+        node: u32,
+    },
+    /// A consumer crashes (random failures).
+    ConsumerCrash {
+        /// The consumer.
+        consumer: u32,
+    },
+    /// A consumer restarts.
+    ConsumerRepair {
+        /// The consumer.
+        consumer: u32,
+    },
+    /// A scheduled fault starts.
+    FaultStart {
+        /// Index in the spec's faults.
+        fault: u32,
+    },
+    /// A scheduled fault ends.
+    FaultEnd {
+        /// Index in the spec's faults.
+        fault: u32,
+        /// The node or consumer it took down.
+        target: u32,
+    },
+    /// A consumer's session ran out at the coordinator.
+    Detect {
+        /// The consumer.
+        consumer: u32,
+        /// Its incarnation when it crashed.
+        incarnation: u32,
+    },
+    /// A rebalance's pause is over.
+    RebalanceEnd {
+        /// The rebalance (a newer one supersedes it).
+        generation: u32,
+    },
+    /// A consumer finished processing a message.
+    Done {
+        /// The consumer.
+        consumer: u32,
+        /// Its incarnation when it started.
+        incarnation: u32,
+    },
+    /// A failed message becomes visible again.
+    Visible {
+        /// Its partition.
+        partition: u32,
+    },
+    /// Consumers commit their offsets.
+    Commit,
+    /// End of a window: a row of backlog and lag; retention.
+    Sample,
+}
+
+/// Whole-run message counts of a broker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BrokerCounts {
+    /// Sent by the producer.
+    pub produced: u64,
+    /// Acknowledged to the producer (`acks=1` at the leader, `acks=all` at the high watermark;
+    /// never with `acks=0`).
+    pub acked: u64,
+    /// Refused at once: no leader (acks 1, all), or fewer in-sync replicas than
+    /// `min_insync_replicas` (acks all).
+    pub refused: u64,
+    /// `acks=all` messages cut at a leader election before they were acknowledged (the
+    /// producer sees an error).
+    pub cut_unacked: u64,
+    /// `acks=0` messages sent while the partition had no leader: lost.
+    pub dropped: u64,
+    /// Appended by a leader that died before the follower that replaced it held them: lost.
+    pub lost_unreplicated: u64,
+    /// Of those, acknowledged ones (never under `acks=all`).
+    pub lost_acked: u64,
+    /// Deleted by retention before any successful processing: lost.
+    pub lost_retention: u64,
+    /// Messages processed successfully at least once (unique).
+    pub delivered: u64,
+    /// Processings of a message already delivered (or dead-lettered).
+    pub duplicates: u64,
+    /// Processings that failed.
+    pub processing_failures: u64,
+    /// Messages moved to the dead-letter queue.
+    pub dead_lettered: u64,
+    /// At the end: messages not finished, waiting.
+    pub backlog: u64,
+    /// At the end: messages not finished, being processed.
+    pub in_flight: u64,
+    /// Leader elections (a partition's leader replaced).
+    pub elections: u64,
+    /// Broker node crashes.
+    pub node_crashes: u64,
+    /// Consumer crashes.
+    pub consumer_crashes: u64,
+    /// Group rebalances.
+    pub rebalances: u64,
+    /// Scheduled faults that found nothing to hit (no leader, consumer already down).
+    pub faults_skipped: u64,
+}
+
+impl BrokerCounts {
+    /// Lost for any reason.
+    pub fn lost(&self) -> u64 {
+        self.dropped + self.lost_unreplicated + self.lost_retention
+    }
+}
+
+/// One window of a broker's run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BrokerWindow {
+    /// End of the window.
+    pub end: SimTime,
+    /// Length of the window, ns (the last one may be shorter).
+    pub length_ns: u64,
+    /// Messages produced in the window.
+    pub produced: u64,
+    /// Messages delivered (first successful processing) in the window.
+    pub delivered: u64,
+    /// Duplicate processings in the window.
+    pub duplicates: u64,
+    /// Messages lost in the window.
+    pub lost: u64,
+    /// ∫ backlog dt over the window, ns · messages.
+    pub backlog_area: u128,
+    /// Messages not finished at the end of the window.
+    pub backlog: u64,
+    /// Consumer lag at the end: Σ over partitions of high watermark − committed offset.
+    pub lag: u64,
+    /// Largest consumer lag in the window.
+    pub max_lag: u64,
+}
+
+/// A broker's end-of-run figures.
+#[derive(Clone, Debug)]
+pub struct BrokerSummary {
+    /// The store's name.
+    pub name: String,
+    /// Broker nodes.
+    pub brokers: u32,
+    /// Partitions.
+    pub partitions: u32,
+    /// Replicas per partition.
+    pub replication_factor: u32,
+    /// `acks`.
+    pub acks: Acks,
+    /// Members of the consumer group.
+    pub consumers: u32,
+    /// Message counts.
+    pub counts: BrokerCounts,
+    /// ∫ backlog dt over the run, ns · messages (Little's law: λ · mean time in the broker).
+    pub backlog_area: u128,
+    /// Largest consumer lag.
+    pub max_lag: u64,
+    /// Time the group spent paused by rebalances, ns.
+    pub paused_ns: u64,
+    /// One row per window.
+    pub windows: Vec<BrokerWindow>,
+    /// The window, ns.
+    pub window_ns: u64,
+    /// The kernel's account of the run.
+    pub run: RunStats,
+}
+
+/// A message in a partition's log.
+#[derive(Clone, Copy, Debug)]
+struct Msg {
+    produced: SimTime,
+    receives: u32,
+    /// Consumers processing it now.
+    in_flight: u16,
+    acked: bool,
+    delivered: bool,
+    dead: bool,
+}
+
+impl Msg {
+    fn finished(&self) -> bool {
+        self.delivered || self.dead
+    }
+}
+
+struct Partition {
+    /// Replica index of the leader (`NONE` while offline or electing).
+    leader: u32,
+    /// The last leader (the one whose crash an election replaces).
+    last_leader: u32,
+    electing: bool,
+    epoch: u32,
+    /// Log end held by each replica.
+    leo: Vec<u64>,
+    /// Replicas in sync (bit per replica index).
+    isr: u32,
+    /// Copies to a follower arrive in order: the last scheduled arrival per replica.
+    last_arrival: Vec<SimTime>,
+    /// Messages from the committed offset `base` to the leader's log end.
+    log: VecDeque<Msg>,
+    base: u64,
+    hw: u64,
+    /// The owner's next offset to read.
+    next: u64,
+    /// Failed messages waiting to be visible again: (visible at, offset), in time order.
+    retry: VecDeque<(SimTime, u64)>,
+    /// The consumer it is assigned to.
+    owner: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Consumer {
+    down: u32,
+    /// In the group's current assignment (a dead member stays until detected).
+    member: bool,
+    incarnation: u32,
+    /// (partition, offset) being processed.
+    busy: Option<(u32, u64)>,
+    /// The partition to look at first next time (round robin).
+    rr: u32,
+    hb_origin: SimTime,
+}
+
+/// The running broker, emitting [`StoreRecord`]s to `O`.
+pub struct Broker<O> {
+    index: u32,
+    spec: BrokerSpec,
+    parts: Vec<Partition>,
+    node_down: Vec<u32>,
+    consumers: Vec<Consumer>,
+    produce_gap: Dist,
+    produce_rng: Stream,
+    keys: Stream,
+    lag_rng: Stream,
+    failover_rng: Stream,
+    process_rng: Stream,
+    outcome_rng: Stream,
+    node_rng: Vec<Stream>,
+    consumer_rng: Vec<Stream>,
+    paused: bool,
+    paused_since: SimTime,
+    paused_ns: u64,
+    generation: u32,
+    counts: BrokerCounts,
+    /// Messages not finished (waiting or in flight).
+    undone: u64,
+    backlog: TimeWeighted,
+    lag: u64,
+    max_lag: u64,
+    window_max_lag: u64,
+    last_sample: SimTime,
+    last_counts: BrokerCounts,
+    last_area: u128,
+    windows: Vec<BrokerWindow>,
+    observer: O,
+}
+
+impl<O: Observer<StoreRecord>> Broker<O> {
+    /// Builds store `index` of `spec` with the random streams of `key`.
+    pub fn new(spec: &BrokerSpec, index: u32, key: StreamKey, observer: O) -> Self {
+        let rf = spec.replication_factor;
+        assert!(
+            (1..=32).contains(&rf)
+                && rf <= spec.brokers
+                && spec.brokers <= 32
+                && (1..=rf).contains(&spec.min_insync_replicas)
+                && spec.partitions >= 1
+                && spec.consumers.consumers >= 1
+                && spec.consumers.max_receives >= 1,
+            "invariant: broker sizes validated"
+        );
+        let s = |what: &str| key.stream(&format!("store/{}/{what}", spec.name));
+        let parts = (0..spec.partitions)
+            .map(|_| Partition {
+                leader: 0,
+                last_leader: 0,
+                electing: false,
+                epoch: 0,
+                leo: vec![0; rf as usize],
+                isr: if rf == 32 { u32::MAX } else { (1 << rf) - 1 },
+                last_arrival: vec![SimTime::ZERO; rf as usize],
+                log: VecDeque::with_capacity(1024),
+                base: 0,
+                hw: 0,
+                next: 0,
+                retry: VecDeque::new(),
+                owner: NONE,
+            })
+            .collect();
+        let n_cons = spec.consumers.consumers;
+        let mut consumers = Vec::with_capacity(n_cons as usize);
+        for c in 0..n_cons {
+            let mut hb = s(&format!("consumer/{c}/heartbeat"));
+            let period = spec.consumers.heartbeat_interval.0.max(1);
+            consumers.push(Consumer {
+                member: true,
+                hb_origin: SimTime(hb.next_u64() % period),
+                ..Consumer::default()
+            });
+        }
+        let mut b = Broker {
+            index,
+            parts,
+            node_down: vec![0; spec.brokers as usize],
+            consumers,
+            produce_gap: spec.produce.interarrival(),
+            produce_rng: s("produce"),
+            keys: s("keys"),
+            lag_rng: s("replication"),
+            failover_rng: s("failover"),
+            process_rng: s("processing"),
+            outcome_rng: s("processing-failures"),
+            node_rng: (0..spec.brokers)
+                .map(|i| s(&format!("node/{i}/failures")))
+                .collect(),
+            consumer_rng: (0..n_cons)
+                .map(|i| s(&format!("consumer/{i}/failures")))
+                .collect(),
+            paused: false,
+            paused_since: SimTime::ZERO,
+            paused_ns: 0,
+            generation: 0,
+            counts: BrokerCounts::default(),
+            undone: 0,
+            backlog: TimeWeighted::default(),
+            lag: 0,
+            max_lag: 0,
+            window_max_lag: 0,
+            last_sample: SimTime::ZERO,
+            last_counts: BrokerCounts::default(),
+            last_area: 0,
+            windows: Vec::new(),
+            observer,
+            spec: spec.clone(),
+        };
+        b.assign();
+        b
+    }
+
+    /// Runs from time zero to `horizon` (or `max_events`) and returns the summary and the
+    /// observer.
+    pub fn run(mut self, horizon: SimTime, max_events: u64) -> (BrokerSummary, O) {
+        let mut sched = Scheduler::new();
+        sched.after(
+            self.produce_gap.sample(&mut self.produce_rng),
+            Event::Produce,
+        );
+        if let Some(f) = &self.spec.failures {
+            for (i, rng) in self.node_rng.iter_mut().enumerate() {
+                let d = f.time_to_failure.sample(rng);
+                sched.after(d, Event::NodeCrash { node: i as u32 });
+            }
+        }
+        if let Some(f) = &self.spec.consumers.failures {
+            for (i, rng) in self.consumer_rng.iter_mut().enumerate() {
+                let d = f.time_to_failure.sample(rng);
+                sched.after(d, Event::ConsumerCrash { consumer: i as u32 });
+            }
+        }
+        for (i, f) in self.spec.faults.iter().enumerate() {
+            let at = match f {
+                BrokerFault::LeaderCrash { at, .. } | BrokerFault::ConsumerCrash { at, .. } => *at,
+            };
+            sched.at(SimTime(at.0), Event::FaultStart { fault: i as u32 });
+        }
+        sched.after(self.spec.consumers.commit_interval, Event::Commit);
+        sched.after(self.spec.window, Event::Sample);
+        self.windows
+            .reserve(horizon.0.div_ceil(self.spec.window.0.max(1)) as usize + 1);
+        let run = sim_core::run(
+            &mut self,
+            &mut sched,
+            Until {
+                horizon,
+                max_events,
+            },
+        );
+        let end = run.end;
+        if end > self.last_sample {
+            self.sample(end);
+        }
+        if self.paused {
+            self.paused_ns += end.since(self.paused_since).0;
+        }
+        self.check_books();
+        let summary = BrokerSummary {
+            name: self.spec.name.clone(),
+            brokers: self.spec.brokers,
+            partitions: self.spec.partitions,
+            replication_factor: self.spec.replication_factor,
+            acks: self.spec.acks,
+            consumers: self.spec.consumers.consumers,
+            counts: self.counts,
+            backlog_area: self.backlog.area_until(end).0,
+            max_lag: self.max_lag,
+            paused_ns: self.paused_ns,
+            windows: std::mem::take(&mut self.windows),
+            window_ns: self.spec.window.0,
+            run,
+        };
+        (summary, self.observer)
+    }
+
+    /// Every message accounted for, and the running totals match the logs.
+    fn check_books(&mut self) {
+        let (mut undone, mut in_flight, mut lag) = (0u64, 0u64, 0u64);
+        for p in &self.parts {
+            assert!(
+                p.base <= p.hw && p.hw <= p.base + p.log.len() as u64,
+                "invariant: committed ≤ high watermark ≤ log end"
+            );
+            lag += p.hw - p.base;
+            for m in &p.log {
+                if !m.finished() {
+                    undone += 1;
+                    if m.in_flight > 0 {
+                        in_flight += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(undone, self.undone, "invariant: the backlog count");
+        assert_eq!(lag, self.lag, "invariant: the lag count");
+        let c = &mut self.counts;
+        c.in_flight = in_flight;
+        c.backlog = undone - in_flight;
+        assert_eq!(
+            c.produced,
+            c.refused
+                + c.cut_unacked
+                + c.dropped
+                + c.lost_unreplicated
+                + c.lost_retention
+                + c.delivered
+                + c.dead_lettered
+                + undone,
+            "invariant: produced = refused + cut + lost + delivered + dead-lettered + backlog: {c:?}"
+        );
+    }
+
+    fn node_of(&self, partition: u32, replica: u32) -> u32 {
+        (partition + replica) % self.spec.brokers
+    }
+
+    fn replica_up(&self, partition: u32, replica: u32) -> bool {
+        self.node_down[self.node_of(partition, replica) as usize] == 0
+    }
+
+    fn set_undone(&mut self, now: SimTime, delta: i64) {
+        self.undone = self.undone.wrapping_add_signed(delta);
+        self.backlog.set(now, self.undone);
+    }
+
+    fn add_lag(&mut self, up: u64, down: u64) {
+        self.lag = self.lag + up - down;
+        self.max_lag = self.max_lag.max(self.lag);
+        self.window_max_lag = self.window_max_lag.max(self.lag);
+    }
+
+    fn on_produce(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let gap = self.produce_gap.sample(&mut self.produce_rng);
+        sched.after(gap, Event::Produce);
+        self.counts.produced += 1;
+        let p = self.keys.below(self.spec.partitions);
+        let acks = self.spec.acks;
+        let part = &self.parts[p as usize];
+        let refuse = part.leader == NONE
+            || (acks == Acks::All && part.isr.count_ones() < self.spec.min_insync_replicas);
+        if refuse {
+            let ok = acks == Acks::None;
+            if ok {
+                self.counts.dropped += 1;
+            } else {
+                self.counts.refused += 1;
+            }
+            self.record_write(now, ok, SimDuration::ZERO);
+            return;
+        }
+        let acked = acks == Acks::Leader;
+        let part = &mut self.parts[p as usize];
+        part.log.push_back(Msg {
+            produced: now,
+            receives: 0,
+            in_flight: 0,
+            acked,
+            delivered: false,
+            dead: false,
+        });
+        let offset = part.base + part.log.len() as u64 - 1;
+        part.leo[part.leader as usize] = offset + 1;
+        let epoch = part.epoch;
+        if acked {
+            self.counts.acked += 1;
+        }
+        if acks != Acks::All {
+            self.record_write(now, true, SimDuration::ZERO);
+        }
+        self.set_undone(now, 1);
+        for r in 0..self.spec.replication_factor {
+            if r == self.parts[p as usize].leader || !self.replica_up(p, r) {
+                continue;
+            }
+            let lag = self.spec.follower_lag.sample(&mut self.lag_rng);
+            let last = &mut self.parts[p as usize].last_arrival[r as usize];
+            let at = SimTime(now.0 + lag.0).max(*last);
+            *last = at;
+            sched.at(
+                at,
+                Event::Fetch {
+                    partition: p,
+                    replica: r as u8,
+                    epoch,
+                    offset,
+                },
+            );
+        }
+        self.update_hw(p, now, sched);
+    }
+
+    fn record_write(&mut self, now: SimTime, ok: bool, latency: SimDuration) {
+        let r = StoreRecord::Write {
+            store: self.index,
+            ok,
+            latency,
+        };
+        self.observer.record(now, &r);
+    }
+
+    /// Moves the high watermark of `p` to the smallest log end in its ISR: acknowledges the
+    /// `acks=all` messages it passed and lets the consumer read them.
+    fn update_hw(&mut self, p: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let part = &self.parts[p as usize];
+        if part.leader == NONE {
+            return;
+        }
+        let mut hw = u64::MAX;
+        for r in 0..self.spec.replication_factor {
+            if part.isr & (1 << r) != 0 {
+                hw = hw.min(part.leo[r as usize]);
+            }
+        }
+        if hw <= part.hw {
+            return;
+        }
+        let old = part.hw;
+        if self.spec.acks == Acks::All {
+            for o in old..hw {
+                let part = &mut self.parts[p as usize];
+                let m = &mut part.log[(o - part.base) as usize];
+                m.acked = true;
+                let latency = now.since(m.produced);
+                self.counts.acked += 1;
+                self.record_write(now, true, latency);
+            }
+        }
+        self.parts[p as usize].hw = hw;
+        self.add_lag(hw - old, 0);
+        self.wake_owner(p, now, sched);
+    }
+
+    fn on_fetch(
+        &mut self,
+        p: u32,
+        r: u32,
+        epoch: u32,
+        offset: u64,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) {
+        if self.parts[p as usize].epoch != epoch || !self.replica_up(p, r) {
+            return;
+        }
+        let part = &mut self.parts[p as usize];
+        let leo = &mut part.leo[r as usize];
+        *leo = (*leo).max(offset + 1);
+        // Kafka's rule: a follower is back in sync once it holds everything below the HW.
+        if part.isr & (1 << r) == 0 && *leo >= part.hw && part.leader != NONE {
+            part.isr |= 1 << r;
+        }
+        if part.isr & (1 << r) != 0 {
+            self.update_hw(p, now, sched);
+        }
+    }
+
+    fn on_catch_up(
+        &mut self,
+        p: u32,
+        r: u32,
+        epoch: u32,
+        upto: u64,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) {
+        if self.parts[p as usize].epoch != epoch || !self.replica_up(p, r) {
+            return;
+        }
+        let part = &mut self.parts[p as usize];
+        let leo = &mut part.leo[r as usize];
+        *leo = (*leo).max(upto);
+        // The HW may have moved on since it started: then the copies that followed bring it
+        // in sync (`on_fetch`).
+        if *leo >= part.hw {
+            part.isr |= 1 << r;
+            self.update_hw(p, now, sched);
+        }
+    }
+
+    /// A follower `r` of `p` starts copying from the current leader: it holds what the leader
+    /// holds now a lag draw later.
+    fn start_catch_up(&mut self, p: u32, r: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let lag = self.spec.follower_lag.sample(&mut self.lag_rng);
+        let part = &mut self.parts[p as usize];
+        let upto = part.base + part.log.len() as u64;
+        let last = &mut part.last_arrival[r as usize];
+        let at = SimTime(now.0 + lag.0).max(*last);
+        *last = at;
+        sched.at(
+            at,
+            Event::CatchUp {
+                partition: p,
+                replica: r as u8,
+                epoch: part.epoch,
+                upto,
+            },
+        );
+    }
+
+    fn node_crash(&mut self, node: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        self.counts.node_crashes += 1;
+        for p in 0..self.spec.partitions {
+            for r in 0..self.spec.replication_factor {
+                if self.node_of(p, r) != node {
+                    continue;
+                }
+                let part = &mut self.parts[p as usize];
+                if part.leader == r {
+                    part.leader = NONE;
+                    // Copies from the dead leader stop.
+                    part.epoch = part.epoch.wrapping_add(1);
+                    part.electing = true;
+                    let d = self.spec.leader_failover.sample(&mut self.failover_rng);
+                    sched.after(d, Event::Elect { partition: p });
+                } else if part.isr & (1 << r) != 0 {
+                    part.isr &= !(1 << r);
+                    self.update_hw(p, now, sched);
+                }
+            }
+        }
+    }
+
+    fn node_repair(&mut self, node: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        for p in 0..self.spec.partitions {
+            for r in 0..self.spec.replication_factor {
+                if self.node_of(p, r) != node {
+                    continue;
+                }
+                let part = &self.parts[p as usize];
+                if part.leader != NONE {
+                    self.start_catch_up(p, r, now, sched);
+                } else if !part.electing {
+                    self.elect(p, now, sched);
+                }
+            }
+        }
+    }
+
+    /// Clean election: the first live ISR member leads; the messages beyond its log end are
+    /// cut from the log.
+    fn elect(&mut self, p: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        self.parts[p as usize].electing = false;
+        let rf = self.spec.replication_factor;
+        let Some(r) =
+            (0..rf).find(|&r| self.parts[p as usize].isr & (1 << r) != 0 && self.replica_up(p, r))
+        else {
+            return; // offline until an in-sync replica comes back
+        };
+        let acks = self.spec.acks;
+        let part = &mut self.parts[p as usize];
+        let new_leo = part.leo[r as usize];
+        assert!(
+            new_leo >= part.hw,
+            "invariant: an in-sync replica holds everything below the high watermark"
+        );
+        let old = part.last_leader;
+        if old != r {
+            self.counts.elections += 1;
+        }
+        let mut cut = 0i64;
+        while part.base + part.log.len() as u64 > new_leo {
+            let m = part.log.pop_back().unwrap_or_else(|| unreachable!());
+            cut -= 1;
+            match (acks, m.acked) {
+                (Acks::All, false) => self.counts.cut_unacked += 1,
+                (_, true) => {
+                    self.counts.lost_unreplicated += 1;
+                    self.counts.lost_acked += 1;
+                }
+                (_, false) => self.counts.lost_unreplicated += 1,
+            }
+        }
+        for x in 0..rf as usize {
+            part.leo[x] = part.leo[x].min(new_leo);
+        }
+        if old != r {
+            part.isr &= !(1 << old);
+        }
+        part.leader = r;
+        part.last_leader = r;
+        part.epoch = part.epoch.wrapping_add(1);
+        if cut != 0 {
+            self.set_undone(now, cut);
+        }
+        for x in 0..rf {
+            if x != r && self.replica_up(p, x) {
+                self.start_catch_up(p, x, now, sched);
+            }
+        }
+        self.update_hw(p, now, sched);
+        self.wake_owner(p, now, sched);
+    }
+
+    fn consumer_crash(&mut self, c: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        self.counts.consumer_crashes += 1;
+        let k = &mut self.consumers[c as usize];
+        k.incarnation = k.incarnation.wrapping_add(1);
+        if let Some((p, o)) = k.busy.take() {
+            let part = &mut self.parts[p as usize];
+            if o >= part.base {
+                part.log[(o - part.base) as usize].in_flight -= 1;
+            }
+        }
+        // The coordinator hears nothing after the last heartbeat before the crash.
+        let period = self.spec.consumers.heartbeat_interval.0.max(1);
+        let origin = k.hb_origin.0;
+        let last = if now.0 >= origin {
+            origin + (now.0 - origin) / period * period
+        } else {
+            now.0
+        };
+        let detect = SimTime(last + self.spec.consumers.session_timeout.0).max(now);
+        sched.at(
+            detect,
+            Event::Detect {
+                consumer: c,
+                incarnation: k.incarnation,
+            },
+        );
+    }
+
+    fn rebalance(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        self.counts.rebalances += 1;
+        // Members commit what they processed before giving their partitions up.
+        self.commit(now);
+        if !self.paused {
+            self.paused = true;
+            self.paused_since = now;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        sched.after(
+            self.spec.consumers.rebalance_pause,
+            Event::RebalanceEnd {
+                generation: self.generation,
+            },
+        );
+    }
+
+    /// Round robin over the live consumers; every partition is read again from its commit.
+    fn assign(&mut self) {
+        let live: Vec<u32> = (0..self.consumers.len() as u32)
+            .filter(|&c| self.consumers[c as usize].down == 0)
+            .collect();
+        for (c, k) in self.consumers.iter_mut().enumerate() {
+            k.member = live.contains(&(c as u32));
+        }
+        for (i, part) in self.parts.iter_mut().enumerate() {
+            part.owner = if live.is_empty() {
+                NONE
+            } else {
+                live[i % live.len()]
+            };
+            part.next = part.base;
+            part.retry.clear();
+        }
+    }
+
+    /// Advances each partition whose owner is alive past its finished messages.
+    fn commit(&mut self, now: SimTime) {
+        let mut advanced = 0;
+        for part in &mut self.parts {
+            if part.owner == NONE || self.consumers[part.owner as usize].down > 0 {
+                continue;
+            }
+            while part.base < part.hw && part.base < part.next {
+                match part.log.front() {
+                    Some(m) if m.finished() => {
+                        part.log.pop_front();
+                        part.base += 1;
+                        advanced += 1;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let _ = now;
+        self.add_lag(0, advanced);
+    }
+
+    fn retention(&mut self, now: SimTime) {
+        let keep = self.spec.retention.0;
+        let (mut popped, mut lost) = (0u64, 0u64);
+        for part in &mut self.parts {
+            while part.base < part.hw {
+                match part.log.front() {
+                    Some(m) if m.produced.0 + keep <= now.0 && m.in_flight == 0 => {
+                        if !m.finished() {
+                            lost += 1;
+                        }
+                        part.log.pop_front();
+                        part.base += 1;
+                        popped += 1;
+                    }
+                    _ => break,
+                }
+            }
+            part.next = part.next.max(part.base);
+        }
+        self.counts.lost_retention += lost;
+        if lost > 0 {
+            self.set_undone(now, -(lost as i64));
+        }
+        self.add_lag(0, popped);
+    }
+
+    fn wake_owner(&mut self, p: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let c = self.parts[p as usize].owner;
+        if c != NONE {
+            self.pull(c, now, sched);
+        }
+    }
+
+    /// An idle live consumer takes its next message: a failed one now visible again, else the
+    /// next below the high watermark, from its partitions in turn.
+    fn pull(&mut self, c: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let k = self.consumers[c as usize];
+        if self.paused || k.down > 0 || k.busy.is_some() {
+            return;
+        }
+        let n = self.spec.partitions;
+        for i in 0..n {
+            let p = (k.rr + i) % n;
+            let part = &self.parts[p as usize];
+            if part.owner != c || part.leader == NONE {
+                continue;
+            }
+            if let Some(o) = self.next_message(p, now) {
+                let part = &mut self.parts[p as usize];
+                part.log[(o - part.base) as usize].in_flight += 1;
+                let d = self.spec.consumers.processing.sample(&mut self.process_rng);
+                let k = &mut self.consumers[c as usize];
+                k.busy = Some((p, o));
+                k.rr = (p + 1) % n;
+                sched.after(
+                    d,
+                    Event::Done {
+                        consumer: c,
+                        incarnation: k.incarnation,
+                    },
+                );
+                return;
+            }
+        }
+    }
+
+    /// The next message of `p` to receive, if any; dead-letters those received too often.
+    fn next_message(&mut self, p: u32, now: SimTime) -> Option<u64> {
+        let max = self.spec.consumers.max_receives;
+        loop {
+            let part = &mut self.parts[p as usize];
+            let o = match part.retry.front() {
+                Some(&(t, o)) if t <= now => {
+                    part.retry.pop_front();
+                    if o < part.base {
+                        continue;
+                    }
+                    o
+                }
+                _ if part.next < part.hw => {
+                    part.next += 1;
+                    part.next - 1
+                }
+                _ => return None,
+            };
+            let m = &mut part.log[(o - part.base) as usize];
+            if m.dead {
+                continue;
+            }
+            if !m.delivered {
+                if m.receives >= max {
+                    m.dead = true;
+                    self.counts.dead_lettered += 1;
+                    self.set_undone(now, -1);
+                    continue;
+                }
+                m.receives += 1;
+            }
+            return Some(o);
+        }
+    }
+
+    fn on_done(&mut self, c: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let Some((p, o)) = self.consumers[c as usize].busy.take() else {
+            unreachable!("a live incarnation's Done has its message");
+        };
+        let part = &mut self.parts[p as usize];
+        if o < part.base {
+            // Committed meanwhile: another member finished it first.
+            self.counts.duplicates += 1;
+            self.record_consumed(now, false, SimDuration::ZERO);
+        } else {
+            let m = &mut part.log[(o - part.base) as usize];
+            m.in_flight -= 1;
+            let produced = m.produced;
+            if m.finished() {
+                self.counts.duplicates += 1;
+                self.record_consumed(now, false, SimDuration::ZERO);
+            } else if self.outcome_rng.chance(self.spec.consumers.failure_rate) {
+                self.counts.processing_failures += 1;
+                if m.receives >= self.spec.consumers.max_receives {
+                    m.dead = true;
+                    self.counts.dead_lettered += 1;
+                    self.set_undone(now, -1);
+                } else {
+                    let t = SimTime(now.0 + self.spec.consumers.visibility_timeout.0);
+                    part.retry.push_back((t, o));
+                    sched.at(t, Event::Visible { partition: p });
+                }
+            } else {
+                m.delivered = true;
+                self.counts.delivered += 1;
+                self.set_undone(now, -1);
+                self.record_consumed(now, true, now.since(produced));
+            }
+        }
+        self.pull(c, now, sched);
+    }
+
+    fn record_consumed(&mut self, now: SimTime, first: bool, delay: SimDuration) {
+        let r = StoreRecord::Consumed {
+            store: self.index,
+            first,
+            delay,
+        };
+        self.observer.record(now, &r);
+    }
+
+    fn sample(&mut self, now: SimTime) {
+        let area = self.backlog.area_until(now).0;
+        let (c, l) = (&self.counts, &self.last_counts);
+        self.windows.push(BrokerWindow {
+            end: now,
+            length_ns: now.since(self.last_sample).0,
+            produced: c.produced - l.produced,
+            delivered: c.delivered - l.delivered,
+            duplicates: c.duplicates - l.duplicates,
+            lost: c.lost() - l.lost(),
+            backlog_area: area - self.last_area,
+            backlog: self.undone,
+            lag: self.lag,
+            max_lag: self.window_max_lag,
+        });
+        self.last_counts = self.counts;
+        self.last_area = area;
+        self.last_sample = now;
+        self.window_max_lag = self.lag;
+    }
+
+    fn fault_start(&mut self, fault: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        match self.spec.faults[fault as usize] {
+            BrokerFault::LeaderCrash {
+                partition,
+                duration,
+                ..
+            } => {
+                let part = &self.parts[partition as usize];
+                if part.leader == NONE {
+                    self.counts.faults_skipped += 1;
+                    return;
+                }
+                let node = self.node_of(partition, part.leader);
+                if super::hold(&mut self.node_down[node as usize]) {
+                    self.node_crash(node, now, sched);
+                }
+                sched.after(
+                    duration,
+                    Event::FaultEnd {
+                        fault,
+                        target: node,
+                    },
+                );
+            }
+            BrokerFault::ConsumerCrash {
+                consumer, duration, ..
+            } => {
+                if super::hold(&mut self.consumers[consumer as usize].down) {
+                    self.consumer_crash(consumer, now, sched);
+                } else {
+                    self.counts.faults_skipped += 1;
+                }
+                sched.after(
+                    duration,
+                    Event::FaultEnd {
+                        fault,
+                        target: consumer,
+                    },
+                );
+            }
+        }
+    }
+
+    fn consumer_back(&mut self, c: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        // It joins the group again: a rebalance.
+        let _ = c;
+        self.rebalance(now, sched);
+    }
+}
+
+impl<O: Observer<StoreRecord>> Model for Broker<O> {
+    type Event = Event;
+
+    fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
+        match event {
+            Event::Produce => self.on_produce(now, sched),
+            Event::Fetch {
+                partition,
+                replica,
+                epoch,
+                offset,
+            } => self.on_fetch(partition, u32::from(replica), epoch, offset, now, sched),
+            Event::CatchUp {
+                partition,
+                replica,
+                epoch,
+                upto,
+            } => self.on_catch_up(partition, u32::from(replica), epoch, upto, now, sched),
+            Event::Elect { partition } => {
+                if self.parts[partition as usize].electing {
+                    self.elect(partition, now, sched);
+                }
+            }
+            Event::NodeCrash { node } => {
+                if super::hold(&mut self.node_down[node as usize]) {
+                    self.node_crash(node, now, sched);
+                }
+                let rng = &mut self.node_rng[node as usize];
+                if let Some(d) = super::next_transition(&self.spec.failures, rng, false) {
+                    sched.after(d, Event::NodeRepair { node });
+                }
+            }
+            Event::NodeRepair { node } => {
+                if super::release(&mut self.node_down[node as usize]) {
+                    self.node_repair(node, now, sched);
+                }
+                let rng = &mut self.node_rng[node as usize];
+                if let Some(d) = super::next_transition(&self.spec.failures, rng, true) {
+                    sched.after(d, Event::NodeCrash { node });
+                }
+            }
+            Event::ConsumerCrash { consumer } => {
+                if super::hold(&mut self.consumers[consumer as usize].down) {
+                    self.consumer_crash(consumer, now, sched);
+                }
+                let rng = &mut self.consumer_rng[consumer as usize];
+                let f = &self.spec.consumers.failures;
+                if let Some(d) = super::next_transition(f, rng, false) {
+                    sched.after(d, Event::ConsumerRepair { consumer });
+                }
+            }
+            Event::ConsumerRepair { consumer } => {
+                if super::release(&mut self.consumers[consumer as usize].down) {
+                    self.consumer_back(consumer, now, sched);
+                }
+                let rng = &mut self.consumer_rng[consumer as usize];
+                let f = &self.spec.consumers.failures;
+                if let Some(d) = super::next_transition(f, rng, true) {
+                    sched.after(d, Event::ConsumerCrash { consumer });
+                }
+            }
+            Event::FaultStart { fault } => self.fault_start(fault, now, sched),
+            Event::FaultEnd { fault, target } => match self.spec.faults[fault as usize] {
+                BrokerFault::LeaderCrash { .. } => {
+                    if super::release(&mut self.node_down[target as usize]) {
+                        self.node_repair(target, now, sched);
+                    }
+                }
+                BrokerFault::ConsumerCrash { .. } => {
+                    if super::release(&mut self.consumers[target as usize].down) {
+                        self.consumer_back(target, now, sched);
+                    }
+                }
+            },
+            Event::Detect {
+                consumer,
+                incarnation,
+            } => {
+                let k = self.consumers[consumer as usize];
+                if k.down > 0 && k.member && k.incarnation == incarnation {
+                    self.rebalance(now, sched);
+                }
+            }
+            Event::RebalanceEnd { generation } => {
+                if generation == self.generation && self.paused {
+                    self.paused = false;
+                    self.paused_ns += now.since(self.paused_since).0;
+                    self.assign();
+                    for c in 0..self.consumers.len() as u32 {
+                        self.pull(c, now, sched);
+                    }
+                }
+            }
+            Event::Done {
+                consumer,
+                incarnation,
+            } => {
+                if self.consumers[consumer as usize].incarnation == incarnation
+                    && self.consumers[consumer as usize].down == 0
+                {
+                    self.on_done(consumer, now, sched);
+                }
+            }
+            Event::Visible { partition } => self.wake_owner(partition, now, sched),
+            Event::Commit => {
+                sched.after(self.spec.consumers.commit_interval, Event::Commit);
+                self.commit(now);
+            }
+            Event::Sample => {
+                sched.after(self.spec.window, Event::Sample);
+                self.retention(now);
+                self.sample(now);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Arrivals;
+    use crate::store_spec::ConsumerGroupSpec;
+    use sim_core::NullObserver;
+
+    fn ms(x: u64) -> SimDuration {
+        SimDuration::from_millis(x)
+    }
+
+    /// One partition on two nodes, a message every ms, copied to the follower 10 ms later; one
+    /// consumer taking 0.5 ms per message.
+    fn spec(acks: Acks, faults: Vec<BrokerFault>) -> BrokerSpec {
+        BrokerSpec {
+            name: "q".into(),
+            brokers: 2,
+            partitions: 1,
+            replication_factor: 2,
+            min_insync_replicas: 1,
+            follower_lag: Dist::constant(ms(10)),
+            leader_failover: Dist::constant(ms(2000)),
+            produce: Arrivals::Constant { rate_per_s: 1000.0 },
+            acks,
+            consumers: ConsumerGroupSpec {
+                consumers: 1,
+                processing: Dist::constant(SimDuration(500_000)),
+                failure_rate: 0.0,
+                heartbeat_interval: SimDuration::from_secs(3),
+                session_timeout: SimDuration::from_secs(10),
+                rebalance_pause: SimDuration::from_secs(3),
+                visibility_timeout: SimDuration::from_secs(30),
+                max_receives: 5,
+                commit_interval: SimDuration::from_secs(5),
+                failures: None,
+            },
+            retention: SimDuration::from_secs(7 * 86_400),
+            window: SimDuration::from_secs(10),
+            failures: None,
+            faults,
+        }
+    }
+
+    fn run(s: &BrokerSpec, seed: u64, secs: u64) -> BrokerSummary {
+        Broker::new(s, 0, StreamKey::new(seed, 0), NullObserver)
+            .run(SimTime(SimDuration::from_secs(secs).0), u64::MAX)
+            .0
+    }
+
+    fn leader_crash() -> Vec<BrokerFault> {
+        vec![BrokerFault::LeaderCrash {
+            at: SimDuration(ms(30_000).0 + 300_000),
+            duration: SimDuration::from_secs(60),
+            partition: 0,
+        }]
+    }
+
+    /// Without failures every message is delivered one processing time after the follower
+    /// copied it (the high watermark), and the books close.
+    #[test]
+    fn without_failures_every_message_is_delivered_after_the_copy_and_the_processing() {
+        let r = run(&spec(Acks::All, Vec::new()), 1, 60);
+        let c = r.counts;
+        assert_eq!(c.produced, 60_000);
+        assert_eq!(c.delivered, c.produced - c.backlog - c.in_flight);
+        assert!(
+            c.acked >= c.delivered && c.acked - c.delivered <= 2,
+            "{c:?}"
+        );
+        assert_eq!(c.lost() + c.duplicates + c.dead_lettered + c.refused, 0);
+        // Only the last 10.5 ms of messages are still on their way.
+        assert!(c.backlog + c.in_flight <= 11, "{c:?}");
+        // Little: backlog = λ · W = 1000/s × 10.5 ms.
+        let mean = r.backlog_area as f64 / r.run.end.0 as f64;
+        assert!((mean - 10.5).abs() < 0.1, "{mean}");
+        assert_eq!(r.windows.len(), 6);
+    }
+
+    /// The leader dies 30.0003 s in: the follower lacks the messages of the last 10 ms (10 of
+    /// them). With acks=1 they were acknowledged and are lost; with acks=all they were not
+    /// acknowledged yet: the producer got an error, and no acknowledged message is lost.
+    #[test]
+    fn a_leader_crash_loses_the_unreplicated_tail_only_with_acks_1() {
+        let one = run(&spec(Acks::Leader, leader_crash()), 1, 120);
+        assert_eq!(one.counts.elections, 1);
+        assert_eq!(one.counts.lost_acked, 10, "{:?}", one.counts);
+        assert_eq!(one.counts.lost_unreplicated, 10);
+        let all = run(&spec(Acks::All, leader_crash()), 1, 120);
+        assert_eq!(all.counts.lost(), 0, "{:?}", all.counts);
+        assert_eq!(all.counts.lost_acked, 0);
+        assert_eq!(all.counts.cut_unacked, 10);
+        // Two seconds without a leader: 2000 messages refused either way.
+        assert_eq!(all.counts.refused, 2000);
+        assert_eq!(one.counts.refused, 2000);
+    }
+
+    /// With acks=0 the messages sent while the partition has no leader are lost too.
+    #[test]
+    fn acks_0_drops_what_is_sent_without_a_leader() {
+        let r = run(&spec(Acks::None, leader_crash()), 1, 120);
+        assert_eq!(r.counts.dropped, 2000);
+        assert_eq!(r.counts.lost_unreplicated, 10);
+        assert_eq!((r.counts.acked, r.counts.lost_acked), (0, 0));
+    }
+
+    /// Processing always fails: each message is received `max_receives` times, one visibility
+    /// timeout apart, then dead-lettered.
+    #[test]
+    fn always_failing_messages_go_to_the_dead_letter_queue_after_max_receives() {
+        let mut s = spec(Acks::Leader, Vec::new());
+        s.replication_factor = 1;
+        s.brokers = 1;
+        s.produce = Arrivals::Constant { rate_per_s: 10.0 };
+        s.consumers.failure_rate = 1.0;
+        s.consumers.max_receives = 3;
+        s.consumers.visibility_timeout = SimDuration::from_secs(1);
+        let r = run(&s, 1, 100);
+        // A message produced at t (0.1 s, 0.2 s, …) is dead-lettered at its third failure,
+        // t + 2 s + 1.5 ms: by 100 s, those up to 97.9 s; the next 10 failed twice, the 10
+        // after once, and the last is being processed.
+        assert_eq!(r.counts.dead_lettered, 979, "{:?}", r.counts);
+        assert_eq!(r.counts.processing_failures, 3 * 979 + 2 * 10 + 10);
+        assert_eq!((r.counts.backlog, r.counts.in_flight), (20, 1));
+        assert_eq!(r.counts.delivered, 0);
+    }
+
+    /// A consumer crash: the partition waits for the session timeout and the rebalance pause,
+    /// then what was processed since the last commit is processed again (duplicates), and
+    /// nothing is lost.
+    #[test]
+    fn a_consumer_crash_gives_duplicates_and_no_loss() {
+        let mut s = spec(Acks::All, Vec::new());
+        s.consumers.consumers = 2;
+        s.faults = vec![BrokerFault::ConsumerCrash {
+            at: SimDuration::from_millis(12_345),
+            duration: SimDuration::from_secs(30),
+            consumer: 0,
+        }];
+        let r = run(&s, 2, 120);
+        let c = r.counts;
+        assert_eq!(c.lost(), 0);
+        assert!(c.duplicates > 1000 && c.duplicates < 5000, "{c:?}");
+        // Detection and the rebalance, then the return of the consumer: another rebalance.
+        assert_eq!(c.rebalances, 2);
+        assert_eq!(r.paused_ns, 6_000_000_000);
+        // The lag grew by ~10 s of messages while nobody consumed.
+        assert!(r.max_lag > 8_000 && r.max_lag < 17_000, "{}", r.max_lag);
+    }
+}
