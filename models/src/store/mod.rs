@@ -7,14 +7,21 @@
 //!   lost (RPO) and the time writes fail (RTO); split-brain writes without fencing.
 //! - [`Quorum`]: N replicas with independent crash/repair; reads need R up, writes W.
 //! - [`LeaderElection`]: Raft-like election timing: time without a leader, terms per election.
+//! - [`Cache`]: a look-aside cache (key popularity, TTL, LRU capacity) in front of a backend;
+//!   a restart empties it and the miss storm hits the backend.
 //!
 //! Both emit [`StoreRecord`]s (one per operation, for latency histograms and the fingerprint)
 //! and return a summary of integers that `reports` turns into figures.
 
+mod cache;
 mod election;
 mod primary_backup;
 mod quorum;
 
+pub use cache::{
+    Cache, CacheCounts, CacheRestart, CacheSummary, CacheWindow, MissCause, che_hit_ratio,
+    ttl_hit_probability,
+};
 pub use election::{Election, ElectionSummary, LeaderElection};
 pub use primary_backup::{Outage, OutageCause, PbCounts, PbSummary, PrimaryBackup};
 pub use quorum::{OpCounts, Quorum, QuorumSummary, k_of_n};
@@ -76,6 +83,17 @@ pub enum StoreRecord {
         /// From issue to the R-th answer (zero when it failed).
         latency: SimDuration,
     },
+    /// A cache request ended.
+    Cache {
+        /// Index of the store.
+        store: u32,
+        /// Answered from the cache.
+        hit: bool,
+        /// Answered (a hit, or a miss the backend answered) rather than failed.
+        ok: bool,
+        /// From the request to its answer or failure.
+        latency: SimDuration,
+    },
 }
 
 /// A store's end-of-run figures.
@@ -87,6 +105,8 @@ pub enum StoreSummary {
     Quorum(QuorumSummary),
     /// A leader-elected cluster.
     Election(ElectionSummary),
+    /// A cache in front of a backend.
+    Cache(CacheSummary),
 }
 
 impl StoreSummary {
@@ -96,6 +116,7 @@ impl StoreSummary {
             StoreSummary::PrimaryBackup(p) => p.run,
             StoreSummary::Quorum(q) => q.run,
             StoreSummary::Election(e) => e.run,
+            StoreSummary::Cache(c) => c.run,
         }
     }
 }
@@ -122,6 +143,11 @@ pub fn run_store<O: Observer<StoreRecord>>(
         StoreSpec::Election(s) => {
             let (sum, o) = LeaderElection::new(s, key, observer).run(horizon, max_events);
             (StoreSummary::Election(sum), o)
+        }
+        StoreSpec::Cache(s) => {
+            let (mut sum, o) = Cache::new(s, index, key, horizon, observer).run(horizon, max_events);
+            sum.theory = cache::theory(s);
+            (StoreSummary::Cache(sum), o)
         }
     }
 }
