@@ -178,7 +178,10 @@ fn length_ns(c: &CacheSummary, i: usize) -> u64 {
 }
 
 /// Hits / requests and fetches per second over a set of windows.
-fn over<'a>(c: &CacheSummary, ws: impl Iterator<Item = (usize, &'a CacheWindow)>) -> Option<(f64, f64)> {
+fn over<'a>(
+    c: &CacheSummary,
+    ws: impl Iterator<Item = (usize, &'a CacheWindow)>,
+) -> Option<(f64, f64)> {
     let (mut req, mut hits, mut fetches, mut ns) = (0u64, 0u64, 0u64, 0u64);
     for (i, w) in ws {
         req += w.requests;
@@ -186,12 +189,7 @@ fn over<'a>(c: &CacheSummary, ws: impl Iterator<Item = (usize, &'a CacheWindow)>
         fetches += w.fetches;
         ns += length_ns(c, i);
     }
-    (ns > 0 && req > 0).then(|| {
-        (
-            hits as f64 / req as f64,
-            fetches as f64 / (ns as f64 / 1e9),
-        )
-    })
+    (ns > 0 && req > 0).then(|| (hits as f64 / req as f64, fetches as f64 / (ns as f64 / 1e9)))
 }
 
 /// The report of cache `c` from its summary and collector.
@@ -199,20 +197,39 @@ pub fn cache(c: &CacheSummary, col: &StoreCollector) -> CacheReport {
     let k = &c.counts;
     let end = c.run.end.0;
     let secs = |ns: u64| round(ns as f64 / 1e9, 6);
-    let rate = |n: u64, ns: u64| if ns == 0 { 0.0 } else { n as f64 / (ns as f64 / 1e9) };
+    let rate = |n: u64, ns: u64| {
+        if ns == 0 {
+            0.0
+        } else {
+            n as f64 / (ns as f64 / 1e9)
+        }
+    };
     let windows: Vec<CacheWindowRow> = c
         .windows
         .iter()
         .enumerate()
         .map(|(i, w)| {
             let len = length_ns(c, i);
-            let per = |area: u128| if len == 0 { 0.0 } else { area as f64 / len as f64 };
+            let per = |area: u128| {
+                if len == 0 {
+                    0.0
+                } else {
+                    area as f64 / len as f64
+                }
+            };
             CacheWindowRow {
                 start_s: secs(i as u64 * c.window_ns),
                 length_s: secs(len),
                 requests: w.requests,
                 hits: w.hits,
-                hit_ratio: round(if w.requests == 0 { 0.0 } else { w.hits as f64 / w.requests as f64 }, 6),
+                hit_ratio: round(
+                    if w.requests == 0 {
+                        0.0
+                    } else {
+                        w.hits as f64 / w.requests as f64
+                    },
+                    6,
+                ),
                 failed: w.failed,
                 backend_per_s: round(rate(w.fetches, len), 3),
                 rejected: w.rejected,
@@ -226,9 +243,18 @@ pub fn cache(c: &CacheSummary, col: &StoreCollector) -> CacheReport {
     let settled = over(c, c.windows.iter().enumerate().filter(|(_, w)| w.settled));
     let window_of = |t: u64| ((t / c.window_ns) as usize).min(c.windows.len() - 1);
     let mut stampedes = Vec::new();
-    for (r, rs) in c.restarts.iter().enumerate().take(crate::MAX_OUTAGES_LISTED) {
+    for (r, rs) in c
+        .restarts
+        .iter()
+        .enumerate()
+        .take(crate::MAX_OUTAGES_LISTED)
+    {
         let wr = window_of(rs.at.0);
-        let prev = if r == 0 { 0 } else { window_of(c.restarts[r - 1].at.0) };
+        let prev = if r == 0 {
+            0
+        } else {
+            window_of(c.restarts[r - 1].at.0)
+        };
         let next = c
             .restarts
             .get(r + 1)
@@ -288,7 +314,10 @@ pub fn cache(c: &CacheSummary, col: &StoreCollector) -> CacheReport {
     }
     let empty = crate::store::empty_latency();
     let (all, misses) = match &col.cache {
-        Some(l) => (latency(&l.all, l.all_sum_ns), latency(&l.misses, l.misses_sum_ns)),
+        Some(l) => (
+            latency(&l.all, l.all_sum_ns),
+            latency(&l.misses, l.misses_sum_ns),
+        ),
         None => (empty.clone(), empty),
     };
     CacheReport {
@@ -327,10 +356,21 @@ pub fn cache(c: &CacheSummary, col: &StoreCollector) -> CacheReport {
             rate_per_s: round(rate(k.fetches_at_backend, end), 3),
             steady_rate_per_s: settled.map(|(_, b)| round(b, 3)),
             utilisation: round(
-                if end == 0 { 0.0 } else { c.busy_ns as f64 / end as f64 / f64::from(c.workers) },
+                if end == 0 {
+                    0.0
+                } else {
+                    c.busy_ns as f64 / end as f64 / f64::from(c.workers)
+                },
                 6,
             ),
-            mean_queue: round(if end == 0 { 0.0 } else { c.queue_ns as f64 / end as f64 }, 3),
+            mean_queue: round(
+                if end == 0 {
+                    0.0
+                } else {
+                    c.queue_ns as f64 / end as f64
+                },
+                3,
+            ),
         },
         evictions: k.evictions,
         restarts: k.restarts,
@@ -343,7 +383,9 @@ pub fn cache(c: &CacheSummary, col: &StoreCollector) -> CacheReport {
 
 /// A cache's lines of the human table.
 pub(crate) fn render(w: &mut String, c: &CacheReport) {
-    let ttl = c.ttl_s.map_or("no ttl".to_string(), |t| format!("ttl {t}s"));
+    let ttl = c
+        .ttl_s
+        .map_or("no ttl".to_string(), |t| format!("ttl {t}s"));
     let cap = c
         .capacity
         .map_or("unbounded".to_string(), |n| format!("capacity {n} (LRU)"));
@@ -358,7 +400,15 @@ pub(crate) fn render(w: &mut String, c: &CacheReport) {
     let _ = writeln!(
         w,
         "  requests   offered {}  hits {}  misses {} (cold {}, expired {}, evicted {}, down {}, coalesced {})  failed {}",
-        r.offered, r.hits, r.misses, r.misses_cold, r.misses_expired, r.misses_evicted, r.misses_down, r.coalesced, r.failed
+        r.offered,
+        r.hits,
+        r.misses,
+        r.misses_cold,
+        r.misses_expired,
+        r.misses_evicted,
+        r.misses_down,
+        r.coalesced,
+        r.failed
     );
     let opt = |x: Option<f64>| x.map_or("—".to_string(), |v| v.to_string());
     let theory = match (c.theory_hit_ratio, c.theory) {
@@ -401,9 +451,9 @@ pub(crate) fn render(w: &mut String, c: &CacheReport) {
             Some(_) => String::new(),
             None => ", down until the end".to_string(),
         };
-        let ratio = s
-            .peak_over_steady
-            .map_or(String::new(), |x| format!(" = {x}× steady {}/s", opt(s.steady_backend_per_s)));
+        let ratio = s.peak_over_steady.map_or(String::new(), |x| {
+            format!(" = {x}× steady {}/s", opt(s.steady_backend_per_s))
+        });
         let back = match (s.recovered_after_s, s.steady_hit_ratio) {
             (Some(t), Some(h)) => format!("hit ratio within {RECOVERED_WITHIN} of {h} after {t}s"),
             (None, Some(h)) => format!("hit ratio not back within {RECOVERED_WITHIN} of {h}"),
@@ -416,6 +466,10 @@ pub(crate) fn render(w: &mut String, c: &CacheReport) {
         );
     }
     if c.stampedes.len() > 10 {
-        let _ = writeln!(w, "  … {} more restarts in the JSON report", c.restarts - 10);
+        let _ = writeln!(
+            w,
+            "  … {} more restarts in the JSON report",
+            c.restarts - 10
+        );
     }
 }

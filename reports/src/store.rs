@@ -75,7 +75,10 @@ impl Observer<StoreRecord> for StoreCollector {
             hit, ok, latency, ..
         } = *record
         {
-            mix(&mut self.fingerprint, (2 + u64::from(hit)) << 1 | u64::from(ok));
+            mix(
+                &mut self.fingerprint,
+                (2 + u64::from(hit)) << 1 | u64::from(ok),
+            );
             mix(&mut self.fingerprint, latency.0);
             if ok {
                 let c = self.cache.get_or_insert_with(|| {

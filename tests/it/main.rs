@@ -2,6 +2,8 @@
 
 #[allow(clippy::disallowed_methods)] // sqrt of sample variances, pow of reference values
 mod balancing;
+#[allow(clippy::disallowed_methods)] // closed forms (exp, sqrt) of reference values
+mod cache;
 mod cli;
 mod determinism;
 mod faults;

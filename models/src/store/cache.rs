@@ -258,10 +258,14 @@ pub fn theory(spec: &CacheSpec) -> Option<(f64, &'static str)> {
             let t = ttl.0 as f64;
             let h = (0..n)
                 .map(|k| {
-                    keys.p(k) * ttl_hit_probability(rate * keys.p(k), t, fetch, spec.coalesce_misses)
+                    keys.p(k)
+                        * ttl_hit_probability(rate * keys.p(k), t, fetch, spec.coalesce_misses)
                 })
                 .sum();
-            Some((h, "ttl renewal (fetch = mean lookup + mean service, no queueing)"))
+            Some((
+                h,
+                "ttl renewal (fetch = mean lookup + mean service, no queueing)",
+            ))
         }
         (None, Some(c)) => Some((che_hit_ratio(&keys, n, c), "Che's approximation (LRU)")),
         _ => None,
@@ -963,8 +967,7 @@ impl<O: Observer<StoreRecord>> Model for Cache<O> {
             Event::Done { fetch } => self.done(fetch, now, sched),
             Event::Crash => {
                 self.empty(now, false, true);
-                if let Some(d) = super::next_transition(&self.failures, &mut self.fail_rng, false)
-                {
+                if let Some(d) = super::next_transition(&self.failures, &mut self.fail_rng, false) {
                     sched.after(d, Event::Repair);
                 }
             }

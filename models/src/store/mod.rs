@@ -145,7 +145,8 @@ pub fn run_store<O: Observer<StoreRecord>>(
             (StoreSummary::Election(sum), o)
         }
         StoreSpec::Cache(s) => {
-            let (mut sum, o) = Cache::new(s, index, key, horizon, observer).run(horizon, max_events);
+            let (mut sum, o) =
+                Cache::new(s, index, key, horizon, observer).run(horizon, max_events);
             sum.theory = cache::theory(s);
             (StoreSummary::Cache(sum), o)
         }
