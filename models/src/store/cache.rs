@@ -251,7 +251,7 @@ pub fn che_hit_ratio(keys: &Keys, n: u32, capacity: u32) -> f64 {
 pub fn theory(spec: &CacheSpec) -> Option<(f64, &'static str)> {
     let keys = Keys::new(&spec.keys);
     let n = key_count(spec);
-    match (spec.ttl, spec.capacity) {
+    match (spec.ttl, spec.capacity.filter(|&c| c < n)) {
         (Some(ttl), None) => {
             let fetch = spec.hit_latency.mean_ns() + spec.backend.service.mean_ns();
             let rate = spec.requests.rate_per_s() / 1e9;
@@ -942,11 +942,11 @@ impl<O: Observer<StoreRecord>> Cache<O> {
         if super::release(&mut self.down) {
             self.settled_from = settle_after(now, self.ttl);
         }
-        // The restart that is now over is the latest still open.
-        if let Some(r) = self.restarts.iter_mut().rev().find(|r| r.up_at.is_none())
-            && self.down == 0
-        {
-            r.up_at = Some(now);
+        // Every restart still open (overlapping holds) is over once nothing holds the node.
+        if self.down == 0 {
+            for r in self.restarts.iter_mut().filter(|r| r.up_at.is_none()) {
+                r.up_at = Some(now);
+            }
         }
     }
 }
@@ -1033,6 +1033,105 @@ mod tests {
         // Without: (10 + 1 − 1 + e^−1) / (10 + 2 + e^−1).
         let e = (-1.0f64).exp();
         assert!((a - (10.0 + e) / (12.0 + e)).abs() < 1e-12);
+    }
+
+    fn spec() -> CacheSpec {
+        CacheSpec {
+            name: "c".into(),
+            requests: crate::spec::Arrivals::Poisson { rate_per_s: 1000.0 },
+            keys: crate::spec::KeySpec::Uniform { n: 10 },
+            ttl: None,
+            capacity: None,
+            hit_latency: Dist::constant(SimDuration::ZERO),
+            coalesce_misses: false,
+            backend: crate::store_spec::BackendSpec {
+                workers: 4,
+                service: Dist::constant(SimDuration::from_millis(1)),
+                queue_limit: 100,
+                timeout: None,
+            },
+            failures: None,
+            faults: vec![CacheFault {
+                at: SimDuration::from_secs(10),
+                duration: SimDuration::from_secs(5),
+            }],
+            window: SimDuration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_restart_with_a_duration_bypasses_the_cache_and_comes_back_empty() {
+        let h = SimTime(SimDuration::from_secs(20).0);
+        let c = Cache::new(&spec(), 0, StreamKey::new(1, 0), h, sim_core::NullObserver)
+            .run(h, u64::MAX)
+            .0;
+        // Ten keys at 1000/s: warm within milliseconds, then every request hits, except
+        // while the cache is down (every request misses, nothing is inserted) and the ten
+        // few cold misses right after it (fetches sent while it was down and returning after
+        // it came back are inserted).
+        assert!(
+            c.windows[..10]
+                .iter()
+                .skip(1)
+                .all(|w| w.hits + 2 >= w.requests)
+        );
+        assert!(
+            c.windows[10..15]
+                .iter()
+                .skip(1)
+                .all(|w| w.hits == 0 && w.requests > 800)
+        );
+        assert!(c.windows[16..].iter().all(|w| w.hits == w.requests));
+        assert!(
+            (4500..5500).contains(&c.counts.misses_down),
+            "{:?}",
+            c.counts
+        );
+        assert!((10..60).contains(&c.counts.misses_cold), "{:?}", c.counts);
+        assert_eq!(
+            c.restarts,
+            vec![CacheRestart {
+                at: SimTime(SimDuration::from_secs(10).0),
+                up_at: Some(SimTime(SimDuration::from_secs(15).0)),
+                scheduled: true,
+            }]
+        );
+        assert!(!c.windows[12].settled && c.counts.failed == 0);
+    }
+
+    #[test]
+    fn random_crashes_restart_the_cache_and_keep_the_counts_whole() {
+        let mut s = spec();
+        s.faults.clear();
+        s.ttl = Some(SimDuration::from_millis(50));
+        s.capacity = Some(5);
+        s.coalesce_misses = true;
+        s.backend.timeout = Some(SimDuration::from_millis(2));
+        s.backend.workers = 1;
+        s.failures = Some(FailureSpec {
+            time_to_failure: Dist::exponential(SimDuration::from_secs(2)).expect("valid"),
+            time_to_repair: Dist::exponential(SimDuration::from_millis(300)).expect("valid"),
+        });
+        let h = SimTime(SimDuration::from_secs(60).0);
+        // The run's own invariants (counts whole, one fetch per key in flight, the LRU list
+        // holding exactly the cached keys, at most 5) are checked at its end.
+        let c = Cache::new(&s, 0, StreamKey::new(2, 0), h, sim_core::NullObserver)
+            .run(h, u64::MAX)
+            .0;
+        let k = c.counts;
+        assert!(
+            k.restarts > 10 && k.misses_down > 0 && k.evictions > 0,
+            "{k:?}"
+        );
+        assert!(k.misses_expired > 0 && k.coalesced > 0 && k.max_fetches_per_key == 1);
+        // Every restart but perhaps the last is over, after it began.
+        assert!(
+            c.restarts
+                .iter()
+                .rev()
+                .skip(1)
+                .all(|r| r.up_at.is_some_and(|u| u > r.at))
+        );
     }
 
     #[test]
