@@ -3,7 +3,7 @@
 //! by hand. Each store runs as its own model ([`crate::store::PrimaryBackup`],
 //! [`crate::store::Quorum`]) with its own named random streams.
 
-use crate::spec::{Arrivals, FailureSpec};
+use crate::spec::{Arrivals, FailureSpec, KeySpec};
 use sim_core::{Dist, SimDuration};
 
 /// One replicated store.
@@ -17,6 +17,8 @@ pub enum StoreSpec {
     Election(ElectionSpec),
     /// A Kafka/SQS-shaped message broker: partitions, producers with acks, a consumer group.
     Broker(BrokerSpec),
+    /// A cache in front of a backend service (hits, misses, TTL, LRU, restarts).
+    Cache(CacheSpec),
 }
 
 impl StoreSpec {
@@ -27,6 +29,7 @@ impl StoreSpec {
             StoreSpec::Quorum(s) => &s.name,
             StoreSpec::Election(s) => &s.name,
             StoreSpec::Broker(s) => &s.name,
+            StoreSpec::Cache(s) => &s.name,
         }
     }
 }
@@ -292,4 +295,61 @@ pub struct BrokerSpec {
     pub failures: Option<FailureSpec>,
     /// Faults at fixed times, in time order.
     pub faults: Vec<BrokerFault>,
+}
+
+/// A look-aside cache in front of a backend service. Each request asks for one key (drawn from
+/// `keys`); a hit answers after a `hit_latency` draw; a miss (the key was never cached since the
+/// last restart, expired, or was evicted) is fetched from the backend and inserted when the
+/// fetch returns, to expire `ttl` after that insertion (hits do not extend it). A restart
+/// empties the cache.
+#[derive(Clone, Debug)]
+pub struct CacheSpec {
+    /// Unique name among stores (names its random streams `store/<name>/…`).
+    pub name: String,
+    /// Request arrivals.
+    pub requests: Arrivals,
+    /// The key population each request draws from (uniform or Zipf).
+    pub keys: KeySpec,
+    /// Time to live from insertion (`None`: entries never expire).
+    pub ttl: Option<SimDuration>,
+    /// Entries held at most, least recently used evicted first (`None`: unbounded).
+    pub capacity: Option<u32>,
+    /// Time a lookup takes: a hit's latency, and the part of a miss's before the fetch.
+    pub hit_latency: Dist,
+    /// Single flight: a miss on a key whose fetch is already in flight waits for that fetch
+    /// instead of sending its own.
+    pub coalesce_misses: bool,
+    /// The service behind the cache.
+    pub backend: BackendSpec,
+    /// Random crash/repair of the cache node (a crash empties it; it is down until repaired).
+    pub failures: Option<FailureSpec>,
+    /// Restarts at fixed times, in time order.
+    pub faults: Vec<CacheFault>,
+    /// Length of the per-window rows (the scenario's window).
+    pub window: SimDuration,
+}
+
+/// The backend service a cache's misses are fetched from: `workers` servers and a FIFO queue.
+#[derive(Clone, Debug)]
+pub struct BackendSpec {
+    /// Fetches served at once (≥ 1).
+    pub workers: u32,
+    /// One fetch's service time.
+    pub service: Dist,
+    /// Fetches waiting at most; a fetch that finds the queue full is rejected.
+    pub queue_limit: u32,
+    /// Longest a fetch may wait in the queue (`None`: no limit): one that waited longer has
+    /// been given up by its client and fails when it reaches the head (no work is spent on it).
+    pub timeout: Option<SimDuration>,
+}
+
+/// A scheduled restart of a cache: it is emptied at `at` and stays down for `duration` (zero: it
+/// comes back at once, empty). While it is down every request goes to the backend, and fetched
+/// values are not inserted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CacheFault {
+    /// When.
+    pub at: SimDuration,
+    /// How long it stays down.
+    pub duration: SimDuration,
 }

@@ -4,6 +4,7 @@
 //! It never runs a simulation and never touches files: the CLI decides where output goes.
 
 mod batch;
+mod cache;
 pub mod charts;
 mod collector;
 mod expect;
@@ -18,6 +19,9 @@ mod theory;
 pub mod timeseries;
 
 pub use batch::{BatchMeans, student_t_975};
+pub use cache::{
+    CacheBackend, CacheReport, CacheRequests, CacheWindowRow, RECOVERED_WITHIN, StampedeReport,
+};
 pub use collector::{Collector, FaultEffect, HopStats, MAX_FAULTS, mix_record};
 pub use expect::{Expectation, Verdict};
 pub use mser::{Mser5, Truncation};

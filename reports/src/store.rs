@@ -33,6 +33,26 @@ pub struct StoreCollector {
     pub consumed_sum_ns: u128,
     /// Hash of every record in order.
     pub fingerprint: u64,
+    /// A cache's answered requests (made at its first record: other stores carry none).
+    pub cache: Option<Box<CacheLatency>>,
+}
+
+/// Latencies of a cache's answered requests.
+#[derive(Clone, Debug)]
+pub struct CacheLatency {
+    /// Hits and answered misses, ns.
+    pub all: Histogram<u64>,
+    /// Their exact sum, ns.
+    pub all_sum_ns: u128,
+    /// Answered misses alone, ns.
+    pub misses: Histogram<u64>,
+    /// Their exact sum, ns.
+    pub misses_sum_ns: u128,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIGHEST_NS, 3)
+        .unwrap_or_else(|e| unreachable!("fixed histogram bounds are valid: {e}"))
 }
 
 impl Default for StoreCollector {
@@ -49,6 +69,7 @@ impl Default for StoreCollector {
             consumed: h(),
             consumed_sum_ns: 0,
             fingerprint: 0,
+            cache: None,
         }
     }
 }
@@ -56,10 +77,39 @@ impl Default for StoreCollector {
 impl Observer<StoreRecord> for StoreCollector {
     fn record(&mut self, now: SimTime, record: &StoreRecord) {
         mix(&mut self.fingerprint, now.0);
+        if let StoreRecord::Cache {
+            hit, ok, latency, ..
+        } = *record
+        {
+            mix(
+                &mut self.fingerprint,
+                (2 + u64::from(hit)) << 1 | u64::from(ok),
+            );
+            mix(&mut self.fingerprint, latency.0);
+            if ok {
+                let c = self.cache.get_or_insert_with(|| {
+                    Box::new(CacheLatency {
+                        all: histogram(),
+                        all_sum_ns: 0,
+                        misses: histogram(),
+                        misses_sum_ns: 0,
+                    })
+                });
+                let v = latency.0.clamp(1, HIGHEST_NS);
+                c.all.saturating_record(v);
+                c.all_sum_ns += u128::from(latency.0);
+                if !hit {
+                    c.misses.saturating_record(v);
+                    c.misses_sum_ns += u128::from(latency.0);
+                }
+            }
+            return;
+        }
         let (kind, ok, latency) = match *record {
             StoreRecord::Write { ok, latency, .. } => (0u64, ok, latency),
             StoreRecord::Read { ok, latency, .. } => (1, ok, latency),
             StoreRecord::Consumed { first, delay, .. } => (2, first, delay),
+            StoreRecord::Cache { .. } => unreachable!("cache records are handled above"),
         };
         mix(&mut self.fingerprint, kind << 1 | u64::from(ok));
         mix(&mut self.fingerprint, latency.0);
@@ -135,14 +185,19 @@ pub struct OpLatencyMs {
     pub max: f64,
 }
 
-fn latency(h: &Histogram<u64>, sum_ns: u128) -> OpLatencyMs {
+/// No latencies: all zero.
+pub(crate) fn empty_latency() -> OpLatencyMs {
+    OpLatencyMs {
+        mean: 0.0,
+        p50: 0.0,
+        p99: 0.0,
+        max: 0.0,
+    }
+}
+
+pub(crate) fn latency(h: &Histogram<u64>, sum_ns: u128) -> OpLatencyMs {
     if h.is_empty() {
-        return OpLatencyMs {
-            mean: 0.0,
-            p50: 0.0,
-            p99: 0.0,
-            max: 0.0,
-        };
+        return empty_latency();
     }
     // Zero latencies are recorded as 1 ns: report them as zero.
     let ms = |ns: u64| round(if ns <= 1 { 0.0 } else { ns as f64 / 1e6 }, 4);
@@ -154,12 +209,12 @@ fn latency(h: &Histogram<u64>, sum_ns: u128) -> OpLatencyMs {
     }
 }
 
-fn round(x: f64, digits: i32) -> f64 {
+pub(crate) fn round(x: f64, digits: i32) -> f64 {
     let f = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9][digits as usize];
     (x * f).round() / f
 }
 
-fn ratio(a: u128, b: u128) -> f64 {
+pub(crate) fn ratio(a: u128, b: u128) -> f64 {
     if b == 0 { 1.0 } else { a as f64 / b as f64 }
 }
 
@@ -381,6 +436,8 @@ pub enum StoreReport {
     Election(ClusterReport),
     /// A message broker.
     Broker(BrokerReport),
+    /// A cache in front of a backend.
+    Cache(crate::cache::CacheReport),
 }
 
 impl StoreReport {
@@ -391,6 +448,7 @@ impl StoreReport {
             StoreSummary::Quorum(q) => StoreReport::Quorum(quorum(q, c)),
             StoreSummary::Election(e) => StoreReport::Election(cluster(e)),
             StoreSummary::Broker(b) => StoreReport::Broker(broker(b, c)),
+            StoreSummary::Cache(x) => StoreReport::Cache(crate::cache::cache(x, c)),
         }
     }
 
@@ -398,7 +456,10 @@ impl StoreReport {
     pub fn max_rpo(&self) -> f64 {
         match self {
             StoreReport::PrimaryBackup(p) => p.rpo_writes.max,
-            StoreReport::Quorum(_) | StoreReport::Election(_) | StoreReport::Broker(_) => 0.0,
+            StoreReport::Quorum(_)
+            | StoreReport::Election(_)
+            | StoreReport::Broker(_)
+            | StoreReport::Cache(_) => 0.0,
         }
     }
 
@@ -406,7 +467,10 @@ impl StoreReport {
     pub fn max_rto_s(&self) -> f64 {
         match self {
             StoreReport::PrimaryBackup(p) => p.rto_s.max,
-            StoreReport::Quorum(_) | StoreReport::Election(_) | StoreReport::Broker(_) => 0.0,
+            StoreReport::Quorum(_)
+            | StoreReport::Election(_)
+            | StoreReport::Broker(_)
+            | StoreReport::Cache(_) => 0.0,
         }
     }
 }
@@ -437,6 +501,7 @@ impl StoreReport {
             StoreReport::Quorum(q) => &q.name,
             StoreReport::Election(e) => &e.name,
             StoreReport::Broker(b) => &b.name,
+            StoreReport::Cache(x) => &x.name,
         }
     }
 
@@ -457,6 +522,26 @@ impl StoreReport {
                 vec![
                     s("backlog", &|w| w.backlog_mean),
                     s("consumer lag", &|w| w.max_lag as f64),
+                ]
+            }
+            StoreReport::Cache(x) => {
+                let s = |name: &str, unit: &str, f: &dyn Fn(&crate::CacheWindowRow) -> f64| {
+                    StoreSeries {
+                        store: x.name.clone(),
+                        name: name.into(),
+                        unit: unit.into(),
+                        window_s: x.window_s,
+                        points: x
+                            .windows
+                            .iter()
+                            .map(|w| (w.start_s + w.length_s, f(w)))
+                            .collect(),
+                    }
+                };
+                // The stampede: the hit ratio falls and the backend's fetch rate jumps.
+                vec![
+                    s("hit ratio", "share", &|w| w.hit_ratio),
+                    s("backend fetches", "per s", &|w| w.backend_per_s),
                 ]
             }
             StoreReport::PrimaryBackup(_) | StoreReport::Quorum(_) | StoreReport::Election(_) => {
@@ -498,6 +583,7 @@ pub fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>, events: 
             StoreReport::Quorum(q) => &q.fingerprint,
             StoreReport::Election(e) => &e.fingerprint,
             StoreReport::Broker(b) => &b.fingerprint,
+            StoreReport::Cache(x) => &x.fingerprint,
         };
         mix(&mut h, u64::from_str_radix(f, 16).unwrap_or(0));
     }
@@ -947,6 +1033,7 @@ pub(crate) fn render(w: &mut String, stores: &[StoreReport]) {
                     );
                 }
             }
+            StoreReport::Cache(c) => crate::cache::render(w, c),
             StoreReport::Election(e) => {
                 let _ = writeln!(
                     w,

@@ -109,6 +109,24 @@ pub enum Store {
         #[serde(default)]
         faults: Vec<BrokerFault>,
     },
+    Cache {
+        name: String,
+        requests: Arrivals,
+        keys: Keys,
+        #[serde(default)]
+        ttl: Option<String>,
+        #[serde(default)]
+        capacity: Option<u32>,
+        #[serde(default)]
+        hit_latency: Option<Dist>,
+        #[serde(default)]
+        coalesce_misses: Option<bool>,
+        backend: Backend,
+        #[serde(default)]
+        failures: Option<Failures>,
+        #[serde(default)]
+        faults: Vec<CacheFault>,
+    },
 }
 
 /// A broker's producer.
@@ -168,6 +186,29 @@ pub enum BrokerFault {
         duration: String,
         #[serde(default)]
         consumer: Option<u32>,
+    },
+}
+
+/// The service behind a cache.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    pub workers: u32,
+    pub service: Dist,
+    #[serde(default)]
+    pub queue_limit: Option<u32>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// A cache's scheduled restarts.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum CacheFault {
+    Restart {
+        at: String,
+        #[serde(default)]
+        duration: Option<String>,
     },
 }
 

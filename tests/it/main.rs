@@ -4,6 +4,8 @@
 mod balancing;
 #[allow(clippy::disallowed_methods)] // sqrt and powi of reference values
 mod broker;
+#[allow(clippy::disallowed_methods)] // closed forms (exp, sqrt) of reference values
+mod cache;
 mod cli;
 mod determinism;
 mod faults;

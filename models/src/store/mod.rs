@@ -9,16 +9,23 @@
 //! - [`LeaderElection`]: Raft-like election timing: time without a leader, terms per election.
 //! - [`Broker`]: Kafka/SQS-shaped message broker: acks, ISR elections, a consumer group with
 //!   rebalances, redelivery and a dead-letter queue; lost, duplicated and late messages.
+//! - [`Cache`]: a look-aside cache (key popularity, TTL, LRU capacity) in front of a backend;
+//!   a restart empties it and the miss storm hits the backend.
 //!
 //! Both emit [`StoreRecord`]s (one per operation, for latency histograms and the fingerprint)
 //! and return a summary of integers that `reports` turns into figures.
 
 mod broker;
+mod cache;
 mod election;
 mod primary_backup;
 mod quorum;
 
 pub use broker::{Broker, BrokerCounts, BrokerSummary, BrokerWindow};
+pub use cache::{
+    Cache, CacheCounts, CacheRestart, CacheSummary, CacheWindow, MissCause, che_hit_ratio,
+    ttl_hit_probability,
+};
 pub use election::{Election, ElectionSummary, LeaderElection};
 pub use primary_backup::{Outage, OutageCause, PbCounts, PbSummary, PrimaryBackup};
 pub use quorum::{OpCounts, Quorum, QuorumSummary, k_of_n};
@@ -89,6 +96,17 @@ pub enum StoreRecord {
         /// From production to the end of processing (zero unless `first`).
         delay: SimDuration,
     },
+    /// A cache request ended.
+    Cache {
+        /// Index of the store.
+        store: u32,
+        /// Answered from the cache.
+        hit: bool,
+        /// Answered (a hit, or a miss the backend answered) rather than failed.
+        ok: bool,
+        /// From the request to its answer or failure.
+        latency: SimDuration,
+    },
 }
 
 /// A store's end-of-run figures.
@@ -102,6 +120,8 @@ pub enum StoreSummary {
     Election(ElectionSummary),
     /// A message broker.
     Broker(BrokerSummary),
+    /// A cache in front of a backend.
+    Cache(CacheSummary),
 }
 
 impl StoreSummary {
@@ -112,6 +132,7 @@ impl StoreSummary {
             StoreSummary::Quorum(q) => q.run,
             StoreSummary::Election(e) => e.run,
             StoreSummary::Broker(b) => b.run,
+            StoreSummary::Cache(c) => c.run,
         }
     }
 }
@@ -142,6 +163,12 @@ pub fn run_store<O: Observer<StoreRecord>>(
         StoreSpec::Broker(s) => {
             let (sum, o) = Broker::new(s, index, key, observer).run(horizon, max_events);
             (StoreSummary::Broker(sum), o)
+        }
+        StoreSpec::Cache(s) => {
+            let (mut sum, o) =
+                Cache::new(s, index, key, horizon, observer).run(horizon, max_events);
+            sum.theory = cache::theory(s);
+            (StoreSummary::Cache(sum), o)
         }
     }
 }
