@@ -46,6 +46,8 @@ fn mm1_spec() -> Spec {
             rate_limit: None,
             slowdown_per_request: 0.0,
             zones: Vec::new(),
+            autoscale: None,
+            discovery: None,
         }],
     }
 }

@@ -14,6 +14,13 @@ use sim_core::{
     Until,
 };
 
+// ---- autoscaling and discovery (issue 4): their logic lives in these two files ----
+#[path = "autoscale.rs"]
+pub mod autoscale;
+#[path = "discovery.rs"]
+mod discovery;
+// ----
+
 /// Everything that can happen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -61,6 +68,16 @@ pub enum Event {
     PartitionStart(u32),
     /// Network partition `0` heals.
     PartitionEnd(u32),
+    /// An evaluation period of scaled pool `0` ends (autoscale.rs).
+    ScaleEval(u32),
+    /// Replica `0` has warmed up after a scale-out (autoscale.rs).
+    WarmedUp(u32),
+    /// Replica `0`'s drain time is over: it is removed (autoscale.rs).
+    Drained(u32),
+    /// Replica `0`'s registration goes through (discovery.rs).
+    Register(u32),
+    /// Replica `0`'s registration expires (discovery.rs).
+    Expire(u32),
 }
 
 const NONE: u32 = u32::MAX;
@@ -98,6 +115,8 @@ fn slab_insert<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, x: T) -> u32 {
 
 struct Client {
     interarrival: Dist,
+    /// Piecewise-constant Poisson rates, when the arrivals have steps.
+    steps: Option<Vec<(SimDuration, f64)>>,
     rng: Stream,
     timeout: Option<SimDuration>,
     target: Target,
@@ -251,6 +270,8 @@ pub struct Summary {
     pub partition_labels: Vec<String>,
     /// Balancer names, by index.
     pub balancer_names: Vec<String>,
+    /// Scaled pools (empty when none is).
+    pub scaling: Vec<autoscale::ScalingSummary>,
 }
 
 /// The running topology, emitting [`Record`]s to `O`.
@@ -309,6 +330,9 @@ pub struct System<O> {
     client_zone: Vec<u32>,
     balancer_zone: Vec<u32>,
     replica_zone: Vec<u32>,
+    /// Autoscaling state (autoscale.rs) and registry state (discovery.rs).
+    scaling: autoscale::Scaling,
+    discovery: discovery::Discovery,
     observer: O,
 }
 
@@ -320,6 +344,10 @@ impl<O: Observer<Record>> System<O> {
             .iter()
             .map(|c| Client {
                 interarrival: c.arrivals.interarrival(),
+                steps: match &c.arrivals {
+                    crate::spec::Arrivals::PoissonSteps { steps } => Some(steps.clone()),
+                    _ => None,
+                },
                 rng: key.stream(&format!("client/{}/arrivals", c.name)),
                 timeout: c.timeout,
                 target: c.target,
@@ -383,6 +411,16 @@ impl<O: Observer<Record>> System<O> {
                             key.stream(&format!("balancer/{}/slow_start", b.name)),
                         )
                     }),
+                    // Set by `refresh_members` when its pool scales or has a registry.
+                    members: match b.target {
+                        Target::Pool(p)
+                            if spec.pools[p].autoscale.is_some()
+                                || spec.pools[p].discovery.is_some() =>
+                        {
+                            Some(vec![true; n])
+                        }
+                        _ => None,
+                    },
                 }
             })
             .collect();
@@ -401,7 +439,9 @@ impl<O: Observer<Record>> System<O> {
                 }
             }
         }
-        System {
+        let mut sys = System {
+            scaling: autoscale::Scaling::new(spec),
+            discovery: discovery::Discovery::new(spec, &key),
             clients,
             balancers,
             balancer_target: spec.balancers.iter().map(|b| b.target).collect(),
@@ -475,15 +515,33 @@ impl<O: Observer<Record>> System<O> {
                 })
                 .collect(),
             observer,
+        };
+        sys.init_scaling();
+        if sys.scaling.any() || sys.discovery.any() {
+            for p in 0..sys.pools.len() {
+                sys.refresh_members(p);
+            }
+        }
+        sys
+    }
+
+    /// The gap to client `c`'s next arrival.
+    #[inline]
+    fn next_gap(&mut self, now: SimTime, c: u32) -> SimDuration {
+        let client = &mut self.clients[c as usize];
+        match &client.steps {
+            None => client.interarrival.sample(&mut client.rng),
+            Some(steps) => crate::spec::steps_gap(steps, now, &mut client.rng),
         }
     }
 
     /// Schedules the first arrivals, failures and the end of warm-up.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, c) in self.clients.iter_mut().enumerate() {
-            let gap = c.interarrival.sample(&mut c.rng);
-            sched.after(gap, Event::Arrival(i as u32));
+        for i in 0..self.clients.len() as u32 {
+            let gap = self.next_gap(SimTime::ZERO, i);
+            sched.after(gap, Event::Arrival(i));
         }
+        self.start_scaling(sched);
         for r in 0..self.replicas.len() {
             self.schedule_crash(r as u32, sched);
         }
@@ -626,6 +684,7 @@ impl<O: Observer<Record>> System<O> {
             *carry = [0; 3];
             self.observer.record(now, &rec);
         }
+        self.sample_scaling(now, len);
         self.window_start = now;
         if now < self.horizon {
             sched.at(self.next_sample(now), Event::Sample);
@@ -695,6 +754,7 @@ impl<O: Observer<Record>> System<O> {
             }) || self.replicas.iter().any(|r| r.rate_limit.is_some()),
             partition_labels: self.partitions.iter().map(|p| p.label.clone()).collect(),
             balancer_names: self.balancers.iter().map(|b| b.name.clone()).collect(),
+            scaling: self.scaling_summary(end),
         }
     }
 
@@ -763,14 +823,28 @@ impl<O: Observer<Record>> System<O> {
                 .count() as u32;
             assert_eq!(up, pool.up, "invariant: pool `{}` up-count", pool.name);
         }
+        self.check_scaling();
     }
 
     fn schedule_crash(&mut self, r: u32, sched: &mut Scheduler<Event>) {
+        if !self.scaling.runs(r) {
+            return; // not provisioned: its crash process starts when it is
+        }
         let rep = &mut self.replicas[r as usize];
         let pool = &self.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
             let ttf = f.time_to_failure.sample(rng);
-            sched.after(ttf, Event::Crash(r));
+            self.failure_after(r, ttf, Event::Crash(r), sched);
+        }
+    }
+
+    /// Schedules replica `r`'s next crash or repair; cancellable when its pool scales in.
+    #[inline]
+    fn failure_after(&mut self, r: u32, d: SimDuration, e: Event, sched: &mut Scheduler<Event>) {
+        if self.scaling.scaled[r as usize] {
+            self.scaling.failure_timer[r as usize] = Some(sched.timer_after(d, e));
+        } else {
+            sched.after(d, e);
         }
     }
 
@@ -792,9 +866,9 @@ impl<O: Observer<Record>> System<O> {
     }
 
     fn on_arrival(&mut self, now: SimTime, c: u32, sched: &mut Scheduler<Event>) {
-        let client = &mut self.clients[c as usize];
-        let gap = client.interarrival.sample(&mut client.rng);
+        let gap = self.next_gap(now, c);
         sched.after(gap, Event::Arrival(c));
+        let client = &mut self.clients[c as usize];
         let (timeout, full) = (client.timeout, client.in_flight >= client.max_in_flight);
         client.in_flight += 1;
         let seq = self.counts.offered;
@@ -1044,6 +1118,10 @@ impl<O: Observer<Record>> System<O> {
                     }
                     match self.balancer_target[b] {
                         Target::Balancer(next) => target = Target::Balancer(next),
+                        // No member at all (every replica deregistered): a 503 at once.
+                        Target::Pool(_) if self.balancers[b].eligible.is_empty() => {
+                            return Ok(NONE);
+                        }
                         Target::Pool(p) => {
                             let pool = &self.pools[p];
                             let lb = &mut self.balancers[b];
@@ -1078,6 +1156,10 @@ impl<O: Observer<Record>> System<O> {
     }
 
     fn deliver(&mut self, now: SimTime, id: u32, r: u32, sched: &mut Scheduler<Event>) {
+        if r == NONE {
+            self.attempt_ended(now, id, Outcome::Refused, sched);
+            return;
+        }
         let rep = &mut self.replicas[r as usize];
         let pool = &mut self.pools[rep.pool as usize];
         // Drawn before anything can fail the request, so the stream stays aligned across variants.
@@ -1529,8 +1611,9 @@ impl<O: Observer<Record>> System<O> {
         let pool = &self.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
             let ttr = f.time_to_repair.sample(rng);
-            sched.after(ttr, Event::Repair(r));
+            self.failure_after(r, ttr, Event::Repair(r), sched);
         }
+        self.discovery_crashed(now, r, sched);
     }
 
     fn on_repair(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
@@ -1551,9 +1634,11 @@ impl<O: Observer<Record>> System<O> {
         }
         self.observer.record(now, &Record::ReplicaUp { replica: r });
         self.schedule_crash(r, sched);
+        self.discovery_started(now, r, sched);
     }
 
     fn on_warmup_end(&mut self, now: SimTime) {
+        self.scaling_restart(now);
         for (i, r) in self.replicas.iter_mut().enumerate() {
             // Carry the window's area so far across the restart of the replica's statistics.
             let a = Self::areas(r, now);
@@ -1645,7 +1730,7 @@ impl<O: Observer<Record>> Model for System<O> {
                     FaultKind::Down => {
                         let held = &mut self.held_down[r as usize];
                         *held = dec(*held, now, "faults holding a replica down");
-                        if *held == 0 && !self.replicas[r as usize].is_up {
+                        if *held == 0 && !self.replicas[r as usize].is_up && self.scaling.runs(r) {
                             self.on_repair(now, r, sched);
                         }
                     }
@@ -1708,6 +1793,11 @@ impl<O: Observer<Record>> Model for System<O> {
             }
             Event::PartitionStart(i) => self.on_partition(now, i, true),
             Event::PartitionEnd(i) => self.on_partition(now, i, false),
+            Event::ScaleEval(p) => self.on_scale_eval(now, p, sched),
+            Event::WarmedUp(r) => self.warmed(now, r, sched),
+            Event::Drained(r) => self.remove_replica(now, r, sched),
+            Event::Register(r) => self.registered_now(now, r, sched),
+            Event::Expire(r) => self.expired(now, r),
         }
     }
 }
@@ -1788,6 +1878,8 @@ mod tests {
                 rate_limit: None,
                 slowdown_per_request: 0.0,
                 zones: Vec::new(),
+                autoscale: None,
+                discovery: None,
             }],
         }
     }

@@ -130,6 +130,8 @@ mod tests {
                 rate_limit: None,
                 slowdown_per_request: 0.0,
                 zones: Vec::new(),
+                autoscale: None,
+                discovery: None,
             }],
         }
     }
