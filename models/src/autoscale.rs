@@ -261,6 +261,8 @@ impl<O: Observer<Record>> System<O> {
             return;
         }
         for r in 0..self.replicas.len() {
+            // Scale-in can stop service: it needs a cancellable timer.
+            self.replicas[r].can_fail |= self.scaling.scaled[r];
             if self.scaling.slot[r] == Slot::Absent {
                 let rep = &mut self.replicas[r];
                 rep.is_up = false;
