@@ -300,21 +300,24 @@ impl<O: Observer<Record>> System<O> {
         };
         let (first, n, period) = (s.first as usize, s.base.len(), s.spec.evaluation_period);
         let mut acc = s.acc;
-        let mut bases = Vec::new();
-        for i in 0..n {
-            if self.scaling.slot[first + i] == Slot::Active {
-                let a = self.scale_areas(first + i, now);
-                bases.push((i, a));
-            }
-        }
-        let s = self.scaling.pools[p as usize]
+        // Split borrows: the scaler's bases move while the replicas are read (no allocation).
+        let (replicas, scaling) = (&self.replicas, &mut self.scaling);
+        let s = scaling.pools[p as usize]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
-        for &(i, a) in &bases {
-            for k in 0..3 {
-                acc[k] += a[k] - s.base[i][k];
+        for i in 0..n {
+            if scaling.slot[first + i] == Slot::Active {
+                let rep = &replicas[first + i];
+                let a = [
+                    rep.busy.area_until(now).0,
+                    rep.queued.area_until(now).0,
+                    rep.up_level.area_until(now).0,
+                ];
+                for ((x, now), base) in acc.iter_mut().zip(a).zip(s.base[i]) {
+                    *x += now - base;
+                }
+                s.base[i] = a;
             }
-            s.base[i] = a;
         }
         s.acc = [0; 3];
         sched.at(now.after(period), Event::ScaleEval(p));
@@ -364,9 +367,8 @@ impl<O: Observer<Record>> System<O> {
             s.in_streak = 0;
         }
         let since = |t: Option<SimTime>, d: SimDuration| t.is_none_or(|t| now.since(t) >= d);
-        let what = s.describe(per_replica);
         if s.out_streak >= s.spec.evaluation_periods && since(s.last_out, s.spec.cooldown) {
-            let reason = format!("{what} for {} periods", s.out_streak);
+            let reason = format!("{} for {} periods", s.describe(per_replica), s.out_streak);
             let breach = s.breach_since;
             s.out_streak = 0;
             s.last_out = Some(now);
@@ -376,7 +378,7 @@ impl<O: Observer<Record>> System<O> {
             && since(s.last_any, s.spec.scale_in_cooldown)
         {
             let to = s.in_desired;
-            let reason = format!("{what} for {} periods", s.in_streak);
+            let reason = format!("{} for {} periods", s.describe(per_replica), s.in_streak);
             s.in_streak = 0;
             s.last_any = Some(now);
             self.scale_to(now, p, to, reason, None, sched);
@@ -490,8 +492,8 @@ impl<O: Observer<Record>> System<O> {
             .as_mut()
             .unwrap_or_else(|| unreachable!());
         let i = (r - s.first) as usize;
-        for k in 0..3 {
-            s.acc[k] += a[k] - s.base[i][k];
+        for ((x, now), base) in s.acc.iter_mut().zip(a).zip(s.base[i]) {
+            *x += now - base;
         }
     }
 

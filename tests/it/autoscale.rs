@@ -377,8 +377,8 @@ fn a_repaired_replica_gets_its_first_request_after_the_registration_delay() {
         let registered = log
             .registered
             .iter()
-            .filter(|x| x.1 == r && x.0 <= u)
-            .last()
+            .rev()
+            .find(|x| x.1 == r && x.0 <= u)
             .is_none_or(|x| x.2);
         if !up || registered {
             continue;
