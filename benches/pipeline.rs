@@ -48,6 +48,8 @@ fn mm1_spec() -> Spec {
             slowdown_per_request: 0.0,
             zones: Vec::new(),
             dependencies: None,
+            autoscale: None,
+            discovery: None,
         }],
     }
 }

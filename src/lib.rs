@@ -60,7 +60,13 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
     extra: O,
 ) -> (Report, O) {
     let spec = &loaded.spec;
-    let observers = (Collector::new(SimTime(spec.warmup.0), spec.window.0), extra);
+    let mut collector = Collector::new(SimTime(spec.warmup.0), spec.window.0);
+    // Autoscaling lag counts successes over the p99 objective as slow, if there is one.
+    collector.scaling.slow_ns = loaded.expect.iter().find_map(|e| match e {
+        reports::Expectation::LatencyP99 { max } => Some(max.0),
+        _ => None,
+    });
+    let observers = (collector, extra);
     let (summary, (collector, extra)) =
         System::new(spec, StreamKey::new(seed, replication), observers).run();
     let meta = ReportMeta {

@@ -235,8 +235,47 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 None,
                 None,
             ),
+            Record::Scaled { pool, from, to, .. } => (
+                format!("pool/{pool}"),
+                if to > from { "scale_out" } else { "scale_in" },
+                None,
+                None,
+                None,
+                None,
+            ),
+            Record::ScaleCheck { pool, .. } => (
+                format!("pool/{pool}"),
+                "scale_check",
+                None,
+                None,
+                None,
+                None,
+            ),
+            Record::Removed { replica, .. } => (
+                name(&self.replicas, replica),
+                "removed",
+                None,
+                None,
+                None,
+                None,
+            ),
+            Record::Registered {
+                replica,
+                registered,
+            } => (
+                name(&self.replicas, replica),
+                if registered {
+                    "registered"
+                } else {
+                    "deregistered"
+                },
+                None,
+                None,
+                None,
+                None,
+            ),
             // Time-series samples are observations of state, not events of the trajectory.
-            Record::ReplicaSample { .. } => return,
+            Record::ReplicaSample { .. } | Record::PoolSample { .. } => return,
         };
         if !self.matches(&component, replica.as_deref()) {
             return;

@@ -158,6 +158,52 @@ pub enum Record {
         /// Healthy again (true) or taken out of rotation (false).
         healthy: bool,
     },
+    /// An autoscaler decided to change a pool's replica count.
+    Scaled {
+        /// Index of the pool.
+        pool: u32,
+        /// Replicas before (active and warming).
+        from: u32,
+        /// Replicas after.
+        to: u32,
+        /// Scale-out: start of the first period of the breach that triggered it (else now).
+        breach_since: SimTime,
+        /// Scale-out: when the new replicas are warm.
+        ready_at: SimTime,
+    },
+    /// An autoscaler's evaluation period ended (whatever it decided).
+    ScaleCheck {
+        /// Index of the pool.
+        pool: u32,
+        /// The metric per ready replica over the period.
+        metric: f64,
+        /// Replicas it asks for (before streaks and cooldowns).
+        desired: u32,
+    },
+    /// A scaled-in replica was removed at the end of its drain, failing what it still held.
+    Removed {
+        /// Global replica index.
+        replica: u32,
+        /// Requests it failed.
+        failed: u32,
+    },
+    /// A replica became visible in its pool's registry, or its registration ended.
+    Registered {
+        /// Global replica index.
+        replica: u32,
+        /// Registered now (true) or no longer.
+        registered: bool,
+    },
+    /// End of a time-series window: a scaled pool's mean replica counts over the window that
+    /// ends now. An observation, not part of the trajectory.
+    PoolSample {
+        /// Index of the pool.
+        pool: u32,
+        /// Mean replicas provisioned (warming, active, draining).
+        provisioned: f64,
+        /// Mean replicas ready (warm and in the balancers' sets).
+        ready: f64,
+    },
     /// End of a time-series window: one replica's time-averaged state over the window that ends
     /// now (the last window may be shorter). An observation, not part of the trajectory.
     ReplicaSample {

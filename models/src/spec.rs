@@ -280,6 +280,37 @@ pub enum Arrivals {
         /// Longest gap.
         max: SimDuration,
     },
+    /// A Poisson process whose rate is piecewise constant: `steps[i].1` requests per second
+    /// from `steps[i].0` on (the first step starts at zero). A load step or a daily ramp.
+    PoissonSteps {
+        /// (from, rate per second), ascending in time.
+        steps: Vec<(SimDuration, f64)>,
+    },
+}
+
+/// The gap to the next arrival of a Poisson process with piecewise-constant rate `steps`,
+/// from `now`: an exponential draw at the current rate, redrawn from the next step's start
+/// when it would cross it (exact, the exponential being memoryless).
+pub fn steps_gap(
+    steps: &[(SimDuration, f64)],
+    now: sim_core::SimTime,
+    rng: &mut sim_core::Stream,
+) -> SimDuration {
+    let mut t = now.0;
+    let mut i = steps.partition_point(|s| s.0.0 <= t).saturating_sub(1);
+    loop {
+        let gap = Dist::Exponential {
+            mean: 1e9 / steps[i].1,
+        }
+        .sample(rng)
+        .0;
+        let next = steps.get(i + 1).map_or(u64::MAX, |s| s.0.0);
+        if t.saturating_add(gap) < next {
+            return SimDuration(t + gap - now.0);
+        }
+        t = next;
+        i += 1;
+    }
 }
 
 impl Arrivals {
@@ -288,6 +319,8 @@ impl Arrivals {
         match self {
             Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => *rate_per_s,
             Arrivals::Uniform { min, max } => 2e9 / (min.0 as f64 + max.0 as f64),
+            // The first step's rate: the others depend on the horizon.
+            Arrivals::PoissonSteps { steps } => steps[0].1,
         }
     }
 
@@ -302,6 +335,10 @@ impl Arrivals {
             Arrivals::Uniform { min, max } => Dist::Uniform {
                 low: min.0 as f64,
                 high: max.0 as f64,
+            },
+            // Unused: gaps come from `steps_gap`, which knows the time.
+            Arrivals::PoissonSteps { steps } => Dist::Exponential {
+                mean: 1e9 / steps[0].1,
             },
         }
     }
@@ -552,6 +589,11 @@ pub struct PoolSpec {
     pub zones: Vec<u32>,
     /// Services it calls after its own work, before it answers (a multi-tier request).
     pub dependencies: Option<DependenciesSpec>,
+    /// Target-tracking autoscaling, if any: then `replicas` is its `max` (one slot per replica
+    /// it may run) and only the provisioned ones exist.
+    pub autoscale: Option<AutoscaleSpec>,
+    /// A service registry the balancers learn the pool's replicas from, if any.
+    pub discovery: Option<DiscoverySpec>,
 }
 
 /// What a pool's replica calls after its own work on a request; the worker stays busy (a
@@ -600,6 +642,87 @@ pub struct HopSpec {
     pub breaker: Option<BreakerSpec>,
     /// Bulkhead: calls beyond this many in flight (over the calling pool) fail at once.
     pub max_in_flight: Option<u32>,
+}
+
+/// What target tracking keeps near its target, per ready replica, averaged over an evaluation
+/// period (time-weighted).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScaleMetric {
+    /// Fraction of workers busy (HPA CPU utilisation, AWS `ASGAverageCPUUtilization`).
+    Utilisation {
+        /// Target fraction (0–1).
+        target: f64,
+    },
+    /// Requests queued or in service (KEDA / Knative concurrency).
+    InFlight {
+        /// Target per replica.
+        per_replica: f64,
+    },
+    /// Requests waiting (SQS backlog per instance).
+    QueueLength {
+        /// Target per replica.
+        per_replica: f64,
+    },
+}
+
+impl ScaleMetric {
+    /// The target value per replica.
+    pub fn target(self) -> f64 {
+        match self {
+            ScaleMetric::Utilisation { target } => target,
+            ScaleMetric::InFlight { per_replica } | ScaleMetric::QueueLength { per_replica } => {
+                per_replica
+            }
+        }
+    }
+}
+
+/// Target-tracking autoscaling of a pool (AWS target tracking, Kubernetes HPA): every
+/// `evaluation_period` (boundaries at multiples of it from time zero) the metric's mean over
+/// the period gives desired = ceil(load / target) replicas, load being the metric summed over
+/// the pool (per-ready-replica mean × mean ready replicas).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AutoscaleSpec {
+    /// What is tracked, and its target.
+    pub metric: ScaleMetric,
+    /// Fewest replicas provisioned (≥ 1).
+    pub min: u32,
+    /// Most replicas provisioned.
+    pub max: u32,
+    /// Replicas provisioned (and warm) at time zero.
+    pub initial: u32,
+    /// Length of an evaluation period.
+    pub evaluation_period: SimDuration,
+    /// Periods in a row that must ask for more replicas before a scale-out.
+    pub evaluation_periods: u32,
+    /// Periods in a row that must ask for fewer before a scale-in (to the most any of them
+    /// asked for: HPA's stabilisation window).
+    pub scale_in_periods: u32,
+    /// Least time between two scale-outs.
+    pub cooldown: SimDuration,
+    /// Least time between two scale-ins, and from a scale-out to a scale-in.
+    pub scale_in_cooldown: SimDuration,
+    /// Cold start: a new replica serves (and counts) only this long after it is provisioned.
+    pub warm_up: SimDuration,
+    /// A replica chosen for scale-in leaves the balancers at once, keeps serving what it holds
+    /// for this long, then is removed (what it still holds fails).
+    pub drain: SimDuration,
+    /// No action while |metric / target − 1| ≤ tolerance (HPA: 0.1).
+    pub tolerance: f64,
+}
+
+/// Registry-based service discovery (Consul TTL checks, Eureka leases): a replica is
+/// registered `registration_delay` after it starts serving, renews every `heartbeat` while
+/// alive, and a dead one stays registered until `ttl` after its last heartbeat. Balancers send
+/// only to registered replicas (and, with health checks, healthy ones).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DiscoverySpec {
+    /// From (re)start to visible in the registry.
+    pub registration_delay: SimDuration,
+    /// A registration expires this long after its last heartbeat (≥ heartbeat).
+    pub ttl: SimDuration,
+    /// Time between heartbeats.
+    pub heartbeat: SimDuration,
 }
 
 /// A token bucket: `burst` tokens, refilled at `rate_per_s`.

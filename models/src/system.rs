@@ -14,6 +14,13 @@ use sim_core::{
     Until,
 };
 
+// ---- autoscaling and discovery (issue 4): their logic lives in these two files ----
+#[path = "autoscale.rs"]
+pub mod autoscale;
+#[path = "discovery.rs"]
+mod discovery;
+// ----
+
 /// Everything that can happen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -61,6 +68,16 @@ pub enum Event {
     PartitionStart(u32),
     /// Network partition `0` heals.
     PartitionEnd(u32),
+    /// An evaluation period of scaled pool `0` ends (autoscale.rs).
+    ScaleEval(u32),
+    /// Replica `0` has warmed up after a scale-out (autoscale.rs).
+    WarmedUp(u32),
+    /// Replica `0`'s drain time is over: it is removed (autoscale.rs).
+    Drained(u32),
+    /// Replica `0`'s registration goes through (discovery.rs).
+    Register(u32),
+    /// Replica `0`'s registration expires (discovery.rs).
+    Expire(u32),
 }
 
 const NONE: u32 = u32::MAX;
@@ -100,6 +117,8 @@ fn slab_insert<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, x: T) -> u32 {
 
 struct Client {
     interarrival: Dist,
+    /// Piecewise-constant Poisson rates, when the arrivals have steps.
+    steps: Option<Vec<(SimDuration, f64)>>,
     rng: Stream,
     timeout: Option<SimDuration>,
     target: Target,
@@ -286,6 +305,8 @@ pub struct Summary {
     pub balancer_names: Vec<String>,
     /// Per hop (pool → dependency), in [`Spec::hops`] order; empty without dependencies.
     pub hops: Vec<HopSummary>,
+    /// Scaled pools (empty when none is).
+    pub scaling: Vec<autoscale::ScalingSummary>,
 }
 
 /// The running topology, emitting [`Record`]s to `O`.
@@ -350,6 +371,9 @@ pub struct System<O> {
     deps: Vec<Option<crate::spec::DependenciesSpec>>,
     /// Per hop, whole-run counts (resilience counts restart at warm-up).
     hops: Vec<HopSummary>,
+    /// Autoscaling state (autoscale.rs) and registry state (discovery.rs).
+    scaling: autoscale::Scaling,
+    discovery: discovery::Discovery,
     observer: O,
 }
 
@@ -361,6 +385,10 @@ impl<O: Observer<Record>> System<O> {
             .iter()
             .map(|c| Client {
                 interarrival: c.arrivals.interarrival(),
+                steps: match &c.arrivals {
+                    crate::spec::Arrivals::PoissonSteps { steps } => Some(steps.clone()),
+                    _ => None,
+                },
                 rng: key.stream(&format!("client/{}/arrivals", c.name)),
                 timeout: c.timeout,
                 target: c.target,
@@ -380,6 +408,7 @@ impl<O: Observer<Record>> System<O> {
         // Each hop is a caller like a client, without arrivals of its own.
         clients.extend(spec.hops.iter().map(|h| {
             Client {
+                steps: None,
                 interarrival: Dist::constant(SimDuration(1)),
                 rng: key.stream(&format!("hop/{}/unused", h.name)),
                 timeout: h.timeout,
@@ -444,6 +473,16 @@ impl<O: Observer<Record>> System<O> {
                             key.stream(&format!("balancer/{}/slow_start", b.name)),
                         )
                     }),
+                    // Set by `refresh_members` when its pool scales or has a registry.
+                    members: match b.target {
+                        Target::Pool(p)
+                            if spec.pools[p].autoscale.is_some()
+                                || spec.pools[p].discovery.is_some() =>
+                        {
+                            Some(vec![true; n])
+                        }
+                        _ => None,
+                    },
                 }
             })
             .collect();
@@ -462,7 +501,9 @@ impl<O: Observer<Record>> System<O> {
                 }
             }
         }
-        System {
+        let mut sys = System {
+            scaling: autoscale::Scaling::new(spec),
+            discovery: discovery::Discovery::new(spec, &key),
             clients,
             balancers,
             balancer_target: spec.balancers.iter().map(|b| b.target).collect(),
@@ -548,18 +589,33 @@ impl<O: Observer<Record>> System<O> {
                 })
                 .collect(),
             observer,
+        };
+        sys.init_scaling();
+        if sys.scaling.any() || sys.discovery.any() {
+            for p in 0..sys.pools.len() {
+                sys.refresh_members(p);
+            }
+        }
+        sys
+    }
+
+    /// The gap to client `c`'s next arrival.
+    #[inline]
+    fn next_gap(&mut self, now: SimTime, c: u32) -> SimDuration {
+        let client = &mut self.clients[c as usize];
+        match &client.steps {
+            None => client.interarrival.sample(&mut client.rng),
+            Some(steps) => crate::spec::steps_gap(steps, now, &mut client.rng),
         }
     }
 
     /// Schedules the first arrivals, failures and the end of warm-up.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, c) in self.clients[..self.n_clients as usize]
-            .iter_mut()
-            .enumerate()
-        {
-            let gap = c.interarrival.sample(&mut c.rng);
-            sched.after(gap, Event::Arrival(i as u32));
+        for i in 0..self.n_clients {
+            let gap = self.next_gap(SimTime::ZERO, i);
+            sched.after(gap, Event::Arrival(i));
         }
+        self.start_scaling(sched);
         for r in 0..self.replicas.len() {
             self.schedule_crash(r as u32, sched);
         }
@@ -702,6 +758,7 @@ impl<O: Observer<Record>> System<O> {
             *carry = [0; 3];
             self.observer.record(now, &rec);
         }
+        self.sample_scaling(now, len);
         self.window_start = now;
         if now < self.horizon {
             sched.at(self.next_sample(now), Event::Sample);
@@ -772,6 +829,7 @@ impl<O: Observer<Record>> System<O> {
             partition_labels: self.partitions.iter().map(|p| p.label.clone()).collect(),
             balancer_names: self.balancers.iter().map(|b| b.name.clone()).collect(),
             hops: self.hops.clone(),
+            scaling: self.scaling_summary(end),
         }
     }
 
@@ -877,14 +935,28 @@ impl<O: Observer<Record>> System<O> {
                 .count() as u32;
             assert_eq!(up, pool.up, "invariant: pool `{}` up-count", pool.name);
         }
+        self.check_scaling();
     }
 
     fn schedule_crash(&mut self, r: u32, sched: &mut Scheduler<Event>) {
+        if !self.scaling.runs(r) {
+            return; // not provisioned: its crash process starts when it is
+        }
         let rep = &mut self.replicas[r as usize];
         let pool = &self.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
             let ttf = f.time_to_failure.sample(rng);
-            sched.after(ttf, Event::Crash(r));
+            self.failure_after(r, ttf, Event::Crash(r), sched);
+        }
+    }
+
+    /// Schedules replica `r`'s next crash or repair; cancellable when its pool scales in.
+    #[inline]
+    fn failure_after(&mut self, r: u32, d: SimDuration, e: Event, sched: &mut Scheduler<Event>) {
+        if self.scaling.scaled[r as usize] {
+            self.scaling.failure_timer[r as usize] = Some(sched.timer_after(d, e));
+        } else {
+            sched.after(d, e);
         }
     }
 
@@ -912,8 +984,7 @@ impl<O: Observer<Record>> System<O> {
     }
 
     fn on_arrival(&mut self, now: SimTime, c: u32, sched: &mut Scheduler<Event>) {
-        let client = &mut self.clients[c as usize];
-        let gap = client.interarrival.sample(&mut client.rng);
+        let gap = self.next_gap(now, c);
         sched.after(gap, Event::Arrival(c));
         self.open_call(now, c, NONE, sched);
     }
@@ -1212,6 +1283,10 @@ impl<O: Observer<Record>> System<O> {
                     }
                     match self.balancer_target[b] {
                         Target::Balancer(next) => target = Target::Balancer(next),
+                        // No member at all (every replica deregistered): a 503 at once.
+                        Target::Pool(_) if self.balancers[b].eligible.is_empty() => {
+                            return Ok(NONE);
+                        }
                         Target::Pool(p) => {
                             let pool = &self.pools[p];
                             let lb = &mut self.balancers[b];
@@ -1246,6 +1321,10 @@ impl<O: Observer<Record>> System<O> {
     }
 
     fn deliver(&mut self, now: SimTime, id: u32, r: u32, sched: &mut Scheduler<Event>) {
+        if r == NONE {
+            self.attempt_ended(now, id, Outcome::Refused, sched);
+            return;
+        }
         let rep = &mut self.replicas[r as usize];
         let pool = &mut self.pools[rep.pool as usize];
         // Drawn before anything can fail the request, so the stream stays aligned across variants.
@@ -1890,6 +1969,39 @@ impl<O: Observer<Record>> System<O> {
         }
     }
 
+    /// Ends the attempts a replica held when it went away (a crash, a scale-in), taken off it
+    /// already; returns how many had a caller waiting. First every one is marked `LOST`:
+    /// ending one can reach another of the list (a sibling call cancelled, a call that fails
+    /// its caller), which must find it off its worker but still owned here (not freed, not
+    /// queued, not in service).
+    fn fail_held(&mut self, now: SimTime, lost: &[u32], sched: &mut Scheduler<Event>) -> u64 {
+        for &id in lost {
+            let a = &mut self.attempts[id as usize];
+            if let Some(t) = a.done.take() {
+                sched.cancel(t);
+            }
+            a.pos = LOST;
+        }
+        let mut failed = 0;
+        for &id in lost {
+            let a = &mut self.attempts[id as usize];
+            a.pos = NONE;
+            a.at_server = false;
+            if a.waiting_deps {
+                // Its connections die with it: the calls it made are abandoned.
+                a.waiting_deps = false;
+                self.cancel_dependencies(now, id, false, sched);
+            }
+            if self.attempts[id as usize].live {
+                failed += 1;
+                self.attempt_ended(now, id, Outcome::Crashed, sched);
+            } else {
+                self.free_attempt(id); // cancelled or abandoned: nobody else holds it
+            }
+        }
+        failed
+    }
+
     fn on_crash(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
         let rep = &mut self.replicas[r as usize];
         assert!(
@@ -1913,39 +2025,16 @@ impl<O: Observer<Record>> System<O> {
         // The crash first, then what it failed: observers attribute the losses to it.
         self.observer
             .record(now, &Record::ReplicaDown { replica: r });
-        // First mark everything `LOST`: ending one attempt can reach another of the list (a
-        // sibling call cancelled, a call that fails its caller), which must find it off its
-        // worker but still owned by this loop (not freed, not queued, not in service).
-        for &id in &lost {
-            let a = &mut self.attempts[id as usize];
-            if let Some(t) = a.done.take() {
-                sched.cancel(t);
-            }
-            a.pos = LOST;
-        }
-        for &id in &lost {
-            let a = &mut self.attempts[id as usize];
-            a.pos = NONE;
-            a.at_server = false;
-            if a.waiting_deps {
-                // Its connections die with it: the calls it made are abandoned.
-                a.waiting_deps = false;
-                self.cancel_dependencies(now, id, false, sched);
-            }
-            if self.attempts[id as usize].live {
-                self.attempt_ended(now, id, Outcome::Crashed, sched);
-            } else {
-                self.free_attempt(id); // cancelled or abandoned: nobody else holds it
-            }
-        }
+        self.fail_held(now, &lost, sched);
         lost.clear();
         self.scratch = lost;
         let rep = &mut self.replicas[r as usize];
         let pool = &self.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
             let ttr = f.time_to_repair.sample(rng);
-            sched.after(ttr, Event::Repair(r));
+            self.failure_after(r, ttr, Event::Repair(r), sched);
         }
+        self.discovery_crashed(now, r, sched);
     }
 
     fn on_repair(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
@@ -1966,9 +2055,11 @@ impl<O: Observer<Record>> System<O> {
         }
         self.observer.record(now, &Record::ReplicaUp { replica: r });
         self.schedule_crash(r, sched);
+        self.discovery_started(now, r, sched);
     }
 
     fn on_warmup_end(&mut self, now: SimTime) {
+        self.scaling_restart(now);
         for (i, r) in self.replicas.iter_mut().enumerate() {
             // Carry the window's area so far across the restart of the replica's statistics.
             let a = Self::areas(r, now);
@@ -2060,7 +2151,7 @@ impl<O: Observer<Record>> Model for System<O> {
                     FaultKind::Down => {
                         let held = &mut self.held_down[r as usize];
                         *held = dec(*held, now, "faults holding a replica down");
-                        if *held == 0 && !self.replicas[r as usize].is_up {
+                        if *held == 0 && !self.replicas[r as usize].is_up && self.scaling.runs(r) {
                             self.on_repair(now, r, sched);
                         }
                     }
@@ -2123,6 +2214,11 @@ impl<O: Observer<Record>> Model for System<O> {
             }
             Event::PartitionStart(i) => self.on_partition(now, i, true),
             Event::PartitionEnd(i) => self.on_partition(now, i, false),
+            Event::ScaleEval(p) => self.on_scale_eval(now, p, sched),
+            Event::WarmedUp(r) => self.warmed(now, r, sched),
+            Event::Drained(r) => self.remove_replica(now, r, sched),
+            Event::Register(r) => self.registered_now(now, r, sched),
+            Event::Expire(r) => self.expired(now, r),
         }
     }
 }
@@ -2205,6 +2301,8 @@ mod tests {
                 slowdown_per_request: 0.0,
                 zones: Vec::new(),
                 dependencies: None,
+                autoscale: None,
+                discovery: None,
             }],
         }
     }

@@ -101,6 +101,8 @@ pub struct Collector {
     pub balancer_outages: Vec<PartitionEffect>,
     /// Per hop of a multi-tier request (pool → dependency), calls made after warm-up.
     pub hops: Vec<HopStats>,
+    /// Autoscaling: the lag of each scale-out and what it cost.
+    pub scaling: ScalingLag,
 }
 
 /// One hop's calls (made after warm-up): outcomes and the latency of successful ones.
@@ -128,6 +130,134 @@ impl HopStats {
                 .unwrap_or_else(|_| unreachable!("valid histogram bounds")),
             latency_sum_ns: 0,
         }
+    }
+}
+
+/// Requests finished, failed and slow, whole run (for differences over intervals).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Finished.
+    pub finished: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Succeeded slower than the slow threshold.
+    pub slow: u64,
+}
+
+/// One scale-out's lag: from the start of the breach that triggered it to its capacity being
+/// warm, and what finished meanwhile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LagEffect {
+    /// Index of the pool.
+    pub pool: u32,
+    /// Start of the first evaluation period over target.
+    pub breach_since: SimTime,
+    /// When the scale-out was decided.
+    pub decided: SimTime,
+    /// When the new replicas were warm.
+    pub ready_at: SimTime,
+    /// Replicas before and after.
+    pub from: u32,
+    /// See `from`.
+    pub to: u32,
+    /// Requests that finished in [breach_since, ready_at), and of those failed and slow.
+    pub during: Tally,
+    /// The window has closed (ready_at passed).
+    pub closed: bool,
+}
+
+/// What the collector tracks for autoscaling lag.
+#[derive(Clone, Debug, Default)]
+pub struct ScalingLag {
+    /// A success slower than this (ns) counts as slow (the scenario's p99 objective, if any).
+    pub slow_ns: Option<u64>,
+    /// Running totals.
+    pub tally: Tally,
+    /// Per pool, the totals at its recent evaluation boundaries (at most 128 kept).
+    checks: Vec<std::collections::VecDeque<(SimTime, Tally)>>,
+    /// Each scale-out (at most [`MAX_FAULTS`]).
+    pub lags: Vec<LagEffect>,
+    /// Scale actions, and removals that failed requests.
+    pub removed_failed: u64,
+}
+
+impl ScalingLag {
+    fn record(&mut self, now: SimTime, record: &Record) {
+        // Windows whose capacity is now warm close before this record counts.
+        for l in self
+            .lags
+            .iter_mut()
+            .filter(|l| !l.closed && now >= l.ready_at)
+        {
+            l.closed = true;
+            l.during = Tally {
+                finished: self.tally.finished - l.during.finished,
+                failed: self.tally.failed - l.during.failed,
+                slow: self.tally.slow - l.during.slow,
+            };
+        }
+        match *record {
+            Record::Finished {
+                outcome, latency, ..
+            } => {
+                self.tally.finished += 1;
+                if outcome != Outcome::Succeeded {
+                    self.tally.failed += 1;
+                } else if self.slow_ns.is_some_and(|s| latency.0 > s) {
+                    self.tally.slow += 1;
+                }
+            }
+            Record::ScaleCheck { pool, .. } => {
+                let p = pool as usize;
+                if self.checks.len() <= p {
+                    self.checks.resize(p + 1, Default::default());
+                }
+                let q = &mut self.checks[p];
+                if q.len() == 128 {
+                    q.pop_front();
+                }
+                q.push_back((now, self.tally));
+            }
+            Record::Scaled {
+                pool,
+                from,
+                to,
+                breach_since,
+                ready_at,
+            } if to > from && self.lags.len() < MAX_FAULTS => {
+                // The totals when the breach began (time zero's are all zero).
+                let start = self
+                    .checks
+                    .get(pool as usize)
+                    .and_then(|q| q.iter().find(|c| c.0 == breach_since))
+                    .map_or(Tally::default(), |c| c.1);
+                self.lags.push(LagEffect {
+                    pool,
+                    breach_since,
+                    decided: now,
+                    ready_at,
+                    from,
+                    to,
+                    during: start,
+                    closed: false,
+                });
+            }
+            Record::Removed { failed, .. } => self.removed_failed += failed as u64,
+            _ => {}
+        }
+    }
+
+    /// The lags with their counts, those still open at `end` closed there.
+    pub fn finished(&self) -> Vec<LagEffect> {
+        let mut x = self.clone();
+        for l in x.lags.iter_mut().filter(|l| !l.closed) {
+            l.during = Tally {
+                finished: x.tally.finished - l.during.finished,
+                failed: x.tally.failed - l.during.failed,
+                slow: x.tally.slow - l.during.slow,
+            };
+        }
+        x.lags
     }
 }
 
@@ -183,6 +313,7 @@ impl Collector {
             partitions: Vec::new(),
             balancer_outages: Vec::new(),
             hops: Vec::new(),
+            scaling: ScalingLag::default(),
         }
     }
 
@@ -196,7 +327,7 @@ impl Collector {
 /// happened. The fingerprint of a run is this fold over all its records.
 #[inline]
 pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
-    if let Record::ReplicaSample { .. } = record {
+    if let Record::ReplicaSample { .. } | Record::PoolSample { .. } = record {
         // An observation of state: the same trajectory has the same fingerprint whatever the
         // time-series window.
         return;
@@ -260,7 +391,7 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
                 mix(h, error_rate.to_bits());
             }
         }
-        Record::ReplicaSample { .. } => {}
+        Record::ReplicaSample { .. } | Record::PoolSample { .. } => {}
         Record::HopFinished {
             hop,
             outcome,
@@ -268,13 +399,29 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             attempts,
             ..
         } => {
-            let o = outcome.map_or(15, |o| o as u64);
-            mix(h, (hop as u64) << 8 | o << 4 | 12);
+            mix(h, 16);
+            mix(h, (hop as u64) << 8 | outcome.map_or(15, |o| o as u64));
             mix(h, latency.0);
             if attempts != 1 {
                 mix(h, (attempts as u64) << 8 | 7);
             }
         }
+        Record::Scaled { pool, from, to, .. } => {
+            mix(h, (pool as u64) << 8 | 12);
+            mix(h, (from as u64) << 32 | to as u64);
+        }
+        Record::ScaleCheck { pool, desired, .. } => {
+            mix(h, (pool as u64) << 8 | 13);
+            mix(h, desired as u64);
+        }
+        Record::Removed { replica, failed } => {
+            mix(h, (replica as u64) << 8 | 14);
+            mix(h, failed as u64);
+        }
+        Record::Registered {
+            replica,
+            registered,
+        } => mix(h, (replica as u64) << 8 | (registered as u64) << 4 | 15),
     }
 }
 
@@ -462,6 +609,9 @@ impl Observer<Record> for Collector {
         mix_record(&mut self.fingerprint, now, record);
         self.track_faults(now, record);
         self.series.record(now, record);
+        if !self.scaling.checks.is_empty() || !matches!(record, Record::Finished { .. }) {
+            self.scaling.record(now, record);
+        }
         match *record {
             Record::Offered { .. } => {
                 if now >= self.warmup {
@@ -505,7 +655,12 @@ impl Observer<Record> for Collector {
             | Record::HealthChange { .. }
             | Record::Retry { .. }
             | Record::Partition { .. }
-            | Record::BalancerChange { .. } => {}
+            | Record::BalancerChange { .. }
+            | Record::Scaled { .. }
+            | Record::ScaleCheck { .. }
+            | Record::Removed { .. }
+            | Record::Registered { .. }
+            | Record::PoolSample { .. } => {}
             Record::BreakerChange { state, .. } => {
                 if now >= self.warmup {
                     self.breaker_changes[state as usize] += 1;

@@ -246,8 +246,13 @@ pub struct ReplicaReport {
     pub utilisation: f64,
     /// Time-averaged number of waiting requests.
     pub mean_queue_length: f64,
-    /// Fraction of the window it was up.
+    /// Fraction of the window it was up (a scaled pool's replica is not up while not
+    /// provisioned or warming: see `provisioned_fraction`).
     pub up_fraction: f64,
+    /// Scaled pools: fraction of the window it was provisioned (warming, serving or draining);
+    /// up_fraction / provisioned_fraction is its availability while it existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioned_fraction: Option<f64>,
     /// Requests it completed (including ones whose client had given up).
     pub served: u64,
     /// Crashes.
@@ -334,6 +339,75 @@ pub struct SlowReport {
     pub requests_failed: u64,
 }
 
+/// One scaling action.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScaleActionReport {
+    /// Decided at, seconds.
+    pub at_s: f64,
+    /// Replicas before (serving and warming).
+    pub from: u32,
+    /// Replicas after.
+    pub to: u32,
+    /// Why.
+    pub reason: String,
+}
+
+/// One scale-out's lag: from the start of the first evaluation period over target to the new
+/// capacity being warm, and what finished meanwhile.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScaleLagReport {
+    /// The breach began at, seconds (start of its first period).
+    pub breach_s: f64,
+    /// Scale-out decided at, seconds.
+    pub decided_s: f64,
+    /// New replicas warm at, seconds.
+    pub ready_s: f64,
+    /// Replicas before and after.
+    pub from: u32,
+    /// See `from`.
+    pub to: u32,
+    /// Requests that finished in [breach, ready).
+    pub requests_finished: u64,
+    /// Of those, failed.
+    pub requests_failed: u64,
+    /// Of those, succeeded slower than the p99 objective (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_slow: Option<u64>,
+}
+
+/// An autoscaled pool over the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScalingReport {
+    /// The pool.
+    pub pool: String,
+    /// Its bounds.
+    pub min: u32,
+    /// See `min`.
+    pub max: u32,
+    /// Fewest and most replicas decided at any time of the run.
+    pub fewest: u32,
+    /// See `fewest`.
+    pub most: u32,
+    /// Mean replicas provisioned over the window (what you pay for).
+    pub mean_provisioned: f64,
+    /// Mean replicas ready (warm, in rotation) over the window.
+    pub mean_ready: f64,
+    /// Fraction of the window at max.
+    pub time_at_max: f64,
+    /// Scaling actions (all of the run; the first 1000 listed).
+    pub actions_total: u64,
+    /// See `actions_total`.
+    pub actions: Vec<ScaleActionReport>,
+    /// Each scale-out's lag and its cost.
+    pub scale_out_lag: Vec<ScaleLagReport>,
+    /// Requests a scale-in failed (still held when the drain time ran out).
+    pub failed_by_scale_in: u64,
+    /// Per time-series window (from time zero): mean replicas provisioned.
+    pub provisioned_per_window: Vec<f64>,
+    /// Per time-series window: mean replicas ready.
+    pub ready_per_window: Vec<f64>,
+}
+
 /// The statistics window.
 #[derive(Clone, Debug, Serialize)]
 pub struct Window {
@@ -388,6 +462,9 @@ pub struct Report {
     pub dependencies: Vec<HopReport>,
     /// Queueing theory's closed forms, for pools that are M/M/c queues.
     pub theory: Vec<crate::Theory>,
+    /// Autoscaled pools (absent when none is).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub autoscaling: Vec<ScalingReport>,
     /// Replicated stores (absent when the scenario has none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stores: Vec<crate::StoreReport>,
@@ -478,6 +555,13 @@ impl Report {
         };
         let ci = |h: f64| if h.is_finite() { Some(h) } else { None };
         let window_ns = s.window_ns as u128;
+        let provisioned = |pool: &str, i: u32| {
+            s.scaling
+                .iter()
+                .find(|x| x.name == pool)
+                .and_then(|x| x.slot_provisioned_area.get(i as usize))
+                .map(|a| round(ratio(*a, window_ns), 6))
+        };
         let replicas = s
             .replicas
             .iter()
@@ -487,6 +571,7 @@ impl Report {
                 utilisation: round(ratio(r.busy_area, window_ns * r.workers as u128), 6),
                 mean_queue_length: round(ratio(r.queue_area, window_ns), 6),
                 up_fraction: round(ratio(r.up_area, window_ns), 6),
+                provisioned_fraction: provisioned(&r.pool, r.index),
                 served: r.served,
                 crashes: r.crashes,
             })
@@ -597,8 +682,63 @@ impl Report {
             &fault_windows,
         );
         let latency_curve = latency_curve(c, succeeded);
+        let lags = c.scaling.finished();
+        let secs = |t: sim_core::SimTime| t.0 as f64 / 1e9;
+        let autoscaling = s
+            .scaling
+            .iter()
+            .enumerate()
+            .map(|(k, x)| ScalingReport {
+                pool: x.name.clone(),
+                min: x.min,
+                max: x.max,
+                fewest: x.fewest,
+                most: x.most,
+                mean_provisioned: round(ratio(x.provisioned_area, window_ns), 4),
+                mean_ready: round(ratio(x.ready_area, window_ns), 4),
+                time_at_max: round(ratio(x.at_max_area, window_ns), 6),
+                actions_total: x.events_total,
+                actions: x
+                    .events
+                    .iter()
+                    .map(|e| ScaleActionReport {
+                        at_s: secs(e.at),
+                        from: e.from,
+                        to: e.to,
+                        reason: e.reason.clone(),
+                    })
+                    .collect(),
+                scale_out_lag: lags
+                    .iter()
+                    .filter(|l| l.pool == x.pool)
+                    .map(|l| ScaleLagReport {
+                        breach_s: secs(l.breach_since),
+                        decided_s: secs(l.decided),
+                        ready_s: secs(l.ready_at),
+                        from: l.from,
+                        to: l.to,
+                        requests_finished: l.during.finished,
+                        requests_failed: l.during.failed,
+                        requests_slow: c.scaling.slow_ns.map(|_| l.during.slow),
+                    })
+                    .collect(),
+                failed_by_scale_in: x.failed_by_scale_in,
+                provisioned_per_window: series
+                    .iter()
+                    .map(|w| w.scaled.get(k).map_or(0.0, |v| round(v.0, 4)))
+                    .collect(),
+                ready_per_window: series
+                    .iter()
+                    .map(|w| w.scaled.get(k).map_or(0.0, |v| round(v.1, 4)))
+                    .collect(),
+            })
+            .collect::<Vec<_>>();
+
         let replica_names = (0..s.replicas.len() as u32).map(name).collect();
         let mut notes = notes;
+        if !autoscaling.is_empty() {
+            notes.push("autoscaled pools: a replica is up only while provisioned, warm and not crashed; a slot not provisioned is not down (provisioned_fraction, and the autoscaling section, say how long each existed)".into());
+        }
         if !c.faults.is_empty() && !s.health_checked {
             notes.push("no health check is configured: crashed replicas are never detected and keep receiving requests until repaired (time_to_detect_s is null)".into());
         }
@@ -676,6 +816,7 @@ impl Report {
             events: s.run.events,
             fingerprint: format!("{:016x}", c.fingerprint),
             stores: Vec::new(),
+            autoscaling,
             expectations: Vec::new(),
             faults,
             resilience: s.resilient.then(|| {

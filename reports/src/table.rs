@@ -158,6 +158,49 @@ pub fn render_table(r: &Report) -> String {
             p.pool, p.index, p.utilisation, p.mean_queue_length, p.up_fraction, p.served, p.crashes
         );
     }
+    for a in &r.autoscaling {
+        let _ = writeln!(w);
+        let _ = writeln!(
+            w,
+            "autoscaling  pool {}: {}–{} replicas (min {}, max {}) · mean provisioned {} · mean ready {} · at max {:.2}% of the window · {} actions · {} failed by scale-in",
+            a.pool,
+            a.fewest,
+            a.most,
+            a.min,
+            a.max,
+            a.mean_provisioned,
+            a.mean_ready,
+            a.time_at_max * 100.0,
+            a.actions_total,
+            a.failed_by_scale_in
+        );
+        for x in a.actions.iter().take(12) {
+            let _ = writeln!(
+                w,
+                "  {:>9.1}s  {:>3} → {:<3} {}",
+                x.at_s, x.from, x.to, x.reason
+            );
+        }
+        if a.actions.len() > 12 {
+            let _ = writeln!(w, "  … {} more in the JSON report", a.actions_total - 12);
+        }
+        for l in a.scale_out_lag.iter().take(12) {
+            let slow = l.requests_slow.map_or(String::new(), |s| {
+                format!(", {s} slower than the p99 objective")
+            });
+            let _ = writeln!(
+                w,
+                "  lag {:>3} → {:<3} over target from {:.0}s, decided {:.0}s, warm {:.0}s: {} finished, {} failed{slow}",
+                l.from,
+                l.to,
+                l.breach_s,
+                l.decided_s,
+                l.ready_s,
+                l.requests_finished,
+                l.requests_failed
+            );
+        }
+    }
     for t in &r.theory {
         let fmt = |x: Option<f64>| {
             x.map_or("— (ρ ≥ 1: no steady state)".to_string(), |v| {

@@ -132,6 +132,8 @@ mod tests {
                 slowdown_per_request: 0.0,
                 zones: Vec::new(),
                 dependencies: None,
+                autoscale: None,
+                discovery: None,
             }],
         }
     }

@@ -45,6 +45,9 @@ pub struct WindowRow {
     pub p99_ns: u64,
     /// Mean number of replicas up over the window (all replicas).
     pub replicas_up: f64,
+    /// Scaled pools' mean replicas provisioned (warming, serving, draining) and ready (warm and
+    /// in rotation) over the window, in pool order (empty without autoscaling).
+    pub scaled: Vec<(f64, f64)>,
     /// Per replica (the first [`MAX_REPLICA_SERIES`]), mean load over the window.
     pub replicas: Vec<ReplicaLoad>,
 }
@@ -179,6 +182,16 @@ impl TimeSeries {
                     };
                 }
             }
+            Record::PoolSample {
+                provisioned, ready, ..
+            } => {
+                let k = (now.0.saturating_sub(1) / self.window_ns) as usize;
+                self.row(k).scaled.push((provisioned, ready));
+            }
+            Record::Scaled { .. }
+            | Record::ScaleCheck { .. }
+            | Record::Removed { .. }
+            | Record::Registered { .. } => {}
             Record::ReplicaDown { .. }
             | Record::ReplicaUp { .. }
             | Record::WarmupEnded

@@ -435,6 +435,7 @@ pub enum Arrivals {
     Poisson { rate_per_s: f64 },
     Constant { rate_per_s: f64 },
     Uniform { min: String, max: String },
+    PoissonSteps { steps: Vec<(String, f64)> },
 }
 
 #[derive(Deserialize, Debug)]
@@ -579,6 +580,9 @@ pub enum Keys {
 #[serde(deny_unknown_fields)]
 pub struct Pool {
     pub name: String,
+    /// `NO_REPLICAS` when left out (allowed only with `autoscale`, which then sets it to its
+    /// `max`: one slot per replica it may run).
+    #[serde(default = "no_replicas")]
     pub replicas: u32,
     #[serde(default)]
     pub workers: Option<u32>,
@@ -601,6 +605,9 @@ pub struct Pool {
     pub slowdown_per_request: Option<f64>,
     #[serde(default)]
     pub dependencies: Option<Dependencies>,
+    pub autoscale: Option<Autoscale>,
+    #[serde(default)]
+    pub discovery: Option<Registry>,
 }
 
 /// What a pool's replicas call after their own work (multi-tier).
@@ -638,6 +645,58 @@ pub struct Dependency {
     pub breaker: Option<Breaker>,
     #[serde(default)]
     pub max_in_flight: Option<u32>,
+}
+
+/// `replicas` was left out.
+pub const NO_REPLICAS: u32 = u32::MAX;
+
+fn no_replicas() -> u32 {
+    NO_REPLICAS
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscale {
+    pub metric: ScaleMetric,
+    pub min: u32,
+    pub max: u32,
+    #[serde(default)]
+    pub initial: Option<u32>,
+    #[serde(default)]
+    pub evaluation_period: Option<String>,
+    #[serde(default)]
+    pub evaluation_periods: Option<u32>,
+    #[serde(default)]
+    pub scale_in_periods: Option<u32>,
+    #[serde(default)]
+    pub cooldown: Option<String>,
+    #[serde(default)]
+    pub scale_in_cooldown: Option<String>,
+    #[serde(default)]
+    pub warm_up: Option<String>,
+    #[serde(default)]
+    pub drain: Option<String>,
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum ScaleMetric {
+    Utilisation { target: f64 },
+    InFlight { per_replica: f64 },
+    QueueLength { per_replica: f64 },
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    #[serde(default)]
+    pub registration_delay: Option<String>,
+    #[serde(default)]
+    pub ttl: Option<String>,
+    #[serde(default)]
+    pub heartbeat: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -8,6 +8,7 @@ use crate::ScenarioError;
 mod balancing;
 mod network;
 mod resilience;
+mod scaling;
 mod tiers;
 use crate::locate::Locations;
 use crate::raw;
@@ -41,6 +42,8 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
         errors: Vec::new(),
         notes: Vec::new(),
     };
+    let mut raw = raw;
+    scaling::normalise(&mut cx, &mut raw);
     let mut spec = build(&raw, &mut cx);
     let stores = crate::validate_store::stores(&raw, &mut cx);
     let expect = expectations(&raw, &mut cx);
@@ -900,6 +903,7 @@ fn client(
         raw::Arrivals::Constant { rate_per_s } => cx
             .rate(*rate_per_s, &format!("{ap}.rate_per_s"))
             .map(|r| Arrivals::Constant { rate_per_s: r }),
+        raw::Arrivals::PoissonSteps { steps } => scaling::steps(cx, steps, &ap),
         raw::Arrivals::Uniform { min, max } => {
             let lo = cx.duration(min, &format!("{ap}.min"));
             let hi = cx.duration(max, &format!("{ap}.max"));
@@ -1043,6 +1047,8 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         Some(raw::Discipline::AdaptiveLifo { above }) => Discipline::AdaptiveLifo { above },
     };
     let rate_limit = resilience::rate_limit(cx, p, i);
+    let autoscale = scaling::autoscale(cx, p, i);
+    let discovery = scaling::discovery(cx, p, i);
     let slowdown_per_request = match p.slowdown_per_request {
         None => 0.0,
         Some(k) if k.is_finite() && k >= 0.0 => k,
@@ -1073,6 +1079,8 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         error_rate,
         drop_stale: p.drop_stale.unwrap_or(false),
         discipline,
+        autoscale: autoscale?,
+        discovery: discovery?,
     })
 }
 

@@ -756,6 +756,14 @@ fn arrivals(cx: &mut Ctx<'_>, a: &raw::Arrivals, path: &str) -> Option<Arrivals>
         raw::Arrivals::Constant { rate_per_s } => cx
             .rate(*rate_per_s, &format!("{path}.rate_per_s"))
             .map(|r| Arrivals::Constant { rate_per_s: r }),
+        raw::Arrivals::PoissonSteps { .. } => {
+            cx.fail_help(
+                path,
+                "a store's arrivals cannot have steps",
+                "steps are for clients of the topology; use Poisson(rate_per_s: …)",
+            );
+            None
+        }
         raw::Arrivals::Uniform { min, max } => {
             let lo = cx.duration(min, &format!("{path}.min"));
             let hi = cx.duration(max, &format!("{path}.max"));

@@ -1,5 +1,6 @@
 //! hasim's integration tests: one binary, modules by area (see ARCHITECTURE.md).
 
+mod autoscale;
 #[allow(clippy::disallowed_methods)] // sqrt of sample variances, pow of reference values
 mod balancing;
 #[allow(clippy::disallowed_methods)] // sqrt and powi of reference values

@@ -244,6 +244,33 @@ impl Balancer {
     /// Recomputes the eligible set: backends that pass their health checks and are not ejected,
     /// or all of them when fewer than the panic threshold are (or none is).
     pub fn refresh_eligible(&mut self) {
+        let Some(members) = self.members.as_ref() else {
+            return self.refresh_all();
+        };
+        // Only members exist for it (provisioned and warm, registered): panic mode routes to
+        // all members, never to a replica it does not know; none at all leaves the set empty.
+        let usable = |b: usize| {
+            self.health.as_ref().is_none_or(|h| h.healthy[b])
+                && self.outlier.as_ref().is_none_or(|o| !o.ejected[b])
+        };
+        let n = members.iter().filter(|m| **m).count();
+        let up = (0..members.len())
+            .filter(|&b| members[b] && usable(b))
+            .count();
+        let panic = up == 0 || (up as f64) < self.panic_threshold * n as f64;
+        let mut eligible = std::mem::take(&mut self.eligible);
+        eligible.clear();
+        eligible.extend(
+            (0..members.len() as u32)
+                .filter(|&b| members[b as usize] && (panic || usable(b as usize))),
+        );
+        self.eligible = eligible;
+        if let Some(z) = self.zone.as_mut() {
+            z.split(&self.eligible);
+        }
+    }
+
+    fn refresh_all(&mut self) {
         let n = self.in_flight.len();
         let usable = |b: usize| {
             self.health.as_ref().is_none_or(|h| h.healthy[b])
@@ -289,6 +316,9 @@ pub struct Balancer {
     pub zone: Option<Zone>,
     /// Slow start of rejoining backends, if any.
     pub slow_start: Option<SlowStart>,
+    /// Backends that exist for it (autoscaling: provisioned and warm; discovery: registered);
+    /// `None`: all of them, always.
+    pub members: Option<Vec<bool>>,
 }
 
 #[cfg(test)]
@@ -516,6 +546,7 @@ mod tests {
             panic_threshold: 0.5,
             zone: None,
             slow_start: None,
+            members: None,
         };
         let probe = |lb: &mut Balancer, b: usize| lb.health.as_mut().map(|h| h.probe(b, false));
         probe(&mut lb, 1);
