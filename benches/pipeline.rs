@@ -32,6 +32,7 @@ fn mm1_spec() -> Spec {
             breaker: None,
             max_in_flight: None,
             zone: None,
+            priority: 0,
         }],
         balancers: vec![],
         pools: vec![PoolSpec {

@@ -25,7 +25,8 @@ pub const DEFAULT_SEED: u64 = 1;
 /// Runs replication `replication` of `spec` with `seed`; returns the end-of-run summary and
 /// the statistics collector.
 pub fn simulate(spec: &Spec, seed: u64, replication: u64) -> (models::Summary, Collector) {
-    let collector = Collector::new(SimTime(spec.warmup.0), spec.window.0);
+    let collector = Collector::new(SimTime(spec.warmup.0), spec.window.0)
+        .with_priorities(spec.clients.iter().map(|c| c.priority).collect());
     System::new(spec, StreamKey::new(seed, replication), collector).run()
 }
 
@@ -60,7 +61,8 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
     extra: O,
 ) -> (Report, O) {
     let spec = &loaded.spec;
-    let mut collector = Collector::new(SimTime(spec.warmup.0), spec.window.0);
+    let mut collector = Collector::new(SimTime(spec.warmup.0), spec.window.0)
+        .with_priorities(spec.clients.iter().map(|c| c.priority).collect());
     // Autoscaling lag counts successes over the p99 objective as slow, if there is one.
     collector.scaling.slow_ns = loaded.expect.iter().find_map(|e| match e {
         reports::Expectation::LatencyP99 { max } => Some(max.0),

@@ -38,16 +38,11 @@ fn push(
 pub fn run_charts(r: &Report, format: ChartFormat) -> Result<Vec<Chart>, String> {
     let mut out = Vec::new();
     let who = format!("{} · seed {}", r.scenario, r.seed);
-    if !stores_only(r) {
+    if !r.stores_only() {
         topology_charts(r, format, &who, &mut out)?;
     }
     store_charts(r, format, &who, &mut out)?;
     Ok(out)
-}
-
-/// A scenario of stores alone: it has no requests to chart or tabulate.
-fn stores_only(r: &Report) -> bool {
-    r.replicas.is_empty() && !r.stores.is_empty()
 }
 
 /// The stores' per-window series, one panel per measure (name and unit), one line per store.
@@ -572,7 +567,7 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
         ("Mean latency".into(), format!("{} ms", r.latency_ms.mean)),
         ("Throughput".into(), format!("{} req/s", r.throughput_rps)),
     ];
-    if stores_only(r) {
+    if r.stores_only() {
         // No requests: their tables and figures would be zeros.
         tables.clear();
         headline = vec![

@@ -548,7 +548,10 @@ impl<O: Observer<Record>> System<O> {
         let rep = &mut self.replicas[r as usize];
         let p = rep.pool;
         let mut lost = std::mem::take(&mut self.scratch);
-        lost.extend(rep.in_service.drain(..).chain(rep.queue.drain(..)));
+        lost.append(&mut rep.in_service);
+        rep.queue.drain_into(&mut lost);
+        rep.ps_heap.clear();
+        rep.ps_head = None;
         rep.busy.set(now, 0);
         rep.queued.set(now, 0);
         if rep.is_up {

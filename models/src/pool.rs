@@ -50,8 +50,8 @@ pub struct Replica {
     pub index: u32,
     /// False between a crash and its repair.
     pub is_up: bool,
-    /// Waiting requests, oldest first.
-    pub queue: VecDeque<u32>,
+    /// Waiting requests, by priority class, oldest first.
+    pub queue: WaitQueue,
     /// Requests in service (at most `workers`).
     pub in_service: Vec<u32>,
     /// Busy workers over time.
@@ -70,11 +70,30 @@ pub struct Replica {
     pub can_fail: bool,
     /// Its rate limit, if its pool has one.
     pub rate_limit: Option<crate::limit::TokenBucket>,
+    /// Processor sharing: the service each request present has received (ns × `PS_SCALE`), when
+    /// it was last advanced, each request's finish in that clock (a min-heap, stale entries
+    /// skipped), and the request whose departure is scheduled.
+    pub ps_v: u64,
+    /// See `ps_v`.
+    pub ps_at: SimTime,
+    /// See `ps_v`.
+    pub ps_heap: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u32)>>,
+    /// See `ps_v`.
+    pub ps_head: Option<u32>,
 }
+
+/// Fixed-point scale of the processor-sharing clock (2^54 ns ≈ 208 days of service fits).
+pub const PS_SCALE: u128 = 1024;
 
 impl Pool {
     /// Builds pool `spec`, whose replicas get global indices from `first_replica`.
-    pub fn new(spec: &PoolSpec, first_replica: u32, key: &StreamKey) -> (Pool, Vec<Replica>) {
+    /// `classes`: the number of request priority classes in the scenario.
+    pub fn new(
+        spec: &PoolSpec,
+        first_replica: u32,
+        key: &StreamKey,
+        classes: usize,
+    ) -> (Pool, Vec<Replica>) {
         let n = spec.replicas;
         let pool = Pool {
             name: spec.name.clone(),
@@ -93,33 +112,37 @@ impl Pool {
             discipline: spec.discipline,
             slowdown_per_request: spec.slowdown_per_request,
         };
-        let replicas =
-            (0..n)
-                .map(|i| Replica {
-                    pool: u32::MAX, // set by the caller, which knows the pool's index
-                    index: i,
-                    is_up: true,
-                    queue: VecDeque::with_capacity(
-                        spec.queue_capacity.unwrap_or(64).min(4096) as usize
-                    ),
-                    in_service: Vec::with_capacity(spec.workers as usize),
-                    busy: TimeWeighted::default(),
-                    queued: TimeWeighted::default(),
-                    up_level: {
-                        let mut w = TimeWeighted::default();
-                        w.set(SimTime::ZERO, 1);
-                        w
-                    },
-                    served: 0,
-                    crashes: 0,
-                    failure_rng: spec
-                        .failures
-                        .as_ref()
-                        .map(|_| key.stream(&format!("pool/{}/replica/{i}/failures", spec.name))),
-                    can_fail: spec.failures.is_some(),
-                    rate_limit: spec.rate_limit.map(crate::limit::TokenBucket::new),
-                })
-                .collect();
+        let replicas = (0..n)
+            .map(|i| Replica {
+                pool: u32::MAX, // set by the caller, which knows the pool's index
+                index: i,
+                is_up: true,
+                queue: WaitQueue::new(
+                    classes,
+                    spec.queue_capacity.unwrap_or(64).min(4096) as usize,
+                ),
+                in_service: Vec::with_capacity(spec.workers as usize),
+                busy: TimeWeighted::default(),
+                queued: TimeWeighted::default(),
+                up_level: {
+                    let mut w = TimeWeighted::default();
+                    w.set(SimTime::ZERO, 1);
+                    w
+                },
+                served: 0,
+                crashes: 0,
+                failure_rng: spec
+                    .failures
+                    .as_ref()
+                    .map(|_| key.stream(&format!("pool/{}/replica/{i}/failures", spec.name))),
+                can_fail: spec.failures.is_some(),
+                rate_limit: spec.rate_limit.map(crate::limit::TokenBucket::new),
+                ps_v: 0,
+                ps_at: SimTime::ZERO,
+                ps_heap: std::collections::BinaryHeap::new(),
+                ps_head: None,
+            })
+            .collect();
         (pool, replicas)
     }
 }
@@ -132,5 +155,66 @@ impl Replica {
         self.up_level.restart(now);
         self.served = 0;
         self.crashes = 0;
+    }
+}
+
+/// A replica's waiting room: one FIFO per priority class (0 first); within a class the pool's
+/// discipline picks the end. With one class it is a plain deque.
+#[derive(Clone, Debug)]
+pub struct WaitQueue {
+    classes: Vec<VecDeque<u32>>,
+    len: usize,
+}
+
+impl WaitQueue {
+    /// An empty waiting room for `classes` priority classes.
+    pub fn new(classes: usize, capacity: usize) -> Self {
+        WaitQueue {
+            classes: (0..classes.max(1))
+                .map(|c| VecDeque::with_capacity(if c == 0 { capacity } else { 16 }))
+                .collect(),
+            len: 0,
+        }
+    }
+
+    /// Requests waiting, all classes together.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing waits.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a request of priority `class` at the back of its class.
+    #[inline]
+    pub fn push(&mut self, class: u8, id: u32) {
+        self.classes[class as usize].push_back(id);
+        self.len += 1;
+    }
+
+    /// The next request of the most urgent non-empty class: its newest if `lifo(len)` says so
+    /// for that class's length, else its oldest.
+    #[inline]
+    pub fn pop(&mut self, lifo: impl Fn(usize) -> bool) -> Option<u32> {
+        let q = self.classes.iter_mut().find(|q| !q.is_empty())?;
+        let id = if lifo(q.len()) {
+            q.pop_back()
+        } else {
+            q.pop_front()
+        };
+        self.len -= 1;
+        id
+    }
+
+    /// Moves every waiting request to `out`, most urgent class first, oldest first.
+    pub fn drain_into(&mut self, out: &mut Vec<u32>) {
+        for q in &mut self.classes {
+            out.extend(q.drain(..));
+        }
+        self.len = 0;
     }
 }

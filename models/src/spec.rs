@@ -37,6 +37,17 @@ pub struct Spec {
     pub hops: Vec<HopSpec>,
 }
 
+impl Spec {
+    /// Request priority classes in use (1 when no client sets one).
+    pub fn priority_classes(&self) -> usize {
+        self.clients
+            .iter()
+            .map(|c| c.priority as usize + 1)
+            .max()
+            .unwrap_or(1)
+    }
+}
+
 /// A network partition: while it lasts, no packet crosses between components of different
 /// groups (zones by index). A request that would cross gets no answer: only its timeouts end
 /// it. A health probe that would cross fails.
@@ -115,6 +126,9 @@ pub struct ClientSpec {
     pub max_in_flight: Option<u32>,
     /// Its zone ([`Spec::zones`] index), if it has one.
     pub zone: Option<u32>,
+    /// Priority class of its requests: every queue serves class 0 first, then 1, … (strict,
+    /// non-preemptive); dependency calls inherit it.
+    pub priority: u8,
 }
 
 /// Which failed attempts are retried (a set of [`crate::Outcome`]s).
@@ -258,6 +272,10 @@ pub enum Discipline {
         /// Queue length at which it switches.
         above: u32,
     },
+    /// Processor sharing: every request present is served at once, each at rate
+    /// min(1, workers / n) (a CPU-bound server time-slicing its threads); nothing queues, and
+    /// `queue_capacity` bounds the requests beyond `workers`.
+    ProcessorSharing,
 }
 
 /// Open-loop arrival processes.

@@ -134,6 +134,8 @@ struct Client {
     in_flight: u64,
     /// Retry attempts whose outcome the client still awaits (for Envoy's budget).
     retries_in_flight: u64,
+    /// Priority class of its requests (0 first).
+    priority: u8,
 }
 
 /// A client's request, end to end: one or more attempts (retries, hedged copies).
@@ -157,6 +159,8 @@ struct Call {
     replica: u32,
     /// The client still waits for an outcome.
     waiting: bool,
+    /// Priority class (0 first), the client's; a dependency call inherits its caller's.
+    priority: u8,
     /// For a dependency call: the attempt that made it (`NONE` for a client's request).
     parent: u32,
     /// The next call of the same parent attempt.
@@ -198,6 +202,8 @@ struct Attempt {
     deps_failed: u16,
     /// Its dependency calls in flight, linked through `Call::next_child`.
     children: u32,
+    /// Processor sharing: when it finishes, in its replica's shared clock.
+    ps_finish: u64,
 }
 
 /// What the resilience mechanisms did since the end of warm-up.
@@ -403,6 +409,7 @@ impl<O: Observer<Record>> System<O> {
                 max_in_flight: c.max_in_flight.map_or(u64::MAX, u64::from),
                 in_flight: 0,
                 retries_in_flight: 0,
+                priority: c.priority,
             })
             .collect();
         // Each hop is a caller like a client, without arrivals of its own.
@@ -424,12 +431,14 @@ impl<O: Observer<Record>> System<O> {
                 max_in_flight: h.max_in_flight.map_or(u64::MAX, u64::from),
                 in_flight: 0,
                 retries_in_flight: 0,
+                priority: 0, // a call inherits its caller's
             }
         }));
         let mut pools = Vec::new();
         let mut replicas = Vec::new();
         for (p, ps) in spec.pools.iter().enumerate() {
-            let (pool, mut rs) = Pool::new(ps, replicas.len() as u32, &key);
+            let (pool, mut rs) =
+                Pool::new(ps, replicas.len() as u32, &key, spec.priority_classes());
             for r in &mut rs {
                 r.pool = p as u32;
             }
@@ -1006,10 +1015,11 @@ impl<O: Observer<Record>> System<O> {
         let (timeout, full) = (client.timeout, client.in_flight >= client.max_in_flight);
         client.in_flight += 1;
         let top = parent == NONE;
-        let seq = if top {
-            self.counts.offered
+        let (seq, priority) = if top {
+            (self.counts.offered, client.priority)
         } else {
-            self.calls[self.attempts[parent as usize].call as usize].seq
+            let c = &self.calls[self.attempts[parent as usize].call as usize];
+            (c.seq, c.priority)
         };
         let id = self.new_call(Call {
             seq,
@@ -1024,6 +1034,7 @@ impl<O: Observer<Record>> System<O> {
             waiting: true,
             parent,
             next_child: NONE,
+            priority,
         });
         if top {
             self.counts.offered += 1;
@@ -1126,6 +1137,7 @@ impl<O: Observer<Record>> System<O> {
             deps_ok: 0,
             deps_failed: 0,
             children: NONE,
+            ps_finish: 0,
         });
         self.calls[call as usize].live = id;
         if let Some(t) = per_try {
@@ -1343,6 +1355,14 @@ impl<O: Observer<Record>> System<O> {
         {
             self.resilience.rate_limited += 1;
             self.attempt_ended(now, id, Outcome::Rejected, sched);
+        } else if pool.discipline == Discipline::ProcessorSharing {
+            // Everyone is served at once; `queue_capacity` bounds those beyond the workers.
+            let room = pool.workers.saturating_add(pool.queue_capacity);
+            if (rep.in_service.len() as u32) < room {
+                self.ps_arrive(now, id, r, sched);
+            } else {
+                self.attempt_ended(now, id, Outcome::Rejected, sched);
+            }
         } else if (rep.in_service.len() as u32) < pool.workers {
             pool.occupancy[rep.index as usize] += 1;
             a.at_server = true;
@@ -1350,7 +1370,7 @@ impl<O: Observer<Record>> System<O> {
         } else if (rep.queue.len() as u32) < pool.queue_capacity {
             pool.occupancy[rep.index as usize] += 1;
             a.at_server = true;
-            rep.queue.push_back(id);
+            rep.queue.push(self.calls[a.call as usize].priority, id);
             rep.queued.set(now, rep.queue.len() as u64);
         } else {
             self.attempt_ended(now, id, Outcome::Rejected, sched);
@@ -1385,16 +1405,13 @@ impl<O: Observer<Record>> System<O> {
         let pool = &mut self.pools[rep.pool as usize];
         let mut taken = false;
         let next = loop {
-            let lifo = match pool.discipline {
+            let discipline = pool.discipline;
+            let next = rep.queue.pop(|len| match discipline {
                 Discipline::Fifo => false,
                 Discipline::Lifo => true,
-                Discipline::AdaptiveLifo { above } => rep.queue.len() as u32 > above,
-            };
-            let next = if lifo {
-                rep.queue.pop_back()
-            } else {
-                rep.queue.pop_front()
-            };
+                Discipline::AdaptiveLifo { above } => len as u32 > above,
+                Discipline::ProcessorSharing => false,
+            });
             let Some(id) = next else { break None };
             taken = true;
             let a = &mut self.attempts[id as usize];
@@ -1855,6 +1872,20 @@ impl<O: Observer<Record>> System<O> {
         if a.pos == LOST {
             return true; // its replica just crashed: the crash frees it
         }
+        let r = a.replica;
+        if self.pools[self.replicas[r as usize].pool as usize].discipline
+            == Discipline::ProcessorSharing
+        {
+            // In service with the others (its departure may be the one scheduled).
+            self.ps_advance(now, r);
+            let a = &mut self.attempts[id as usize];
+            a.at_server = false;
+            let pos = a.pos as usize;
+            self.leave_service(now, r, pos);
+            self.ps_reschedule(r, sched);
+            return true;
+        }
+        let a = &mut self.attempts[id as usize];
         if let Some(t) = a.done.take() {
             sched.cancel(t);
         } else if a.waiting_deps {
@@ -1893,15 +1924,78 @@ impl<O: Observer<Record>> System<O> {
         if let Some(&moved) = rep.in_service.get(pos) {
             self.attempts[moved as usize].pos = pos as u32;
         }
-        rep.busy.set(now, rep.in_service.len() as u64);
-        let occ = &mut self.pools[rep.pool as usize].occupancy[rep.index as usize];
+        let pool = &mut self.pools[rep.pool as usize];
+        rep.busy
+            .set(now, rep.in_service.len().min(pool.workers as usize) as u64);
+        let occ = &mut pool.occupancy[rep.index as usize];
         *occ = dec(*occ, now, "a replica's occupancy");
+    }
+
+    /// Processor sharing: advances replica `r`'s clock to `now` at rate min(1, workers / n)
+    /// per request (before n changes).
+    fn ps_advance(&mut self, now: SimTime, r: u32) {
+        let rep = &mut self.replicas[r as usize];
+        let n = rep.in_service.len() as u128;
+        if n > 0 {
+            let share = n.min(self.pools[rep.pool as usize].workers as u128);
+            let dv = now.since(rep.ps_at).0 as u128 * crate::pool::PS_SCALE * share / n;
+            rep.ps_v += dv as u64;
+        }
+        rep.ps_at = now;
+    }
+
+    /// Processor sharing: schedules the departure of the request that finishes first at the
+    /// current rate (after n changed), replacing the one scheduled.
+    fn ps_reschedule(&mut self, r: u32, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.replicas[r as usize];
+        if let Some(h) = rep.ps_head.take()
+            && let Some(t) = self.attempts[h as usize].done.take()
+        {
+            sched.cancel(t);
+        }
+        while let Some(&std::cmp::Reverse((f, id))) = rep.ps_heap.peek() {
+            let a = &self.attempts[id as usize];
+            if a.at_server && a.replica == r && a.pos != NONE && a.pos != LOST && a.ps_finish == f {
+                let n = rep.in_service.len() as u128;
+                let share = n.min(self.pools[rep.pool as usize].workers as u128);
+                let left = (f - rep.ps_v.min(f)) as u128;
+                let dt = (left * n).div_ceil(share * crate::pool::PS_SCALE) as u64;
+                rep.ps_head = Some(id);
+                self.attempts[id as usize].done =
+                    Some(sched.timer_after(SimDuration(dt), Event::Done(id)));
+                return;
+            }
+            rep.ps_heap.pop(); // left already (done, cancelled, crashed)
+        }
+    }
+
+    /// Processor sharing: attempt `id` joins replica `r`'s processors at once.
+    fn ps_arrive(&mut self, now: SimTime, id: u32, r: u32, sched: &mut Scheduler<Event>) {
+        self.ps_advance(now, r);
+        let rep = &mut self.replicas[r as usize];
+        let pool = &mut self.pools[rep.pool as usize];
+        pool.occupancy[rep.index as usize] += 1;
+        let a = &mut self.attempts[id as usize];
+        a.at_server = true;
+        a.started = now;
+        a.pos = rep.in_service.len() as u32;
+        a.ps_finish = rep.ps_v + (a.service.0 as u128 * crate::pool::PS_SCALE) as u64;
+        rep.ps_heap.push(std::cmp::Reverse((a.ps_finish, id)));
+        rep.in_service.push(id);
+        rep.busy
+            .set(now, rep.in_service.len().min(pool.workers as usize) as u64);
+        self.ps_reschedule(r, sched);
     }
 
     fn on_done(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
         let a = &mut self.attempts[id as usize];
         a.done = None;
         let (r, live) = (a.replica, a.live);
+        let ps = self.replicas[r as usize].ps_head == Some(id);
+        if ps {
+            self.ps_advance(now, r);
+            self.replicas[r as usize].ps_head = None;
+        }
         let outcome = if live {
             self.served_outcome(r)
         } else {
@@ -1914,6 +2008,9 @@ impl<O: Observer<Record>> System<O> {
             self.start_dependencies(now, id, sched);
         } else {
             self.finish_service(now, id, outcome, sched);
+        }
+        if ps {
+            self.ps_reschedule(r, sched);
         }
     }
 
@@ -2011,7 +2108,10 @@ impl<O: Observer<Record>> System<O> {
         rep.is_up = false;
         rep.crashes += 1;
         let mut lost = std::mem::take(&mut self.scratch);
-        lost.extend(rep.in_service.drain(..).chain(rep.queue.drain(..)));
+        lost.append(&mut rep.in_service);
+        rep.queue.drain_into(&mut lost);
+        rep.ps_heap.clear();
+        rep.ps_head = None;
         rep.busy.set(now, 0);
         rep.queued.set(now, 0);
         rep.up_level.set(now, 0);
@@ -2270,6 +2370,7 @@ mod tests {
                 breaker: None,
                 max_in_flight: None,
                 zone: None,
+                priority: 0,
             }],
             balancers: vec![BalancerSpec {
                 name: "lb".into(),

@@ -101,6 +101,10 @@ pub struct Collector {
     pub balancer_outages: Vec<PartitionEffect>,
     /// Per hop of a multi-tier request (pool → dependency), calls made after warm-up.
     pub hops: Vec<HopStats>,
+    /// Per priority class, requests offered after warm-up (empty with a single class).
+    pub classes: Vec<HopStats>,
+    /// Per client, its priority class (empty with a single class).
+    client_class: Vec<u8>,
     /// Autoscaling: the lag of each scale-out and what it cost.
     pub scaling: ScalingLag,
 }
@@ -313,8 +317,24 @@ impl Collector {
             partitions: Vec::new(),
             balancer_outages: Vec::new(),
             hops: Vec::new(),
+            classes: Vec::new(),
+            client_class: Vec::new(),
             scaling: ScalingLag::default(),
         }
+    }
+
+    /// Keeps figures per priority class, given each client's class (nothing with one class).
+    pub fn with_priorities(mut self, client_class: Vec<u8>) -> Self {
+        let classes = client_class
+            .iter()
+            .map(|&k| k as usize + 1)
+            .max()
+            .unwrap_or(1);
+        if classes > 1 {
+            self.classes = (0..classes).map(|_| HopStats::new()).collect();
+            self.client_class = client_class;
+        }
+        self
     }
 
     /// Requests of the window with this outcome.
@@ -624,6 +644,7 @@ impl Observer<Record> for Collector {
                 latency,
                 waited,
                 attempts,
+                client,
                 ..
             } => {
                 if arrived < self.warmup {
@@ -631,6 +652,15 @@ impl Observer<Record> for Collector {
                 }
                 self.outcomes[outcome as usize] += 1;
                 self.attempts += attempts as u64;
+                if let Some(&k) = self.client_class.get(client as usize) {
+                    let s = &mut self.classes[k as usize];
+                    s.outcomes[outcome as usize] += 1;
+                    s.attempts += attempts as u64;
+                    if outcome == Outcome::Succeeded {
+                        s.latency.saturating_record(latency.0.clamp(1, HIGHEST_NS));
+                        s.latency_sum_ns += latency.0 as u128;
+                    }
+                }
                 if outcome == Outcome::Succeeded {
                     let ns = latency.0;
                     self.latency.saturating_record(ns.clamp(1, HIGHEST_NS));

@@ -25,7 +25,7 @@ pub use cache::{
 pub use collector::{Collector, FaultEffect, HopStats, MAX_FAULTS, mix_record};
 pub use expect::{Expectation, Verdict};
 pub use mser::{Mser5, Truncation};
-pub use report::{HopReport, Report, ReportMeta, Resilience};
+pub use report::{ClassReport, HopReport, Report, ReportMeta, Resilience};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use store::{
     BrokerMessages, BrokerReport, BrokerWindowRow, ClusterReport, ElectionReport, LostBy,

@@ -132,6 +132,21 @@ pub struct HopReport {
     pub bulkhead_rejected: u64,
 }
 
+/// One priority class's requests (offered after warm-up).
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassReport {
+    /// The class (0 is served first).
+    pub priority: u8,
+    /// Requests that ended.
+    pub requests: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+    /// succeeded / requests.
+    pub availability: f64,
+    /// Latency of its successful requests, ms.
+    pub latency_ms: HopLatencyMs,
+}
+
 /// Latency of a hop's successful calls, ms (HDR buckets, as for requests).
 #[derive(Clone, Debug, Serialize)]
 pub struct HopLatencyMs {
@@ -460,6 +475,9 @@ pub struct Report {
     /// Per hop of multi-tier requests (absent when no pool has dependencies).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<HopReport>,
+    /// Per priority class, requests offered after warm-up (absent with a single class).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub priorities: Vec<ClassReport>,
     /// Queueing theory's closed forms, for pools that are M/M/c queues.
     pub theory: Vec<crate::Theory>,
     /// Autoscaled pools (absent when none is).
@@ -843,6 +861,21 @@ impl Report {
                 .enumerate()
                 .map(|(i, h)| HopReport::new(h, c.hops.get(i)))
                 .collect(),
+            priorities: c
+                .classes
+                .iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    let h = HopReport::new(&models::HopSummary::default(), Some(s));
+                    ClassReport {
+                        priority: k as u8,
+                        requests: h.calls,
+                        succeeded: h.succeeded,
+                        availability: h.availability,
+                        latency_ms: h.latency_ms,
+                    }
+                })
+                .collect(),
             theory: Vec::new(),
             notes,
             series,
@@ -861,11 +894,51 @@ impl Report {
         self.expectations.iter().all(|v| v.met)
     }
 
-    /// The JSON form (pretty, stable key order, trailing newline).
+    /// A scenario of stores alone: no clients, no replicas, no request figures.
+    pub fn stores_only(&self) -> bool {
+        self.replicas.is_empty() && !self.stores.is_empty()
+    }
+
+    /// The JSON form (pretty, stable key order, trailing newline). A report of stores alone
+    /// leaves out the request sections, which would all be zeros.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self)
-            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let json = if self.stores_only() {
+            serde_json::to_string_pretty(&StoresOnly {
+                hasim_version: &self.hasim_version,
+                scenario: &self.scenario,
+                scenario_hash: &self.scenario_hash,
+                seed: self.seed,
+                replication: self.replication,
+                reproduce: &self.reproduce,
+                window: &self.window,
+                events: self.events,
+                fingerprint: &self.fingerprint,
+                stores: &self.stores,
+                expectations: &self.expectations,
+                notes: &self.notes,
+            })
+        } else {
+            serde_json::to_string_pretty(self)
+        };
+        let mut s = json.unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
     }
+}
+
+/// The JSON contract of a report of stores alone: [`Report`] without its request sections.
+#[derive(Serialize)]
+struct StoresOnly<'a> {
+    hasim_version: &'a str,
+    scenario: &'a str,
+    scenario_hash: &'a str,
+    seed: u64,
+    replication: u64,
+    reproduce: &'a str,
+    window: &'a Window,
+    events: u64,
+    fingerprint: &'a str,
+    stores: &'a [crate::StoreReport],
+    expectations: &'a [Verdict],
+    notes: &'a [String],
 }

@@ -123,6 +123,18 @@ pub fn render_table(r: &Report) -> String {
         ci(qu.p_wait_ci95),
         qu.mean_wait_ms
     );
+    for k in &r.priorities {
+        let _ = writeln!(
+            w,
+            "priority {:<3} {} requests, availability {:.6}, latency ms mean {} p50 {} p99 {}",
+            k.priority,
+            k.requests,
+            k.availability,
+            k.latency_ms.mean,
+            k.latency_ms.p50,
+            k.latency_ms.p99
+        );
+    }
     for h in &r.dependencies {
         let _ = writeln!(
             w,

@@ -116,6 +116,7 @@ mod tests {
                 breaker: None,
                 max_in_flight: None,
                 zone: None,
+                priority: 0,
             }],
             balancers: vec![],
             pools: vec![PoolSpec {

@@ -323,6 +323,8 @@ pub struct Client {
     pub max_in_flight: Option<u32>,
     #[serde(default)]
     pub zone: Option<String>,
+    #[serde(default)]
+    pub priority: Option<u8>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -427,6 +429,7 @@ pub enum Discipline {
     Fifo,
     Lifo,
     AdaptiveLifo { above: u32 },
+    ProcessorSharing,
 }
 
 #[derive(Deserialize, Debug)]

@@ -957,6 +957,26 @@ fn client(
         );
         return None;
     }
+    let priority = match c.priority {
+        None => {
+            if raw.clients.iter().any(|c| c.priority.is_some()) {
+                cx.notes.push(format!(
+                    "client `{}`: priority not set, using 0 (served first)",
+                    c.name
+                ));
+            }
+            Some(0)
+        }
+        Some(p @ 0..=7) => Some(p),
+        Some(p) => {
+            cx.fail_help(
+                &format!("clients[{i}].priority"),
+                format!("priority must be 0 (served first) to 7, found {p}"),
+                "two or three classes are usual: 0 for critical traffic, 1 for the rest",
+            );
+            None
+        }
+    };
     if let (Some(Some(_)), Some(Some(_))) = (&retry, &hedge) {
         cx.fail_help(
             &format!("clients[{i}].hedge"),
@@ -975,6 +995,7 @@ fn client(
         breaker: breaker?,
         max_in_flight: c.max_in_flight,
         zone: None, // set by network::apply
+        priority: priority?,
     })
 }
 
@@ -1045,6 +1066,20 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         None | Some(raw::Discipline::Fifo) => Discipline::Fifo,
         Some(raw::Discipline::Lifo) => Discipline::Lifo,
         Some(raw::Discipline::AdaptiveLifo { above }) => Discipline::AdaptiveLifo { above },
+        Some(raw::Discipline::ProcessorSharing) => {
+            if p.dependencies.is_some() {
+                cx.fail_help(
+                    &path("discipline"),
+                    format!(
+                        "pool `{}` shares its processors and calls dependencies: not supported",
+                        p.name
+                    ),
+                    "use Fifo (a thread per request) for a pool with dependencies",
+                );
+                ok = false;
+            }
+            Discipline::ProcessorSharing
+        }
     };
     let rate_limit = resilience::rate_limit(cx, p, i);
     let autoscale = scaling::autoscale(cx, p, i);

@@ -217,3 +217,114 @@ fn no_one_waits_when_workers_outnumber_the_possible_queue() {
     assert_eq!(c.waited_batches.mean(), 0.0);
     assert!(c.count(Outcome::Succeeded) > 150_000);
 }
+
+/// Per-client response times after warm-up, as batch means.
+struct PerClient {
+    warmup: SimTime,
+    response: Vec<BatchMeans>,
+}
+
+impl Observer<Record> for PerClient {
+    fn record(&mut self, _now: SimTime, r: &Record) {
+        if let Record::Finished {
+            arrived,
+            outcome: Outcome::Succeeded,
+            latency,
+            client,
+            ..
+        } = *r
+            && arrived >= self.warmup
+        {
+            self.response[client as usize].push(latency.0 as f64 / 1e6);
+        }
+    }
+}
+
+/// Two priority classes at one M/M/1 server, non-preemptive (Cobham 1954): with R = λE[S²]/2,
+/// class 1 waits R/(1 − ρ₁) and class 2 R/((1 − ρ₁)(1 − ρ)). At ρ₁ = 0.3, ρ₂ = 0.5 and a
+/// 10 ms mean: 11.43 + 10 ms and 57.14 + 10 ms, each within 4 standard errors; FIFO would
+/// give both 50 ms, so the test fails for a queue that ignores classes. The report's per-class
+/// figures agree with the observer's.
+#[test]
+fn two_priority_classes_follow_cobhams_formula() {
+    let loaded = scenarios::parse_str(
+        r#"Scenario(
+            name: "priorities", horizon: "20000s", warmup: "100s",
+            clients: [
+                Client(name: "checkout", arrivals: Poisson(rate_per_s: 30.0), target: "api", priority: 0),
+                Client(name: "browse", arrivals: Poisson(rate_per_s: 50.0), target: "api", priority: 1),
+            ],
+            pools: [Pool(name: "api", replicas: 1, service: Exponential(mean: "10ms"))],
+        )"#,
+        "priorities.ron",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let obs = PerClient {
+        warmup: SimTime(loaded.spec.warmup.0),
+        response: vec![BatchMeans::default(), BatchMeans::default()],
+    };
+    let o = System::new(&loaded.spec, StreamKey::new(17, 0), obs)
+        .run()
+        .1;
+    let (mu, l1, l2) = (100.0, 30.0, 50.0);
+    let (r1, r) = (l1 / mu, (l1 + l2) / mu);
+    let residual = (l1 + l2) / (mu * mu); // λ·E[S²]/2 with E[S²] = 2/μ², in s
+    let w1 = residual / (1.0 - r1);
+    let w2 = residual / ((1.0 - r1) * (1.0 - r));
+    for (k, w) in [(0, w1), (1, w2)] {
+        let b = &o.response[k];
+        assert_within(
+            &format!("class {k} mean response (ms)"),
+            b.mean(),
+            (w + 1.0 / mu) * 1e3,
+            b.half_width_95(),
+            b.batches(),
+        );
+    }
+    let rep = hasim::run_report(&loaded, 17, 0, String::new(), Vec::new());
+    assert_eq!(rep.priorities.len(), 2);
+    assert!((rep.priorities[0].latency_ms.mean - o.response[0].mean()).abs() < 1e-3);
+    assert!((rep.priorities[1].latency_ms.mean - o.response[1].mean()).abs() < 1e-3);
+}
+
+/// M/G/1 processor sharing is insensitive (Kleinrock): the mean response is E[S]/(1 − ρ)
+/// whatever the service distribution. With a hyperexponential of mean 10 ms at ρ = 0.7 that is
+/// 33.3 ms, where FIFO gives 85.8 ms (Pollaczek–Khinchine, E[S²] = 650 ms²): the test fails for
+/// a discipline that queues. A short request overtakes long ones, so PS also beats FIFO's p50.
+#[test]
+fn processor_sharing_is_insensitive_to_the_service_distribution() {
+    let text = |discipline: &str| {
+        format!(
+            r#"Scenario(
+                name: "ps", horizon: "20000s", warmup: "100s",
+                clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 70.0), target: "cpu")],
+                pools: [Pool(name: "cpu", replicas: 1, discipline: {discipline},
+                    service: HyperExponential(branches: [(p: 0.9, mean: "5ms"), (p: 0.1, mean: "55ms")]))],
+            )"#
+        )
+    };
+    let loaded =
+        scenarios::parse_str(&text("ProcessorSharing"), "ps.ron").unwrap_or_else(|e| panic!("{e}"));
+    let (summary, c) = hasim::simulate(&loaded.spec, 23, 0);
+    assert_within(
+        "M/H2/1-PS mean response (ms)",
+        c.latency_batches.mean(),
+        10.0 / 0.3,
+        c.latency_batches.half_width_95(),
+        c.latency_batches.batches(),
+    );
+    // The server is busy ρ of the time (a share of one worker at most).
+    let r = &summary.replicas[0];
+    let busy = r.busy_area as f64 / summary.window_ns as f64;
+    assert!((busy - 0.7).abs() < 0.02, "utilisation {busy}");
+    let fifo = scenarios::parse_str(&text("Fifo"), "fifo.ron").unwrap_or_else(|e| panic!("{e}"));
+    let (_, f) = hasim::simulate(&fifo.spec, 23, 0);
+    assert_within(
+        "M/H2/1-FIFO mean response (ms)",
+        f.latency_batches.mean(),
+        10.0 + 0.07 * 650.0 / (2.0 * 0.3),
+        f.latency_batches.half_width_95(),
+        f.latency_batches.batches(),
+    );
+    assert!(c.latency.value_at_quantile(0.5) < f.latency.value_at_quantile(0.5));
+}

@@ -349,7 +349,11 @@ fn render(tiers: &[Tier], rate: u32, timeout: Option<u32>) -> String {
                 t.copies
             )
         } else {
-            String::new()
+            // The last tier: any discipline (a pool with dependencies is FIFO).
+            format!(
+                ", discipline: {}",
+                ["Fifo", "Lifo", "ProcessorSharing", "AdaptiveLifo(above: 2)"][t.wait_for]
+            )
         };
         let f = if t.failures {
             ", failures: Failures(time_to_failure: Exponential(mean: \"20s\"), time_to_repair: Exponential(mean: \"3s\"))"
@@ -367,7 +371,7 @@ fn render(tiers: &[Tier], rate: u32, timeout: Option<u32>) -> String {
     }
     let to = timeout.map_or(String::new(), |x| format!(", timeout: \"{x}ms\""));
     format!(
-        "Scenario(name: \"tiers\", horizon: \"60s\", warmup: \"5s\",\n clients: [Client(name: \"c\", arrivals: Poisson(rate_per_s: {rate}.0), target: \"lb0\"{to})],\n balancers: [\n{balancers}],\n pools: [\n{pools}],\n)\n"
+        "Scenario(name: \"tiers\", horizon: \"60s\", warmup: \"5s\",\n clients: [Client(name: \"c\", arrivals: Poisson(rate_per_s: {rate}.0), target: \"lb0\"{to}),\n Client(name: \"batch\", arrivals: Poisson(rate_per_s: {rate}.0), target: \"lb0\", priority: 1)],\n balancers: [\n{balancers}],\n pools: [\n{pools}],\n)\n"
     )
 }
 
@@ -375,7 +379,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Random tiers (fan-outs, every wait rule, retries, hedges, breakers, bulkheads, crashes,
-    /// stale-drop, timeouts at every level) keep the books: the run's invariants (checked at
+    /// stale-drop, timeouts at every level, two priority classes, every discipline at the
+    /// leaves, processor sharing included) keep the books: the run's invariants (checked at
     /// the end: calls, attempts, dependency lists, balancer counts) and the report's sums.
     #[test]
     fn random_tiers_keep_every_invariant(
