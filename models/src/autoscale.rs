@@ -525,7 +525,7 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// Like a repair, without the record (a new replica is not a recovery).
-    fn bring_up(&mut self, now: SimTime, r: u32) {
+    pub(super) fn bring_up(&mut self, now: SimTime, r: u32) {
         let rep = &mut self.replicas[r as usize];
         rep.is_up = true;
         rep.up_level.set(now, 1);

@@ -2143,16 +2143,7 @@ impl<O: Observer<Record>> System<O> {
             !rep.is_up,
             "invariant: replica {r} repaired while up (t = {now})"
         );
-        rep.is_up = true;
-        rep.up_level.set(now, 1);
-        let pool = &mut self.pools[rep.pool as usize];
-        pool.up += 1;
-        if pool.up == 1 {
-            self.pools_down = dec(self.pools_down, now, "pools down");
-            if self.pools_down == 0 {
-                self.service_up.set(now, 1);
-            }
-        }
+        self.bring_up(now, r);
         self.observer.record(now, &Record::ReplicaUp { replica: r });
         self.schedule_crash(r, sched);
         self.discovery_started(now, r, sched);
