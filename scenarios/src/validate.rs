@@ -888,32 +888,40 @@ fn ewma_durations(
     Some((d?, r?))
 }
 
-fn client(
+/// `Poisson(rate_per_s: …)`, `Constant(rate_per_s: …)`, `Uniform(min: …, max: …)` or, where
+/// `steps` allows (clients of the topology), `PoissonSteps(steps: […])`.
+pub(crate) fn arrivals(
     cx: &mut Ctx<'_>,
-    raw: &raw::Scenario,
-    c: &raw::Client,
-    target: Option<Target>,
-    i: usize,
-) -> Option<ClientSpec> {
-    let ap = format!("clients[{i}].arrivals");
-    let arrivals = match &c.arrivals {
+    a: &raw::Arrivals,
+    path: &str,
+    steps: bool,
+) -> Option<Arrivals> {
+    match a {
         raw::Arrivals::Poisson { rate_per_s } => cx
-            .rate(*rate_per_s, &format!("{ap}.rate_per_s"))
+            .rate(*rate_per_s, &format!("{path}.rate_per_s"))
             .map(|r| Arrivals::Poisson { rate_per_s: r }),
         raw::Arrivals::Constant { rate_per_s } => cx
-            .rate(*rate_per_s, &format!("{ap}.rate_per_s"))
+            .rate(*rate_per_s, &format!("{path}.rate_per_s"))
             .map(|r| Arrivals::Constant { rate_per_s: r }),
-        raw::Arrivals::PoissonSteps { steps } => scaling::steps(cx, steps, &ap),
+        raw::Arrivals::PoissonSteps { steps: s } if steps => scaling::steps(cx, s, path),
+        raw::Arrivals::PoissonSteps { .. } => {
+            cx.fail_help(
+                path,
+                "a store's arrivals cannot have steps",
+                "steps are for clients of the topology; use Poisson(rate_per_s: …)",
+            );
+            None
+        }
         raw::Arrivals::Uniform { min, max } => {
-            let lo = cx.duration(min, &format!("{ap}.min"));
-            let hi = cx.duration(max, &format!("{ap}.max"));
+            let lo = cx.duration(min, &format!("{path}.min"));
+            let hi = cx.duration(max, &format!("{path}.max"));
             match (lo, hi) {
                 (Some(lo), Some(hi)) if hi >= lo && hi > SimDuration::ZERO => {
                     Some(Arrivals::Uniform { min: lo, max: hi })
                 }
                 (Some(lo), Some(hi)) => {
                     cx.fail(
-                        &format!("{ap}.max"),
+                        &format!("{path}.max"),
                         format!("max ({hi}) must be ≥ min ({lo}) and longer than zero"),
                     );
                     None
@@ -921,7 +929,17 @@ fn client(
                 _ => None,
             }
         }
-    };
+    }
+}
+
+fn client(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    c: &raw::Client,
+    target: Option<Target>,
+    i: usize,
+) -> Option<ClientSpec> {
+    let arrivals = arrivals(cx, &c.arrivals, &format!("clients[{i}].arrivals"), true);
     let timeout = match &c.timeout {
         Some(t) => cx
             .positive_duration(t, &format!("clients[{i}].timeout"), "timeout")

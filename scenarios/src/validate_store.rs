@@ -747,41 +747,9 @@ fn store_keys(cx: &mut Ctx<'_>, keys: &raw::Keys, path: &str) -> Option<models::
     }
 }
 
-/// `Poisson(rate_per_s: …)`, `Constant(rate_per_s: …)` or `Uniform(min: …, max: …)`.
+/// A store's arrivals: the topology's forms without steps.
 fn arrivals(cx: &mut Ctx<'_>, a: &raw::Arrivals, path: &str) -> Option<Arrivals> {
-    match a {
-        raw::Arrivals::Poisson { rate_per_s } => cx
-            .rate(*rate_per_s, &format!("{path}.rate_per_s"))
-            .map(|r| Arrivals::Poisson { rate_per_s: r }),
-        raw::Arrivals::Constant { rate_per_s } => cx
-            .rate(*rate_per_s, &format!("{path}.rate_per_s"))
-            .map(|r| Arrivals::Constant { rate_per_s: r }),
-        raw::Arrivals::PoissonSteps { .. } => {
-            cx.fail_help(
-                path,
-                "a store's arrivals cannot have steps",
-                "steps are for clients of the topology; use Poisson(rate_per_s: …)",
-            );
-            None
-        }
-        raw::Arrivals::Uniform { min, max } => {
-            let lo = cx.duration(min, &format!("{path}.min"));
-            let hi = cx.duration(max, &format!("{path}.max"));
-            match (lo, hi) {
-                (Some(lo), Some(hi)) if hi >= lo && hi > SimDuration::ZERO => {
-                    Some(Arrivals::Uniform { min: lo, max: hi })
-                }
-                (Some(lo), Some(hi)) => {
-                    cx.fail(
-                        &format!("{path}.max"),
-                        format!("max ({hi}) must be ≥ min ({lo}) and longer than zero"),
-                    );
-                    None
-                }
-                _ => None,
-            }
-        }
-    }
+    crate::validate::arrivals(cx, a, path, false)
 }
 
 /// `failures: Failures(time_to_failure: …, time_to_repair: …)`; `Some(None)` when absent.
