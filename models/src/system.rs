@@ -1060,7 +1060,7 @@ impl<O: Observer<Record>> System<O> {
             return;
         }
         if let Some(t) = timeout {
-            self.calls[id as usize].deadline = Some(sched.timer_after(t, Event::Deadline(id)));
+            self.calls[id as usize].deadline = Some(sched.timeout_after(t, Event::Deadline(id)));
         }
         self.send_attempt(now, id, false, sched);
     }
@@ -1142,7 +1142,7 @@ impl<O: Observer<Record>> System<O> {
         self.calls[call as usize].live = id;
         if let Some(t) = per_try {
             self.attempts[id as usize].try_timeout =
-                Some(sched.timer_after(t, Event::TryTimeout(id)));
+                Some(sched.timeout_after(t, Event::TryTimeout(id)));
         }
         if let Some(h) = hedge
             && attempts_made < h.max_copies
@@ -1151,7 +1151,7 @@ impl<O: Observer<Record>> System<O> {
             if let Some(t) = cl.pending.take() {
                 sched.cancel(t);
             }
-            cl.pending = Some(sched.timer_after(h.delay, Event::Hedge(call)));
+            cl.pending = Some(sched.timeout_after(h.delay, Event::Hedge(call)));
         }
         let parent = self.calls[call as usize].parent;
         let from = if parent == NONE {
