@@ -203,13 +203,25 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 None,
                 None,
             ),
+            Record::HopRetry { hop, request, .. } => (
+                name(&self.hops, hop),
+                "retry",
+                Some(request),
+                None,
+                None,
+                None,
+            ),
             Record::BreakerChange { client, state } => (
                 name(&self.clients, client),
-                match state {
-                    BreakerState::Closed => "breaker_closed",
-                    BreakerState::Open => "breaker_open",
-                    BreakerState::HalfOpen => "breaker_half_open",
-                },
+                breaker_event(state),
+                None,
+                None,
+                None,
+                None,
+            ),
+            Record::HopBreakerChange { hop, state } => (
+                name(&self.hops, hop),
+                breaker_event(state),
                 None,
                 None,
                 None,
@@ -374,5 +386,14 @@ impl Observer<Record> for StepCompare {
             self.divergence = Some((self.i, now, format!("{r:?}")));
         }
         self.i += 1;
+    }
+}
+
+/// The trace's event name for a breaker's new state.
+fn breaker_event(state: BreakerState) -> &'static str {
+    match state {
+        BreakerState::Closed => "breaker_closed",
+        BreakerState::Open => "breaker_open",
+        BreakerState::HalfOpen => "breaker_half_open",
     }
 }

@@ -106,6 +106,24 @@ pub enum Record {
         /// The backoff.
         delay: SimDuration,
     },
+    /// A dependency call's attempt failed and its caller (a hop) will try again after `delay`.
+    HopRetry {
+        /// Index of the hop in the scenario's hops.
+        hop: u32,
+        /// The sequence number of the end-user request the call serves.
+        request: u64,
+        /// The attempt that will be made (2 for the first retry).
+        attempt: u32,
+        /// The backoff.
+        delay: SimDuration,
+    },
+    /// A hop's circuit breaker (in front of its dependency) changed state.
+    HopBreakerChange {
+        /// Index of the hop in the scenario's hops.
+        hop: u32,
+        /// The new state.
+        state: crate::breaker::BreakerState,
+    },
     /// A balancer's virtual IP went dark (no instance serving) or came back.
     BalancerChange {
         /// Index of the balancer.

@@ -1008,6 +1008,15 @@ impl<O: Observer<Record>> System<O> {
         }
     }
 
+    /// Caller `c`'s breaker changed to `state`: a client's or a hop's record.
+    fn record_breaker(&mut self, now: SimTime, c: u32, state: crate::breaker::BreakerState) {
+        let rec = match c.checked_sub(self.n_clients) {
+            None => Record::BreakerChange { client: c, state },
+            Some(hop) => Record::HopBreakerChange { hop, state },
+        };
+        self.observer.record(now, &rec);
+    }
+
     /// Caller `c` makes a call: a client's request (`parent` = `NONE`) or a dependency call of
     /// attempt `parent`.
     fn open_call(&mut self, now: SimTime, c: u32, parent: u32, sched: &mut Scheduler<Event>) {
@@ -1083,14 +1092,8 @@ impl<O: Observer<Record>> System<O> {
                 let before = b.state();
                 let permit = b.permit(now);
                 let after = b.state();
-                if before != after && c < self.n_clients {
-                    self.observer.record(
-                        now,
-                        &Record::BreakerChange {
-                            client: c,
-                            state: after,
-                        },
-                    );
+                if before != after {
+                    self.record_breaker(now, c, after);
                 }
                 match permit {
                     Some(e) => e,
@@ -1473,14 +1476,8 @@ impl<O: Observer<Record>> System<O> {
         });
         if let Some((before, after, opened)) = change {
             self.rc(c).breaker_openings += opened;
-            if before != after && c < self.n_clients {
-                self.observer.record(
-                    now,
-                    &Record::BreakerChange {
-                        client: c,
-                        state: after,
-                    },
-                );
+            if before != after {
+                self.record_breaker(now, c, after);
             }
         }
         self.release_attempt(id);
@@ -1583,16 +1580,23 @@ impl<O: Observer<Record>> System<O> {
                     sched.cancel(t);
                 }
                 cl.pending = Some(sched.timer_after(delay, Event::Retry(call)));
-                let rec = Record::Retry {
-                    client: cl.client,
-                    request: cl.seq,
-                    attempt: attempts + 1,
-                    delay,
+                let (request, attempt) = (cl.seq, attempts + 1);
+                let rec = match c.checked_sub(self.n_clients) {
+                    None => Record::Retry {
+                        client: c,
+                        request,
+                        attempt,
+                        delay,
+                    },
+                    Some(hop) => Record::HopRetry {
+                        hop,
+                        request,
+                        attempt,
+                        delay,
+                    },
                 };
                 self.rc(c).retries += 1;
-                if c < self.n_clients {
-                    self.observer.record(now, &rec);
-                }
+                self.observer.record(now, &rec);
                 return;
             }
         }
@@ -2163,6 +2167,9 @@ impl<O: Observer<Record>> System<O> {
         }
         self.service_up.restart(now);
         self.resilience = ResilienceCounts::default();
+        for h in &mut self.hops {
+            h.resilience = ResilienceCounts::default();
+        }
         self.observer.record(now, &Record::WarmupEnded);
     }
 }

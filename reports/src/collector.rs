@@ -426,6 +426,19 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
                 mix(h, (attempts as u64) << 8 | 7);
             }
         }
+        Record::HopRetry {
+            hop,
+            request,
+            attempt,
+            delay,
+        } => {
+            mix(h, (hop as u64) << 32 | (attempt as u64) << 8 | 20);
+            mix(h, request);
+            mix(h, delay.0);
+        }
+        Record::HopBreakerChange { hop, state } => {
+            mix(h, (hop as u64) << 8 | (state as u64) << 4 | 21);
+        }
         Record::Scaled { pool, from, to, .. } => {
             mix(h, (pool as u64) << 8 | 12);
             mix(h, (from as u64) << 32 | to as u64);
@@ -684,6 +697,8 @@ impl Observer<Record> for Collector {
             | Record::ReplicaSlow { .. }
             | Record::HealthChange { .. }
             | Record::Retry { .. }
+            | Record::HopRetry { .. }
+            | Record::HopBreakerChange { .. }
             | Record::Partition { .. }
             | Record::BalancerChange { .. }
             | Record::Scaled { .. }

@@ -157,6 +157,8 @@ impl TimeSeries {
             Record::Retry { .. }
             | Record::BreakerChange { .. }
             | Record::HopFinished { .. }
+            | Record::HopRetry { .. }
+            | Record::HopBreakerChange { .. }
             | Record::Partition { .. }
             | Record::BalancerChange { .. } => {}
             Record::ReplicaSample {

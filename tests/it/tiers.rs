@@ -405,3 +405,68 @@ proptest! {
         }
     }
 }
+
+/// Counts a hop's retry and breaker records after warm-up.
+#[derive(Default)]
+struct HopRecords {
+    warmup: SimTime,
+    retries: u64,
+    opened: u64,
+    client_records: u64,
+}
+
+impl Observer<Record> for HopRecords {
+    fn record(&mut self, now: SimTime, r: &Record) {
+        if now < self.warmup {
+            return;
+        }
+        match *r {
+            Record::HopRetry { hop: 0, .. } => self.retries += 1,
+            Record::HopBreakerChange {
+                hop: 0,
+                state: models::breaker::BreakerState::Open,
+            } => self.opened += 1,
+            Record::Retry { .. } | Record::BreakerChange { .. } => self.client_records += 1,
+            _ => {}
+        }
+    }
+}
+
+/// A hop's retries and breaker transitions are records of their own (in the trace as the hop's
+/// lines), one per retry and one per opening the summary counts, and never a client's.
+#[test]
+fn hop_retries_and_breaker_changes_are_recorded() {
+    let loaded = scenario(
+        r#"Scenario(
+            name: "hop records", horizon: "120s", warmup: "5s",
+            clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 200.0), target: "api")],
+            pools: [
+                Pool(name: "api", replicas: 1, workers: 10000, service: Constant("1ms"),
+                     dependencies: Dependencies(calls: [Dependency(target: "leaf",
+                         retry: Retry(max_attempts: 2, retry_on: [Error],
+                             backoff: Backoff(base: "1ms", max: "1ms", jitter: None)),
+                         breaker: Breaker(window: Count(20), minimum_calls: 10,
+                             failure_rate_threshold: 0.5, open_duration: "2s",
+                             half_open_calls: 1))])),
+                Pool(name: "leaf", replicas: 1, workers: 10000, service: Exponential(mean: "5ms"),
+                     error_rate: 0.2),
+            ],
+            faults: [Slow(pool: "leaf", replica: 0, at: "30s", duration: "20s", error_rate: 0.9)],
+        )"#,
+    );
+    let obs = HopRecords {
+        warmup: SimTime(loaded.spec.warmup.0),
+        ..HopRecords::default()
+    };
+    let (summary, obs) =
+        models::System::new(&loaded.spec, sim_core::StreamKey::new(3, 0), obs).run();
+    let hop = &summary.hops[0].resilience;
+    assert!(hop.retries > 1_000, "{hop:?}");
+    assert!(hop.breaker_openings > 0, "{hop:?}");
+    assert_eq!(obs.retries, hop.retries);
+    assert_eq!(obs.opened, hop.breaker_openings);
+    assert_eq!(
+        obs.client_records, 0,
+        "the client neither retries nor has a breaker"
+    );
+}
