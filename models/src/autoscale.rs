@@ -585,7 +585,8 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn refresh_members(&mut self, p: usize) {
         let first = self.pools[p].first_replica as usize;
         for (b, lb) in self.balancers.iter_mut().enumerate() {
-            if self.balancer_target[b] != crate::spec::Target::Pool(p) {
+            let owner = self.lb_instances.owner(b as u32) as usize;
+            if self.balancer_target[owner] != crate::spec::Target::Pool(p) {
                 continue;
             }
             let Some(m) = lb.members.as_mut() else {

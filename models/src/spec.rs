@@ -389,6 +389,11 @@ pub struct BalancerSpec {
     pub zone_aware: Option<ZoneSpec>,
     /// Slow start for backends that rejoin rotation, if any.
     pub slow_start: Option<SlowStartSpec>,
+    /// Client-side balancing: every caller that sends to it (each client, each dependency hop)
+    /// has its own instance, with its own policy state, in-flight counts, random streams,
+    /// health checks, outlier detection and slow start (pool targets only, reached directly).
+    /// `false`: one instance shared by every caller.
+    pub per_client: bool,
 }
 
 /// A balancer's active instance down on [at, at + duration).

@@ -2,7 +2,7 @@
 //! queue and serve them, failures crash and repair replicas. This file owns the request life
 //! cycle and its invariant: every offered request is succeeded, failed or still in flight.
 
-use crate::balancer::{Balance, Balancer, Health, LoadView, Policy, Transition};
+use crate::balancer::{Balance, Balancer, LoadView, Transition};
 use crate::breaker::Breaker;
 use crate::pool::{Pool, Replica};
 use crate::record::{Outcome, Record};
@@ -175,7 +175,8 @@ struct Attempt {
     started: SimTime,
     service: SimDuration,
     replica: u32,
-    /// The balancer that chose the replica, and the backend slot it counted the attempt in.
+    /// The balancer instance that chose the replica, and the backend slot it counted the
+    /// attempt in (its completion decrements that instance's count).
     balancer: u32,
     slot: u32,
     /// Position in the replica's `in_service` list while in service.
@@ -318,7 +319,10 @@ pub struct Summary {
 /// The running topology, emitting [`Record`]s to `O`.
 pub struct System<O> {
     clients: Vec<Client>,
+    /// Balancer instances: balancer `b`'s first is `b`; per-client ones' others follow.
     balancers: Vec<Balancer>,
+    /// Which balancer each instance belongs to, and which instance each caller uses.
+    lb_instances: crate::balancer::Instances,
     /// Per balancer: its pool (if its backends are a pool's replicas) or the next balancer.
     balancer_target: Vec<Target>,
     pools: Vec<Pool>,
@@ -445,56 +449,7 @@ impl<O: Observer<Record>> System<O> {
             pools.push(pool);
             replicas.extend(rs);
         }
-        let balancers = spec
-            .balancers
-            .iter()
-            .map(|b| {
-                let n = match b.target {
-                    Target::Pool(p) => spec.pools[p].replicas as usize,
-                    Target::Balancer(_) => 1,
-                };
-                Balancer {
-                    name: b.name.clone(),
-                    policy: Policy::new(&b.policy, n),
-                    in_flight: vec![0; n],
-                    eligible: (0..n as u32).collect(),
-                    health: b.health_check.clone().map(|h| Health::new(h, n)),
-                    health_rng: b
-                        .health_check
-                        .as_ref()
-                        .map(|_| key.stream(&format!("balancer/{}/health", b.name))),
-                    outlier: b
-                        .outlier_detection
-                        .clone()
-                        .map(|o| crate::balancer::Outlier::new(o, n)),
-                    panic_threshold: b.panic_threshold,
-                    rng: key.stream(&format!("balancer/{}/policy", b.name)),
-                    zone: b.zone_aware.clone().map(|z| {
-                        crate::balancer::Zone::new(
-                            z,
-                            key.stream(&format!("balancer/{}/zone", b.name)),
-                        )
-                    }),
-                    slow_start: b.slow_start.map(|s| {
-                        crate::balancer::SlowStart::new(
-                            s,
-                            n,
-                            key.stream(&format!("balancer/{}/slow_start", b.name)),
-                        )
-                    }),
-                    // Set by `refresh_members` when its pool scales or has a registry.
-                    members: match b.target {
-                        Target::Pool(p)
-                            if spec.pools[p].autoscale.is_some()
-                                || spec.pools[p].discovery.is_some() =>
-                        {
-                            Some(vec![true; n])
-                        }
-                        _ => None,
-                    },
-                }
-            })
-            .collect();
+        let (balancers, lb_instances) = crate::balancer::instances(spec, &key);
         let mut service_up = TimeWeighted::default();
         service_up.set(SimTime::ZERO, 1);
         let n_replicas = replicas.len();
@@ -515,6 +470,7 @@ impl<O: Observer<Record>> System<O> {
             discovery: discovery::Discovery::new(spec, &key),
             clients,
             balancers,
+            lb_instances,
             balancer_target: spec.balancers.iter().map(|b| b.target).collect(),
             pools,
             replicas,
@@ -678,10 +634,11 @@ impl<O: Observer<Record>> System<O> {
     /// Probes start on a fixed cadence (plus jitter), whatever their results.
     fn on_probe(&mut self, now: SimTime, b: u32, backend: u32, sched: &mut Scheduler<Event>) {
         let lb = &mut self.balancers[b as usize];
+        let owner = self.lb_instances.owner(b) as usize;
         let (Some(h), Some(rng), Target::Pool(p)) = (
             &lb.health,
             lb.health_rng.as_mut(),
-            self.balancer_target[b as usize],
+            self.balancer_target[owner],
         ) else {
             return;
         };
@@ -697,10 +654,7 @@ impl<O: Observer<Record>> System<O> {
         );
         let timeout = spec.timeout;
         let r = self.pools[p].first_replica + backend;
-        let reachable = !self.is_cut(
-            self.balancer_zone[b as usize],
-            self.replica_zone[r as usize],
-        );
+        let reachable = !self.is_cut(self.balancer_zone[owner], self.replica_zone[r as usize]);
         if self.replicas[r as usize].is_up && reachable {
             self.on_probe_result(now, b, backend, true);
         } else {
@@ -720,11 +674,13 @@ impl<O: Observer<Record>> System<O> {
         self.record_health(now, b, backend, t == Transition::Healthy);
     }
 
-    /// Tells the observer that balancer `b` now considers its backend healthy or not.
+    /// Tells the observer that balancer instance `b` now considers its backend healthy or not
+    /// (the record names the balancer: reports sum over its instances).
     fn record_health(&mut self, now: SimTime, b: u32, backend: u32, healthy: bool) {
         if healthy && let Some(s) = self.balancers[b as usize].slow_start.as_mut() {
             s.rejoined(backend as usize, now);
         }
+        let b = self.lb_instances.owner(b);
         if let Target::Pool(p) = self.balancer_target[b as usize] {
             let replica = self.pools[p].first_replica + backend;
             let rec = Record::HealthChange {
@@ -836,7 +792,9 @@ impl<O: Observer<Record>> System<O> {
                     || c.max_in_flight != u64::MAX
             }) || self.replicas.iter().any(|r| r.rate_limit.is_some()),
             partition_labels: self.partitions.iter().map(|p| p.label.clone()).collect(),
-            balancer_names: self.balancers.iter().map(|b| b.name.clone()).collect(),
+            balancer_names: (self.balancers[..self.lb_instances.balancers()].iter())
+                .map(|b| b.name.clone())
+                .collect(),
             hops: self.hops.clone(),
             scaling: self.scaling_summary(end),
         }
@@ -921,21 +879,25 @@ impl<O: Observer<Record>> System<O> {
             live, listed,
             "invariant: live attempts are listed by their calls"
         );
-        let in_lb: u64 = self
-            .balancers
-            .iter()
-            .flat_map(|b| &b.in_flight)
-            .map(|&x| x as u64)
-            .sum();
-        let routed = self
+        // Each instance's count of each backend is exactly the live attempts it routed there
+        // (so a completion decrements the instance that counted it).
+        let mut routed: Vec<Vec<u32>> = (self.balancers.iter())
+            .map(|b| vec![0; b.in_flight.len()])
+            .collect();
+        for a in self
             .attempts
             .iter()
             .filter(|a| a.live && a.balancer != NONE)
-            .count() as u64;
-        assert_eq!(
-            in_lb, routed,
-            "invariant: balancers count their live attempts"
-        );
+        {
+            routed[a.balancer as usize][a.slot as usize] += 1;
+        }
+        for (b, counted) in self.balancers.iter().zip(&routed) {
+            assert_eq!(
+                &b.in_flight, counted,
+                "invariant: balancer `{}`'s instances count their live attempts",
+                b.name
+            );
+        }
         for (p, pool) in self.pools.iter().enumerate() {
             let up = self
                 .replicas
@@ -1225,14 +1187,14 @@ impl<O: Observer<Record>> System<O> {
                 self.attempts
                     .iter()
                     .enumerate()
-                    .filter(|(_, a)| a.live && a.balancer == b)
+                    .filter(|(_, a)| a.live && self.lb_instances.owner(a.balancer) == b)
                     .map(|(i, _)| i as u32),
             );
             for &id in &lost {
                 // Ending one can end another of the list (its call, a sibling dependency
                 // call); a slot freed and reused meanwhile was routed by no stopped balancer.
                 let a = &self.attempts[id as usize];
-                if a.live && a.balancer == b {
+                if a.live && self.lb_instances.owner(a.balancer) == b {
                     self.attempt_ended(now, id, Outcome::Crashed, sched);
                 }
             }
@@ -1298,14 +1260,17 @@ impl<O: Observer<Record>> System<O> {
                     }
                     match self.balancer_target[b] {
                         Target::Balancer(next) => target = Target::Balancer(next),
-                        // No member at all (every replica deregistered): a 503 at once.
-                        Target::Pool(_) if self.balancers[b].eligible.is_empty() => {
-                            return Ok(NONE);
-                        }
                         Target::Pool(p) => {
-                            let pool = &self.pools[p];
-                            let lb = &mut self.balancers[b];
                             let a = &self.attempts[id as usize];
+                            let caller = self.calls[a.call as usize].client;
+                            // The caller's own instance if the balancer is per-client.
+                            let i = self.lb_instances.of(b, caller);
+                            let lb = &mut self.balancers[i];
+                            // No member at all (every replica deregistered): a 503 at once.
+                            if lb.eligible.is_empty() {
+                                return Ok(NONE);
+                            }
+                            let pool = &self.pools[p];
                             let view = LoadView {
                                 in_flight: &lb.in_flight,
                                 occupancy: &pool.occupancy,
@@ -1315,7 +1280,7 @@ impl<O: Observer<Record>> System<O> {
                                 },
                                 // The attempt is sent now.
                                 now: a.sent,
-                                client: self.calls[a.call as usize].client,
+                                client: caller,
                             };
                             let (policy, rng) = (&mut lb.policy, &mut lb.rng);
                             let slot = match lb.slow_start.as_mut() {
@@ -1324,7 +1289,7 @@ impl<O: Observer<Record>> System<O> {
                             };
                             lb.in_flight[slot] += 1;
                             let a = &mut self.attempts[id as usize];
-                            a.balancer = b as u32;
+                            a.balancer = i as u32;
                             a.slot = slot as u32;
                             let r = pool.first_replica + slot as u32;
                             return self.reach(from, r);
@@ -2382,6 +2347,7 @@ mod tests {
                 standby: None,
                 zone_aware: None,
                 slow_start: None,
+                per_client: false,
             }],
             pools: vec![PoolSpec {
                 name: "web".into(),
@@ -2456,6 +2422,45 @@ mod tests {
         let in_lb: u64 = sys.balancers[0].in_flight.iter().map(|&x| x as u64).sum();
         assert_eq!(in_lb, sys.counts.in_flight);
         sys.check_invariants();
+    }
+
+    #[test]
+    fn per_client_instances_count_only_their_own_callers_attempts() {
+        let mut spec = stressed(PolicySpec::LeastRequest { choices: 2 });
+        spec.balancers[0].per_client = true;
+        spec.horizon = SimDuration::from_secs(100);
+        for name in ["d", "e"] {
+            let mut c = spec.clients[0].clone();
+            c.name = name.into();
+            spec.clients.push(c);
+        }
+        let mut sys = System::new(&spec, StreamKey::new(2, 0), Count::default());
+        assert_eq!(sys.balancers.len(), 3, "one instance per client");
+        let mut sched = Scheduler::new();
+        sys.start(&mut sched);
+        let stats = sim_core::run(
+            &mut sys,
+            &mut sched,
+            Until::horizon(SimTime(spec.horizon.0)),
+        );
+        // Mid-run, with timeouts and crashes: each instance counts exactly its own client's
+        // attempts (checked per backend by the invariants), and together the clients' view.
+        sys.check_invariants();
+        let live = |c: u32| {
+            (sys.attempts.iter())
+                .filter(|a| a.live && sys.calls[a.call as usize].client == c)
+                .count() as u64
+        };
+        for (i, lb) in sys.balancers.iter().enumerate() {
+            let counted: u64 = lb.in_flight.iter().map(|&x| u64::from(x)).sum();
+            assert_eq!(counted, live(i as u32), "instance {i}");
+        }
+        assert!(
+            (0..3).all(|c| live(c) > 0),
+            "every client has work in flight"
+        );
+        let names = sys.summary(stats).balancer_names;
+        assert_eq!(names, ["lb"], "reports name balancers, not instances");
     }
 
     #[test]

@@ -313,6 +313,8 @@ impl<'a> Diagnoser<'a> {
                 };
                 err(format!("expected a number, found {shown}")).with_help(help)
             }
+            Error::ExpectedBoolean => err(format!("expected true or false, found {shown}"))
+                .with_help("write true or false, without quotes, e.g. `per_client: true`"),
             Error::ExpectedComma => self.expected_comma(at, start, span.clone(), &shown),
             Error::ExpectedStructLikeEnd | Error::ExpectedArrayEnd | Error::ExpectedMapEnd => {
                 if let Some(d) = at.and_then(|i| self.mismatched_close(i)) {

@@ -463,6 +463,8 @@ pub struct Balancer {
     pub zone_aware: Option<bool>,
     #[serde(default)]
     pub slow_start: Option<SlowStart>,
+    #[serde(default)]
+    pub per_client: Option<bool>,
 }
 
 /// The passive half of an active–passive balancer pair.

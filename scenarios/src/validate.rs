@@ -393,6 +393,7 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
             let outlier_detection = outlier(cx, b, *t, i);
             let zone = balancing::zone(cx, raw, b, *t, i);
             let slow_start = balancing::slow_start(cx, b, policy.as_ref(), i);
+            let per_client = balancing::per_client(cx, raw, b, *t, policy.as_ref(), i);
             Some(BalancerSpec {
                 name: b.name.clone(),
                 policy: policy?,
@@ -405,6 +406,7 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
                 standby: None,
                 zone_aware: zone?,
                 slow_start: slow_start?,
+                per_client: per_client?,
             })
         })
         .collect();

@@ -70,8 +70,15 @@ fn render(pools: &[PoolGen], horizon_s: u32, warmup_s: u32) -> String {
             "JoinShortestQueue".into(),
         ];
         let target = if p.replicas > 1 || p.edge {
+            // Client-side (one instance per client) for odd services, derived from the draws
+            // already made so that the scenarios drawn stay the same; never behind an edge.
+            let per_client = if p.service % 2 == 1 && !p.edge {
+                ", per_client: true"
+            } else {
+                ""
+            };
             balancers.push_str(&format!(
-                "        Balancer(name: \"lb{i}\", policy: {}, target: \"pool{i}\"),\n",
+                "        Balancer(name: \"lb{i}\", policy: {}, target: \"pool{i}\"{per_client}),\n",
                 policies[p.policy]
             ));
             if p.edge {

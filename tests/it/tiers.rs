@@ -328,8 +328,15 @@ fn render(tiers: &[Tier], rate: u32, timeout: Option<u32>) -> String {
     let mut balancers = String::new();
     let mut pools = String::new();
     for (i, t) in tiers.iter().enumerate() {
+        // Client-side (each caller, client or hop, its own instance) for even service times,
+        // derived from the draws already made.
+        let per_client = if t.service_ms % 2 == 0 {
+            ", per_client: true"
+        } else {
+            ""
+        };
         balancers.push_str(&format!(
-            "Balancer(name: \"lb{i}\", policy: LeastRequest(choices: {}), target: \"t{i}\"),\n",
+            "Balancer(name: \"lb{i}\", policy: LeastRequest(choices: {}), target: \"t{i}\"{per_client}),\n",
             t.replicas.min(2)
         ));
         let deps = if i + 1 < tiers.len() {

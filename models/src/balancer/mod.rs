@@ -1,6 +1,7 @@
 //! Load balancers: a [`Balancer`] owns its policy, its own in-flight counts per backend (what a
 //! real balancer sees) and its random stream. A new policy is one small type implementing
-//! [`Balance`] in its own file plus one arm of [`Policy`].
+//! [`Balance`] in its own file plus one arm of [`Policy`]. A balancer is one shared instance,
+//! or, client-side (`per_client`), one instance per caller ([`instances`]).
 
 mod dns;
 mod ewma;
@@ -8,6 +9,7 @@ mod first;
 mod hash;
 mod health;
 mod idle;
+mod instances;
 mod jsq;
 mod least;
 mod least_weighted;
@@ -24,6 +26,7 @@ pub use first::FirstAvailable;
 pub use hash::{Keys, Maglev, RingHash};
 pub use health::{Health, Transition};
 pub use idle::JoinIdleQueue;
+pub use instances::{Instances, instances};
 pub use jsq::JoinShortestQueue;
 pub use least::{LeastConnections, LeastRequest};
 pub use least_weighted::{EnvoyLeastRequest, WeightedLeastConnections};
@@ -291,7 +294,8 @@ impl Balancer {
     }
 }
 
-/// A balancer instance.
+/// A balancer instance: the only one of a shared balancer, or one caller's of a per-client one
+/// (see [`instances`]).
 #[derive(Clone, Debug)]
 pub struct Balancer {
     /// Its name.

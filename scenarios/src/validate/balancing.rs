@@ -1,5 +1,5 @@
-//! A balancer's routing settings: `zone_aware: true` (zone-aware routing from its `zone`) and
-//! `slow_start`.
+//! A balancer's routing settings: `zone_aware: true` (zone-aware routing from its `zone`),
+//! `slow_start` and `per_client: true` (client-side balancing, one instance per caller).
 //! Defaults are Envoy's; every default applied becomes a note in the report.
 
 use super::Ctx;
@@ -164,4 +164,114 @@ pub(super) fn slow_start(
         aggression: aggression?,
         min_weight: min_weight?,
     }))
+}
+
+/// `per_client: true` of balancer `i`: client-side balancing (gRPC, Finagle, a sidecar), one
+/// instance per caller. Refused where it means nothing: a balancer in front of another balancer
+/// picks nothing; one behind another balancer sees that balancer's connections, never its
+/// clients'; DNS round robin keeps each client's own cached answer already; and a library inside
+/// each caller has no VIP of its own, so no standby, failures or outage. `None` when invalid
+/// (errors recorded).
+pub(super) fn per_client(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    b: &raw::Balancer,
+    target: Option<Target>,
+    policy: Option<&PolicySpec>,
+    i: usize,
+) -> Option<bool> {
+    if b.per_client != Some(true) {
+        return Some(false);
+    }
+    let path = format!("balancers[{i}].per_client");
+    if let Some(Target::Balancer(_)) = target {
+        cx.fail_help(
+            &path,
+            "a client-side balancer picks among a pool's replicas, and this balancer sends to another balancer",
+            "set per_client on the balancer in front of the pool",
+        );
+        return None;
+    }
+    if let Some(PolicySpec::DnsRoundRobin { .. }) = policy {
+        cx.fail_help(
+            &path,
+            "DnsRoundRobin is client-side already: each client keeps its own cached answer",
+            "leave out per_client",
+        );
+        return None;
+    }
+    if let Some(front) = raw.balancers.iter().find(|x| x.target == b.name) {
+        cx.fail_help(
+            &path,
+            format!(
+                "balancer `{}` sends to `{}`: behind another balancer it sees that balancer's connections, not its callers', so it cannot be client-side",
+                front.name, b.name
+            ),
+            format!(
+                "point the clients at `{}` directly, or leave out per_client",
+                b.name
+            ),
+        );
+        return None;
+    }
+    let no_vip = "a client-side balancer runs inside each of its callers: it has no VIP of its own";
+    for (field, set, hint) in [
+        (
+            "standby",
+            b.standby.is_some(),
+            "leave out standby (no VIP to fail over), or per_client",
+        ),
+        (
+            "failures",
+            b.failures.is_some(),
+            "leave out failures (it fails with its caller), or per_client",
+        ),
+    ] {
+        if set {
+            cx.fail_help(
+                &format!("balancers[{i}].{field}"),
+                format!("{no_vip}, so no {field}"),
+                hint,
+            );
+            return None;
+        }
+    }
+    for (k, f) in raw.faults.iter().enumerate() {
+        if let raw::Fault::BalancerOutage { balancer, .. } = f
+            && *balancer == b.name
+        {
+            cx.fail_help(
+                &format!("faults[{k}].balancer"),
+                format!(
+                    "balancer `{}` is client-side (per_client): it runs inside each of its callers and has no VIP of its own to take down",
+                    b.name
+                ),
+                "take its pool down instead (PoolOutage), or leave out per_client",
+            );
+            return None;
+        }
+    }
+    // Its callers: clients and dependency calls that send to it (each gets an instance).
+    let callers: Vec<String> = (raw.clients.iter())
+        .filter(|c| c.target == b.name)
+        .map(|c| format!("`{}`", c.name))
+        .chain(raw.pools.iter().flat_map(|p| {
+            (p.dependencies.iter().flat_map(|d| &d.calls))
+                .filter(|d| d.target == b.name)
+                .map(|_| format!("`{}` → `{}`", p.name, b.name))
+        }))
+        .collect();
+    let shown = callers
+        .iter()
+        .take(4)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = if callers.len() > 4 { ", …" } else { "" };
+    cx.notes.push(format!(
+        "balancer `{}`: client-side (per_client), one instance per caller: {} ({shown}{more}), each counting only its own requests",
+        b.name,
+        callers.len()
+    ));
+    Some(true)
 }
