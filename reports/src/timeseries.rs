@@ -196,6 +196,7 @@ impl TimeSeries {
             | Record::ReplicaUp { .. }
             | Record::WarmupEnded
             | Record::ReplicaSlow { .. }
+            | Record::GrayEpisode { .. }
             | Record::HealthChange { .. } => {}
         }
     }
