@@ -508,7 +508,7 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
     if let Some(g) = &r.faults.gray {
         tables.push(HtmlTable {
             caption: "Random gray failures (pools' gray_failures), whole run: each listed as an incident below, marked (random)".to_string(),
-            header: vec!["episodes", "replicas", "time gray (s)", "fraction of replica time gray", "requests answered while gray", "requests failed while gray"]
+            header: vec!["episodes", "replicas", "time gray (s)", "fraction of replica time gray", "requests succeeded while gray", "requests failed while gray"]
                 .into_iter()
                 .map(String::from)
                 .collect(),
@@ -517,7 +517,7 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
                 g.replicas.to_string(),
                 g.gray_s.to_string(),
                 g.gray_fraction.to_string(),
-                g.requests_served.to_string(),
+                g.requests_succeeded.to_string(),
                 g.requests_failed.to_string(),
             ]],
         });

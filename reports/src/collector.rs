@@ -32,8 +32,8 @@ pub struct FaultEffect {
     pub detected_at: Option<SimTime>,
 }
 
-/// One slowdown (gray failure) of a replica, scheduled or random, and the requests it answered
-/// and failed while it lasted. Overlapping slowdowns of one replica are one entry.
+/// One slowdown (gray failure) of a replica, scheduled or random, and how the requests sent to
+/// it that finished while it lasted ended. Overlapping slowdowns of one replica are one entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SlowEffect {
     /// Global replica index.
@@ -48,8 +48,8 @@ pub struct SlowEffect {
     pub error_rate: f64,
     /// Requests sent to the replica that failed while it was slow.
     pub failed: u64,
-    /// Requests the replica answered (success or error) while it was slow.
-    pub served: u64,
+    /// Requests sent to the replica that succeeded while it was slow.
+    pub succeeded: u64,
     /// A random gray-failure episode (`gray_failures`) is part of it.
     pub random: bool,
 }
@@ -61,8 +61,8 @@ pub struct GrayTally {
     pub episodes: u64,
     /// Replica-time spent gray in episodes that have ended, ns.
     pub ended_ns: u128,
-    /// Requests answered by replicas while gray (success or error).
-    pub served: u64,
+    /// Requests sent to replicas that succeeded while they were gray.
+    pub succeeded: u64,
     /// Requests sent to replicas that failed while they were gray.
     pub failed: u64,
 }
@@ -480,15 +480,15 @@ impl Collector {
         } = *record
         {
             let failed = (outcome != Outcome::Succeeded) as u64;
-            let served = matches!(outcome, Outcome::Succeeded | Outcome::Error) as u64;
+            let succeeded = 1 - failed;
             if let Some(Some(i)) = self.open_slow.get(replica as usize) {
                 let s = &mut self.slowdowns[*i];
                 s.failed += failed;
-                s.served += served;
+                s.succeeded += succeeded;
             }
             if let Some(Some(_)) = self.gray_since.get(replica as usize) {
                 self.gray.failed += failed;
-                self.gray.served += served;
+                self.gray.succeeded += succeeded;
             }
         }
         match *record {
@@ -608,7 +608,7 @@ impl Collector {
                             factor,
                             error_rate,
                             failed: 0,
-                            served: 0,
+                            succeeded: 0,
                             random: self.gray_since.get(r).is_some_and(Option::is_some),
                         });
                         self.open_slow[r] = Some(self.slowdowns.len() - 1);

@@ -355,8 +355,8 @@ pub struct SlowReport {
     pub error_rate: f64,
     /// Requests sent to it that failed meanwhile.
     pub requests_failed: u64,
-    /// Requests it answered meanwhile (success or error).
-    pub requests_served: u64,
+    /// Requests sent to it that succeeded meanwhile.
+    pub requests_succeeded: u64,
     /// A random gray-failure episode (the pool's `gray_failures`), not only a scheduled `Slow`
     /// fault (absent when false).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -374,8 +374,8 @@ pub struct GrayReport {
     pub gray_s: f64,
     /// gray_s / (replicas × horizon): expected E[duration] / (E[time_between] + E[duration]).
     pub gray_fraction: f64,
-    /// Requests the replicas answered while gray (success or error).
-    pub requests_served: u64,
+    /// Requests sent to the replicas that succeeded while they were gray.
+    pub requests_succeeded: u64,
     /// Requests sent to the replicas that failed while they were gray.
     pub requests_failed: u64,
 }
@@ -652,7 +652,7 @@ impl Report {
                     // 1 − (1 − e) is e only up to rounding.
                     error_rate: round(s.error_rate, 9),
                     requests_failed: s.failed,
-                    requests_served: s.served,
+                    requests_succeeded: s.succeeded,
                     random: s.random,
                 })
                 .collect(),
@@ -664,7 +664,7 @@ impl Report {
                     replicas: s.gray_replicas,
                     gray_s: round(ns as f64 / 1e9, 3),
                     gray_fraction: round(ratio(ns, s.gray_replicas as u128 * end as u128), 6),
-                    requests_served: c.gray.served,
+                    requests_succeeded: c.gray.succeeded,
                     requests_failed: c.gray.failed,
                 }
             }),

@@ -271,12 +271,12 @@ pub fn render_table(r: &Report) -> String {
         if let Some(g) = &r.faults.gray {
             let _ = writeln!(
                 w,
-                "gray failures {} random episodes on {} replicas: gray {}% of replica time ({}s); meanwhile {} requests answered, {} failed",
+                "gray failures {} random episodes on {} replicas: gray {}% of replica time ({}s); meanwhile {} requests sent to them succeeded, {} failed",
                 g.episodes,
                 g.replicas,
                 crate::report::round(g.gray_fraction * 100.0, 4),
                 g.gray_s,
-                g.requests_served,
+                g.requests_succeeded,
                 g.requests_failed
             );
         }
@@ -295,8 +295,8 @@ pub fn render_table(r: &Report) -> String {
             let random = if s.random { " (random)" } else { "" };
             let _ = writeln!(
                 w,
-                "slowdown     {} ×{}{errors}{random} from {:.3}s {to}: {} of its requests failed meanwhile ({} answered)",
-                s.replica, s.factor, s.from_s, s.requests_failed, s.requests_served
+                "slowdown     {} ×{}{errors}{random} from {:.3}s {to}: {} of its requests failed meanwhile, {} succeeded",
+                s.replica, s.factor, s.from_s, s.requests_failed, s.requests_succeeded
             );
         }
         if r.faults.slowdowns.len() > 10 {

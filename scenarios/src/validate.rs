@@ -1063,7 +1063,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
             }
         }
         None => {
-            cx.notes.push(format!("pool `{}`: no failures", p.name));
+            cx.notes.push(no_failures_note(p));
             Some(None)
         }
     };
@@ -1732,15 +1732,29 @@ fn scheduled_faults(
             .filter(|f| (first..first.saturating_add(pool.replicas)).contains(&f.replica))
             .count();
         if scheduled > 0 {
-            let plain = format!("pool `{}`: no failures", pool.name);
+            let plain = no_failures_note(pool);
             cx.notes.retain(|n| *n != plain);
+            let random = if pool.gray_failures.is_some() {
+                "crashes"
+            } else {
+                "failures"
+            };
             cx.notes.push(format!(
-                "pool `{}`: no random failures; {scheduled} scheduled replica faults",
+                "pool `{}`: no random {random}; {scheduled} scheduled replica faults",
                 pool.name
             ));
         }
     }
     ok.then_some(out)
+}
+
+/// The note for a pool without random crashes (`failures`).
+fn no_failures_note(p: &raw::Pool) -> String {
+    if p.gray_failures.is_some() {
+        format!("pool `{}`: no random crashes, only gray failures", p.name)
+    } else {
+        format!("pool `{}`: no failures", p.name)
+    }
 }
 
 /// What a gray failure does, scheduled (`Slow`) or random (`gray_failures`): a service-time

@@ -85,7 +85,9 @@ fn extra_errors_are_the_error_rate_of_the_answers_while_gray() {
     for seed in [1, 2, 3] {
         let r = run(text, seed);
         let g = r.faults.gray.as_ref().expect("a gray section");
-        let n = g.requests_served as f64;
+        // No timeouts and no other failure: every request that finished at a gray replica was
+        // answered, with success or an error.
+        let n = (g.requests_succeeded + g.requests_failed) as f64;
         assert!(n > 10_000.0, "seed {seed}: only {n} answers while gray");
         let e = 0.2;
         let sd = (n * e * (1.0 - e)).sqrt();
@@ -98,10 +100,13 @@ fn extra_errors_are_the_error_rate_of_the_answers_while_gray() {
         // Every failure of the run is an error while gray, and the listed episodes add up.
         assert_eq!(r.requests.failed, r.requests.failed_by.error);
         assert_eq!(r.requests.failed_by.error, g.requests_failed);
-        let (served, failed) = r.faults.slowdowns.iter().fold((0, 0), |(s, f), x| {
-            (s + x.requests_served, f + x.requests_failed)
+        let (succeeded, failed) = r.faults.slowdowns.iter().fold((0, 0), |(s, f), x| {
+            (s + x.requests_succeeded, f + x.requests_failed)
         });
-        assert_eq!((served, failed), (g.requests_served, g.requests_failed));
+        assert_eq!(
+            (succeeded, failed),
+            (g.requests_succeeded, g.requests_failed)
+        );
     }
 }
 
@@ -211,8 +216,11 @@ fn random_episodes_compose_with_scheduled_crashes_and_slowdowns() {
         (r.faults.listed[0].down_s, r.faults.listed[0].up_s),
         (900.0, Some(1020.0))
     );
-    // Answers while gray: 10 a second while it is up and gray, [600, 900), [1020, 1200) and
-    // [1800, 2400), give or take the requests that straddle an edge.
-    let expected: i64 = 10 * (300 + 180 + 600);
-    assert!((g.requests_served as i64 - expected).abs() <= 5, "{g:?}");
+    // While gray, 10 requests a second: they succeed while it is up, [600, 900), [1020, 1200)
+    // and [1800, 2400), give or take the requests that straddle an edge, and are refused while
+    // it is down during the episode, [900, 1020): every refusal of the run.
+    let succeeded = g.requests_succeeded as i64;
+    assert!((succeeded - 10 * (300 + 180 + 600)).abs() <= 5, "{g:?}");
+    assert_eq!(g.requests_failed, r.requests.failed_by.refused);
+    assert!((g.requests_failed as i64 - 10 * 120).abs() <= 1, "{g:?}");
 }
