@@ -42,6 +42,7 @@ fn mm1_spec() -> Spec {
             queue_capacity: None,
             service: Dist::exponential(SimDuration::from_secs(1)).expect("valid"),
             failures: None,
+            gray_failures: None,
             error_rate: 0.0,
             drop_stale: false,
             discipline: models::spec::Discipline::Fifo,

@@ -166,6 +166,14 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 None,
                 None,
             ),
+            Record::GrayEpisode { replica, begins } => (
+                name(&self.replicas, replica),
+                if begins { "gray" } else { "gray_end" },
+                None,
+                None,
+                None,
+                None,
+            ),
             Record::HealthChange {
                 replica, healthy, ..
             } => (

@@ -260,7 +260,11 @@ fn fault_shades(r: &Report) -> Vec<Shade> {
         shades.push(Shade {
             from: s.from_s,
             to: s.to_s.unwrap_or(r.window.horizon_s),
-            label: format!("replica slow (×{})", s.factor),
+            label: if s.random {
+                format!("replica gray at random (×{})", s.factor)
+            } else {
+                format!("replica slow (×{})", s.factor)
+            },
         });
     }
     shades
@@ -499,6 +503,23 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
                     ]
                 })
                 .collect(),
+        });
+    }
+    if let Some(g) = &r.faults.gray {
+        tables.push(HtmlTable {
+            caption: "Random gray failures (pools' gray_failures), whole run: each listed as an incident below, marked (random)".to_string(),
+            header: vec!["episodes", "replicas", "time gray (s)", "fraction of replica time gray", "requests succeeded while gray", "requests failed while gray"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            rows: vec![vec![
+                g.episodes.to_string(),
+                g.replicas.to_string(),
+                g.gray_s.to_string(),
+                g.gray_fraction.to_string(),
+                g.requests_succeeded.to_string(),
+                g.requests_failed.to_string(),
+            ]],
         });
     }
     if !s.incidents.is_empty() {

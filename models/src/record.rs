@@ -167,6 +167,14 @@ pub enum Record {
         /// The extra error probability now in force (0 = none).
         error_rate: f64,
     },
+    /// A random gray-failure episode (a pool's `gray_failures`) began or ended; the
+    /// [`Record::ReplicaSlow`] with the state it puts in force follows at once.
+    GrayEpisode {
+        /// Global replica index.
+        replica: u32,
+        /// True when it begins.
+        begins: bool,
+    },
     /// A balancer's health checks changed their verdict on a replica.
     HealthChange {
         /// Index of the balancer.

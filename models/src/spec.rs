@@ -594,6 +594,8 @@ pub struct PoolSpec {
     pub service: Dist,
     /// Crash/repair process of each replica, if any.
     pub failures: Option<FailureSpec>,
+    /// Random gray failures of each replica, if any.
+    pub gray_failures: Option<GrayFailureSpec>,
     /// Probability that a served request fails anyway (an error response, a 5xx).
     pub error_rate: f64,
     /// Requests whose caller has given up are dropped when they reach a worker instead of
@@ -755,6 +757,24 @@ pub struct TokenBucketSpec {
     pub rate_per_s: f64,
     /// Bucket size (≥ 1).
     pub burst: u32,
+}
+
+/// Independent gray-failure cycles of each replica: healthy for `time_between`, then gray
+/// for `duration` (up, health checks pass, but slow and/or failing as under a scheduled
+/// [`FaultKind::Slow`]), then healthy again, from time zero to the horizon. The cycle belongs
+/// to the host, not the process: a crash does not end an episode, and a replica repaired
+/// during one comes back gray. Episodes compose with scheduled slowdowns like overlapping
+/// slowdowns do (factors multiply, the chances to answer without an error multiply).
+#[derive(Clone, Debug)]
+pub struct GrayFailureSpec {
+    /// Healthy time from the end of an episode (or time zero) to the start of the next.
+    pub time_between: Dist,
+    /// Length of an episode.
+    pub duration: Dist,
+    /// Service-time multiplier while gray (> 0), as [`FaultKind::Slow`]'s.
+    pub factor: f64,
+    /// Probability that a request it answers while gray fails, as [`FaultKind::Slow`]'s.
+    pub error_rate: f64,
 }
 
 /// Independent crash/repair cycles of each replica.

@@ -19,6 +19,8 @@ use sim_core::{
 pub mod autoscale;
 #[path = "discovery.rs"]
 mod discovery;
+#[path = "gray.rs"]
+mod gray;
 // ----
 
 /// Everything that can happen.
@@ -54,6 +56,10 @@ pub enum Event {
     FaultStart(u32),
     /// Scheduled fault `0` ends: its replica comes back unless another holds it down.
     FaultEnd(u32),
+    /// Replica `0` turns gray at random (gray.rs).
+    GrayStart(u32),
+    /// Replica `0`'s random gray episode ends (gray.rs).
+    GrayEnd(u32),
     /// Instance `1` of balancer `0` fails.
     BalancerCrash(u32, u32),
     /// Instance `1` of balancer `0` is repaired.
@@ -314,6 +320,8 @@ pub struct Summary {
     pub hops: Vec<HopSummary>,
     /// Scaled pools (empty when none is).
     pub scaling: Vec<autoscale::ScalingSummary>,
+    /// Replicas whose pool has random gray failures.
+    pub gray_replicas: u32,
 }
 
 /// The running topology, emitting [`Record`]s to `O`.
@@ -384,6 +392,8 @@ pub struct System<O> {
     /// Autoscaling state (autoscale.rs) and registry state (discovery.rs).
     scaling: autoscale::Scaling,
     discovery: discovery::Discovery,
+    /// Random gray failures (gray.rs).
+    gray: gray::Gray,
     observer: O,
 }
 
@@ -465,9 +475,16 @@ impl<O: Observer<Record>> System<O> {
                 }
             }
         }
+        for (p, s) in spec.pools.iter().zip(pools.iter_mut()) {
+            if p.gray_failures.as_ref().is_some_and(|g| g.error_rate > 0.0) && s.error_rng.is_none()
+            {
+                s.error_rng = Some(key.stream(&format!("pool/{}/errors", s.name)));
+            }
+        }
         let mut sys = System {
             scaling: autoscale::Scaling::new(spec),
             discovery: discovery::Discovery::new(spec, &key),
+            gray: gray::Gray::new(spec, &key),
             clients,
             balancers,
             lb_instances,
@@ -584,6 +601,7 @@ impl<O: Observer<Record>> System<O> {
         for r in 0..self.replicas.len() {
             self.schedule_crash(r as u32, sched);
         }
+        self.start_gray(sched);
         if self.warmup > SimTime::ZERO {
             sched.at(self.warmup, Event::WarmupEnd);
         }
@@ -797,6 +815,7 @@ impl<O: Observer<Record>> System<O> {
                 .collect(),
             hops: self.hops.clone(),
             scaling: self.scaling_summary(end),
+            gray_replicas: self.gray.replicas(),
         }
     }
 
@@ -2192,18 +2211,7 @@ impl<O: Observer<Record>> Model for System<O> {
                         }
                     }
                     FaultKind::Slow { factor, error_rate } => {
-                        let s = &mut self.slow[r as usize];
-                        *s = (s.0 * factor, s.1 + 1);
-                        let factor = s.0;
-                        let keep = &mut self.fault_keep[r as usize];
-                        *keep *= 1.0 - error_rate;
-                        let error_rate = 1.0 - *keep;
-                        let rec = Record::ReplicaSlow {
-                            replica: r,
-                            factor,
-                            error_rate,
-                        };
-                        self.observer.record(now, &rec);
+                        self.slow_begin(now, r, factor, error_rate);
                     }
                 }
             }
@@ -2219,24 +2227,12 @@ impl<O: Observer<Record>> Model for System<O> {
                         }
                     }
                     FaultKind::Slow { factor, error_rate } => {
-                        let s = &mut self.slow[r as usize];
-                        let open = dec(s.1, now, "slowdowns of a replica");
-                        let keep = &mut self.fault_keep[r as usize];
-                        // Back to exactly 1 when none is open: no rounding drift.
-                        (*s, *keep) = if open == 0 {
-                            ((1.0, 0), 1.0)
-                        } else {
-                            ((s.0 / factor, open), *keep / (1.0 - error_rate))
-                        };
-                        let rec = Record::ReplicaSlow {
-                            replica: r,
-                            factor: s.0,
-                            error_rate: 1.0 - *keep,
-                        };
-                        self.observer.record(now, &rec);
+                        self.slow_end(now, r, factor, error_rate);
                     }
                 }
             }
+            Event::GrayStart(r) => self.on_gray(now, r, true, sched),
+            Event::GrayEnd(r) => self.on_gray(now, r, false, sched),
             Event::ProbeTimedOut(b, backend) => self.on_probe_result(now, b, backend, false),
             Event::BalancerCrash(b, i) => {
                 let c = self.lb_pair[b as usize].crash(i as usize);
@@ -2359,6 +2355,7 @@ mod tests {
                     time_to_failure: Dist::exponential(SimDuration::from_secs(60)).unwrap(),
                     time_to_repair: Dist::exponential(SimDuration::from_secs(10)).unwrap(),
                 }),
+                gray_failures: None,
                 error_rate: 0.0,
                 drop_stale: false,
                 discipline: crate::spec::Discipline::Fifo,

@@ -32,7 +32,8 @@ pub struct FaultEffect {
     pub detected_at: Option<SimTime>,
 }
 
-/// One scheduled slowdown (gray failure) of a replica and the failures while it lasted.
+/// One slowdown (gray failure) of a replica, scheduled or random, and how the requests sent to
+/// it that finished while it lasted ended. Overlapping slowdowns of one replica are one entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SlowEffect {
     /// Global replica index.
@@ -46,6 +47,23 @@ pub struct SlowEffect {
     /// The largest extra error probability in force during it.
     pub error_rate: f64,
     /// Requests sent to the replica that failed while it was slow.
+    pub failed: u64,
+    /// Requests sent to the replica that succeeded while it was slow.
+    pub succeeded: u64,
+    /// A random gray-failure episode (`gray_failures`) is part of it.
+    pub random: bool,
+}
+
+/// The random gray-failure episodes of a run (all of them, listed or not).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GrayTally {
+    /// Episodes begun.
+    pub episodes: u64,
+    /// Replica-time spent gray in episodes that have ended, ns.
+    pub ended_ns: u128,
+    /// Requests sent to replicas that succeeded while they were gray.
+    pub succeeded: u64,
+    /// Requests sent to replicas that failed while they were gray.
     pub failed: u64,
 }
 
@@ -95,6 +113,10 @@ pub struct Collector {
     pub slowdowns: Vec<SlowEffect>,
     /// Per replica, the index in `slowdowns` of its open slowdown.
     open_slow: Vec<Option<usize>>,
+    /// Random gray-failure episodes.
+    pub gray: GrayTally,
+    /// Per replica, when its open random gray episode began.
+    gray_since: Vec<Option<SimTime>>,
     /// Each network partition, in order.
     pub partitions: Vec<PartitionEffect>,
     /// Each time a balancer's VIP went dark, in order (`index` is the balancer's).
@@ -314,6 +336,8 @@ impl Collector {
             series: TimeSeries::new(series_window_ns),
             slowdowns: Vec::new(),
             open_slow: Vec::new(),
+            gray: GrayTally::default(),
+            gray_since: Vec::new(),
             partitions: Vec::new(),
             balancer_outages: Vec::new(),
             hops: Vec::new(),
@@ -411,6 +435,10 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
                 mix(h, error_rate.to_bits());
             }
         }
+        Record::GrayEpisode { replica, begins } => {
+            mix(h, 17);
+            mix(h, (replica as u64) << 1 | begins as u64);
+        }
         Record::ReplicaSample { .. } | Record::PoolSample { .. } => {}
         Record::HopFinished {
             hop,
@@ -463,10 +491,18 @@ impl Collector {
         if let Record::Finished {
             outcome, replica, ..
         } = *record
-            && outcome != Outcome::Succeeded
-            && let Some(Some(i)) = self.open_slow.get(replica as usize)
         {
-            self.slowdowns[*i].failed += 1;
+            let failed = (outcome != Outcome::Succeeded) as u64;
+            let succeeded = 1 - failed;
+            if let Some(Some(i)) = self.open_slow.get(replica as usize) {
+                let s = &mut self.slowdowns[*i];
+                s.failed += failed;
+                s.succeeded += succeeded;
+            }
+            if let Some(Some(_)) = self.gray_since.get(replica as usize) {
+                self.gray.failed += failed;
+                self.gray.succeeded += succeeded;
+            }
         }
         match *record {
             Record::Finished { outcome, .. } if outcome != Outcome::Succeeded => {
@@ -575,6 +611,7 @@ impl Collector {
                         let s = &mut self.slowdowns[i];
                         s.factor = s.factor.max(factor);
                         s.error_rate = s.error_rate.max(error_rate);
+                        s.random |= self.gray_since.get(r).is_some_and(Option::is_some);
                     }
                     (None, false) if self.slowdowns.len() < MAX_FAULTS => {
                         self.slowdowns.push(SlowEffect {
@@ -584,10 +621,24 @@ impl Collector {
                             factor,
                             error_rate,
                             failed: 0,
+                            succeeded: 0,
+                            random: self.gray_since.get(r).is_some_and(Option::is_some),
                         });
                         self.open_slow[r] = Some(self.slowdowns.len() - 1);
                     }
                     _ => {}
+                }
+            }
+            Record::GrayEpisode { replica, begins } => {
+                let r = replica as usize;
+                if self.gray_since.len() <= r {
+                    self.gray_since.resize(r + 1, None);
+                }
+                if begins {
+                    self.gray.episodes += 1;
+                    self.gray_since[r] = Some(now);
+                } else if let Some(since) = self.gray_since[r].take() {
+                    self.gray.ended_ns += (now.0 - since.0) as u128;
                 }
             }
             Record::HealthChange {
@@ -624,6 +675,17 @@ impl Collector {
             }
             _ => {}
         }
+    }
+
+    /// Replica-time spent gray in random episodes up to `end`, ns (open ones cut there).
+    pub fn gray_ns(&self, end: SimTime) -> u128 {
+        self.gray.ended_ns
+            + self
+                .gray_since
+                .iter()
+                .flatten()
+                .map(|s| end.0.saturating_sub(s.0) as u128)
+                .sum::<u128>()
     }
 
     /// Crashes still open at the end that affected nothing (counted once the run is over).
@@ -695,6 +757,7 @@ impl Observer<Record> for Collector {
             | Record::WarmupEnded
             | Record::ReplicaSample { .. }
             | Record::ReplicaSlow { .. }
+            | Record::GrayEpisode { .. }
             | Record::HealthChange { .. }
             | Record::Retry { .. }
             | Record::HopRetry { .. }

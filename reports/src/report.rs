@@ -300,8 +300,11 @@ pub struct Faults {
     pub without_effect: u64,
     /// The first crashes, one by one.
     pub listed: Vec<FaultReport>,
-    /// Scheduled slowdowns (gray failures), one by one.
+    /// Slowdowns (gray failures), scheduled and random, one by one (the first 1000).
     pub slowdowns: Vec<SlowReport>,
+    /// Random gray failures over the run (absent when no pool has `gray_failures`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gray: Option<GrayReport>,
     /// Network partitions, one by one (absent when the scenario has none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<PartitionReport>,
@@ -351,6 +354,29 @@ pub struct SlowReport {
     #[serde(skip_serializing_if = "is_zero_f64")]
     pub error_rate: f64,
     /// Requests sent to it that failed meanwhile.
+    pub requests_failed: u64,
+    /// Requests sent to it that succeeded meanwhile.
+    pub requests_succeeded: u64,
+    /// A random gray-failure episode (the pool's `gray_failures`), not only a scheduled `Slow`
+    /// fault (absent when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub random: bool,
+}
+
+/// The random gray failures of a run (pools' `gray_failures`), whole run (warm-up included).
+#[derive(Clone, Debug, Serialize)]
+pub struct GrayReport {
+    /// Episodes begun (all of them; `slowdowns` lists the first 1000 slowdowns).
+    pub episodes: u64,
+    /// Replicas with a gray-failure process.
+    pub replicas: u32,
+    /// Replica-time spent gray, seconds (episodes still open at the horizon cut there).
+    pub gray_s: f64,
+    /// gray_s / (replicas × horizon): expected E[duration] / (E[time_between] + E[duration]).
+    pub gray_fraction: f64,
+    /// Requests sent to the replicas that succeeded while they were gray.
+    pub requests_succeeded: u64,
+    /// Requests sent to the replicas that failed while they were gray.
     pub requests_failed: u64,
 }
 
@@ -534,7 +560,7 @@ pub fn cdf_points(h: &hdrhistogram::Histogram<u64>) -> Vec<(f64, f64)> {
 }
 
 /// Rounds to `digits` decimals so that reports print stable, readable numbers.
-fn round(x: f64, digits: i32) -> f64 {
+pub(crate) fn round(x: f64, digits: i32) -> f64 {
     if !x.is_finite() {
         return x;
     }
@@ -623,10 +649,25 @@ impl Report {
                     from_s: s.from.0 as f64 / 1e9,
                     to_s: s.to.map(|t| t.0 as f64 / 1e9),
                     factor: s.factor,
-                    error_rate: s.error_rate,
+                    // 1 − (1 − e) is e only up to rounding.
+                    error_rate: round(s.error_rate, 9),
                     requests_failed: s.failed,
+                    requests_succeeded: s.succeeded,
+                    random: s.random,
                 })
                 .collect(),
+            gray: (s.gray_replicas > 0).then(|| {
+                let end = warmup_ns + s.window_ns;
+                let ns = c.gray_ns(sim_core::SimTime(end));
+                GrayReport {
+                    episodes: c.gray.episodes,
+                    replicas: s.gray_replicas,
+                    gray_s: round(ns as f64 / 1e9, 3),
+                    gray_fraction: round(ratio(ns, s.gray_replicas as u128 * end as u128), 6),
+                    requests_succeeded: c.gray.succeeded,
+                    requests_failed: c.gray.failed,
+                }
+            }),
             partitions: c
                 .partitions
                 .iter()
@@ -664,13 +705,19 @@ impl Report {
             .chain(c.slowdowns.iter().map(|s| FaultWindow {
                 fault: if s.error_rate > 0.0 {
                     format!(
-                        "replica {} gray ×{}, {}% errors",
+                        "replica {} gray ×{}, {}% errors{}",
                         name(s.replica),
                         s.factor,
-                        s.error_rate * 100.0
+                        round(s.error_rate * 100.0, 7),
+                        if s.random { " (random)" } else { "" }
                     )
                 } else {
-                    format!("replica {} slow ×{}", name(s.replica), s.factor)
+                    format!(
+                        "replica {} slow ×{}{}",
+                        name(s.replica),
+                        s.factor,
+                        if s.random { " (random)" } else { "" }
+                    )
                 },
                 start_ns: s.from.0,
                 end_ns: s.to.map(|t| t.0),

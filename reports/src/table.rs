@@ -266,21 +266,44 @@ pub fn render_table(r: &Report) -> String {
             let _ = writeln!(w, "  … {} more in the JSON report", f.total - 10);
         }
     }
-    if !r.faults.slowdowns.is_empty() {
+    if !r.faults.slowdowns.is_empty() || r.faults.gray.is_some() {
         let _ = writeln!(w);
+        if let Some(g) = &r.faults.gray {
+            let _ = writeln!(
+                w,
+                "gray failures {} random episodes on {} replicas: gray {}% of replica time ({}s); meanwhile {} requests sent to them succeeded, {} failed",
+                g.episodes,
+                g.replicas,
+                crate::report::round(g.gray_fraction * 100.0, 4),
+                g.gray_s,
+                g.requests_succeeded,
+                g.requests_failed
+            );
+        }
         for s in r.faults.slowdowns.iter().take(10) {
             let to = s.to_s.map_or("still slow at the end".to_string(), |t| {
                 format!("to {t:.3}s")
             });
             let errors = if s.error_rate > 0.0 {
-                format!(", {}% errors", s.error_rate * 100.0)
+                format!(
+                    ", {}% errors",
+                    crate::report::round(s.error_rate * 100.0, 7)
+                )
             } else {
                 String::new()
             };
+            let random = if s.random { " (random)" } else { "" };
             let _ = writeln!(
                 w,
-                "slowdown     {} ×{}{errors} from {:.3}s {to}: {} of its requests failed meanwhile",
-                s.replica, s.factor, s.from_s, s.requests_failed
+                "slowdown     {} ×{}{errors}{random} from {:.3}s {to}: {} of its requests failed meanwhile, {} succeeded",
+                s.replica, s.factor, s.from_s, s.requests_failed, s.requests_succeeded
+            );
+        }
+        if r.faults.slowdowns.len() > 10 {
+            let _ = writeln!(
+                w,
+                "  … {} more in the JSON report",
+                r.faults.slowdowns.len() - 10
             );
         }
     }

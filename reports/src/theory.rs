@@ -126,6 +126,7 @@ mod tests {
                 queue_capacity: None,
                 service: Dist::exponential(SimDuration::from_secs(1)).unwrap(),
                 failures: None,
+                gray_failures: None,
                 error_rate: 0.0,
                 drop_stale: false,
                 discipline: models::spec::Discipline::Fifo,

@@ -198,6 +198,7 @@ impl TimeSeries {
             | Record::ReplicaUp { .. }
             | Record::WarmupEnded
             | Record::ReplicaSlow { .. }
+            | Record::GrayEpisode { .. }
             | Record::HealthChange { .. } => {}
         }
     }

@@ -597,6 +597,8 @@ pub struct Pool {
     #[serde(default)]
     pub failures: Option<Failures>,
     #[serde(default)]
+    pub gray_failures: Option<GrayFailures>,
+    #[serde(default)]
     pub zones: Option<Vec<String>>,
     #[serde(default)]
     pub error_rate: Option<f64>,
@@ -716,6 +718,19 @@ pub struct TokenBucket {
 pub struct Failures {
     pub time_to_failure: Dist,
     pub time_to_repair: Dist,
+}
+
+/// A pool's random gray failures: each replica healthy for `time_between`, then up but slow
+/// and/or failing for `duration`, as under a scheduled `Slow` fault.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct GrayFailures {
+    pub time_between: Dist,
+    pub duration: Dist,
+    #[serde(default)]
+    pub factor: Option<f64>,
+    #[serde(default)]
+    pub error_rate: Option<f64>,
 }
 
 #[derive(Deserialize, Debug)]

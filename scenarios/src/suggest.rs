@@ -84,6 +84,9 @@ pub fn example(name: &str, arrivals: bool) -> Option<&'static str> {
         "Failures" => {
             "Failures(time_to_failure: Exponential(mean: \"2h\"), time_to_repair: Exponential(mean: \"5m\"))"
         }
+        "GrayFailures" => {
+            "GrayFailures(time_between: Exponential(mean: \"2h\"), duration: Exponential(mean: \"10m\"), factor: 5.0)"
+        }
         "Poisson" => "Poisson(rate_per_s: 10.0)",
         "Constant" if arrivals => "Constant(rate_per_s: 10.0)",
         "Uniform" if arrivals => "Uniform(min: \"50ms\", max: \"150ms\")",
@@ -126,6 +129,7 @@ pub fn field_example(field: &str) -> String {
         "replicas" | "workers" => "1",
         "choices" => "2",
         "service" | "time_to_failure" | "time_to_repair" => "Exponential(mean: \"10ms\")",
+        "time_between" => "Exponential(mean: \"2h\")",
         "rate_per_s" => "10.0",
         "mean" | "median" | "low" => "\"10ms\"",
         "sd" => "\"5ms\"",

@@ -14,8 +14,8 @@ use crate::locate::Locations;
 use crate::raw;
 use crate::suggest::{did_you_mean, one_of};
 use models::spec::{
-    Arrivals, BalancerSpec, ClientSpec, Discipline, FailureSpec, FaultKind, HealthCheckSpec,
-    OutlierSpec, PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
+    Arrivals, BalancerSpec, ClientSpec, Discipline, FailureSpec, FaultKind, GrayFailureSpec,
+    HealthCheckSpec, OutlierSpec, PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
 };
 use models::store_spec::StoreSpec;
 use petgraph::algo::{has_path_connecting, tarjan_scc};
@@ -1065,7 +1065,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
             }
         }
         None => {
-            cx.notes.push(format!("pool `{}`: no failures", p.name));
+            cx.notes.push(no_failures_note(p));
             Some(None)
         }
     };
@@ -1102,6 +1102,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         }
     };
     let rate_limit = resilience::rate_limit(cx, p, i);
+    let gray_failures = gray_failures(cx, p, i);
     let autoscale = scaling::autoscale(cx, p, i);
     let discovery = scaling::discovery(cx, p, i);
     let slowdown_per_request = match p.slowdown_per_request {
@@ -1131,6 +1132,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         queue_capacity: p.queue_capacity,
         service: service?,
         failures: failures?,
+        gray_failures: gray_failures?,
         error_rate,
         drop_stale: p.drop_stale.unwrap_or(false),
         discipline,
@@ -1636,32 +1638,13 @@ fn scheduled_faults(
                 factor,
                 error_rate,
             } => {
-                let (factor, error_rate) = (factor.unwrap_or(1.0), error_rate.unwrap_or(0.0));
-                if !(error_rate.is_finite() && (0.0..1.0).contains(&error_rate)) {
-                    cx.fail_help(
-                        &at_path("error_rate"),
-                        format!("error_rate must be a probability in [0, 1), found {error_rate}"),
-                        "0.3 makes three served requests in ten fail while it lasts",
-                    );
-                    ok = false;
-                } else if factor == 1.0 && error_rate == 0.0 {
-                    cx.fail_help(
-                        &at_path("factor"),
-                        "this Slow fault changes nothing: factor 1 and no error_rate",
-                        "give a factor (5.0: five times slower) or an error_rate (0.3), or both",
-                    );
-                    ok = false;
-                } else if factor.is_finite() && factor > 0.0 {
-                    let kind = FaultKind::Slow { factor, error_rate };
-                    let when = (at.as_str(), duration.as_str());
-                    ok &= one_replica(cx, &mut push_kind, pool, *replica, when, kind);
-                } else {
-                    cx.fail_help(
-                        &at_path("factor"),
-                        format!("factor must be a positive number, found {factor}"),
-                        "5.0 makes service five times slower; 0.5 twice as fast",
-                    );
-                    ok = false;
+                let nothing = "this Slow fault changes nothing: factor 1 and no error_rate";
+                match slow_effect(cx, *factor, *error_rate, &at_path, nothing) {
+                    Some(kind) => {
+                        let when = (at.as_str(), duration.as_str());
+                        ok &= one_replica(cx, &mut push_kind, pool, *replica, when, kind);
+                    }
+                    None => ok = false,
                 }
             }
             raw::Fault::PoolOutage { pool, at, duration } => {
@@ -1751,15 +1734,121 @@ fn scheduled_faults(
             .filter(|f| (first..first.saturating_add(pool.replicas)).contains(&f.replica))
             .count();
         if scheduled > 0 {
-            let plain = format!("pool `{}`: no failures", pool.name);
+            let plain = no_failures_note(pool);
             cx.notes.retain(|n| *n != plain);
+            let random = if pool.gray_failures.is_some() {
+                "crashes"
+            } else {
+                "failures"
+            };
             cx.notes.push(format!(
-                "pool `{}`: no random failures; {scheduled} scheduled replica faults",
+                "pool `{}`: no random {random}; {scheduled} scheduled replica faults",
                 pool.name
             ));
         }
     }
     ok.then_some(out)
+}
+
+/// The note for a pool without random crashes (`failures`).
+fn no_failures_note(p: &raw::Pool) -> String {
+    if p.gray_failures.is_some() {
+        format!("pool `{}`: no random crashes, only gray failures", p.name)
+    } else {
+        format!("pool `{}`: no failures", p.name)
+    }
+}
+
+/// What a gray failure does, scheduled (`Slow`) or random (`gray_failures`): a service-time
+/// `factor` (default 1) and an extra `error_rate` (default 0), at least one of them changing
+/// something. `at` makes the path of a field; `nothing` is the message when neither does.
+fn slow_effect(
+    cx: &mut Ctx<'_>,
+    factor: Option<f64>,
+    error_rate: Option<f64>,
+    at: &dyn Fn(&str) -> String,
+    nothing: &str,
+) -> Option<FaultKind> {
+    let (factor, error_rate) = (factor.unwrap_or(1.0), error_rate.unwrap_or(0.0));
+    if !(error_rate.is_finite() && (0.0..1.0).contains(&error_rate)) {
+        cx.fail_help(
+            &at("error_rate"),
+            format!("error_rate must be a probability in [0, 1), found {error_rate}"),
+            "0.3 makes three served requests in ten fail while it lasts",
+        );
+        None
+    } else if factor == 1.0 && error_rate == 0.0 {
+        cx.fail_help(
+            &at("factor"),
+            nothing,
+            "give a factor (5.0: five times slower) or an error_rate (0.3), or both",
+        );
+        None
+    } else if factor.is_finite() && factor > 0.0 {
+        Some(FaultKind::Slow { factor, error_rate })
+    } else {
+        cx.fail_help(
+            &at("factor"),
+            format!("factor must be a positive number, found {factor}"),
+            "5.0 makes service five times slower; 0.5 twice as fast",
+        );
+        None
+    }
+}
+
+/// `gray_failures: GrayFailures(time_between: …, duration: …, factor: …, error_rate: …)` of
+/// pool `i`; `Some(None)` when absent.
+fn gray_failures(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<Option<GrayFailureSpec>> {
+    let Some(g) = &p.gray_failures else {
+        return Some(None);
+    };
+    let at = |f: &str| format!("pools[{i}].gray_failures.{f}");
+    let mut ok = true;
+    if p.autoscale.is_some() {
+        cx.fail_help(
+            &format!("pools[{i}].gray_failures"),
+            format!(
+                "pool `{}` is autoscaled: random gray failures are for pools of fixed size",
+                p.name
+            ),
+            "drop `autoscale` or `gray_failures`; a scheduled Slow(pool:, replica:, …) fault works on any replica",
+        );
+        ok = false;
+    }
+    let mut positive = |cx: &mut Ctx<'_>, d: &raw::Dist, field: &str, hint: &str| {
+        let path = at(field);
+        let d = cx.dist(d, &path)?;
+        if d.mean_ns() < 1.0 {
+            cx.fail_help(&path, format!("{field} must have a mean above zero"), hint);
+            ok = false;
+        }
+        Some(d)
+    };
+    let time_between = positive(
+        cx,
+        &g.time_between,
+        "time_between",
+        "the mean healthy time between two gray episodes of a replica, e.g. Exponential(mean: \"2h\")",
+    );
+    let duration = positive(
+        cx,
+        &g.duration,
+        "duration",
+        "the mean length of a gray episode, e.g. Exponential(mean: \"10m\")",
+    );
+    let nothing = "these gray failures change nothing: factor 1 and no error_rate";
+    let effect = slow_effect(cx, g.factor, g.error_rate, &at, nothing);
+    let (Some(time_between), Some(duration), Some(FaultKind::Slow { factor, error_rate }), true) =
+        (time_between, duration, effect, ok)
+    else {
+        return None;
+    };
+    Some(Some(GrayFailureSpec {
+        time_between,
+        duration,
+        factor,
+        error_rate,
+    }))
 }
 
 /// `outlier_detection: OutlierDetection(...)` of balancer `i`, with Envoy's defaults

@@ -196,6 +196,33 @@ fn every_distribution_and_arrival_process_maps_to_the_spec() {
     assert_eq!(s.pools[0].queue_capacity, Some(0));
 }
 
+/// Random gray failures: distributions, the defaults of `factor` (1) and `error_rate` (0), and
+/// the notes of a pool that also crashes at random or has a scheduled fault.
+#[test]
+fn gray_failures_map_to_the_spec() {
+    let l = good("gray-failures.ron");
+    let (web, db) = (&l.spec.pools[0], &l.spec.pools[1]);
+    let g = web.gray_failures.as_ref().expect("web has gray failures");
+    assert_eq!((g.factor, g.error_rate), (1.0, 0.05));
+    assert_eq!(g.time_between.mean_ns(), 7200e9);
+    assert_eq!(g.duration.mean_ns(), 600e9);
+    assert!(web.failures.is_some());
+    let g = db.gray_failures.as_ref().expect("db has gray failures");
+    assert_eq!((g.factor, g.error_rate), (4.0, 0.0));
+    assert_eq!(l.spec.faults.len(), 1);
+    assert!(
+        l.notes
+            .contains(&"pool `db`: no random crashes; 1 scheduled replica faults".to_string()),
+        "{:?}",
+        l.notes
+    );
+    assert!(
+        !l.notes.iter().any(|n| n.contains("`web`: no")),
+        "{:?}",
+        l.notes
+    );
+}
+
 #[test]
 fn format_corners_are_accepted() {
     let l = good("format-corners.ron");

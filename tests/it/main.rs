@@ -10,6 +10,8 @@ mod cache;
 mod cli;
 mod determinism;
 mod faults;
+#[allow(clippy::disallowed_methods)] // closed forms (exp, ln, sqrt, powi) of reference values
+mod gray;
 #[allow(clippy::disallowed_methods)] // sqrt of a reference value
 mod health;
 mod ordering;
