@@ -1,11 +1,13 @@
-//! Samplers for durations: inverse-transform (or Box–Muller) over a [`Stream`], with `libm`
-//! for every transcendental function so that results are bit-identical on every platform.
+//! Samplers for durations: ziggurat normals and exponentials (crate::ziggurat) or inverse
+//! transforms over a [`Stream`], with `libm` for every transcendental function so that results
+//! are bit-identical on every platform.
 //!
 //! Parameters are held in nanoseconds; [`Dist::sample`] returns a [`SimDuration`] rounded to the
 //! nearest nanosecond and never negative (a normal draw below zero is clamped to zero).
 
 use crate::rng::Stream;
 use crate::time::SimDuration;
+use crate::ziggurat::{std_exponential, std_normal};
 use std::fmt;
 
 /// The 99th percentile of the standard normal distribution.
@@ -207,14 +209,14 @@ impl Dist {
     pub fn sample_ns(&self, rng: &mut Stream) -> f64 {
         match self {
             Dist::Constant { value } => *value,
-            Dist::Exponential { mean } => -mean * libm::log(rng.uniform_open0()),
+            Dist::Exponential { mean } => mean * std_exponential(rng),
             Dist::Uniform { low, high } => low + (high - low) * rng.uniform(),
             Dist::Normal { mean, sd } => mean + sd * std_normal(rng),
             Dist::LogNormal { mu, sigma } => libm::exp(mu + sigma * std_normal(rng)),
             Dist::Erlang { k, mean } => {
                 let mut s = 0.0;
                 for _ in 0..*k {
-                    s -= libm::log(rng.uniform_open0());
+                    s += std_exponential(rng);
                 }
                 s * mean / *k as f64
             }
@@ -224,12 +226,10 @@ impl Dist {
                     .iter()
                     .find(|(c, _)| u < *c)
                     .map_or(branches[branches.len() - 1].1, |b| b.1);
-                -mean * libm::log(rng.uniform_open0())
+                mean * std_exponential(rng)
             }
             Dist::Pareto { scale, shape } => scale * libm::pow(rng.uniform_open0(), -1.0 / shape),
-            Dist::Weibull { scale, shape } => {
-                scale * libm::pow(-libm::log(rng.uniform_open0()), 1.0 / shape)
-            }
+            Dist::Weibull { scale, shape } => scale * libm::pow(std_exponential(rng), 1.0 / shape),
             Dist::Empirical { values } => values[rng.below(values.len() as u32) as usize],
         }
     }
@@ -275,15 +275,6 @@ impl Dist {
     pub fn is_exponential(&self) -> bool {
         matches!(self, Dist::Exponential { .. })
     }
-}
-
-/// Standard normal by Box–Muller (one draw per call; the sine branch is discarded so that the
-/// sampler holds no hidden state).
-#[inline]
-fn std_normal(rng: &mut Stream) -> f64 {
-    let u1 = rng.uniform_open0();
-    let u2 = rng.uniform();
-    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
 }
 
 fn gamma(x: f64) -> f64 {

@@ -24,6 +24,7 @@ mod queue;
 mod rng;
 mod sim;
 mod time;
+mod ziggurat;
 
 pub use dist::{Dist, DistError};
 pub use observe::{NullObserver, Observer};
