@@ -702,17 +702,22 @@ impl Observer<Record> for Collector {
     #[inline]
     fn record(&mut self, now: SimTime, record: &Record) {
         mix_record(&mut self.fingerprint, now, record);
+        if let Record::Offered { .. } = record {
+            // One per request: fault tracking and scaling lags ignore it (a lag due to close
+            // here closes at the next record that counts, with the same tally).
+            self.series.record(now, record);
+            if now >= self.warmup {
+                self.offered += 1;
+            }
+            return;
+        }
         self.track_faults(now, record);
         self.series.record(now, record);
         if !self.scaling.checks.is_empty() || !matches!(record, Record::Finished { .. }) {
             self.scaling.record(now, record);
         }
         match *record {
-            Record::Offered { .. } => {
-                if now >= self.warmup {
-                    self.offered += 1;
-                }
-            }
+            Record::Offered { .. } => {} // counted above
             Record::Finished {
                 arrived,
                 outcome,
