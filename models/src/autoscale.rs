@@ -548,12 +548,7 @@ impl<O: Observer<Record>> System<O> {
         let rep = &mut self.replicas[r as usize];
         let p = rep.pool;
         let mut lost = std::mem::take(&mut self.scratch);
-        lost.append(&mut rep.in_service);
-        rep.queue.drain_into(&mut lost);
-        rep.ps_heap.clear();
-        rep.ps_head = None;
-        rep.busy.set(now, 0);
-        rep.queued.set(now, 0);
+        rep.take_held(now, &mut lost);
         if rep.is_up {
             rep.is_up = false;
             rep.up_level.set(now, 0);

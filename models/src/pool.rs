@@ -148,6 +148,17 @@ impl Pool {
 }
 
 impl Replica {
+    /// Takes every request the replica holds (in service, then queued) into `out` and zeroes
+    /// its busy and queue levels: what a crash and a scale-in removal both do.
+    pub fn take_held(&mut self, now: SimTime, out: &mut Vec<u32>) {
+        out.append(&mut self.in_service);
+        self.queue.drain_into(out);
+        self.ps_heap.clear();
+        self.ps_head = None;
+        self.busy.set(now, 0);
+        self.queued.set(now, 0);
+    }
+
     /// Opens a new statistics window at `now` (end of warm-up).
     pub fn restart_stats(&mut self, now: SimTime) {
         self.busy.restart(now);

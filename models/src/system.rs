@@ -2096,12 +2096,7 @@ impl<O: Observer<Record>> System<O> {
         rep.is_up = false;
         rep.crashes += 1;
         let mut lost = std::mem::take(&mut self.scratch);
-        lost.append(&mut rep.in_service);
-        rep.queue.drain_into(&mut lost);
-        rep.ps_heap.clear();
-        rep.ps_head = None;
-        rep.busy.set(now, 0);
-        rep.queued.set(now, 0);
+        rep.take_held(now, &mut lost);
         rep.up_level.set(now, 0);
         let pool = &mut self.pools[rep.pool as usize];
         pool.occupancy[rep.index as usize] = 0;
