@@ -127,7 +127,10 @@ fn pipeline(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("hasim_1e6_customers", |b| {
         b.iter(|| {
-            let (summary, c) = hasim::simulate(black_box(&spec), 1, 0);
+            let (summary, c) = hasim::Run::spec(black_box(&spec))
+                .seed(1)
+                .simulate()
+                .parts();
             black_box((summary.run.events, c.latency_sum_ns))
         })
     });
@@ -137,7 +140,10 @@ fn pipeline(c: &mut Criterion) {
     windowed.window = SimDuration(spec.horizon.0 / 400);
     g.bench_function("hasim_1e6_customers_400_windows", |b| {
         b.iter(|| {
-            let (summary, c) = hasim::simulate(black_box(&windowed), 1, 0);
+            let (summary, c) = hasim::Run::spec(black_box(&windowed))
+                .seed(1)
+                .simulate()
+                .parts();
             black_box((summary.run.events, c.latency_sum_ns))
         })
     });

@@ -14,14 +14,17 @@ fn web_tier(c: &mut Criterion) {
     spec.horizon = SimDuration::from_secs(3600);
     spec.warmup = SimDuration::from_secs(300);
     // Requests offered in the run (whole run, warm-up included): the throughput's unit.
-    let (summary, _) = hasim::simulate(&spec, 42, 0);
+    let (summary, _) = hasim::Run::spec(&spec).seed(42).simulate().parts();
     let requests = summary.conservation.offered;
     let mut g = c.benchmark_group("web_tier_retries");
     g.throughput(Throughput::Elements(requests));
     g.sample_size(10);
     g.bench_function("retries_ron_1h", |b| {
         b.iter(|| {
-            let (summary, c) = hasim::simulate(black_box(&spec), 42, 0);
+            let (summary, c) = hasim::Run::spec(black_box(&spec))
+                .seed(42)
+                .simulate()
+                .parts();
             black_box((summary.run.events, c.latency_sum_ns))
         })
     });

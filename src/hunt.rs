@@ -36,7 +36,11 @@ pub fn hunt(
             .map(|seed| {
                 let reproduce = format!("hasim run {file} --seed {seed}");
                 match crate::guarded(|| {
-                    crate::run_report(loaded, seed, 0, reproduce.clone(), Vec::new())
+                    crate::Run::new(loaded)
+                        .seed(seed)
+                        .reproduce(reproduce.clone())
+                        .execute()
+                        .0
                 }) {
                     Err(msg) => Some(Finding {
                         seed,

@@ -1,18 +1,16 @@
-//! The `hasim` package: the command-line tool (`src/main.rs`) and the few functions it shares
-//! with the integration tests and benchmarks: run a validated scenario, build its report, write
-//! output files atomically. Parsing lives in `scenarios`, simulation in `models`/`sim-core`,
+//! The `hasim` package: the command-line tool (`src/main.rs`) and the library it is built on:
+//! [`Run`], the one pipeline from a validated scenario to its report (used by every command,
+//! the tests and the benches), sweeps, hunts, traces, charts, and atomic output files. Parsing lives in `scenarios`, simulation in `models`/`sim-core`,
 //! figures in `reports`; this crate only wires them together.
 
 pub mod diff;
 pub mod hunt;
+pub mod run;
 pub mod sweep;
 pub mod trace;
 pub mod visual;
 
-use models::System;
-use models::spec::Spec;
-use reports::{Collector, Report, ReportMeta};
-use sim_core::{SimTime, StreamKey};
+pub use run::{Run, Simulated};
 use std::io::Write;
 use std::path::Path;
 
@@ -21,109 +19,6 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The seed used when neither the command line nor the scenario gives one.
 pub const DEFAULT_SEED: u64 = 1;
-
-/// Runs replication `replication` of `spec` with `seed`; returns the end-of-run summary and
-/// the statistics collector.
-pub fn simulate(spec: &Spec, seed: u64, replication: u64) -> (models::Summary, Collector) {
-    let collector = Collector::new(SimTime(spec.warmup.0), spec.window.0)
-        .with_priorities(spec.clients.iter().map(|c| c.priority).collect());
-    System::new(spec, StreamKey::new(seed, replication), collector).run()
-}
-
-/// Runs a loaded scenario and builds its report. `reproduce` is the command line that gives
-/// the same report again.
-pub fn run_report(
-    loaded: &scenarios::Loaded,
-    seed: u64,
-    replication: u64,
-    reproduce: String,
-    extra_notes: Vec<String>,
-) -> Report {
-    run_observed(
-        loaded,
-        seed,
-        replication,
-        reproduce,
-        extra_notes,
-        sim_core::NullObserver,
-    )
-    .0
-}
-
-/// [`run_report`] with a second observer (a trace writer, a determinism checker) fed every
-/// record beside the statistics collector; returns it after the run.
-pub fn run_observed<O: sim_core::Observer<models::Record>>(
-    loaded: &scenarios::Loaded,
-    seed: u64,
-    replication: u64,
-    reproduce: String,
-    extra_notes: Vec<String>,
-    extra: O,
-) -> (Report, O) {
-    let spec = &loaded.spec;
-    let mut collector = Collector::new(SimTime(spec.warmup.0), spec.window.0)
-        .with_priorities(spec.clients.iter().map(|c| c.priority).collect());
-    // Autoscaling lag counts successes over the p99 objective as slow, if there is one.
-    collector.scaling.slow_ns = loaded.expect.iter().find_map(|e| match e {
-        reports::Expectation::LatencyP99 { max } => Some(max.0),
-        _ => None,
-    });
-    let observers = (collector, extra);
-    let (summary, (collector, extra)) =
-        System::new(spec, StreamKey::new(seed, replication), observers).run();
-    let meta = ReportMeta {
-        hasim_version: VERSION.to_string(),
-        scenario: loaded.spec.name.clone(),
-        scenario_hash: scenario_hash(&loaded.source),
-        seed,
-        replication,
-        reproduce,
-    };
-    let mut notes = extra_notes;
-    notes.extend(loaded.notes.iter().cloned());
-    if summary.run.reason == sim_core::StopReason::MaxEvents {
-        notes.push(format!(
-            "the run stopped at the event limit ({} events) before the horizon: figures cover a shorter window",
-            loaded.spec.max_events
-        ));
-    }
-    // Stores run after the topology, each as its own model with its own streams: they share
-    // nothing with it, so the order changes no number.
-    let mut stores = Vec::with_capacity(loaded.stores.len());
-    let mut store_events = 0;
-    for (i, store) in loaded.stores.iter().enumerate() {
-        let (sum, col) = models::store::run_store(
-            store,
-            i as u32,
-            StreamKey::new(seed, replication),
-            SimTime(spec.horizon.0),
-            spec.max_events,
-            reports::StoreCollector::default(),
-        );
-        let run = sum.run();
-        store_events += run.events;
-        if run.reason == sim_core::StopReason::MaxEvents {
-            notes.push(format!(
-                "store `{}` stopped at the event limit ({} events) before the horizon",
-                store.name(),
-                spec.max_events
-            ));
-        }
-        stores.push(reports::StoreReport::new(&sum, &col));
-    }
-    let mut report = Report::new(
-        meta,
-        &collector,
-        &summary,
-        loaded.spec.warmup.0,
-        &loaded.slo,
-        notes,
-    );
-    reports::add_stores(&mut report, stores, store_events);
-    report.check(&loaded.expect);
-    report.theory = reports::theory(spec);
-    (report, extra)
-}
 
 /// FNV-1a 64 of a scenario's text, as 16 hex digits: names the exact file a report came from.
 pub fn scenario_hash(text: &str) -> String {

@@ -536,7 +536,6 @@ fn run(
             ));
         }
         loaded.spec.window = d;
-        loaded.slo.window = d;
     }
     let mut notes = Vec::new();
     let seed = match (seed, sweep_seed_default.or(loaded.seed)) {
@@ -604,26 +603,18 @@ fn run(
         TraceFormatArg::Text => hasim::trace::TraceFormat::Text,
     };
     let result = hasim::guarded(|| {
-        let go = |extra| {
-            hasim::run_observed(
-                &loaded,
-                seed,
-                replication,
-                reproduce.clone(),
-                notes.clone(),
-                extra,
-            )
+        let run = || {
+            hasim::Run::new(&loaded)
+                .seed(seed)
+                .replication(replication)
+                .reproduce(reproduce.clone())
+                .notes(notes.clone())
         };
         if debug.check_determinism {
-            let (first, hashes) = go(hasim::trace::StepHashes::default());
-            let (report, cmp) = hasim::run_observed(
-                &loaded,
-                seed,
-                replication,
-                reproduce.clone(),
-                notes.clone(),
-                hasim::trace::StepCompare::new(hashes.hashes),
-            );
+            let (first, hashes) = run().observe(hasim::trace::StepHashes::default()).execute();
+            let (report, cmp) = run()
+                .observe(hasim::trace::StepCompare::new(hashes.hashes))
+                .execute();
             let verdict = match (&cmp.divergence, cmp.length_mismatch()) {
                 (Some((i, t, rec)), _) => Err(format!(
                     "the second run diverged at record #{i} (t = {}): {rec}",
@@ -639,20 +630,12 @@ fn run(
         } else if let Some((_, file)) = &trace_out {
             let writer = std::io::BufWriter::new(file.as_file());
             let trace = hasim::trace::Trace::new(&loaded.spec, writer, filter.clone(), format_arg);
-            let (report, trace) = hasim::run_observed(
-                &loaded,
-                seed,
-                replication,
-                reproduce.clone(),
-                notes.clone(),
-                trace,
-            );
+            let (report, trace) = run().observe(trace).execute();
             let counts = (trace.written, trace.dropped);
             let ok = trace.finish().map(|_| counts).map_err(|e| e.to_string());
             (report, Ok(()), Some(ok))
         } else {
-            let r = hasim::run_report(&loaded, seed, replication, reproduce.clone(), notes.clone());
-            (r, Ok(()), None)
+            (run().execute().0, Ok(()), None)
         }
     });
     let (report, determinism, traced) = match result {

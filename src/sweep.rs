@@ -216,8 +216,11 @@ pub fn run_replication(
     };
     let variant = &sweep.variants[v as usize];
     crate::guarded(|| {
-        let (summary, collector) = crate::simulate(&variant.loaded.spec, seed, stream_replication);
-        UnitResult::new(u, v as u32, r as u32, collector, &summary)
+        crate::Run::new(&variant.loaded)
+            .seed(seed)
+            .replication(stream_replication)
+            .simulate()
+            .unit(u, v as u32, r as u32)
     })
     .map_err(|m| {
         let how = if independent_streams { " (independent streams)" } else { "" };

@@ -25,12 +25,13 @@ pub use cache::{
 pub use collector::{Collector, FaultEffect, HopStats, MAX_FAULTS, mix_record};
 pub use expect::{Expectation, Verdict};
 pub use mser::{Mser5, Truncation};
-pub use report::{ClassReport, HopReport, Report, ReportMeta, Resilience};
+pub use report::{ClassReport, HopReport, Report, ReportInputs, ReportMeta, Resilience};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use store::{
     BrokerMessages, BrokerReport, BrokerWindowRow, ClusterReport, ElectionReport, LostBy,
     MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReads, PbReport, PbWrites, QuorumOps,
-    QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport, StoreSeries, add_stores,
+    QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport, StoreSeries,
+    with_stores_fingerprint,
 };
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,

@@ -572,13 +572,53 @@ fn ratio(a: u128, b: u128) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
+/// Everything a run's report is made of.
+pub struct ReportInputs<'a> {
+    /// Who made the report, of what, and how to get it again.
+    pub meta: ReportMeta,
+    /// The request path's statistics.
+    pub collector: &'a Collector,
+    /// The models' end-of-run figures.
+    pub summary: &'a Summary,
+    /// The topology that ran (warm-up, window, the theory line's parameters).
+    pub spec: &'a models::spec::Spec,
+    /// The objective windows are judged against.
+    pub slo: &'a Slo,
+    /// Notes, in the order they are printed.
+    pub notes: Vec<String>,
+    /// The stores' sections, in the scenario's order.
+    pub stores: Vec<crate::StoreReport>,
+    /// Events the stores handled.
+    pub store_events: u64,
+    /// What the scenario expects of the report.
+    pub expect: &'a [crate::Expectation],
+}
+
 impl Report {
-    /// Builds the report of one run from its collector and summary.
-    pub fn new(
+    /// Builds a run's report in one step: request figures, stores, expectations' verdicts and
+    /// the closed forms beside them.
+    pub fn build(i: ReportInputs<'_>) -> Report {
+        let mut report = Report::new(
+            i.meta,
+            i.collector,
+            i.summary,
+            i.spec.warmup.0,
+            i.spec.window.0,
+            i.slo,
+            i.notes,
+        );
+        crate::store::add_stores(&mut report, i.stores, i.store_events);
+        report.check(i.expect);
+        report.theory = crate::theory(i.spec);
+        report
+    }
+
+    fn new(
         meta: ReportMeta,
         c: &Collector,
         s: &Summary,
         warmup_ns: u64,
+        series_window_ns: u64,
         slo: &Slo,
         notes: Vec<String>,
     ) -> Report {
@@ -742,6 +782,7 @@ impl Report {
         let sre = Sre::new(
             &series,
             slo,
+            series_window_ns,
             warmup_ns,
             request_availability,
             &fault_windows,
@@ -932,7 +973,7 @@ impl Report {
     }
 
     /// Checks `expect` against this report and records the verdicts.
-    pub fn check(&mut self, expect: &[crate::Expectation]) {
+    fn check(&mut self, expect: &[crate::Expectation]) {
         self.expectations = expect.iter().map(|e| e.check(self)).collect();
     }
 

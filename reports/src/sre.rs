@@ -6,7 +6,6 @@
 
 use crate::timeseries::WindowRow;
 use serde::Serialize;
-use sim_core::SimDuration;
 
 /// Goodput counts as back once a window reaches this fraction of its pre-fault level.
 pub const RECOVERED_FRACTION: f64 = 0.9;
@@ -34,14 +33,22 @@ pub enum SloSource {
 pub struct Slo {
     /// Target request availability, and the success rate that makes a window good.
     pub availability: f64,
-    /// Length of a window.
-    pub window: SimDuration,
     /// Where `availability` came from.
     pub source: SloSource,
 }
 
 /// The objective used when a scenario states none.
 pub const DEFAULT_SLO_AVAILABILITY: f64 = 0.999;
+
+impl Default for Slo {
+    /// [`DEFAULT_SLO_AVAILABILITY`], as for a scenario that states no objective.
+    fn default() -> Slo {
+        Slo {
+            availability: DEFAULT_SLO_AVAILABILITY,
+            source: SloSource::Default,
+        }
+    }
+}
 
 /// Windows by verdict.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -144,6 +151,7 @@ impl Sre {
     pub fn new(
         rows: &[WindowRow],
         slo: &Slo,
+        window_ns: u64,
         warmup_ns: u64,
         request_availability: f64,
         faults: &[FaultWindow],
@@ -168,7 +176,7 @@ impl Sre {
         Sre {
             slo_availability: slo.availability,
             slo_from: slo.source,
-            window_s: slo.window.0 as f64 / 1e9,
+            window_s: window_ns as f64 / 1e9,
             request_availability,
             nines: (unavailable > 0.0).then(|| round(-libm_log10(unavailable), 3)),
             time_availability: time_availability.map(|a| round(a, 6)),
@@ -290,7 +298,6 @@ mod tests {
     fn slo() -> Slo {
         Slo {
             availability: 0.99,
-            window: SimDuration::from_secs(1),
             source: SloSource::Slo,
         }
     }
@@ -301,7 +308,7 @@ mod tests {
         let mut rows: Vec<WindowRow> = (0..10).map(|i| row(i, 100, 0)).collect();
         rows[4] = row(4, 85, 15);
         rows[5] = row(5, 85, 15);
-        let sre = Sre::new(&rows, &slo(), 0, 0.97, &[]);
+        let sre = Sre::new(&rows, &slo(), S, 0, 0.97, &[]);
         assert_eq!((sre.windows.good, sre.windows.bad), (8, 2));
         assert_eq!(sre.time_availability, Some(0.8));
         assert_eq!(sre.downtime_per_year_h, Some(0.2 * 8766.0));
@@ -323,7 +330,7 @@ mod tests {
             requests_failed: 150,
             detected_ns: None,
         };
-        let i = &Sre::new(&rows, &slo(), 0, 0.99, std::slice::from_ref(&f)).incidents[0];
+        let i = &Sre::new(&rows, &slo(), S, 0, 0.99, std::slice::from_ref(&f)).incidents[0];
         assert_eq!(i.bad_windows, 3);
         assert_eq!(i.time_to_recover_s, Some(2.5));
         assert_eq!(i.goodput_before_rps, Some(100.0));
@@ -334,7 +341,7 @@ mod tests {
         for r in rows.iter_mut().skip(9) {
             *r = row(r.start_ns / S, 20, 80);
         }
-        let i = &Sre::new(&rows, &slo(), 0, 0.5, &[f]).incidents[0];
+        let i = &Sre::new(&rows, &slo(), S, 0, 0.5, &[f]).incidents[0];
         assert_eq!(i.time_to_recover_s, None);
         assert_eq!(i.goodput_back_after_s, None);
         assert!(i.verdict.starts_with("metastable"), "{}", i.verdict);

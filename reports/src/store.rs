@@ -572,12 +572,20 @@ impl StoreReport {
 
 /// Adds the stores to a run's report: their figures, their events to the report's count and
 /// their fingerprints to its fingerprint (a report without stores is left as it was).
-pub fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>, events: u64) {
+pub(crate) fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>, events: u64) {
     if stores.is_empty() {
         return;
     }
-    let mut h = u64::from_str_radix(&report.fingerprint, 16).unwrap_or(0);
-    for s in &stores {
+    let h = u64::from_str_radix(&report.fingerprint, 16).unwrap_or(0);
+    report.fingerprint = format!("{:016x}", with_stores_fingerprint(h, &stores));
+    report.events += events;
+    report.stores = stores;
+}
+
+/// A run's fingerprint `h` with its stores' fingerprints mixed in, in order (unchanged without
+/// stores): what a report prints and what a sweep unit carries.
+pub fn with_stores_fingerprint(mut h: u64, stores: &[StoreReport]) -> u64 {
+    for s in stores {
         let f = match s {
             StoreReport::PrimaryBackup(p) => &p.fingerprint,
             StoreReport::Quorum(q) => &q.fingerprint,
@@ -587,9 +595,7 @@ pub fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>, events: 
         };
         mix(&mut h, u64::from_str_radix(f, 16).unwrap_or(0));
     }
-    report.fingerprint = format!("{h:016x}");
-    report.events += events;
-    report.stores = stores;
+    h
 }
 
 fn pb(p: &PbSummary, c: &StoreCollector) -> PbReport {

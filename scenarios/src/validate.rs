@@ -48,9 +48,13 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
     let stores = crate::validate_store::stores(&raw, &mut cx);
     let expect = expectations(&raw, &mut cx);
     let slo = slo(&raw, &expect, spec.as_ref().map(|s| s.horizon), &mut cx);
-    if let (Some(s), Some(o)) = (spec.as_mut(), slo) {
-        s.window = o.window;
-    }
+    // The window's one home is the spec; the objective keeps only its target.
+    let slo = slo.map(|(o, window)| {
+        if let Some(s) = spec.as_mut() {
+            s.window = window;
+        }
+        o
+    });
     crate::validate_store::drop_topology_notes(&raw, &mut cx.notes);
     // The first problem in the file; for two at the same place, the first found.
     if let Some(first) = cx
@@ -1364,7 +1368,7 @@ fn slo(
     expect: &[Expectation],
     horizon: Option<SimDuration>,
     cx: &mut Ctx<'_>,
-) -> Option<Slo> {
+) -> Option<(Slo, SimDuration)> {
     let written = raw.slo.as_ref();
     let from_expect = expect
         .iter()
@@ -1416,11 +1420,13 @@ fn slo(
         );
         return None;
     }
-    Some(Slo {
-        availability,
+    Some((
+        Slo {
+            availability,
+            source,
+        },
         window,
-        source,
-    })
+    ))
 }
 
 /// `health_check: HealthCheck(...)` and `panic_threshold` of balancer `i`. Defaults are HAProxy's

@@ -49,7 +49,11 @@ fn join_idle_queue_lies_between_jsq_and_random() {
                 .map(|r| {
                     s.spawn(move || {
                         POLICIES.map(|p| {
-                            let (_, c) = hasim::simulate(&spec(p, rho, horizon, warmup), 1, r);
+                            let (_, c) = hasim::Run::spec(&spec(p, rho, horizon, warmup))
+                                .seed(1)
+                                .replication(r)
+                                .simulate()
+                                .parts();
                             c.latency_sum_ns as f64 / c.count(Outcome::Succeeded) as f64 / 1e9
                         })
                     })
@@ -112,7 +116,11 @@ impl Observer<Record> for Log {
 
 fn run_logged(text: &str, seed: u64) -> Log {
     let loaded = scenarios::parse_str(text, "balancing.ron").unwrap_or_else(|e| panic!("{e}"));
-    hasim::run_observed(&loaded, seed, 0, String::new(), Vec::new(), Log::default()).1
+    hasim::Run::new(&loaded)
+        .seed(seed)
+        .observe(Log::default())
+        .execute()
+        .1
 }
 
 /// DNS round robin: twelve clients each cache one address for the TTL. Replica 0 crashes at
@@ -503,7 +511,11 @@ fn per_client_p2c_lies_between_shared_p2c_and_random() {
             .map(|r| {
                 s.spawn(move || {
                     VARIANTS.map(|(p, per_client)| {
-                        let (_, c) = hasim::simulate(&spec(p, per_client), 1, r);
+                        let (_, c) = hasim::Run::spec(&spec(p, per_client))
+                            .seed(1)
+                            .replication(r)
+                            .simulate()
+                            .parts();
                         c.latency_sum_ns as f64 / c.count(Outcome::Succeeded) as f64 / 1e9
                     })
                 })
@@ -575,8 +587,8 @@ fn per_client_balancers_with_every_option_keep_their_books() {
         ],
     )"#,
     );
-    let (summary, c) = hasim::simulate(&spec, 3, 0);
-    let (_, again) = hasim::simulate(&spec, 3, 0);
+    let (summary, c) = hasim::Run::spec(&spec).seed(3).simulate().parts();
+    let (_, again) = hasim::Run::spec(&spec).seed(3).simulate().parts();
     assert_eq!(c.fingerprint, again.fingerprint);
     let k = summary.conservation;
     assert!(k.offered > 100_000 && k.offered == k.succeeded + k.failed + k.in_flight);

@@ -75,7 +75,7 @@ fn policies_see_the_same_arrivals() {
     let offered = |policy| {
         let mut spec = base.spec.clone();
         spec.balancers[0].policy = policy;
-        let (_, c) = hasim::simulate(&spec, 7, 0);
+        let (_, c) = hasim::Run::spec(&spec).seed(7).simulate().parts();
         (c.offered, c.latency_sum_ns)
     };
     use models::spec::PolicySpec::*;

@@ -13,13 +13,10 @@ fn windows(r: &reports::Report) -> Vec<(String, f64, Option<f64>)> {
 
 #[test]
 fn a_zone_outage_takes_down_its_zone_and_health_checks_notice() {
-    let r = hasim::run_report(
-        &load("scenarios/zone-outage.ron"),
-        7,
-        0,
-        String::new(),
-        Vec::new(),
-    );
+    let r = hasim::Run::new(&load("scenarios/zone-outage.ron"))
+        .seed(7)
+        .execute()
+        .0;
     // Zone b holds replicas 1 and 4 (replica i in zone i mod 3).
     assert_eq!(
         windows(&r),
@@ -49,13 +46,10 @@ fn a_zone_outage_takes_down_its_zone_and_health_checks_notice() {
 
 #[test]
 fn rolling_restarts_and_overlapping_faults() {
-    let r = hasim::run_report(
-        &load("tests/data/good/scheduled-faults.ron"),
-        1,
-        0,
-        String::new(),
-        Vec::new(),
-    );
+    let r = hasim::Run::new(&load("tests/data/good/scheduled-faults.ron"))
+        .seed(1)
+        .execute()
+        .0;
     // Rolling restart of `app` (3 replicas) at 10 m: 30 s down each, 1 min apart. A crash of
     // `db/0` at 5 m for 10 min overlaps a pool outage of `db` at 8 m for 1 min: db/0 stays down
     // from 5 m to 15 m (one crash), db/1 from 8 m to 9 m.
@@ -115,7 +109,10 @@ fn a_slowdown_multiplies_service_times_in_its_window() {
             }
         }
     }
-    let (r, lat) = hasim::run_observed(&loaded, 1, 0, String::new(), Vec::new(), Lat::default());
+    let (r, lat) = hasim::Run::new(&loaded)
+        .seed(1)
+        .observe(Lat::default())
+        .execute();
     assert_eq!(lat.0.len(), 59);
     for (arrived, latency) in lat.0 {
         let slow = (10_000_000_000..20_000_000_000).contains(&arrived);
@@ -148,8 +145,8 @@ fn least_request_hides_a_slow_replica_that_round_robin_overloads() {
     let mut rr = p2c.clone();
     rr.spec.balancers[0].policy = models::spec::PolicySpec::RoundRobin;
     for seed in [1, 2, 3] {
-        let a = hasim::run_report(&p2c, seed, 0, String::new(), Vec::new());
-        let b = hasim::run_report(&rr, seed, 0, String::new(), Vec::new());
+        let a = hasim::Run::new(&p2c).seed(seed).execute().0;
+        let b = hasim::Run::new(&rr).seed(seed).execute().0;
         assert!(
             a.availability.request > 0.999,
             "P2C {}",
@@ -191,7 +188,10 @@ fn a_partition_blackholes_its_zone_until_health_checks_notice() {
         }
     }
     let loaded = load("scenarios/partition.ron");
-    let (r, log) = hasim::run_observed(&loaded, 2, 0, String::new(), Vec::new(), Log::default());
+    let (r, log) = hasim::Run::new(&loaded)
+        .seed(2)
+        .observe(Log::default())
+        .execute();
     let s = |x: f64| SimTime((x * 1e9) as u64);
     // Zone c holds replicas 2 and 5; both are marked down 5–7 s after 600 s, up 2–4 s after 900 s.
     let mut marked: Vec<_> = log.marked.iter().map(|&(t, r, h)| (r, h, t)).collect();
@@ -282,8 +282,10 @@ fn a_standby_balancer_takes_over_after_the_failover_delay() {
             text.replace("standby: Standby(failover_delay: \"3s\"),", "")
         };
         let loaded = scenarios::parse_str(&t, "balancer-failover.ron").expect("valid");
-        let (_, log) =
-            hasim::run_observed(&loaded, 4, 0, String::new(), Vec::new(), Log::default());
+        let (_, log) = hasim::Run::new(&loaded)
+            .seed(4)
+            .observe(Log::default())
+            .execute();
         assert_eq!(
             log.vip,
             [(s(600.0), false), (s(back), true)],
@@ -355,7 +357,10 @@ fn a_gray_failure_fails_its_share_of_requests() {
         "gray.ron",
     )
     .expect("valid");
-    let (r, c) = hasim::run_observed(&loaded, 3, 0, String::new(), Vec::new(), Count::default());
+    let (r, c) = hasim::Run::new(&loaded)
+        .seed(3)
+        .observe(Count::default())
+        .execute();
     assert_eq!(c.outside_errors, 0);
     let n = (c.during[0] + c.during[1]) as f64;
     let share = c.during[1] as f64 / n;

@@ -5,7 +5,7 @@
 
 fn run(text: &str, seed: u64) -> reports::Report {
     let loaded = scenarios::parse_str(text, "gray.ron").unwrap_or_else(|e| panic!("{e}"));
-    hasim::run_report(&loaded, seed, 0, String::new(), Vec::new())
+    hasim::Run::new(&loaded).seed(seed).execute().0
 }
 
 /// The long-run fraction of replica-time spent gray is E[D] / (E[T] + E[D]) (renewal–reward),
@@ -133,8 +133,8 @@ fn gray_replicas_slow_the_p99_as_the_latency_mixture_says() {
     let m = 10.0; // ms
     let q = 0.99;
     for seed in [1, 2] {
-        let g = hasim::run_report(&gray, seed, 0, String::new(), Vec::new());
-        let b = hasim::run_report(&plain, seed, 0, String::new(), Vec::new());
+        let g = hasim::Run::new(&gray).seed(seed).execute().0;
+        let b = hasim::Run::new(&plain).seed(seed).execute().0;
         let p = g
             .faults
             .gray

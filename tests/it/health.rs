@@ -57,14 +57,10 @@ fn delays(
 #[test]
 fn detection_and_recovery_lag_as_the_settings_say() {
     let loaded = load("tests/data/good/crash-often.ron");
-    let (report, tl) = hasim::run_observed(
-        &loaded,
-        5,
-        0,
-        String::new(),
-        Vec::new(),
-        Timeline::default(),
-    );
+    let (report, tl) = hasim::Run::new(&loaded)
+        .seed(5)
+        .observe(Timeline::default())
+        .execute();
     // interval I = 2 s, timeout T = 1 s, fall F = 3, rise R = 2, no jitter.
     let (i, t, f, r) = (2.0, 1.0, 3.0, 2.0);
     let t_s = || t;
@@ -147,20 +143,14 @@ fn detection_and_recovery_lag_as_the_settings_say() {
 
 #[test]
 fn health_checks_buy_back_availability() {
-    let with = hasim::run_report(
-        &load("scenarios/health-checks.ron"),
-        42,
-        0,
-        String::new(),
-        Vec::new(),
-    );
-    let without = hasim::run_report(
-        &load("scenarios/web-tier.ron"),
-        42,
-        0,
-        String::new(),
-        Vec::new(),
-    );
+    let with = hasim::Run::new(&load("scenarios/health-checks.ron"))
+        .seed(42)
+        .execute()
+        .0;
+    let without = hasim::Run::new(&load("scenarios/web-tier.ron"))
+        .seed(42)
+        .execute()
+        .0;
     // Same arrivals, service times and crashes (common random numbers), only the checks differ.
     assert_eq!(with.requests.offered, without.requests.offered);
     assert_eq!(with.faults.total, without.faults.total);
@@ -197,14 +187,10 @@ fn outlier_detection_ejects_for_longer_each_time() {
         faults: [Crash(pool: "web", replica: 1, at: "5m", duration: "10m")],
     )"#;
     let loaded = scenarios::parse_str(text, "outlier.ron").expect("valid");
-    let (r, tl) = hasim::run_observed(
-        &loaded,
-        3,
-        0,
-        String::new(),
-        Vec::new(),
-        Timeline::default(),
-    );
+    let (r, tl) = hasim::Run::new(&loaded)
+        .seed(3)
+        .observe(Timeline::default())
+        .execute();
     let marks: Vec<(f64, bool)> = tl
         .marked
         .iter()

@@ -80,7 +80,11 @@ fn means(rho: f64, horizon_s: u64, warmup_s: u64) -> Vec<[f64; 5]> {
             .map(|r| {
                 s.spawn(move || {
                     VARIANTS.map(|v| {
-                        let (_, c) = hasim::simulate(&spec(v, rho, horizon_s, warmup_s), SEED, r);
+                        let (_, c) = hasim::Run::spec(&spec(v, rho, horizon_s, warmup_s))
+                            .seed(SEED)
+                            .replication(r)
+                            .simulate()
+                            .parts();
                         c.latency_sum_ns as f64 / c.count(Outcome::Succeeded) as f64 / 1e9
                     })
                 })

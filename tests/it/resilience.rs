@@ -35,7 +35,7 @@ fn retrying(p: f64, n: u32, jitter: &str) -> String {
 fn retries_reach_one_minus_p_to_the_n() {
     for (p, n) in [(0.2, 3), (0.5, 4), (0.1, 2)] {
         let loaded = scenario(&retrying(p, n, "None"));
-        let (_, c) = hasim::simulate(&loaded.spec, 11, 0);
+        let (_, c) = hasim::Run::new(&loaded).seed(11).simulate().parts();
         let calls: u64 = c.outcomes.iter().sum();
         assert!(calls > 190_000, "{calls}");
         let q = 1.0 - p_pow(p, n);
@@ -106,8 +106,10 @@ fn each_jitter_mode_waits_its_mean() {
         ("Decorrelated", Jitter::Decorrelated),
     ] {
         let loaded = scenario(&retrying(0.5, 4, mode));
-        let (_, d) =
-            hasim::run_observed(&loaded, 5, 0, String::new(), Vec::new(), Delays::default());
+        let (_, d) = hasim::Run::new(&loaded)
+            .seed(5)
+            .observe(Delays::default())
+            .execute();
         let spec = BackoffSpec {
             base: SimDuration::from_millis(10),
             max: SimDuration::from_secs(1),
@@ -164,12 +166,12 @@ fn hedging_sends_e_to_the_minus_d_mu_extra_and_cuts_p99() {
     };
 
     let plain = scenario(&text(""));
-    let (_, c0) = hasim::simulate(&plain.spec, 3, 0);
+    let (_, c0) = hasim::Run::new(&plain).seed(3).simulate().parts();
     let n0 = c0.count(models::Outcome::Succeeded) as f64;
     check(p99(&c0), 100f64.ln() / mu, mu, n0, "unhedged");
 
     let hedged = scenario(&text(r#", hedge: Hedge(delay: "20ms", max_copies: 2)"#));
-    let (s, c) = hasim::simulate(&hedged.spec, 3, 0);
+    let (s, c) = hasim::Run::new(&hedged).seed(3).simulate().parts();
     let n = c.count(models::Outcome::Succeeded) as f64;
     let extra = s.resilience.hedges as f64 / n;
     let want = (-d * mu).exp();
@@ -330,14 +332,10 @@ impl Observer<Record> for BreakerLog {
 #[test]
 fn a_breaker_in_a_run_opens_probes_and_closes() {
     let loaded = load("scenarios/circuit-breaker.ron");
-    let (r, log) = hasim::run_observed(
-        &loaded,
-        1,
-        0,
-        String::new(),
-        Vec::new(),
-        BreakerLog::default(),
-    );
+    let (r, log) = hasim::Run::new(&loaded)
+        .seed(1)
+        .observe(BreakerLog::default())
+        .execute();
     let (from, to) = (SimTime(120_000_000_000), SimTime(180_000_000_000));
     let log = log.0;
     assert!(log.len() >= 3, "{log:?}");
@@ -399,8 +397,7 @@ fn a_retry_storm_is_metastable_unless_attempts_or_stale_work_are_cut() {
     let drop = base.replace("drop_stale: false", "drop_stale: true");
     assert!(one != base && drop != base);
     for seed in [1, 2, 3] {
-        let run =
-            |text: &str| hasim::run_report(&scenario(text), seed, 0, String::new(), Vec::new());
+        let run = |text: &str| hasim::Run::new(&scenario(text)).seed(seed).execute().0;
         let storm = run(&base);
         // The trigger ends at 90 s; judge the last two minutes.
         let s = success_after(&storm, 180.0);
@@ -442,7 +439,7 @@ fn lifo_keeps_serving_in_time_under_overload() {
         )
     };
     let ok = |d: &str| {
-        let r = hasim::run_report(&scenario(&text(d)), 2, 0, String::new(), Vec::new());
+        let r = hasim::Run::new(&scenario(&text(d))).seed(2).execute().0;
         r.requests.succeeded as f64 / r.requests.offered as f64
     };
     let (fifo, lifo, adaptive) = (ok("Fifo"), ok("Lifo"), ok("AdaptiveLifo(above: 10)"));
@@ -469,7 +466,7 @@ fn retry_throttling_stops_retries_during_an_outage() {
         )
     };
     let retries = |b: &str| {
-        let r = hasim::run_report(&scenario(&text(b)), 4, 0, String::new(), Vec::new());
+        let r = hasim::Run::new(&scenario(&text(b))).seed(4).execute().0;
         r.resilience.expect("retries").retries
     };
     let free = retries("");
@@ -510,14 +507,10 @@ fn a_rate_limited_replica_admits_its_rate() {
             }
         }
     }
-    let (r, per_s) = hasim::run_observed(
-        &loaded,
-        1,
-        0,
-        String::new(),
-        Vec::new(),
-        PerSecond::default(),
-    );
+    let (r, per_s) = hasim::Run::new(&loaded)
+        .seed(1)
+        .observe(PerSecond::default())
+        .execute();
     // Admitted when they arrived: at most 20 + 100 in any one second.
     assert!(per_s.0.iter().all(|&n| n <= 120), "{:?}", per_s.0);
     let ok = r.requests.succeeded as f64;
@@ -550,7 +543,10 @@ fn service_slows_with_the_requests_in_service() {
             }
         }
     }
-    let (_, lat) = hasim::run_observed(&loaded, 1, 0, String::new(), Vec::new(), Lat::default());
+    let (_, lat) = hasim::Run::new(&loaded)
+        .seed(1)
+        .observe(Lat::default())
+        .execute();
     // Arrivals every 1 ms: the first starts alone (10 ms); in steady state n others are in
     // service with n = latency / 1 ms − 1, so latency L solves L = 10·(1 + 0.05·(L − 1)) ms:
     // L = 9.5 / 0.5 = 19 ms.

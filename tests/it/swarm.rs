@@ -124,7 +124,7 @@ proptest! {
     ) {
         let text = render(&pools, horizon_s, horizon_s * warmup_frac / 100);
         let loaded = scenarios::parse_str(&text, "swarm.ron").map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        let r = hasim::guarded(|| hasim::run_report(&loaded, seed, 0, String::new(), Vec::new()))
+        let r = hasim::guarded(|| hasim::Run::new(&loaded).seed(seed).execute().0)
             .map_err(|m| TestCaseError::fail(format!("invariant: {m}\nseed {seed}\n{text}")))?;
         let q = &r.requests;
         prop_assert_eq!(q.offered, q.succeeded + q.failed + q.in_flight, "conservation\n{}", text);

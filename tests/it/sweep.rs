@@ -473,3 +473,91 @@ fn compare_prints_paired_intervals_and_verdicts() {
         "{text}"
     );
 }
+
+/// A sweep's variant and `hasim run --variant` are one run through one pipeline: every metric
+/// the sweep reports for a variant (one replication) is the run's report figure, and so are the
+/// events and the fingerprint, stores included (the sweep once ran no stores and counted
+/// neither their events nor their fingerprint).
+#[test]
+fn a_sweep_variant_equals_run_variant_on_every_metric() {
+    let file = "tests/data/sweeps/store-sweep.ron";
+    let sweep: serde_json::Value =
+        serde_json::from_slice(&ok(&["sweep", file, "--format", "json", "--jobs", "2"]).stdout)
+            .expect("sweep JSON");
+    let variants = sweep["variants"].as_array().expect("variants");
+    assert_eq!(variants.len(), 4);
+    let seed = sweep["seed"].to_string();
+    for (v, variant) in variants.iter().enumerate() {
+        let out = ok(&[
+            "run",
+            file,
+            "--variant",
+            &v.to_string(),
+            "--seed",
+            &seed,
+            "--format",
+            "json",
+        ]);
+        let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("run JSON");
+        assert!(!run["stores"].as_array().expect("stores").is_empty());
+        // One replication: the variant's fingerprint is its one unit's (unit v), mixed as
+        // the sweep mixes units into an order-free set.
+        let fp = u64::from_str_radix(run["fingerprint"].as_str().expect("fingerprint"), 16)
+            .expect("hex fingerprint");
+        let unit = ((v as u64).rotate_left(32) ^ fp).wrapping_mul(0x517c_c1b7_2722_0a95);
+        assert_eq!(
+            variant["fingerprint"].as_str(),
+            Some(format!("{unit:016x}").as_str()),
+            "variant {v}: the run's fingerprint, stores included"
+        );
+        let metrics = variant["metrics"].as_object().expect("metrics");
+        let n = |path: &str| -> f64 {
+            let mut x = &run;
+            for k in path.split('.') {
+                x = &x[k];
+            }
+            x.as_f64()
+                .unwrap_or_else(|| panic!("run report lacks {path}"))
+        };
+        let replicas = run["replicas"].as_array().expect("replicas");
+        let per_replica_mean = |k: &str| {
+            replicas.iter().map(|r| r[k].as_f64().unwrap()).sum::<f64>() / replicas.len() as f64
+        };
+        for (name, m) in metrics {
+            let swept = m["mean"].as_f64().expect("mean");
+            // The run's figure and the decimals it is printed with.
+            let (ran, decimals) = match name.as_str() {
+                "availability_request" => (n("availability.request"), 6),
+                "availability_time" => (n("availability.time"), 6),
+                "latency_ms_mean" => (n("latency_ms.mean"), 4),
+                "latency_ms_p50" => (n("latency_ms.p50"), 4),
+                "latency_ms_p90" => (n("latency_ms.p90"), 4),
+                "latency_ms_p99" => (n("latency_ms.p99"), 4),
+                "latency_ms_p999" => (n("latency_ms.p999"), 4),
+                "latency_ms_max" => (n("latency_ms.max"), 4),
+                "throughput_rps" => (n("throughput_rps"), 4),
+                "failed" => (n("requests.failed"), 0),
+                "offered" => (n("requests.offered"), 0),
+                "succeeded" => (n("requests.succeeded"), 0),
+                "in_flight" => (n("requests.in_flight"), 0),
+                "rejected" => (n("requests.failed_by.rejected"), 0),
+                "timed_out" => (n("requests.failed_by.timed_out"), 0),
+                "crashed" => (n("requests.failed_by.crashed"), 0),
+                "refused" => (n("requests.failed_by.refused"), 0),
+                "p_wait" => (n("queueing.p_wait"), 6),
+                "mean_wait_ms" => (n("queueing.mean_wait_ms"), 4),
+                // Equal workers per replica: the pool's figure is the replicas' mean.
+                "utilisation" => (per_replica_mean("utilisation"), 6),
+                "mean_queue_length" => (per_replica_mean("mean_queue_length"), 6),
+                other => panic!("metric {other} has no figure in the run report: map it here"),
+            };
+            // Both print rounded: they agree to the coarser rounding (plus the sum of three
+            // rounded replica figures).
+            let tol = 2.0 * 0.5 * 10f64.powi(-decimals) * replicas.len() as f64;
+            assert!(
+                (swept - ran).abs() <= tol,
+                "variant {v}: {name}: sweep {swept}, run --variant {ran}"
+            );
+        }
+    }
+}

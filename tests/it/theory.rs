@@ -68,7 +68,7 @@ fn assert_within(what: &str, estimate: f64, truth: f64, half_width_95: f64, batc
 fn mm1_mean_response_matches_theory_and_whitt_variance() {
     let loaded = super::load("scenarios/mm1.ron");
     let spec = &loaded.spec;
-    let (summary, c) = hasim::simulate(spec, 1, 0);
+    let (summary, c) = hasim::Run::spec(spec).seed(1).simulate().parts();
     let (lambda, mu) = (0.9, 1.0);
     let rho: f64 = lambda / mu;
     // Whitt (1989): the time-average number in system has asymptotic variance
@@ -95,7 +95,7 @@ fn mm1_mean_response_matches_theory_and_whitt_variance() {
 #[test]
 fn mm1_p_wait_queue_length_and_littles_law() {
     let loaded = super::load("scenarios/mm1.ron");
-    let (summary, c) = hasim::simulate(&loaded.spec, 1, 0);
+    let (summary, c) = hasim::Run::new(&loaded).seed(1).simulate().parts();
     // P(wait) = ρ (PASTA: an arrival finds the server busy with the time-average probability).
     let pw = &c.waited_batches;
     assert_within(
@@ -149,7 +149,7 @@ fn mm1_response_time_tail() {
 #[test]
 fn mmc_erlang_c() {
     let loaded = super::load("scenarios/mmc.ron");
-    let (summary, c) = hasim::simulate(&loaded.spec, 1, 0);
+    let (summary, c) = hasim::Run::new(&loaded).seed(1).simulate().parts();
     // theory.md B2, c = 10, λ = 9: C = 0.668732, W = 1.668732, Lq = 6.018584.
     let lat = &c.latency_batches;
     assert_within(
@@ -213,7 +213,7 @@ fn no_one_waits_when_workers_outnumber_the_possible_queue() {
     let mut spec = super::load("scenarios/mmc.ron").spec;
     spec.pools[0].workers = 200;
     spec.horizon = sim_core::SimDuration::from_secs(20_000);
-    let (_s, c) = hasim::simulate(&spec, 5, 0);
+    let (_s, c) = hasim::Run::spec(&spec).seed(5).simulate().parts();
     assert_eq!(c.waited_batches.mean(), 0.0);
     assert!(c.count(Outcome::Succeeded) > 150_000);
 }
@@ -281,7 +281,7 @@ fn two_priority_classes_follow_cobhams_formula() {
             b.batches(),
         );
     }
-    let rep = hasim::run_report(&loaded, 17, 0, String::new(), Vec::new());
+    let rep = hasim::Run::new(&loaded).seed(17).execute().0;
     assert_eq!(rep.priorities.len(), 2);
     assert!((rep.priorities[0].latency_ms.mean - o.response[0].mean()).abs() < 1e-3);
     assert!((rep.priorities[1].latency_ms.mean - o.response[1].mean()).abs() < 1e-3);
@@ -305,7 +305,7 @@ fn processor_sharing_is_insensitive_to_the_service_distribution() {
     };
     let loaded =
         scenarios::parse_str(&text("ProcessorSharing"), "ps.ron").unwrap_or_else(|e| panic!("{e}"));
-    let (summary, c) = hasim::simulate(&loaded.spec, 23, 0);
+    let (summary, c) = hasim::Run::new(&loaded).seed(23).simulate().parts();
     assert_within(
         "M/H2/1-PS mean response (ms)",
         c.latency_batches.mean(),
@@ -318,7 +318,7 @@ fn processor_sharing_is_insensitive_to_the_service_distribution() {
     let busy = r.busy_area as f64 / summary.window_ns as f64;
     assert!((busy - 0.7).abs() < 0.02, "utilisation {busy}");
     let fifo = scenarios::parse_str(&text("Fifo"), "fifo.ron").unwrap_or_else(|e| panic!("{e}"));
-    let (_, f) = hasim::simulate(&fifo.spec, 23, 0);
+    let (_, f) = hasim::Run::new(&fifo).seed(23).simulate().parts();
     assert_within(
         "M/H2/1-FIFO mean response (ms)",
         f.latency_batches.mean(),

@@ -226,7 +226,7 @@ fn retries_at_every_hop_multiply() {
             ],
         )"#
     ));
-    let r = hasim::run_report(&loaded, 13, 0, String::new(), Vec::new());
+    let r = hasim::Run::new(&loaded).seed(13).execute().0;
     let hop = &r.dependencies[0];
     let calls = hop.calls as f64;
     assert!(calls > 80_000.0, "{calls}");
@@ -270,7 +270,7 @@ fn retries_at_every_hop_multiply() {
 fn first_cancels_exactly_the_losers() {
     let text = fan_out(3, "First", 0.0).replace("warmup: \"1s\"", "warmup: \"0s\"");
     let loaded = scenario(&text);
-    let (summary, c) = hasim::simulate(&loaded.spec, 21, 0);
+    let (summary, c) = hasim::Run::new(&loaded).seed(21).simulate().parts();
     let succeeded = c.outcomes[Outcome::Succeeded as usize];
     let hop = &c.hops[0];
     assert!(succeeded > 50_000);
@@ -398,7 +398,7 @@ proptest! {
     ) {
         let text = render(&tiers, rate, timeout);
         let loaded = scenarios::parse_str(&text, "tiers.ron").map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        let r = hasim::guarded(|| hasim::run_report(&loaded, seed, 0, String::new(), Vec::new()))
+        let r = hasim::guarded(|| hasim::Run::new(&loaded).seed(seed).execute().0)
             .map_err(|m| TestCaseError::fail(format!("invariant: {m}\nseed {seed}\n{text}")))?;
         let q = &r.requests;
         prop_assert_eq!(q.offered, q.succeeded + q.failed + q.in_flight, "conservation\n{}", text);

@@ -19,9 +19,8 @@ fn time_series_adds_up_to_the_run() {
     let mut loaded = load("scenarios/web-tier.ron");
     // A window that does not divide the warm-up: windows straddle the restart of statistics.
     loaded.spec.window = sim_core::SimDuration::from_secs(70);
-    loaded.slo.window = loaded.spec.window;
-    let r = hasim::run_report(&loaded, 42, 0, String::new(), Vec::new());
-    let (summary, _) = hasim::simulate(&loaded.spec, 42, 0);
+    let r = hasim::Run::new(&loaded).seed(42).execute().0;
+    let (summary, _) = hasim::Run::new(&loaded).seed(42).simulate().parts();
     let rows = &r.series;
     assert_eq!(rows.len(), (21_600f64 / 70.0).ceil() as usize);
     assert_eq!(rows.last().map(|w| w.end_ns), Some(21_600_000_000_000));
@@ -62,13 +61,10 @@ fn time_series_adds_up_to_the_run() {
         assert!((sum - w.replicas_up).abs() < 1e-9);
     }
     // Sampling observes: the trajectory does not change with the window.
-    let r2 = hasim::run_report(
-        &load("scenarios/web-tier.ron"),
-        42,
-        0,
-        String::new(),
-        Vec::new(),
-    );
+    let r2 = hasim::Run::new(&load("scenarios/web-tier.ron"))
+        .seed(42)
+        .execute()
+        .0;
     assert_eq!(r.fingerprint, r2.fingerprint);
     assert_eq!(r.requests.succeeded, r2.requests.succeeded);
 }
@@ -79,8 +75,7 @@ fn time_series_adds_up_to_the_run() {
 fn window_load_matches_utilisation_exactly_after_warmup() {
     let mut loaded = load("scenarios/web-tier.ron");
     loaded.spec.window = sim_core::SimDuration::from_secs(60); // divides the 5 min warm-up
-    loaded.slo.window = loaded.spec.window;
-    let r = hasim::run_report(&loaded, 7, 0, String::new(), Vec::new());
+    let r = hasim::Run::new(&loaded).seed(7).execute().0;
     let after: Vec<_> = r
         .series
         .iter()
@@ -411,7 +406,7 @@ fn sweep_and_compare_write_their_charts_and_pages() {
 #[test]
 fn latency_cdf_svg_snapshot() {
     let loaded = load("tests/data/good/minimal.ron");
-    let r = hasim::run_report(&loaded, 1, 0, String::new(), Vec::new());
+    let r = hasim::Run::new(&loaded).seed(1).execute().0;
     let charts = hasim::visual::run_charts(&r, reports::charts::ChartFormat::Svg).expect("charts");
     let cdf = charts
         .iter()

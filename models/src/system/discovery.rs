@@ -10,7 +10,7 @@
 //! and the registration expires at h + ttl, so a dead replica stays registered for a time in
 //! (ttl − heartbeat, ttl]. Scale-in deregisters at once (graceful shutdown).
 
-use super::{Event, System};
+use super::*;
 use crate::record::Record;
 use crate::spec::{DiscoverySpec, Spec};
 use sim_core::{Observer, Scheduler, SimTime, StreamKey, TimerId};
@@ -101,7 +101,7 @@ impl<O: Observer<Record>> System<O> {
                 registered,
             },
         );
-        let p = self.replicas[r as usize].pool as usize;
+        let p = self.service.replicas[r as usize].pool as usize;
         self.refresh_members(p);
     }
 
@@ -109,10 +109,10 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn discovery_started(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
         let i = r as usize;
         // A draining replica that is repaired stays out of the registry.
-        if !self.discovery.on[i] || self.scaling.slot[i] != super::autoscale::Slot::Active {
+        if !self.discovery.on[i] || self.scaling.slot[i] != super::scaling::Slot::Active {
             return;
         }
-        let p = self.replicas[i].pool as usize;
+        let p = self.service.replicas[i].pool as usize;
         let Some(s) = self.discovery.spec[p] else {
             return;
         };
@@ -122,8 +122,10 @@ impl<O: Observer<Record>> System<O> {
         if s.registration_delay.0 == 0 {
             self.registered_now(now, r, sched);
         } else {
-            self.discovery.register[i] =
-                Some(sched.timer_after(s.registration_delay, Event::Register(r)));
+            self.discovery.register[i] = Some(sched.timer_after(
+                s.registration_delay,
+                Event::Discovery(DiscoveryEvent::Register(r)),
+            ));
         }
     }
 
@@ -148,13 +150,14 @@ impl<O: Observer<Record>> System<O> {
         if let Some(t) = self.discovery.register[i].take() {
             sched.cancel(t);
         }
-        let p = self.replicas[i].pool as usize;
+        let p = self.service.replicas[i].pool as usize;
         let Some(s) = self.discovery.spec[p] else {
             return;
         };
         if self.discovery.registered[i] && self.discovery.expire[i].is_none() {
             let at = Discovery::expiry(self.discovery.since[i], now, &s);
-            self.discovery.expire[i] = Some(sched.timer_after(at.since(now), Event::Expire(r)));
+            self.discovery.expire[i] =
+                Some(sched.timer_after(at.since(now), Event::Discovery(DiscoveryEvent::Expire(r))));
         }
     }
 
@@ -190,6 +193,19 @@ impl<O: Observer<Record>> System<O> {
                     registered: false,
                 },
             );
+        }
+    }
+
+    /// A registration goes through or expires.
+    pub(super) fn on_discovery_event(
+        &mut self,
+        now: SimTime,
+        e: DiscoveryEvent,
+        sched: &mut Scheduler<Event>,
+    ) {
+        match e {
+            DiscoveryEvent::Register(r) => self.registered_now(now, r, sched),
+            DiscoveryEvent::Expire(r) => self.expired(now, r),
         }
     }
 }

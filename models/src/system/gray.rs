@@ -11,7 +11,7 @@
 //! gray for `duration`, from time zero (healthy) to the horizon, so the long-run fraction of
 //! its time spent gray is E[duration] / (E[time_between] + E[duration]), crashes or not.
 
-use super::{Event, System, dec};
+use super::*;
 use crate::record::Record;
 use crate::spec::{GrayFailureSpec, Spec};
 use sim_core::{Observer, Scheduler, SimTime, Stream, StreamKey};
@@ -51,10 +51,10 @@ impl<O: Observer<Record>> System<O> {
     /// times that start there from now on are `factor` times longer, and its answers fail with
     /// `error_rate` more (on top of the other open slowdowns and its pool's error rate).
     pub(super) fn slow_begin(&mut self, now: SimTime, r: u32, factor: f64, error_rate: f64) {
-        let s = &mut self.slow[r as usize];
+        let s = &mut self.faults.slow[r as usize];
         *s = (s.0 * factor, s.1 + 1);
         let factor = s.0;
-        let keep = &mut self.fault_keep[r as usize];
+        let keep = &mut self.faults.fault_keep[r as usize];
         *keep *= 1.0 - error_rate;
         let error_rate = 1.0 - *keep;
         let rec = Record::ReplicaSlow {
@@ -67,9 +67,9 @@ impl<O: Observer<Record>> System<O> {
 
     /// Closes a slowdown opened by [`Self::slow_begin`] with the same `factor` and `error_rate`.
     pub(super) fn slow_end(&mut self, now: SimTime, r: u32, factor: f64, error_rate: f64) {
-        let s = &mut self.slow[r as usize];
+        let s = &mut self.faults.slow[r as usize];
         let open = dec(s.1, now, "slowdowns of a replica");
-        let keep = &mut self.fault_keep[r as usize];
+        let keep = &mut self.faults.fault_keep[r as usize];
         // Back to exactly 1 when none is open: no rounding drift.
         (*s, *keep) = if open == 0 {
             ((1.0, 0), 1.0)
@@ -86,8 +86,8 @@ impl<O: Observer<Record>> System<O> {
 
     /// Schedules the first episode of every replica with random gray failures.
     pub(super) fn start_gray(&mut self, sched: &mut Scheduler<Event>) {
-        for r in 0..self.replicas.len() as u32 {
-            self.gray_after(r, Event::GrayStart(r), sched);
+        for r in 0..self.service.replicas.len() as u32 {
+            self.gray_after(r, Event::Fault(FaultEvent::GrayStart(r)), sched);
         }
     }
 
@@ -100,8 +100,8 @@ impl<O: Observer<Record>> System<O> {
         begins: bool,
         sched: &mut Scheduler<Event>,
     ) {
-        let pool = self.replicas[r as usize].pool as usize;
-        let Some(g) = &self.gray.spec[pool] else {
+        let pool = self.service.replicas[r as usize].pool as usize;
+        let Some(g) = &self.faults.gray.spec[pool] else {
             unreachable!("a gray-failure event of replica {r}, whose pool has none")
         };
         let (factor, error_rate) = (g.factor, g.error_rate);
@@ -111,22 +111,24 @@ impl<O: Observer<Record>> System<O> {
         self.observer.record(now, &rec);
         if begins {
             self.slow_begin(now, r, factor, error_rate);
-            self.gray_after(r, Event::GrayEnd(r), sched);
+            self.gray_after(r, Event::Fault(FaultEvent::GrayEnd(r)), sched);
         } else {
             self.slow_end(now, r, factor, error_rate);
-            self.gray_after(r, Event::GrayStart(r), sched);
+            self.gray_after(r, Event::Fault(FaultEvent::GrayStart(r)), sched);
         }
     }
 
     /// Schedules replica `r`'s next turn: gray after a healthy spell, healthy after an episode.
     fn gray_after(&mut self, r: u32, e: Event, sched: &mut Scheduler<Event>) {
-        let pool = self.replicas[r as usize].pool as usize;
-        let (Some(g), Some(rng)) = (&self.gray.spec[pool], self.gray.rng[r as usize].as_mut())
-        else {
+        let pool = self.service.replicas[r as usize].pool as usize;
+        let (Some(g), Some(rng)) = (
+            &self.faults.gray.spec[pool],
+            self.faults.gray.rng[r as usize].as_mut(),
+        ) else {
             return;
         };
         let d = match e {
-            Event::GrayStart(_) => g.time_between.sample(rng),
+            Event::Fault(FaultEvent::GrayStart(_)) => g.time_between.sample(rng),
             _ => g.duration.sample(rng),
         };
         sched.after(d, e);

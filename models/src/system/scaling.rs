@@ -11,13 +11,11 @@
 //! scale-out; scale-in needs `scale_in_periods` asking for fewer (it goes to the most any of
 //! them asked for) and the scale-in cooldown since any scaling action.
 
-use super::{NONE, System, dec};
+use super::*;
 use crate::record::Record;
 use crate::spec::{AutoscaleSpec, ScaleMetric, Spec};
 use crate::stats::TimeWeighted;
 use sim_core::{Observer, Scheduler, SimDuration, SimTime, TimerId};
-
-use super::Event;
 
 /// Scaling actions listed one by one in the summary; the rest are counted.
 pub const MAX_SCALE_EVENTS: usize = 1000;
@@ -260,14 +258,14 @@ impl<O: Observer<Record>> System<O> {
         if !self.scaling.any() {
             return;
         }
-        for r in 0..self.replicas.len() {
+        for r in 0..self.service.replicas.len() {
             // Scale-in can stop service: it needs a cancellable timer.
-            self.replicas[r].can_fail |= self.scaling.scaled[r];
+            self.service.replicas[r].can_fail |= self.scaling.scaled[r];
             if self.scaling.slot[r] == Slot::Absent {
-                let rep = &mut self.replicas[r];
+                let rep = &mut self.service.replicas[r];
                 rep.is_up = false;
                 rep.up_level.set(SimTime::ZERO, 0);
-                let pool = &mut self.pools[rep.pool as usize];
+                let pool = &mut self.service.pools[rep.pool as usize];
                 pool.up -= 1;
             }
         }
@@ -278,14 +276,14 @@ impl<O: Observer<Record>> System<O> {
         for s in self.scaling.pools.iter().flatten() {
             sched.at(
                 SimTime(s.spec.evaluation_period.0),
-                Event::ScaleEval(s.pool),
+                Event::Scaling(ScalingEvent::Eval(s.pool)),
             );
         }
     }
 
     /// Areas of replica `r` now, in the frame of its statistics.
     fn scale_areas(&self, r: usize, now: SimTime) -> [u128; 3] {
-        let rep = &self.replicas[r];
+        let rep = &self.service.replicas[r];
         [
             rep.busy.area_until(now).0,
             rep.queued.area_until(now).0,
@@ -301,7 +299,7 @@ impl<O: Observer<Record>> System<O> {
         let (first, n, period) = (s.first as usize, s.base.len(), s.spec.evaluation_period);
         let mut acc = s.acc;
         // Split borrows: the scaler's bases move while the replicas are read (no allocation).
-        let (replicas, scaling) = (&self.replicas, &mut self.scaling);
+        let (replicas, scaling) = (&self.service.replicas, &mut self.scaling);
         let s = scaling.pools[p as usize]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
@@ -320,7 +318,7 @@ impl<O: Observer<Record>> System<O> {
             }
         }
         s.acc = [0; 3];
-        sched.at(now.after(period), Event::ScaleEval(p));
+        sched.at(now.after(period), Event::Scaling(ScalingEvent::Eval(p)));
         let up_ns = acc[2];
         if up_ns == 0 {
             // No replica was up: nothing measured, nothing decided.
@@ -416,7 +414,7 @@ impl<O: Observer<Record>> System<O> {
             // newest (highest slot).
             let rank = |r: u32| match self.scaling.slot[r as usize] {
                 Slot::Warming => Some(0),
-                Slot::Active if !self.replicas[r as usize].is_up => Some(1),
+                Slot::Active if !self.service.replicas[r as usize].is_up => Some(1),
                 Slot::Active => Some(2),
                 _ => None,
             };
@@ -460,7 +458,7 @@ impl<O: Observer<Record>> System<O> {
                 self.warmed(now, r, sched);
             } else {
                 self.scaling.warm_timer[r as usize] =
-                    Some(sched.timer_after(warm_up, Event::WarmedUp(r)));
+                    Some(sched.timer_after(warm_up, Event::Scaling(ScalingEvent::WarmedUp(r))));
             }
         }
         for &r in &to_drain {
@@ -476,7 +474,7 @@ impl<O: Observer<Record>> System<O> {
                 if drain == SimDuration::ZERO {
                     self.remove_replica(now, r, sched);
                 } else {
-                    sched.after(drain, Event::Drained(r));
+                    sched.after(drain, Event::Scaling(ScalingEvent::Drained(r)));
                 }
             }
         }
@@ -487,7 +485,7 @@ impl<O: Observer<Record>> System<O> {
     /// Replica `r` stops being active: its areas so far count towards the current period.
     fn fold_scale_areas(&mut self, now: SimTime, r: u32) {
         let a = self.scale_areas(r as usize, now);
-        let p = self.replicas[r as usize].pool as usize;
+        let p = self.service.replicas[r as usize].pool as usize;
         let s = self.scaling.pools[p]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
@@ -508,14 +506,14 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn warmed(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
         self.scaling.warm_timer[r as usize] = None;
         self.scaling.slot[r as usize] = Slot::Active;
-        let p = self.replicas[r as usize].pool;
+        let p = self.service.replicas[r as usize].pool;
         let a = self.scale_areas(r as usize, now);
         let s = self.scaling.pools[p as usize]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
         s.base[(r - s.first) as usize] = a;
         // A scheduled fault holding its slot down keeps it down until the fault ends.
-        if self.held_down[r as usize] == 0 {
+        if self.faults.held_down[r as usize] == 0 {
             self.bring_up(now, r);
             self.schedule_crash(r, sched);
             self.discovery_started(now, r, sched);
@@ -526,15 +524,15 @@ impl<O: Observer<Record>> System<O> {
 
     /// Like a repair, without the record (a new replica is not a recovery).
     pub(super) fn bring_up(&mut self, now: SimTime, r: u32) {
-        let rep = &mut self.replicas[r as usize];
+        let rep = &mut self.service.replicas[r as usize];
         rep.is_up = true;
         rep.up_level.set(now, 1);
-        let pool = &mut self.pools[rep.pool as usize];
+        let pool = &mut self.service.pools[rep.pool as usize];
         pool.up += 1;
         if pool.up == 1 {
-            self.pools_down = dec(self.pools_down, now, "pools down");
-            if self.pools_down == 0 {
-                self.service_up.set(now, 1);
+            self.service.pools_down = dec(self.service.pools_down, now, "pools down");
+            if self.service.pools_down == 0 {
+                self.service.service_up.set(now, 1);
             }
         }
     }
@@ -545,21 +543,21 @@ impl<O: Observer<Record>> System<O> {
             sched.cancel(t);
         }
         self.scaling.slot[r as usize] = Slot::Absent;
-        let rep = &mut self.replicas[r as usize];
+        let rep = &mut self.service.replicas[r as usize];
         let p = rep.pool;
         let mut lost = std::mem::take(&mut self.scratch);
         rep.take_held(now, &mut lost);
         if rep.is_up {
             rep.is_up = false;
             rep.up_level.set(now, 0);
-            let pool = &mut self.pools[p as usize];
+            let pool = &mut self.service.pools[p as usize];
             pool.up = dec(pool.up, now, "a pool's up-count");
             if pool.up == 0 {
-                self.pools_down += 1;
-                self.service_up.set(now, 0);
+                self.service.pools_down += 1;
+                self.service.service_up.set(now, 0);
             }
         }
-        let pool = &mut self.pools[p as usize];
+        let pool = &mut self.service.pools[p as usize];
         pool.occupancy[rep.index as usize] = 0;
         let failed = self.fail_held(now, &lost, sched);
         lost.clear();
@@ -578,10 +576,10 @@ impl<O: Observer<Record>> System<O> {
     /// Sets every balancer in front of pool `p` to its current members and recomputes their
     /// eligible sets.
     pub(super) fn refresh_members(&mut self, p: usize) {
-        let first = self.pools[p].first_replica as usize;
-        for (b, lb) in self.balancers.iter_mut().enumerate() {
-            let owner = self.lb_instances.owner(b as u32) as usize;
-            if self.balancer_target[owner] != crate::spec::Target::Pool(p) {
+        let first = self.service.pools[p].first_replica as usize;
+        for (b, lb) in self.routing.balancers.iter_mut().enumerate() {
+            let owner = self.routing.lb_instances.owner(b as u32) as usize;
+            if self.routing.balancer_target[owner] != crate::spec::Target::Pool(p) {
                 continue;
             }
             let Some(m) = lb.members.as_mut() else {
@@ -644,7 +642,7 @@ impl<O: Observer<Record>> System<O> {
             .flatten()
             .map(|s| ScalingSummary {
                 pool: s.pool,
-                name: self.pools[s.pool as usize].name.clone(),
+                name: self.service.pools[s.pool as usize].name.clone(),
                 min: s.spec.min,
                 max: s.spec.max,
                 events: s.events.clone(),
@@ -668,7 +666,7 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn check_scaling(&self) {
         for (r, slot) in self.scaling.slot.iter().enumerate() {
             if matches!(slot, Slot::Absent | Slot::Warming) {
-                let rep = &self.replicas[r];
+                let rep = &self.service.replicas[r];
                 assert!(
                     !rep.is_up && rep.in_service.is_empty() && rep.queue.is_empty(),
                     "invariant: replica {r} not provisioned but up or busy"
@@ -679,5 +677,19 @@ impl<O: Observer<Record>> System<O> {
             assert!((s.spec.min..=s.spec.max).contains(&s.count));
         }
         let _ = NONE;
+    }
+
+    /// An evaluation period's end, a warm-up's end, a drain's end.
+    pub(super) fn on_scaling_event(
+        &mut self,
+        now: SimTime,
+        e: ScalingEvent,
+        sched: &mut Scheduler<Event>,
+    ) {
+        match e {
+            ScalingEvent::Eval(p) => self.on_scale_eval(now, p, sched),
+            ScalingEvent::WarmedUp(r) => self.warmed(now, r, sched),
+            ScalingEvent::Drained(r) => self.remove_replica(now, r, sched),
+        }
     }
 }

@@ -1,0 +1,630 @@
+//! Calls and their attempts: the slabs that hold them, a caller's (client's or hop's) retries,
+//! hedges, deadlines, per-try timeouts, breaker and bulkhead, and how a call ends. A call is a
+//! client's request or a dependency call; an attempt is one try of it at a replica.
+
+use super::*;
+
+/// Puts `x` in a free slot of `slab` (or a new one) and returns its index: no allocation once
+/// the slab has grown to the work in flight.
+#[inline]
+fn slab_insert<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, x: T) -> u32 {
+    match free.pop() {
+        Some(i) => {
+            slab[i as usize] = x;
+            i
+        }
+        None => {
+            slab.push(x);
+            (slab.len() - 1) as u32
+        }
+    }
+}
+
+/// The request life cycle's state: callers (clients, then one per hop), calls and attempts in
+/// slabs (no allocation once grown to the work in flight), and what they add up to.
+pub(super) struct Requests {
+    /// Clients first; hop `h` is caller `n_clients + h`.
+    pub(super) clients: Vec<Client>,
+    pub(super) calls: Vec<Call>,
+    pub(super) free_calls: Vec<u32>,
+    pub(super) attempts: Vec<Attempt>,
+    pub(super) free_attempts: Vec<u32>,
+    /// Some caller hedges (or a pool has dependencies): service must be cancellable.
+    pub(super) hedging: bool,
+    pub(super) resilience: ResilienceCounts,
+    pub(super) counts: Conservation,
+    pub(super) n_clients: u32,
+}
+
+pub(super) struct Client {
+    pub(super) interarrival: Dist,
+    /// Piecewise-constant Poisson rates, when the arrivals have steps.
+    pub(super) steps: Option<Vec<(SimDuration, f64)>>,
+    pub(super) rng: Stream,
+    pub(super) timeout: Option<SimDuration>,
+    pub(super) target: Target,
+    pub(super) retry: Option<crate::spec::RetrySpec>,
+    pub(super) hedge: Option<crate::spec::HedgeSpec>,
+    pub(super) breaker: Option<Breaker>,
+    pub(super) budget: Option<Budget>,
+    /// Backoff jitter draws (`client/NAME/retry`), if it retries.
+    pub(super) retry_rng: Option<Stream>,
+    /// Bulkhead: calls beyond this many in flight are rejected at once.
+    pub(super) max_in_flight: u64,
+    /// Calls waiting for an outcome.
+    pub(super) in_flight: u64,
+    /// Retry attempts whose outcome the client still awaits (for Envoy's budget).
+    pub(super) retries_in_flight: u64,
+    /// Priority class of its requests (0 first).
+    pub(super) priority: u8,
+}
+
+/// A client's request, end to end: one or more attempts (retries, hedged copies).
+#[derive(Clone, Copy)]
+pub(super) struct Call {
+    /// Sequence number of the request in the run (0, 1, 2, …): its name in traces.
+    pub(super) seq: u64,
+    pub(super) client: u32,
+    pub(super) arrived: SimTime,
+    /// Attempts started (short-circuited ones included).
+    pub(super) attempts: u32,
+    /// Live attempts, linked through `Attempt::sibling`.
+    pub(super) live: u32,
+    /// The overall deadline.
+    pub(super) deadline: Option<TimerId>,
+    /// The backoff before the next retry, or the delay before the next hedged copy.
+    pub(super) pending: Option<TimerId>,
+    /// The last backoff (decorrelated jitter draws from it).
+    pub(super) last_delay: SimDuration,
+    /// The replica of the latest attempt (for the record).
+    pub(super) replica: u32,
+    /// The client still waits for an outcome.
+    pub(super) waiting: bool,
+    /// Priority class (0 first), the client's; a dependency call inherits its caller's.
+    pub(super) priority: u8,
+    /// For a dependency call: the attempt that made it (`NONE` for a client's request).
+    pub(super) parent: u32,
+    /// The next call of the same parent attempt.
+    pub(super) next_child: u32,
+}
+
+/// One try of a call at a replica.
+#[derive(Clone, Copy)]
+pub(super) struct Attempt {
+    pub(super) call: u32,
+    pub(super) sent: SimTime,
+    pub(super) started: SimTime,
+    pub(super) service: SimDuration,
+    pub(super) replica: u32,
+    /// The balancer instance that chose the replica, and the backend slot it counted the
+    /// attempt in (its completion decrements that instance's count).
+    pub(super) balancer: u32,
+    pub(super) slot: u32,
+    /// Position in the replica's `in_service` list while in service.
+    pub(super) pos: u32,
+    /// Next live attempt of the same call.
+    pub(super) sibling: u32,
+    /// The breaker epoch that permitted it (`NONE` without a breaker).
+    pub(super) epoch: u32,
+    pub(super) try_timeout: Option<TimerId>,
+    pub(super) done: Option<TimerId>,
+    /// The caller still waits for this attempt's result.
+    pub(super) live: bool,
+    /// Cancelled by its caller (a hedge that lost): dropped wherever it is.
+    pub(super) cancelled: bool,
+    /// A retry (counts against Envoy's budget while live).
+    pub(super) is_retry: bool,
+    /// Queued or in service at a replica.
+    pub(super) at_server: bool,
+    /// Its own work is done and it waits for its dependency calls (still holding its worker).
+    pub(super) waiting_deps: bool,
+    /// Dependency calls made, succeeded and failed so far.
+    pub(super) deps_started: u16,
+    pub(super) deps_ok: u16,
+    pub(super) deps_failed: u16,
+    /// Its dependency calls in flight, linked through `Call::next_child`.
+    pub(super) children: u32,
+    /// Processor sharing: when it finishes, in its replica's shared clock.
+    pub(super) ps_finish: u64,
+}
+
+impl<O: Observer<Record>> System<O> {
+    /// The gap to client `c`'s next arrival.
+    #[inline]
+    pub(super) fn next_gap(&mut self, now: SimTime, c: u32) -> SimDuration {
+        let client = &mut self.req.clients[c as usize];
+        match &client.steps {
+            None => client.interarrival.sample(&mut client.rng),
+            Some(steps) => crate::spec::steps_gap(steps, now, &mut client.rng),
+        }
+    }
+
+    pub(super) fn on_arrival(&mut self, now: SimTime, c: u32, sched: &mut Scheduler<Event>) {
+        let gap = self.next_gap(now, c);
+        sched.after(gap, Event::Call(CallEvent::Arrival(c)));
+        self.open_call(now, c, NONE, sched);
+    }
+
+    /// What caller `c` counts its resilience figures in: the run's for a client, its own for
+    /// a hop.
+    #[inline]
+    pub(super) fn rc(&mut self, c: u32) -> &mut ResilienceCounts {
+        match c.checked_sub(self.req.n_clients) {
+            Some(h) => &mut self.tiers.hops[h as usize].resilience,
+            None => &mut self.req.resilience,
+        }
+    }
+
+    /// Caller `c`'s breaker changed to `state`: a client's or a hop's record.
+    pub(super) fn record_breaker(
+        &mut self,
+        now: SimTime,
+        c: u32,
+        state: crate::breaker::BreakerState,
+    ) {
+        let rec = match c.checked_sub(self.req.n_clients) {
+            None => Record::BreakerChange { client: c, state },
+            Some(hop) => Record::HopBreakerChange { hop, state },
+        };
+        self.observer.record(now, &rec);
+    }
+
+    pub(super) fn new_call(&mut self, call: Call) -> u32 {
+        slab_insert(&mut self.req.calls, &mut self.req.free_calls, call)
+    }
+
+    pub(super) fn new_attempt(&mut self, a: Attempt) -> u32 {
+        slab_insert(&mut self.req.attempts, &mut self.req.free_attempts, a)
+    }
+
+    /// Frees an attempt nobody needs any more (its caller has its result and no server holds it).
+    #[inline]
+    pub(super) fn release_attempt(&mut self, id: u32) {
+        let a = &self.req.attempts[id as usize];
+        if !a.live && !a.at_server {
+            self.free_attempt(id);
+        }
+    }
+
+    #[inline]
+    pub(super) fn free_attempt(&mut self, id: u32) {
+        self.req.attempts[id as usize].pos = NONE;
+        self.req.free_attempts.push(id);
+    }
+
+    /// Caller `c` makes a call: a client's request (`parent` = `NONE`) or a dependency call of
+    /// attempt `parent`.
+    pub(super) fn open_call(
+        &mut self,
+        now: SimTime,
+        c: u32,
+        parent: u32,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let client = &mut self.req.clients[c as usize];
+        let (timeout, full) = (client.timeout, client.in_flight >= client.max_in_flight);
+        client.in_flight += 1;
+        let top = parent == NONE;
+        let (seq, priority) = if top {
+            (self.req.counts.offered, client.priority)
+        } else {
+            let c = &self.req.calls[self.req.attempts[parent as usize].call as usize];
+            (c.seq, c.priority)
+        };
+        let id = self.new_call(Call {
+            seq,
+            client: c,
+            arrived: now,
+            attempts: 0,
+            live: NONE,
+            deadline: None,
+            pending: None,
+            last_delay: SimDuration::ZERO,
+            replica: NONE,
+            waiting: true,
+            parent,
+            next_child: NONE,
+            priority,
+        });
+        if top {
+            self.req.counts.offered += 1;
+            self.req.counts.in_flight += 1;
+            self.observer.record(
+                now,
+                &Record::Offered {
+                    client: c,
+                    request: seq,
+                },
+            );
+        } else {
+            let h = &mut self.tiers.hops[(c - self.req.n_clients) as usize];
+            h.offered += 1;
+            h.in_flight += 1;
+            let p = &mut self.req.attempts[parent as usize];
+            self.req.calls[id as usize].next_child = p.children;
+            p.children = id;
+        }
+        if full {
+            self.rc(c).bulkhead_rejected += 1;
+            self.finish_call(now, id, Outcome::Rejected, None, sched);
+            return;
+        }
+        if let Some(t) = timeout {
+            self.req.calls[id as usize].deadline =
+                Some(sched.timeout_after(t, Event::Call(CallEvent::Deadline(id))));
+        }
+        self.send_attempt(now, id, false, sched);
+    }
+
+    /// Starts the next attempt of `call`: through the client's breaker, then routed and
+    /// delivered; arms its per-try timeout and the next hedge.
+    pub(super) fn send_attempt(
+        &mut self,
+        now: SimTime,
+        call: u32,
+        is_retry: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let cl = &mut self.req.calls[call as usize];
+        cl.attempts += 1;
+        let (c, attempts_made) = (cl.client, cl.attempts);
+        let client = &mut self.req.clients[c as usize];
+        let epoch = match client.breaker.as_mut() {
+            Some(b) => {
+                let before = b.state();
+                let permit = b.permit(now);
+                let after = b.state();
+                if before != after {
+                    self.record_breaker(now, c, after);
+                }
+                match permit {
+                    Some(e) => e,
+                    None => {
+                        self.rc(c).short_circuited += 1;
+                        self.after_failure(now, call, Outcome::ShortCircuited, sched);
+                        return;
+                    }
+                }
+            }
+            None => NONE,
+        };
+        self.rc(c).attempts += 1;
+        let client = &mut self.req.clients[c as usize];
+        if is_retry {
+            client.retries_in_flight += 1;
+        }
+        let (target, per_try, hedge) = (
+            client.target,
+            client.retry.as_ref().and_then(|r| r.per_try_timeout),
+            client.hedge,
+        );
+        let cl = &mut self.req.calls[call as usize];
+        let sibling = cl.live;
+        let id = self.new_attempt(Attempt {
+            call,
+            sent: now,
+            started: now,
+            service: SimDuration::ZERO,
+            replica: NONE,
+            balancer: NONE,
+            slot: NONE,
+            pos: NONE,
+            sibling,
+            epoch,
+            try_timeout: None,
+            done: None,
+            live: true,
+            cancelled: false,
+            is_retry,
+            at_server: false,
+            waiting_deps: false,
+            deps_started: 0,
+            deps_ok: 0,
+            deps_failed: 0,
+            children: NONE,
+            ps_finish: 0,
+        });
+        self.req.calls[call as usize].live = id;
+        if let Some(t) = per_try {
+            self.req.attempts[id as usize].try_timeout =
+                Some(sched.timeout_after(t, Event::Call(CallEvent::TryTimeout(id))));
+        }
+        if let Some(h) = hedge
+            && attempts_made < h.max_copies
+        {
+            let cl = &mut self.req.calls[call as usize];
+            if let Some(t) = cl.pending.take() {
+                sched.cancel(t);
+            }
+            cl.pending = Some(sched.timeout_after(h.delay, Event::Call(CallEvent::Hedge(call))));
+        }
+        let parent = self.req.calls[call as usize].parent;
+        let from = if parent == NONE {
+            self.routing.client_zone[c as usize]
+        } else {
+            self.routing.replica_zone[self.req.attempts[parent as usize].replica as usize]
+        };
+        // A partition swallows the attempt: no answer ever comes, only its timeouts end it.
+        match self.route(target, id, from) {
+            Ok(replica) => {
+                self.req.calls[call as usize].replica = replica;
+                self.deliver(now, id, replica, sched);
+            }
+            Err(Some(replica)) => {
+                // Sent towards a replica it cannot reach: lost on the way.
+                self.req.calls[call as usize].replica = replica;
+                self.req.attempts[id as usize].replica = replica;
+            }
+            Err(None) => {}
+        }
+    }
+
+    /// Attempt `id` ended for its caller with `outcome` (served, failed, or abandoned): the
+    /// balancer, breaker and budget learn it, then the call succeeds, waits for its other
+    /// copies, retries or fails. Nothing happens for an attempt already abandoned.
+    pub(super) fn attempt_ended(
+        &mut self,
+        now: SimTime,
+        id: u32,
+        outcome: Outcome,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let a = &mut self.req.attempts[id as usize];
+        if !a.live {
+            self.release_attempt(id);
+            return;
+        }
+        a.live = false;
+        if let Some(t) = a.try_timeout.take() {
+            sched.cancel(t);
+        }
+        let a = *a;
+        self.unlink(id);
+        self.lb_attempt_ended(now, &a, Some(outcome), sched);
+        if outcome == Outcome::TimedOut {
+            self.abandoned(now, id, sched);
+        }
+        let ok = outcome == Outcome::Succeeded;
+        let c = self.req.calls[a.call as usize].client;
+        let client = &mut self.req.clients[c as usize];
+        if a.is_retry {
+            client.retries_in_flight = dec(client.retries_in_flight, now, "retries in flight");
+        }
+        if let Some(b) = client.budget.as_mut() {
+            b.attempt_ended(ok);
+        }
+        let change = client.breaker.as_mut().map(|b| {
+            let (before, opened) = (b.state(), b.openings);
+            b.record(now, a.epoch, !ok);
+            (before, b.state(), b.openings - opened)
+        });
+        if let Some((before, after, opened)) = change {
+            self.rc(c).breaker_openings += opened;
+            if before != after {
+                self.record_breaker(now, c, after);
+            }
+        }
+        self.release_attempt(id);
+        if ok {
+            self.finish_call(now, a.call, outcome, Some(&a), sched);
+        } else {
+            self.after_failure(now, a.call, outcome, sched);
+        }
+    }
+
+    /// Removes live attempt `id` from its call's list.
+    pub(super) fn unlink(&mut self, id: u32) {
+        let a = self.req.attempts[id as usize];
+        let call = &mut self.req.calls[a.call as usize];
+        if call.live == id {
+            call.live = a.sibling;
+            return;
+        }
+        let mut cur = call.live;
+        while cur != NONE {
+            let next = self.req.attempts[cur as usize].sibling;
+            if next == id {
+                self.req.attempts[cur as usize].sibling = a.sibling;
+                return;
+            }
+            cur = next;
+        }
+    }
+
+    /// An attempt of `call` failed with `outcome`: wait for its other copies, send the next
+    /// hedge at once, retry after a backoff, or give up.
+    pub(super) fn after_failure(
+        &mut self,
+        now: SimTime,
+        call: u32,
+        outcome: Outcome,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let cl = &self.req.calls[call as usize];
+        if !cl.waiting || cl.live != NONE {
+            return;
+        }
+        let (attempts, last_delay, c) = (cl.attempts, cl.last_delay, cl.client);
+        let client = &mut self.req.clients[c as usize];
+        if let Some(h) = client.hedge
+            && attempts < h.max_copies
+            && outcome != Outcome::ShortCircuited
+        {
+            self.rc(c).hedges += 1;
+            self.send_attempt(now, call, false, sched);
+            return;
+        }
+        if let Some(r) = &client.retry
+            && attempts < r.max_attempts
+            && r.retry_on.contains(outcome)
+        {
+            if let Some(b) = &client.budget
+                && !b.allows(client.in_flight, client.retries_in_flight)
+            {
+                self.rc(c).budget_denied += 1;
+            } else {
+                let k = attempts - 1;
+                let rng = client.retry_rng.as_mut().unwrap_or_else(|| unreachable!());
+                let prev = if k == 0 { r.backoff.base } else { last_delay };
+                let delay = r.backoff.delay(k, prev, rng);
+                let cl = &mut self.req.calls[call as usize];
+                cl.last_delay = delay;
+                if let Some(t) = cl.pending.take() {
+                    sched.cancel(t);
+                }
+                cl.pending = Some(sched.timer_after(delay, Event::Call(CallEvent::Retry(call))));
+                let (request, attempt) = (cl.seq, attempts + 1);
+                let rec = match c.checked_sub(self.req.n_clients) {
+                    None => Record::Retry {
+                        client: c,
+                        request,
+                        attempt,
+                        delay,
+                    },
+                    Some(hop) => Record::HopRetry {
+                        hop,
+                        request,
+                        attempt,
+                        delay,
+                    },
+                };
+                self.rc(c).retries += 1;
+                self.observer.record(now, &rec);
+                return;
+            }
+        }
+        self.finish_call(now, call, outcome, None, sched);
+    }
+
+    /// Tells the client how its call ended (once). Its other live attempts are abandoned —
+    /// cancelled at their servers when a copy succeeded (hedging), else left to run on.
+    pub(super) fn finish_call(
+        &mut self,
+        now: SimTime,
+        call: u32,
+        outcome: Outcome,
+        winner: Option<&Attempt>,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let cancel = outcome == Outcome::Succeeded;
+        self.end_call(now, call, Some(outcome), winner, cancel, sched);
+    }
+
+    /// Ends a call: with its outcome, or (`None`) because the attempt that made it no longer
+    /// needs it (a dependency call cancelled or orphaned). Its live attempts are cancelled at
+    /// their servers (`cancel`) or abandoned.
+    pub(super) fn end_call(
+        &mut self,
+        now: SimTime,
+        call: u32,
+        outcome: Option<Outcome>,
+        winner: Option<&Attempt>,
+        cancel: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let cl = &mut self.req.calls[call as usize];
+        if !cl.waiting {
+            return;
+        }
+        cl.waiting = false;
+        if let Some(t) = cl.deadline.take() {
+            sched.cancel(t);
+        }
+        if let Some(t) = cl.pending.take() {
+            sched.cancel(t);
+        }
+        let mut cur = std::mem::replace(&mut cl.live, NONE);
+        while cur != NONE {
+            let a = &mut self.req.attempts[cur as usize];
+            let next = a.sibling;
+            a.live = false;
+            if let Some(t) = a.try_timeout.take() {
+                sched.cancel(t);
+            }
+            let a = *a;
+            let c = self.req.calls[call as usize].client as usize;
+            if a.is_retry {
+                let client = &mut self.req.clients[c];
+                client.retries_in_flight = dec(client.retries_in_flight, now, "retries in flight");
+            }
+            if cancel {
+                self.lb_attempt_ended(now, &a, None, sched);
+                if self.cancel_at_server(now, cur, sched) {
+                    self.rc(c as u32).cancelled += 1;
+                }
+            } else {
+                self.lb_attempt_ended(now, &a, Some(Outcome::TimedOut), sched);
+                self.abandoned(now, cur, sched);
+            }
+            self.release_attempt(cur);
+            cur = next;
+        }
+        let cl = self.req.calls[call as usize];
+        let client = &mut self.req.clients[cl.client as usize];
+        client.in_flight = dec(client.in_flight, now, "a client's requests in flight");
+        if let Some(h) = cl.client.checked_sub(self.req.n_clients) {
+            if outcome.is_some() {
+                self.unlink_child(cl.parent, call);
+            }
+            self.req.free_calls.push(call);
+            self.hop_call_ended(now, h, &cl, outcome, sched);
+            return;
+        }
+        let outcome = outcome.unwrap_or_else(|| unreachable!("a client's call is never orphaned"));
+        self.req.counts.in_flight = dec(self.req.counts.in_flight, now, "requests in flight");
+        let (replica, waited) = match winner {
+            Some(a) => (a.replica, a.started.since(a.sent)),
+            None => (cl.replica, SimDuration::ZERO),
+        };
+        if outcome == Outcome::Succeeded {
+            self.req.counts.succeeded += 1;
+        } else {
+            self.req.counts.failed += 1;
+        }
+        let rec = Record::Finished {
+            request: cl.seq,
+            replica,
+            client: cl.client,
+            arrived: cl.arrived,
+            outcome,
+            latency: now.since(cl.arrived),
+            waited,
+            attempts: cl.attempts,
+        };
+        self.observer.record(now, &rec);
+        self.req.free_calls.push(call);
+    }
+
+    /// A call's or an attempt's timer.
+    pub(super) fn on_call_event(
+        &mut self,
+        now: SimTime,
+        e: CallEvent,
+        sched: &mut Scheduler<Event>,
+    ) {
+        match e {
+            CallEvent::Arrival(c) => self.on_arrival(now, c, sched),
+            CallEvent::Deadline(call) => {
+                self.req.calls[call as usize].deadline = None;
+                // The server keeps working on it: the client has gone, the work has not.
+                self.finish_call(now, call, Outcome::TimedOut, None, sched);
+            }
+            CallEvent::TryTimeout(id) => {
+                self.req.attempts[id as usize].try_timeout = None;
+                self.attempt_ended(now, id, Outcome::TimedOut, sched);
+            }
+            CallEvent::Retry(call) => {
+                self.req.calls[call as usize].pending = None;
+                self.send_attempt(now, call, true, sched);
+            }
+            CallEvent::Hedge(call) => {
+                let cl = &mut self.req.calls[call as usize];
+                cl.pending = None;
+                if cl.waiting {
+                    self.req.resilience.hedges += 1;
+                    self.send_attempt(now, call, false, sched);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Faults: replicas' random crash/repair processes, scheduled faults (down, slow), and what a
+//! crash does to the requests a replica holds. Slowdowns and random gray failures are in
+//! `gray.rs`.
+
+use super::*;
+
+/// Faults at fixed times, and per replica what holds it down or slows it now.
+pub(super) struct Faults {
+    pub(super) scheduled: Vec<crate::spec::ScheduledFault>,
+    /// Per replica, scheduled faults holding it down now.
+    pub(super) held_down: Vec<u32>,
+    /// Per replica, the product of the open slowdowns' factors, and how many are open.
+    pub(super) slow: Vec<(f64, u32)>,
+    /// Per replica, the probability that its open gray failures let a response through
+    /// (Π (1 − error_rate)); 1 when none is open.
+    pub(super) fault_keep: Vec<f64>,
+    /// Random gray failures (gray.rs).
+    pub(super) gray: gray::Gray,
+}
+
+impl<O: Observer<Record>> System<O> {
+    pub(super) fn schedule_crash(&mut self, r: u32, sched: &mut Scheduler<Event>) {
+        if !self.scaling.runs(r) {
+            return; // not provisioned: its crash process starts when it is
+        }
+        let rep = &mut self.service.replicas[r as usize];
+        let pool = &self.service.pools[rep.pool as usize];
+        if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
+            let ttf = f.time_to_failure.sample(rng);
+            self.failure_after(r, ttf, Event::Fault(FaultEvent::Crash(r)), sched);
+        }
+    }
+
+    /// Schedules replica `r`'s next crash or repair; cancellable when its pool scales in.
+    #[inline]
+    pub(super) fn failure_after(
+        &mut self,
+        r: u32,
+        d: SimDuration,
+        e: Event,
+        sched: &mut Scheduler<Event>,
+    ) {
+        if self.scaling.scaled[r as usize] {
+            self.scaling.failure_timer[r as usize] = Some(sched.timer_after(d, e));
+        } else {
+            sched.after(d, e);
+        }
+    }
+
+    /// Ends the attempts a replica held when it went away (a crash, a scale-in), taken off it
+    /// already; returns how many had a caller waiting. First every one is marked `LOST`:
+    /// ending one can reach another of the list (a sibling call cancelled, a call that fails
+    /// its caller), which must find it off its worker but still owned here (not freed, not
+    /// queued, not in service).
+    pub(super) fn fail_held(
+        &mut self,
+        now: SimTime,
+        lost: &[u32],
+        sched: &mut Scheduler<Event>,
+    ) -> u64 {
+        for &id in lost {
+            let a = &mut self.req.attempts[id as usize];
+            if let Some(t) = a.done.take() {
+                sched.cancel(t);
+            }
+            a.pos = LOST;
+        }
+        let mut failed = 0;
+        for &id in lost {
+            let a = &mut self.req.attempts[id as usize];
+            a.pos = NONE;
+            a.at_server = false;
+            if a.waiting_deps {
+                // Its connections die with it: the calls it made are abandoned.
+                a.waiting_deps = false;
+                self.cancel_dependencies(now, id, false, sched);
+            }
+            if self.req.attempts[id as usize].live {
+                failed += 1;
+                self.attempt_ended(now, id, Outcome::Crashed, sched);
+            } else {
+                self.free_attempt(id); // cancelled or abandoned: nobody else holds it
+            }
+        }
+        failed
+    }
+
+    pub(super) fn on_crash(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.service.replicas[r as usize];
+        assert!(
+            rep.is_up,
+            "invariant: replica {r} crashed while down (t = {now})"
+        );
+        rep.is_up = false;
+        rep.crashes += 1;
+        let mut lost = std::mem::take(&mut self.scratch);
+        rep.take_held(now, &mut lost);
+        rep.up_level.set(now, 0);
+        let pool = &mut self.service.pools[rep.pool as usize];
+        pool.occupancy[rep.index as usize] = 0;
+        pool.up = dec(pool.up, now, "a pool's up-count");
+        if pool.up == 0 {
+            self.service.pools_down += 1;
+            self.service.service_up.set(now, 0);
+        }
+        // The crash first, then what it failed: observers attribute the losses to it.
+        self.observer
+            .record(now, &Record::ReplicaDown { replica: r });
+        self.fail_held(now, &lost, sched);
+        lost.clear();
+        self.scratch = lost;
+        let rep = &mut self.service.replicas[r as usize];
+        let pool = &self.service.pools[rep.pool as usize];
+        if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
+            let ttr = f.time_to_repair.sample(rng);
+            self.failure_after(r, ttr, Event::Fault(FaultEvent::Repair(r)), sched);
+        }
+        self.discovery_crashed(now, r, sched);
+    }
+
+    pub(super) fn on_repair(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.service.replicas[r as usize];
+        assert!(
+            !rep.is_up,
+            "invariant: replica {r} repaired while up (t = {now})"
+        );
+        self.bring_up(now, r);
+        self.observer.record(now, &Record::ReplicaUp { replica: r });
+        self.schedule_crash(r, sched);
+        self.discovery_started(now, r, sched);
+    }
+
+    /// A replica's crash, repair, scheduled fault or gray episode.
+    pub(super) fn on_fault_event(
+        &mut self,
+        now: SimTime,
+        e: FaultEvent,
+        sched: &mut Scheduler<Event>,
+    ) {
+        match e {
+            FaultEvent::Crash(r) => self.on_crash(now, r, sched),
+            FaultEvent::Repair(r) => self.on_repair(now, r, sched),
+            FaultEvent::ScheduledStart(i) => {
+                let f = &self.faults.scheduled[i as usize];
+                let r = f.replica;
+                match f.kind {
+                    FaultKind::Down => {
+                        self.faults.held_down[r as usize] += 1;
+                        if self.service.replicas[r as usize].is_up {
+                            self.on_crash(now, r, sched);
+                        }
+                    }
+                    FaultKind::Slow { factor, error_rate } => {
+                        self.slow_begin(now, r, factor, error_rate);
+                    }
+                }
+            }
+            FaultEvent::ScheduledEnd(i) => {
+                let f = &self.faults.scheduled[i as usize];
+                let r = f.replica;
+                match f.kind {
+                    FaultKind::Down => {
+                        let held = &mut self.faults.held_down[r as usize];
+                        *held = dec(*held, now, "faults holding a replica down");
+                        if *held == 0
+                            && !self.service.replicas[r as usize].is_up
+                            && self.scaling.runs(r)
+                        {
+                            self.on_repair(now, r, sched);
+                        }
+                    }
+                    FaultKind::Slow { factor, error_rate } => {
+                        self.slow_end(now, r, factor, error_rate);
+                    }
+                }
+            }
+            FaultEvent::GrayStart(r) => self.on_gray(now, r, true, sched),
+            FaultEvent::GrayEnd(r) => self.on_gray(now, r, false, sched),
+        }
+    }
+}

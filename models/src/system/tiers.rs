@@ -1,0 +1,193 @@
+//! Tiers: an attempt at a pool with dependencies calls them after its own work (all, first,
+//! quorum, sequence), keeps its worker while they run, and answers by its wait rule; calls no
+//! longer needed are cancelled.
+
+use super::*;
+
+/// What each pool calls, and each hop's counts.
+pub(super) struct Tiers {
+    /// Per pool, what its replicas call after their own work.
+    pub(super) deps: Vec<Option<crate::spec::DependenciesSpec>>,
+    /// Per hop, whole-run counts (resilience counts restart at warm-up).
+    pub(super) hops: Vec<HopSummary>,
+}
+
+impl<O: Observer<Record>> System<O> {
+    /// Dependency call `cl` of hop `h` ended (`None`: cancelled or orphaned by its caller,
+    /// which has already unlinked it): counted, and its caller learns the result.
+    pub(super) fn hop_call_ended(
+        &mut self,
+        now: SimTime,
+        h: u32,
+        cl: &Call,
+        outcome: Option<Outcome>,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let hop = &mut self.tiers.hops[h as usize];
+        hop.in_flight = dec(hop.in_flight, now, "a hop's calls in flight");
+        match outcome {
+            Some(Outcome::Succeeded) => hop.succeeded += 1,
+            Some(_) => hop.failed += 1,
+            None => hop.cancelled += 1,
+        }
+        self.observer.record(
+            now,
+            &Record::HopFinished {
+                hop: h,
+                arrived: cl.arrived,
+                replica: cl.replica,
+                outcome,
+                latency: now.since(cl.arrived),
+                attempts: cl.attempts,
+            },
+        );
+        if let Some(outcome) = outcome {
+            self.dependency_result(now, cl.parent, outcome == Outcome::Succeeded, sched);
+        }
+    }
+
+    /// Removes dependency call `call` from attempt `p`'s list (a handful of calls at most).
+    pub(super) fn unlink_child(&mut self, p: u32, call: u32) {
+        let next = self.req.calls[call as usize].next_child;
+        let a = &mut self.req.attempts[p as usize];
+        if a.children == call {
+            a.children = next;
+            return;
+        }
+        let mut cur = a.children;
+        while cur != NONE {
+            let n = self.req.calls[cur as usize].next_child;
+            if n == call {
+                self.req.calls[cur as usize].next_child = next;
+                return;
+            }
+            cur = n;
+        }
+    }
+
+    /// Attempt `id` finished its own work at a pool with dependencies: it calls them (in
+    /// parallel, or the first of a sequence) and keeps its worker until they resolve.
+    pub(super) fn start_dependencies(
+        &mut self,
+        now: SimTime,
+        id: u32,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let pool =
+            self.service.replicas[self.req.attempts[id as usize].replica as usize].pool as usize;
+        let deps = self.tiers.deps[pool]
+            .as_ref()
+            .unwrap_or_else(|| unreachable!());
+        let first = match deps.wait_for {
+            WaitFor::Sequence => 1,
+            _ => deps.calls.len(),
+        };
+        let a = &mut self.req.attempts[id as usize];
+        a.waiting_deps = true;
+        (a.deps_started, a.deps_ok, a.deps_failed) = (0, 0, 0);
+        for _ in 0..first {
+            // A call can fail at once (refused, rejected, short-circuited) and resolve the
+            // request; then its slot may even be reused, but never by an attempt waiting for
+            // dependencies (those only begin at a Done event), so this test is enough.
+            if !self.req.attempts[id as usize].waiting_deps {
+                break;
+            }
+            self.next_dependency(now, id, pool, sched);
+        }
+    }
+
+    /// Attempt `id` (at a replica of `pool`) makes its next dependency call.
+    pub(super) fn next_dependency(
+        &mut self,
+        now: SimTime,
+        id: u32,
+        pool: usize,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let a = &mut self.req.attempts[id as usize];
+        let j = a.deps_started as usize;
+        a.deps_started += 1;
+        let hop = self.tiers.deps[pool]
+            .as_ref()
+            .unwrap_or_else(|| unreachable!())
+            .calls[j];
+        self.open_call(now, self.req.n_clients + hop, id, sched);
+    }
+
+    /// A dependency call of attempt `p` ended: the request answers once its pool's `wait_for`
+    /// rule is met or can no longer be; the calls still in flight are then cancelled.
+    pub(super) fn dependency_result(
+        &mut self,
+        now: SimTime,
+        p: u32,
+        ok: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let a = &mut self.req.attempts[p as usize];
+        assert!(
+            a.waiting_deps,
+            "invariant: a dependency answers a waiting attempt"
+        );
+        if ok {
+            a.deps_ok += 1;
+        } else {
+            a.deps_failed += 1;
+        }
+        if a.pos == LOST {
+            return; // its replica just crashed: the crash abandons its calls and fails it
+        }
+        let pool = self.service.replicas[a.replica as usize].pool as usize;
+        let deps = self.tiers.deps[pool]
+            .as_ref()
+            .unwrap_or_else(|| unreachable!());
+        let n = deps.calls.len() as u16;
+        let verdict = match deps.wait_for {
+            WaitFor::All | WaitFor::Sequence if !ok => Some(false),
+            WaitFor::All | WaitFor::Sequence => (a.deps_ok == n).then_some(true),
+            WaitFor::First if ok => Some(true),
+            WaitFor::First => (a.deps_failed == n).then_some(false),
+            WaitFor::Quorum(k) => {
+                let k = k as u16;
+                if a.deps_ok >= k {
+                    Some(true)
+                } else {
+                    (a.deps_failed > n - k).then_some(false)
+                }
+            }
+        };
+        match verdict {
+            None if deps.wait_for == WaitFor::Sequence => {
+                self.next_dependency(now, p, pool, sched);
+            }
+            None => {}
+            Some(ok) => {
+                self.req.attempts[p as usize].waiting_deps = false;
+                self.cancel_dependencies(now, p, true, sched);
+                let outcome = if ok {
+                    Outcome::Succeeded
+                } else {
+                    Outcome::Error
+                };
+                self.finish_service(now, p, outcome, sched);
+            }
+        }
+    }
+
+    /// Ends the dependency calls attempt `p` still has in flight: cancelled at their servers
+    /// (`cancel`: the answer no longer matters) or abandoned (its replica crashed).
+    pub(super) fn cancel_dependencies(
+        &mut self,
+        now: SimTime,
+        p: u32,
+        cancel: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let mut cur = std::mem::replace(&mut self.req.attempts[p as usize].children, NONE);
+        while cur != NONE {
+            let next = self.req.calls[cur as usize].next_child;
+            self.req.calls[cur as usize].parent = NONE;
+            self.end_call(now, cur, None, None, cancel, sched);
+            cur = next;
+        }
+    }
+}
