@@ -39,8 +39,6 @@ pub struct Simulated<O> {
     pub collector: Collector,
     /// Each store's summary and collector, in the scenario's order.
     pub stores: Vec<(StoreSummary, StoreCollector)>,
-    /// Events the stores handled.
-    pub store_events: u64,
     /// Notes the run itself raised (an event limit reached).
     pub notes: Vec<String>,
     /// The extra observer, after the run.
@@ -125,8 +123,8 @@ impl<'a, O: Observer<Record>> Run<'a, O> {
                 _ => None,
             })
         });
-        let (summary, (collector, observer)) =
-            System::new(spec, key, (collector, self.observer)).run();
+        let (mut summary, (mut collector, observer)) =
+            System::with_stores(spec, self.stores, key, (collector, self.observer)).run();
         let mut notes = Vec::new();
         if summary.run.reason == StopReason::MaxEvents {
             notes.push(format!(
@@ -134,35 +132,18 @@ impl<'a, O: Observer<Record>> Run<'a, O> {
                 spec.max_events
             ));
         }
-        // Stores run after the topology, each as its own model with its own streams: they share
-        // nothing with it, so the order changes no number.
-        let mut stores = Vec::with_capacity(self.stores.len());
-        let mut store_events = 0;
-        for (i, store) in self.stores.iter().enumerate() {
-            let (sum, col) = models::store::run_store(
-                store,
-                i as u32,
-                key,
-                SimTime(spec.horizon.0),
-                spec.max_events,
-                StoreCollector::default(),
-            );
-            let run = sum.run();
-            store_events += run.events;
-            if run.reason == StopReason::MaxEvents {
-                notes.push(format!(
-                    "store `{}` stopped at the event limit ({} events) before the horizon",
-                    store.name(),
-                    spec.max_events
-                ));
-            }
-            stores.push((sum, col));
-        }
+        // Each store's figures with its own collector (one that saw no operation is empty).
+        collector
+            .stores
+            .resize_with(summary.stores.len(), StoreCollector::default);
+        let stores = std::mem::take(&mut summary.stores)
+            .into_iter()
+            .zip(std::mem::take(&mut collector.stores))
+            .collect();
         Simulated {
             summary,
             collector,
             stores,
-            store_events,
             notes,
             observer,
         }
@@ -200,7 +181,6 @@ impl<'a, O: Observer<Record>> Run<'a, O> {
             slo: &slo,
             notes,
             stores,
-            store_events: sim.store_events,
             expect: loaded.map_or(&[], |l| &l.expect),
         });
         (report, sim.observer)
@@ -217,7 +197,6 @@ impl<O> Simulated<O> {
     /// `replication`): the same figures, events and fingerprint as the run's report.
     pub fn unit(self, unit: u64, variant: u32, replication: u32) -> UnitResult {
         let mut u = UnitResult::new(unit, variant, replication, self.collector, &self.summary);
-        u.events += self.store_events;
         if !self.stores.is_empty() {
             let stores: Vec<_> = (self.stores.iter())
                 .map(|(s, c)| reports::StoreReport::new(s, c))

@@ -295,7 +295,8 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 None,
             ),
             // Time-series samples are observations of state, not events of the trajectory.
-            Record::ReplicaSample { .. } | Record::PoolSample { .. } => return,
+            // Store operations are not traced yet (their stores report them).
+            Record::ReplicaSample { .. } | Record::PoolSample { .. } | Record::Store(_) => return,
         };
         if !self.matches(&component, replica.as_deref()) {
             return;

@@ -13,7 +13,7 @@ pub mod spec;
 mod stats;
 pub mod store;
 pub mod store_spec;
-mod system;
+pub mod system;
 
 pub use record::{Outcome, Record};
 pub use stats::TimeWeighted;

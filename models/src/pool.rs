@@ -5,6 +5,7 @@
 
 use crate::spec::{Discipline, FailureSpec, PoolSpec};
 use crate::stats::TimeWeighted;
+use crate::system::AttemptId;
 use sim_core::{Dist, SimTime, Stream, StreamKey};
 use std::collections::VecDeque;
 
@@ -53,7 +54,7 @@ pub struct Replica {
     /// Waiting requests, by priority class, oldest first.
     pub queue: WaitQueue,
     /// Requests in service (at most `workers`).
-    pub in_service: Vec<u32>,
+    pub in_service: Vec<AttemptId>,
     /// Busy workers over time.
     pub busy: TimeWeighted,
     /// Queue length over time.
@@ -77,9 +78,9 @@ pub struct Replica {
     /// See `ps_v`.
     pub ps_at: SimTime,
     /// See `ps_v`.
-    pub ps_heap: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u32)>>,
+    pub ps_heap: std::collections::BinaryHeap<std::cmp::Reverse<(u64, AttemptId)>>,
     /// See `ps_v`.
-    pub ps_head: Option<u32>,
+    pub ps_head: Option<AttemptId>,
 }
 
 /// Fixed-point scale of the processor-sharing clock (2^54 ns ≈ 208 days of service fits).
@@ -150,7 +151,7 @@ impl Pool {
 impl Replica {
     /// Takes every request the replica holds (in service, then queued) into `out` and zeroes
     /// its busy and queue levels: what a crash and a scale-in removal both do.
-    pub fn take_held(&mut self, now: SimTime, out: &mut Vec<u32>) {
+    pub fn take_held(&mut self, now: SimTime, out: &mut Vec<AttemptId>) {
         out.append(&mut self.in_service);
         self.queue.drain_into(out);
         self.ps_heap.clear();
@@ -173,7 +174,7 @@ impl Replica {
 /// discipline picks the end. With one class it is a plain deque.
 #[derive(Clone, Debug)]
 pub struct WaitQueue {
-    classes: Vec<VecDeque<u32>>,
+    classes: Vec<VecDeque<AttemptId>>,
     len: usize,
 }
 
@@ -202,7 +203,7 @@ impl WaitQueue {
 
     /// Adds a request of priority `class` at the back of its class.
     #[inline]
-    pub fn push(&mut self, class: u8, id: u32) {
+    pub fn push(&mut self, class: u8, id: AttemptId) {
         self.classes[class as usize].push_back(id);
         self.len += 1;
     }
@@ -210,7 +211,7 @@ impl WaitQueue {
     /// The next request of the most urgent non-empty class: its newest if `lifo(len)` says so
     /// for that class's length, else its oldest.
     #[inline]
-    pub fn pop(&mut self, lifo: impl Fn(usize) -> bool) -> Option<u32> {
+    pub fn pop(&mut self, lifo: impl Fn(usize) -> bool) -> Option<AttemptId> {
         let q = self.classes.iter_mut().find(|q| !q.is_empty())?;
         let id = if lifo(q.len()) {
             q.pop_back()
@@ -222,7 +223,7 @@ impl WaitQueue {
     }
 
     /// Moves every waiting request to `out`, most urgent class first, oldest first.
-    pub fn drain_into(&mut self, out: &mut Vec<u32>) {
+    pub fn drain_into(&mut self, out: &mut Vec<AttemptId>) {
         for q in &mut self.classes {
             out.extend(q.drain(..));
         }

@@ -242,4 +242,6 @@ pub enum Record {
         /// Fraction of the window it was up.
         up: f64,
     },
+    /// A store's operation (store/mod.rs); its store's collector takes it.
+    Store(crate::store::StoreRecord),
 }

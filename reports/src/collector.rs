@@ -2,8 +2,10 @@
 //! batch means, all from the end of warm-up on. Memory is bounded whatever the run length.
 
 use crate::batch::BatchMeans;
+use crate::store::StoreCollector;
 use crate::timeseries::TimeSeries;
 use hdrhistogram::Histogram;
+use models::store::StoreRecord;
 use models::{Outcome, Record};
 use sim_core::{Observer, SimTime};
 
@@ -129,6 +131,8 @@ pub struct Collector {
     client_class: Vec<u8>,
     /// Autoscaling: the lag of each scale-out and what it cost.
     pub scaling: ScalingLag,
+    /// Per store (by index), its operations' statistics and fingerprint.
+    pub stores: Vec<StoreCollector>,
 }
 
 /// One hop's calls (made after warm-up): outcomes and the latency of successful ones.
@@ -344,6 +348,7 @@ impl Collector {
             classes: Vec::new(),
             client_class: Vec::new(),
             scaling: ScalingLag::default(),
+            stores: Vec::new(),
         }
     }
 
@@ -440,6 +445,30 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             mix(h, (replica as u64) << 1 | begins as u64);
         }
         Record::ReplicaSample { .. } | Record::PoolSample { .. } => {}
+        Record::Store(r) => {
+            // Only observers that fold every record see these (a run's fingerprint takes its
+            // stores' from their own collectors).
+            let (store, what, ok, latency) = match r {
+                StoreRecord::Write { store, ok, latency } => (store, 0, ok, latency),
+                StoreRecord::Read { store, ok, latency } => (store, 1, ok, latency),
+                StoreRecord::Consumed {
+                    store,
+                    first,
+                    delay,
+                } => (store, 2, first, delay),
+                StoreRecord::Cache {
+                    store,
+                    hit,
+                    ok,
+                    latency,
+                } => (store, 4 | u64::from(hit), ok, latency),
+            };
+            mix(
+                h,
+                (store as u64) << 16 | what << 8 | u64::from(ok) << 4 | 22,
+            );
+            mix(h, latency.0);
+        }
         Record::HopFinished {
             hop,
             outcome,
@@ -701,6 +730,15 @@ impl Collector {
 impl Observer<Record> for Collector {
     #[inline]
     fn record(&mut self, now: SimTime, record: &Record) {
+        if let Record::Store(r) = record {
+            // Each store keeps its own statistics and fingerprint, as if it ran alone.
+            let i = r.store() as usize;
+            if self.stores.len() <= i {
+                self.stores.resize_with(i + 1, StoreCollector::default);
+            }
+            self.stores[i].record(now, r);
+            return;
+        }
         mix_record(&mut self.fingerprint, now, record);
         if let Record::Offered { .. } = record {
             // One per request: fault tracking and scaling lags ignore it (a lag due to close
@@ -717,7 +755,7 @@ impl Observer<Record> for Collector {
             self.scaling.record(now, record);
         }
         match *record {
-            Record::Offered { .. } => {} // counted above
+            Record::Offered { .. } | Record::Store(_) => {} // counted above
             Record::Finished {
                 arrived,
                 outcome,

@@ -588,8 +588,6 @@ pub struct ReportInputs<'a> {
     pub notes: Vec<String>,
     /// The stores' sections, in the scenario's order.
     pub stores: Vec<crate::StoreReport>,
-    /// Events the stores handled.
-    pub store_events: u64,
     /// What the scenario expects of the report.
     pub expect: &'a [crate::Expectation],
 }
@@ -607,7 +605,7 @@ impl Report {
             i.slo,
             i.notes,
         );
-        crate::store::add_stores(&mut report, i.stores, i.store_events);
+        crate::store::add_stores(&mut report, i.stores);
         report.check(i.expect);
         report.theory = crate::theory(i.spec);
         report

@@ -570,15 +570,14 @@ impl StoreReport {
     }
 }
 
-/// Adds the stores to a run's report: their figures, their events to the report's count and
-/// their fingerprints to its fingerprint (a report without stores is left as it was).
-pub(crate) fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>, events: u64) {
+/// Adds the stores to a run's report: their figures, and their fingerprints to its fingerprint
+/// (a report without stores is left as it was). Their events are the run's: one loop ran all.
+pub(crate) fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>) {
     if stores.is_empty() {
         return;
     }
     let h = u64::from_str_radix(&report.fingerprint, 16).unwrap_or(0);
     report.fingerprint = format!("{:016x}", with_stores_fingerprint(h, &stores));
-    report.events += events;
     report.stores = stores;
 }
 

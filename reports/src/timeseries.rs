@@ -139,6 +139,7 @@ impl TimeSeries {
         }
         let k = (now.0 / self.window_ns) as usize;
         match *record {
+            Record::Store(_) => {}
             Record::Offered { .. } => {
                 self.advance(k);
                 self.row(k).offered += 1;

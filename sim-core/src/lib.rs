@@ -19,6 +19,7 @@
 //! `f64::ln`/`exp`, so the same seed gives the same bits on every machine.
 
 mod dist;
+mod hosted;
 mod observe;
 mod queue;
 mod rng;
@@ -27,6 +28,7 @@ mod time;
 mod ziggurat;
 
 pub use dist::{Dist, DistError};
+pub use hosted::{EventSlots, HostedScheduler, Schedule};
 pub use observe::{NullObserver, Observer};
 pub use queue::{EventQueue, TimerId};
 pub use rng::{Stream, StreamKey, stream_id};

@@ -549,6 +549,7 @@ fn a_sweep_variant_equals_run_variant_on_every_metric() {
                 // Equal workers per replica: the pool's figure is the replicas' mean.
                 "utilisation" => (per_replica_mean("utilisation"), 6),
                 "mean_queue_length" => (per_replica_mean("mean_queue_length"), 6),
+                "up_fraction" => (per_replica_mean("up_fraction"), 6),
                 other => panic!("metric {other} has no figure in the run report: map it here"),
             };
             // Both print rounded: they agree to the coarser rounding (plus the sum of three

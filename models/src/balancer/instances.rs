@@ -25,6 +25,7 @@
 
 use super::{Balancer, Health, Outlier, Policy, SlowStart, Zone};
 use crate::spec::{BalancerSpec, Spec, Target};
+use crate::system::{CallerId, InstanceId};
 use sim_core::StreamKey;
 
 const NONE: u32 = u32::MAX;
@@ -45,8 +46,8 @@ impl Instances {
     /// The instance of balancer `b` that decides for `caller`'s requests: the caller's own if
     /// `b` is per-client, else `b`'s only instance. O(1).
     #[inline]
-    pub fn of(&self, b: usize, caller: u32) -> usize {
-        match self.of_caller.get(caller as usize) {
+    pub fn of(&self, b: usize, caller: CallerId) -> usize {
+        match self.of_caller.get(caller.ix()) {
             Some(&i) if i != NONE && self.owner[i as usize] == b as u32 => i as usize,
             _ => b,
         }
@@ -54,11 +55,11 @@ impl Instances {
 
     /// The balancer instance `i` belongs to (`NONE` for `NONE`: an attempt no balancer routed).
     #[inline]
-    pub fn owner(&self, i: u32) -> u32 {
-        if i == NONE {
+    pub fn owner(&self, i: InstanceId) -> u32 {
+        if i == InstanceId::NONE {
             NONE
         } else {
-            self.owner[i as usize]
+            self.owner[i.ix()]
         }
     }
 

@@ -10,9 +10,7 @@
 use super::StoreRecord;
 use crate::spec::FailureSpec;
 use crate::store_spec::{ElectionSpec, StoreFault};
-use sim_core::{
-    Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, Until,
-};
+use sim_core::{Dist, Observer, RunStats, Schedule, SimDuration, SimTime, Stream, StreamKey};
 
 /// What can happen in the cluster.
 #[derive(Clone, Copy, Debug)]
@@ -192,8 +190,15 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
     }
 
     /// Runs from time zero to `horizon` (or `max_events`).
+    /// Runs alone from time zero to `horizon` (or `max_events`): the figures and the observer.
     pub fn run(mut self, horizon: SimTime, max_events: u64) -> (ElectionSummary, O) {
-        let mut sched = Scheduler::new();
+        let run = super::run_alone(&mut self, horizon, max_events);
+        (self.summary(run), self.observer)
+    }
+
+    /// Schedules the first events.
+    fn start_at(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
+        let _ = horizon;
         if let Some(f) = &self.failures {
             for (i, rng) in self.fail_rng.iter_mut().enumerate() {
                 sched.after(
@@ -205,14 +210,10 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
         for (i, f) in self.faults.iter().enumerate() {
             sched.at(SimTime(f.at().0), Event::FaultStart { fault: i as u32 });
         }
-        let run = sim_core::run(
-            &mut self,
-            &mut sched,
-            Until {
-                horizon,
-                max_events,
-            },
-        );
+    }
+
+    /// The end-of-run figures, the books checked.
+    fn summary(&mut self, run: RunStats) -> ElectionSummary {
         let leaders = self
             .nodes
             .iter()
@@ -244,7 +245,7 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
             led_ns: self.led.area_until(run.end).0,
             run,
         };
-        (summary, self.observer)
+        summary
     }
 
     fn majority(&self) -> u32 {
@@ -257,7 +258,7 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
         SimDuration(t + (self.timers.uniform() * t as f64) as u64)
     }
 
-    fn arm(&mut self, node: u8, at: SimTime, sched: &mut Scheduler<Event>) {
+    fn arm(&mut self, node: u8, at: SimTime, sched: &mut dyn Schedule<Event>) {
         let n = &mut self.nodes[node as usize];
         n.generation = n.generation.wrapping_add(1);
         let generation = n.generation;
@@ -269,7 +270,7 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
         n.generation = n.generation.wrapping_add(1);
     }
 
-    fn crash(&mut self, node: u8, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn crash(&mut self, node: u8, now: SimTime, sched: &mut dyn Schedule<Event>) {
         self.node_crashes += 1;
         self.disarm(node);
         let was_leader = self.leader == Some(node);
@@ -300,7 +301,7 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
         }
     }
 
-    fn repair(&mut self, node: u8, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn repair(&mut self, node: u8, now: SimTime, sched: &mut dyn Schedule<Event>) {
         // It restarts as a follower with its persisted term and vote; the leader's next
         // heartbeat, if there is a leader, tells it the current term.
         match self.leader {
@@ -316,7 +317,7 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
         }
     }
 
-    fn on_timeout(&mut self, node: u8, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn on_timeout(&mut self, node: u8, now: SimTime, sched: &mut dyn Schedule<Event>) {
         let n = &mut self.nodes[node as usize];
         n.term += 1;
         n.role = Role::Candidate;
@@ -354,7 +355,7 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
         term: u64,
         back: SimDuration,
         now: SimTime,
-        sched: &mut Scheduler<Event>,
+        sched: &mut dyn Schedule<Event>,
     ) {
         if self.nodes[to as usize].down > 0 {
             return;
@@ -414,10 +415,18 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
     }
 }
 
-impl<O: Observer<StoreRecord>> Model for LeaderElection<O> {
+impl<O: Observer<StoreRecord>> super::StoreModel for LeaderElection<O> {
     type Event = Event;
 
-    fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
+    fn start(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
+        self.start_at(sched, horizon);
+    }
+
+    fn finish(&mut self, run: RunStats) -> super::StoreSummary {
+        super::StoreSummary::Election(self.summary(run))
+    }
+
+    fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {
         match event {
             Event::Timeout { node, generation } => {
                 let n = self.nodes[node as usize];

@@ -32,7 +32,12 @@ pub use quorum::{OpCounts, Quorum, QuorumSummary, k_of_n};
 
 use crate::spec::FailureSpec;
 use crate::store_spec::StoreSpec;
-use sim_core::{Observer, SimDuration, SimTime, Stream, StreamKey};
+use sim_core::{
+    EventSlots, HostedScheduler, Model, Observer, RunStats, Schedule, Scheduler, SimDuration,
+    SimTime, Stream, StreamKey, Until,
+};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// A node is down while anything holds it (a random crash, a scheduled fault, a disaster):
 /// takes one hold and says whether it just went down.
@@ -109,6 +114,18 @@ pub enum StoreRecord {
     },
 }
 
+impl StoreRecord {
+    /// The store that made it (its index in the scenario's `stores`).
+    pub fn store(&self) -> u32 {
+        match *self {
+            StoreRecord::Write { store, .. }
+            | StoreRecord::Read { store, .. }
+            | StoreRecord::Consumed { store, .. }
+            | StoreRecord::Cache { store, .. } => store,
+        }
+    }
+}
+
 /// A store's end-of-run figures.
 #[derive(Clone, Debug)]
 pub enum StoreSummary {
@@ -137,38 +154,139 @@ impl StoreSummary {
     }
 }
 
-/// Runs store `index` of a scenario (spec `spec`) from time zero to `horizon` (or
-/// `max_events`), with the streams of `key`, feeding `observer`.
-pub fn run_store<O: Observer<StoreRecord>>(
+/// A store kind's model on the shared event loop: the one trait a store kind implements.
+/// Its events are its own type (they wait in its slots, the topology's queue holds their slot
+/// numbers), its draws come from `store/<name>/…` streams, its operations are
+/// [`StoreRecord`]s, its end is a [`StoreSummary`].
+pub trait StoreModel {
+    /// Everything that can happen in this store.
+    type Event: Copy;
+    /// Schedules its first events (the run ends at `horizon`).
+    fn start(&mut self, sched: &mut dyn Schedule<Self::Event>, horizon: SimTime);
+    /// Reacts to one of its events.
+    fn handle(&mut self, now: SimTime, event: Self::Event, sched: &mut dyn Schedule<Self::Event>);
+    /// Its end-of-run figures, its books checked; `run` is the kernel's account of its events.
+    fn finish(&mut self, run: RunStats) -> StoreSummary;
+}
+
+/// Runs a store on a loop of its own (unit tests, and a store's figures without the rest).
+pub fn run_alone<M: StoreModel>(model: &mut M, horizon: SimTime, max_events: u64) -> RunStats {
+    struct Alone<'a, M>(&'a mut M);
+    impl<M: StoreModel> Model for Alone<'_, M> {
+        type Event = M::Event;
+        fn handle(&mut self, now: SimTime, e: M::Event, sched: &mut Scheduler<M::Event>) {
+            self.0.handle(now, e, sched);
+        }
+    }
+    let mut sched = Scheduler::new();
+    model.start(&mut sched, horizon);
+    sim_core::run(
+        &mut Alone(model),
+        &mut sched,
+        Until {
+            horizon,
+            max_events,
+        },
+    )
+}
+
+/// The records a hosted store emits, waiting for the host to pass them on (in order, at the
+/// time they were made). Shared by the store (its observer) and its host.
+#[derive(Clone, Default)]
+pub struct Outbox(Rc<RefCell<Vec<(SimTime, StoreRecord)>>>);
+
+impl Observer<StoreRecord> for Outbox {
+    #[inline]
+    fn record(&mut self, now: SimTime, r: &StoreRecord) {
+        self.0.borrow_mut().push((now, *r));
+    }
+}
+
+/// A store on the topology's event loop, its event type erased: what the topology holds.
+pub trait HostedStore {
+    /// Schedules its first events as store `me` of the host.
+    fn start(&mut self, me: u32, sched: &mut Scheduler<crate::Event>, horizon: SimTime);
+    /// Handles its event waiting in `slot`; its records go to `out`.
+    fn handle(
+        &mut self,
+        now: SimTime,
+        me: u32,
+        slot: u32,
+        sched: &mut Scheduler<crate::Event>,
+        out: &mut dyn FnMut(SimTime, &StoreRecord),
+    );
+    /// Its end-of-run figures; `run` is the whole loop's account, its own events replace the
+    /// count.
+    fn finish(&mut self, run: RunStats) -> StoreSummary;
+}
+
+struct Hosting<M: StoreModel> {
+    model: M,
+    slots: EventSlots<M::Event>,
+    outbox: Outbox,
+    events: u64,
+}
+
+fn wrap(store: u32, slot: u32) -> crate::Event {
+    crate::Event::Store(store, slot)
+}
+
+impl<M: StoreModel> HostedStore for Hosting<M> {
+    fn start(&mut self, me: u32, sched: &mut Scheduler<crate::Event>, horizon: SimTime) {
+        let mut view = HostedScheduler::new(sched, &mut self.slots, me, wrap);
+        self.model.start(&mut view, horizon);
+    }
+
+    #[inline]
+    fn handle(
+        &mut self,
+        now: SimTime,
+        me: u32,
+        slot: u32,
+        sched: &mut Scheduler<crate::Event>,
+        out: &mut dyn FnMut(SimTime, &StoreRecord),
+    ) {
+        self.events += 1;
+        let e = self.slots.take(slot);
+        let mut view = HostedScheduler::new(sched, &mut self.slots, me, wrap);
+        self.model.handle(now, e, &mut view);
+        let mut records = self.outbox.0.borrow_mut();
+        for (t, r) in records.iter() {
+            out(*t, r);
+        }
+        records.clear();
+    }
+
+    fn finish(&mut self, run: RunStats) -> StoreSummary {
+        self.model.finish(RunStats {
+            events: self.events,
+            ..run
+        })
+    }
+}
+
+/// Store `index` of a scenario, ready for the topology's loop: the one place that turns a
+/// store kind's spec into its model (register a new kind here).
+pub fn host(
     spec: &StoreSpec,
     index: u32,
     key: StreamKey,
     horizon: SimTime,
-    max_events: u64,
-    observer: O,
-) -> (StoreSummary, O) {
+) -> Box<dyn HostedStore> {
+    fn boxed<M: StoreModel + 'static>(model: impl FnOnce(Outbox) -> M) -> Box<dyn HostedStore> {
+        let outbox = Outbox::default();
+        Box::new(Hosting {
+            model: model(outbox.clone()),
+            slots: EventSlots::default(),
+            outbox,
+            events: 0,
+        })
+    }
     match spec {
-        StoreSpec::PrimaryBackup(s) => {
-            let (sum, o) = PrimaryBackup::new(s, index, key, observer).run(horizon, max_events);
-            (StoreSummary::PrimaryBackup(sum), o)
-        }
-        StoreSpec::Quorum(s) => {
-            let (sum, o) = Quorum::new(s, index, key, observer).run(horizon, max_events);
-            (StoreSummary::Quorum(sum), o)
-        }
-        StoreSpec::Election(s) => {
-            let (sum, o) = LeaderElection::new(s, key, observer).run(horizon, max_events);
-            (StoreSummary::Election(sum), o)
-        }
-        StoreSpec::Broker(s) => {
-            let (sum, o) = Broker::new(s, index, key, observer).run(horizon, max_events);
-            (StoreSummary::Broker(sum), o)
-        }
-        StoreSpec::Cache(s) => {
-            let (mut sum, o) =
-                Cache::new(s, index, key, horizon, observer).run(horizon, max_events);
-            sum.theory = cache::theory(s);
-            (StoreSummary::Cache(sum), o)
-        }
+        StoreSpec::PrimaryBackup(s) => boxed(|o| PrimaryBackup::new(s, index, key, o)),
+        StoreSpec::Quorum(s) => boxed(|o| Quorum::new(s, index, key, o)),
+        StoreSpec::Election(s) => boxed(|o| LeaderElection::new(s, key, o)),
+        StoreSpec::Broker(s) => boxed(|o| Broker::new(s, index, key, o)),
+        StoreSpec::Cache(s) => boxed(|o| Cache::new(s, index, key, horizon, o)),
     }
 }

@@ -8,9 +8,7 @@ use super::StoreRecord;
 use crate::spec::FailureSpec;
 use crate::stats::TimeWeighted;
 use crate::store_spec::QuorumSpec;
-use sim_core::{
-    Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, Until,
-};
+use sim_core::{Dist, Observer, RunStats, Schedule, SimDuration, SimTime, Stream, StreamKey};
 
 /// P(at least `k` of `n` independent components are up), each up with probability `a`.
 pub fn k_of_n(n: u32, k: u32, a: f64) -> f64 {
@@ -170,8 +168,15 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
 
     /// Runs from time zero to `horizon` (or `max_events`) and returns the summary and the
     /// observer.
+    /// Runs alone from time zero to `horizon` (or `max_events`): the figures and the observer.
     pub fn run(mut self, horizon: SimTime, max_events: u64) -> (QuorumSummary, O) {
-        let mut sched = Scheduler::new();
+        let run = super::run_alone(&mut self, horizon, max_events);
+        (self.summary(run), self.observer)
+    }
+
+    /// Schedules the first events.
+    fn start_at(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
+        let _ = horizon;
         sched.after(self.writes_gap.sample(&mut self.write_rng), Event::Write);
         if let Some(g) = &self.reads_gap {
             sched.after(g.sample(&mut self.read_rng), Event::Read);
@@ -184,14 +189,10 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
                 );
             }
         }
-        let run = sim_core::run(
-            &mut self,
-            &mut sched,
-            Until {
-                horizon,
-                max_events,
-            },
-        );
+    }
+
+    /// The end-of-run figures, the books checked.
+    fn summary(&mut self, run: RunStats) -> QuorumSummary {
         let end = run.end;
         for ops in [&self.writes, &self.reads] {
             assert_eq!(
@@ -231,7 +232,7 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             replica_availability: availability,
             run,
         };
-        (summary, self.observer)
+        summary
     }
 
     /// An operation that needs `quorum` answers: its latency, or `None` when too few are up.
@@ -269,10 +270,18 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
     }
 }
 
-impl<O: Observer<StoreRecord>> Model for Quorum<O> {
+impl<O: Observer<StoreRecord>> super::StoreModel for Quorum<O> {
     type Event = Event;
 
-    fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
+    fn start(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
+        self.start_at(sched, horizon);
+    }
+
+    fn finish(&mut self, run: RunStats) -> super::StoreSummary {
+        super::StoreSummary::Quorum(self.summary(run))
+    }
+
+    fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {
         match event {
             Event::Write => {
                 sched.after(self.writes_gap.sample(&mut self.write_rng), Event::Write);

@@ -4,31 +4,15 @@
 
 use super::*;
 
-/// Puts `x` in a free slot of `slab` (or a new one) and returns its index: no allocation once
-/// the slab has grown to the work in flight.
-#[inline]
-fn slab_insert<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, x: T) -> u32 {
-    match free.pop() {
-        Some(i) => {
-            slab[i as usize] = x;
-            i
-        }
-        None => {
-            slab.push(x);
-            (slab.len() - 1) as u32
-        }
-    }
-}
-
 /// The request life cycle's state: callers (clients, then one per hop), calls and attempts in
 /// slabs (no allocation once grown to the work in flight), and what they add up to.
 pub(super) struct Requests {
     /// Clients first; hop `h` is caller `n_clients + h`.
     pub(super) clients: Vec<Client>,
     pub(super) calls: Vec<Call>,
-    pub(super) free_calls: Vec<u32>,
+    pub(super) free_calls: Vec<CallId>,
     pub(super) attempts: Vec<Attempt>,
-    pub(super) free_attempts: Vec<u32>,
+    pub(super) free_attempts: Vec<AttemptId>,
     /// Some caller hedges (or a pool has dependencies): service must be cancellable.
     pub(super) hedging: bool,
     pub(super) resilience: ResilienceCounts,
@@ -64,12 +48,12 @@ pub(super) struct Client {
 pub(super) struct Call {
     /// Sequence number of the request in the run (0, 1, 2, …): its name in traces.
     pub(super) seq: u64,
-    pub(super) client: u32,
+    pub(super) client: CallerId,
     pub(super) arrived: SimTime,
     /// Attempts started (short-circuited ones included).
     pub(super) attempts: u32,
     /// Live attempts, linked through `Attempt::sibling`.
-    pub(super) live: u32,
+    pub(super) live: AttemptId,
     /// The overall deadline.
     pub(super) deadline: Option<TimerId>,
     /// The backoff before the next retry, or the delay before the next hedged copy.
@@ -77,33 +61,33 @@ pub(super) struct Call {
     /// The last backoff (decorrelated jitter draws from it).
     pub(super) last_delay: SimDuration,
     /// The replica of the latest attempt (for the record).
-    pub(super) replica: u32,
+    pub(super) replica: ReplicaId,
     /// The client still waits for an outcome.
     pub(super) waiting: bool,
     /// Priority class (0 first), the client's; a dependency call inherits its caller's.
     pub(super) priority: u8,
     /// For a dependency call: the attempt that made it (`NONE` for a client's request).
-    pub(super) parent: u32,
+    pub(super) parent: AttemptId,
     /// The next call of the same parent attempt.
-    pub(super) next_child: u32,
+    pub(super) next_child: CallId,
 }
 
 /// One try of a call at a replica.
 #[derive(Clone, Copy)]
 pub(super) struct Attempt {
-    pub(super) call: u32,
+    pub(super) call: CallId,
     pub(super) sent: SimTime,
     pub(super) started: SimTime,
     pub(super) service: SimDuration,
-    pub(super) replica: u32,
+    pub(super) replica: ReplicaId,
     /// The balancer instance that chose the replica, and the backend slot it counted the
     /// attempt in (its completion decrements that instance's count).
-    pub(super) balancer: u32,
+    pub(super) balancer: InstanceId,
     pub(super) slot: u32,
     /// Position in the replica's `in_service` list while in service.
     pub(super) pos: u32,
     /// Next live attempt of the same call.
-    pub(super) sibling: u32,
+    pub(super) sibling: AttemptId,
     /// The breaker epoch that permitted it (`NONE` without a breaker).
     pub(super) epoch: u32,
     pub(super) try_timeout: Option<TimerId>,
@@ -123,7 +107,7 @@ pub(super) struct Attempt {
     pub(super) deps_ok: u16,
     pub(super) deps_failed: u16,
     /// Its dependency calls in flight, linked through `Call::next_child`.
-    pub(super) children: u32,
+    pub(super) children: CallId,
     /// Processor sharing: when it finishes, in its replica's shared clock.
     pub(super) ps_finish: u64,
 }
@@ -131,25 +115,25 @@ pub(super) struct Attempt {
 impl<O: Observer<Record>> System<O> {
     /// The gap to client `c`'s next arrival.
     #[inline]
-    pub(super) fn next_gap(&mut self, now: SimTime, c: u32) -> SimDuration {
-        let client = &mut self.req.clients[c as usize];
+    pub(super) fn next_gap(&mut self, now: SimTime, c: CallerId) -> SimDuration {
+        let client = &mut self.req.clients[c];
         match &client.steps {
             None => client.interarrival.sample(&mut client.rng),
             Some(steps) => crate::spec::steps_gap(steps, now, &mut client.rng),
         }
     }
 
-    pub(super) fn on_arrival(&mut self, now: SimTime, c: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn on_arrival(&mut self, now: SimTime, c: CallerId, sched: &mut Scheduler<Event>) {
         let gap = self.next_gap(now, c);
         sched.after(gap, Event::Call(CallEvent::Arrival(c)));
-        self.open_call(now, c, NONE, sched);
+        self.open_call(now, c, AttemptId::NONE, sched);
     }
 
     /// What caller `c` counts its resilience figures in: the run's for a client, its own for
     /// a hop.
     #[inline]
-    pub(super) fn rc(&mut self, c: u32) -> &mut ResilienceCounts {
-        match c.checked_sub(self.req.n_clients) {
+    pub(super) fn rc(&mut self, c: CallerId) -> &mut ResilienceCounts {
+        match c.hop(self.req.n_clients) {
             Some(h) => &mut self.tiers.hops[h as usize].resilience,
             None => &mut self.req.resilience,
         }
@@ -159,36 +143,54 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn record_breaker(
         &mut self,
         now: SimTime,
-        c: u32,
+        c: CallerId,
         state: crate::breaker::BreakerState,
     ) {
-        let rec = match c.checked_sub(self.req.n_clients) {
-            None => Record::BreakerChange { client: c, state },
+        let rec = match c.hop(self.req.n_clients) {
+            None => Record::BreakerChange { client: c.0, state },
             Some(hop) => Record::HopBreakerChange { hop, state },
         };
         self.observer.record(now, &rec);
     }
 
-    pub(super) fn new_call(&mut self, call: Call) -> u32 {
-        slab_insert(&mut self.req.calls, &mut self.req.free_calls, call)
+    pub(super) fn new_call(&mut self, call: Call) -> CallId {
+        match self.req.free_calls.pop() {
+            Some(i) => {
+                self.req.calls[i] = call;
+                i
+            }
+            None => {
+                self.req.calls.push(call);
+                CallId((self.req.calls.len() - 1) as u32)
+            }
+        }
     }
 
-    pub(super) fn new_attempt(&mut self, a: Attempt) -> u32 {
-        slab_insert(&mut self.req.attempts, &mut self.req.free_attempts, a)
+    pub(super) fn new_attempt(&mut self, a: Attempt) -> AttemptId {
+        match self.req.free_attempts.pop() {
+            Some(i) => {
+                self.req.attempts[i] = a;
+                i
+            }
+            None => {
+                self.req.attempts.push(a);
+                AttemptId((self.req.attempts.len() - 1) as u32)
+            }
+        }
     }
 
     /// Frees an attempt nobody needs any more (its caller has its result and no server holds it).
     #[inline]
-    pub(super) fn release_attempt(&mut self, id: u32) {
-        let a = &self.req.attempts[id as usize];
+    pub(super) fn release_attempt(&mut self, id: AttemptId) {
+        let a = &self.req.attempts[id];
         if !a.live && !a.at_server {
             self.free_attempt(id);
         }
     }
 
     #[inline]
-    pub(super) fn free_attempt(&mut self, id: u32) {
-        self.req.attempts[id as usize].pos = NONE;
+    pub(super) fn free_attempt(&mut self, id: AttemptId) {
+        self.req.attempts[id].pos = NONE;
         self.req.free_attempts.push(id);
     }
 
@@ -197,18 +199,18 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn open_call(
         &mut self,
         now: SimTime,
-        c: u32,
-        parent: u32,
+        c: CallerId,
+        parent: AttemptId,
         sched: &mut Scheduler<Event>,
     ) {
-        let client = &mut self.req.clients[c as usize];
+        let client = &mut self.req.clients[c];
         let (timeout, full) = (client.timeout, client.in_flight >= client.max_in_flight);
         client.in_flight += 1;
-        let top = parent == NONE;
+        let top = parent == AttemptId::NONE;
         let (seq, priority) = if top {
             (self.req.counts.offered, client.priority)
         } else {
-            let c = &self.req.calls[self.req.attempts[parent as usize].call as usize];
+            let c = &self.req.calls[self.req.attempts[parent].call.ix()];
             (c.seq, c.priority)
         };
         let id = self.new_call(Call {
@@ -216,14 +218,14 @@ impl<O: Observer<Record>> System<O> {
             client: c,
             arrived: now,
             attempts: 0,
-            live: NONE,
+            live: AttemptId::NONE,
             deadline: None,
             pending: None,
             last_delay: SimDuration::ZERO,
-            replica: NONE,
+            replica: ReplicaId::NONE,
             waiting: true,
             parent,
-            next_child: NONE,
+            next_child: CallId::NONE,
             priority,
         });
         if top {
@@ -232,16 +234,16 @@ impl<O: Observer<Record>> System<O> {
             self.observer.record(
                 now,
                 &Record::Offered {
-                    client: c,
+                    client: c.0,
                     request: seq,
                 },
             );
         } else {
-            let h = &mut self.tiers.hops[(c - self.req.n_clients) as usize];
+            let h = &mut self.tiers.hops[(c.0 - self.req.n_clients) as usize];
             h.offered += 1;
             h.in_flight += 1;
-            let p = &mut self.req.attempts[parent as usize];
-            self.req.calls[id as usize].next_child = p.children;
+            let p = &mut self.req.attempts[parent];
+            self.req.calls[id].next_child = p.children;
             p.children = id;
         }
         if full {
@@ -250,7 +252,7 @@ impl<O: Observer<Record>> System<O> {
             return;
         }
         if let Some(t) = timeout {
-            self.req.calls[id as usize].deadline =
+            self.req.calls[id].deadline =
                 Some(sched.timeout_after(t, Event::Call(CallEvent::Deadline(id))));
         }
         self.send_attempt(now, id, false, sched);
@@ -261,14 +263,14 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn send_attempt(
         &mut self,
         now: SimTime,
-        call: u32,
+        call: CallId,
         is_retry: bool,
         sched: &mut Scheduler<Event>,
     ) {
-        let cl = &mut self.req.calls[call as usize];
+        let cl = &mut self.req.calls[call];
         cl.attempts += 1;
         let (c, attempts_made) = (cl.client, cl.attempts);
-        let client = &mut self.req.clients[c as usize];
+        let client = &mut self.req.clients[c];
         let epoch = match client.breaker.as_mut() {
             Some(b) => {
                 let before = b.state();
@@ -289,7 +291,7 @@ impl<O: Observer<Record>> System<O> {
             None => NONE,
         };
         self.rc(c).attempts += 1;
-        let client = &mut self.req.clients[c as usize];
+        let client = &mut self.req.clients[c];
         if is_retry {
             client.retries_in_flight += 1;
         }
@@ -298,15 +300,15 @@ impl<O: Observer<Record>> System<O> {
             client.retry.as_ref().and_then(|r| r.per_try_timeout),
             client.hedge,
         );
-        let cl = &mut self.req.calls[call as usize];
+        let cl = &mut self.req.calls[call];
         let sibling = cl.live;
         let id = self.new_attempt(Attempt {
             call,
             sent: now,
             started: now,
             service: SimDuration::ZERO,
-            replica: NONE,
-            balancer: NONE,
+            replica: ReplicaId::NONE,
+            balancer: InstanceId::NONE,
             slot: NONE,
             pos: NONE,
             sibling,
@@ -321,39 +323,39 @@ impl<O: Observer<Record>> System<O> {
             deps_started: 0,
             deps_ok: 0,
             deps_failed: 0,
-            children: NONE,
+            children: CallId::NONE,
             ps_finish: 0,
         });
-        self.req.calls[call as usize].live = id;
+        self.req.calls[call].live = id;
         if let Some(t) = per_try {
-            self.req.attempts[id as usize].try_timeout =
+            self.req.attempts[id].try_timeout =
                 Some(sched.timeout_after(t, Event::Call(CallEvent::TryTimeout(id))));
         }
         if let Some(h) = hedge
             && attempts_made < h.max_copies
         {
-            let cl = &mut self.req.calls[call as usize];
+            let cl = &mut self.req.calls[call];
             if let Some(t) = cl.pending.take() {
                 sched.cancel(t);
             }
             cl.pending = Some(sched.timeout_after(h.delay, Event::Call(CallEvent::Hedge(call))));
         }
-        let parent = self.req.calls[call as usize].parent;
-        let from = if parent == NONE {
-            self.routing.client_zone[c as usize]
+        let parent = self.req.calls[call].parent;
+        let from = if parent == AttemptId::NONE {
+            self.routing.client_zone[c.ix()]
         } else {
-            self.routing.replica_zone[self.req.attempts[parent as usize].replica as usize]
+            self.routing.replica_zone[self.req.attempts[parent].replica.ix()]
         };
         // A partition swallows the attempt: no answer ever comes, only its timeouts end it.
         match self.route(target, id, from) {
             Ok(replica) => {
-                self.req.calls[call as usize].replica = replica;
+                self.req.calls[call].replica = replica;
                 self.deliver(now, id, replica, sched);
             }
             Err(Some(replica)) => {
                 // Sent towards a replica it cannot reach: lost on the way.
-                self.req.calls[call as usize].replica = replica;
-                self.req.attempts[id as usize].replica = replica;
+                self.req.calls[call].replica = replica;
+                self.req.attempts[id].replica = replica;
             }
             Err(None) => {}
         }
@@ -365,11 +367,11 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn attempt_ended(
         &mut self,
         now: SimTime,
-        id: u32,
+        id: AttemptId,
         outcome: Outcome,
         sched: &mut Scheduler<Event>,
     ) {
-        let a = &mut self.req.attempts[id as usize];
+        let a = &mut self.req.attempts[id];
         if !a.live {
             self.release_attempt(id);
             return;
@@ -385,8 +387,8 @@ impl<O: Observer<Record>> System<O> {
             self.abandoned(now, id, sched);
         }
         let ok = outcome == Outcome::Succeeded;
-        let c = self.req.calls[a.call as usize].client;
-        let client = &mut self.req.clients[c as usize];
+        let c = self.req.calls[a.call].client;
+        let client = &mut self.req.clients[c];
         if a.is_retry {
             client.retries_in_flight = dec(client.retries_in_flight, now, "retries in flight");
         }
@@ -413,18 +415,18 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// Removes live attempt `id` from its call's list.
-    pub(super) fn unlink(&mut self, id: u32) {
-        let a = self.req.attempts[id as usize];
-        let call = &mut self.req.calls[a.call as usize];
+    pub(super) fn unlink(&mut self, id: AttemptId) {
+        let a = self.req.attempts[id];
+        let call = &mut self.req.calls[a.call];
         if call.live == id {
             call.live = a.sibling;
             return;
         }
         let mut cur = call.live;
-        while cur != NONE {
-            let next = self.req.attempts[cur as usize].sibling;
+        while cur != AttemptId::NONE {
+            let next = self.req.attempts[cur].sibling;
             if next == id {
-                self.req.attempts[cur as usize].sibling = a.sibling;
+                self.req.attempts[cur].sibling = a.sibling;
                 return;
             }
             cur = next;
@@ -436,16 +438,16 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn after_failure(
         &mut self,
         now: SimTime,
-        call: u32,
+        call: CallId,
         outcome: Outcome,
         sched: &mut Scheduler<Event>,
     ) {
-        let cl = &self.req.calls[call as usize];
-        if !cl.waiting || cl.live != NONE {
+        let cl = &self.req.calls[call];
+        if !cl.waiting || cl.live != AttemptId::NONE {
             return;
         }
         let (attempts, last_delay, c) = (cl.attempts, cl.last_delay, cl.client);
-        let client = &mut self.req.clients[c as usize];
+        let client = &mut self.req.clients[c];
         if let Some(h) = client.hedge
             && attempts < h.max_copies
             && outcome != Outcome::ShortCircuited
@@ -467,16 +469,16 @@ impl<O: Observer<Record>> System<O> {
                 let rng = client.retry_rng.as_mut().unwrap_or_else(|| unreachable!());
                 let prev = if k == 0 { r.backoff.base } else { last_delay };
                 let delay = r.backoff.delay(k, prev, rng);
-                let cl = &mut self.req.calls[call as usize];
+                let cl = &mut self.req.calls[call];
                 cl.last_delay = delay;
                 if let Some(t) = cl.pending.take() {
                     sched.cancel(t);
                 }
                 cl.pending = Some(sched.timer_after(delay, Event::Call(CallEvent::Retry(call))));
                 let (request, attempt) = (cl.seq, attempts + 1);
-                let rec = match c.checked_sub(self.req.n_clients) {
+                let rec = match c.hop(self.req.n_clients) {
                     None => Record::Retry {
-                        client: c,
+                        client: c.0,
                         request,
                         attempt,
                         delay,
@@ -501,7 +503,7 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn finish_call(
         &mut self,
         now: SimTime,
-        call: u32,
+        call: CallId,
         outcome: Outcome,
         winner: Option<&Attempt>,
         sched: &mut Scheduler<Event>,
@@ -516,13 +518,13 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn end_call(
         &mut self,
         now: SimTime,
-        call: u32,
+        call: CallId,
         outcome: Option<Outcome>,
         winner: Option<&Attempt>,
         cancel: bool,
         sched: &mut Scheduler<Event>,
     ) {
-        let cl = &mut self.req.calls[call as usize];
+        let cl = &mut self.req.calls[call];
         if !cl.waiting {
             return;
         }
@@ -533,16 +535,16 @@ impl<O: Observer<Record>> System<O> {
         if let Some(t) = cl.pending.take() {
             sched.cancel(t);
         }
-        let mut cur = std::mem::replace(&mut cl.live, NONE);
-        while cur != NONE {
-            let a = &mut self.req.attempts[cur as usize];
+        let mut cur = std::mem::replace(&mut cl.live, AttemptId::NONE);
+        while cur != AttemptId::NONE {
+            let a = &mut self.req.attempts[cur];
             let next = a.sibling;
             a.live = false;
             if let Some(t) = a.try_timeout.take() {
                 sched.cancel(t);
             }
             let a = *a;
-            let c = self.req.calls[call as usize].client as usize;
+            let c = self.req.calls[call].client.ix();
             if a.is_retry {
                 let client = &mut self.req.clients[c];
                 client.retries_in_flight = dec(client.retries_in_flight, now, "retries in flight");
@@ -550,7 +552,7 @@ impl<O: Observer<Record>> System<O> {
             if cancel {
                 self.lb_attempt_ended(now, &a, None, sched);
                 if self.cancel_at_server(now, cur, sched) {
-                    self.rc(c as u32).cancelled += 1;
+                    self.rc(CallerId(c as u32)).cancelled += 1;
                 }
             } else {
                 self.lb_attempt_ended(now, &a, Some(Outcome::TimedOut), sched);
@@ -559,10 +561,10 @@ impl<O: Observer<Record>> System<O> {
             self.release_attempt(cur);
             cur = next;
         }
-        let cl = self.req.calls[call as usize];
-        let client = &mut self.req.clients[cl.client as usize];
+        let cl = self.req.calls[call];
+        let client = &mut self.req.clients[cl.client];
         client.in_flight = dec(client.in_flight, now, "a client's requests in flight");
-        if let Some(h) = cl.client.checked_sub(self.req.n_clients) {
+        if let Some(h) = cl.client.hop(self.req.n_clients) {
             if outcome.is_some() {
                 self.unlink_child(cl.parent, call);
             }
@@ -583,8 +585,8 @@ impl<O: Observer<Record>> System<O> {
         }
         let rec = Record::Finished {
             request: cl.seq,
-            replica,
-            client: cl.client,
+            replica: replica.0,
+            client: cl.client.0,
             arrived: cl.arrived,
             outcome,
             latency: now.since(cl.arrived),
@@ -605,20 +607,20 @@ impl<O: Observer<Record>> System<O> {
         match e {
             CallEvent::Arrival(c) => self.on_arrival(now, c, sched),
             CallEvent::Deadline(call) => {
-                self.req.calls[call as usize].deadline = None;
+                self.req.calls[call].deadline = None;
                 // The server keeps working on it: the client has gone, the work has not.
                 self.finish_call(now, call, Outcome::TimedOut, None, sched);
             }
             CallEvent::TryTimeout(id) => {
-                self.req.attempts[id as usize].try_timeout = None;
+                self.req.attempts[id].try_timeout = None;
                 self.attempt_ended(now, id, Outcome::TimedOut, sched);
             }
             CallEvent::Retry(call) => {
-                self.req.calls[call as usize].pending = None;
+                self.req.calls[call].pending = None;
                 self.send_attempt(now, call, true, sched);
             }
             CallEvent::Hedge(call) => {
-                let cl = &mut self.req.calls[call as usize];
+                let cl = &mut self.req.calls[call];
                 cl.pending = None;
                 if cl.waiting {
                     self.req.resilience.hedges += 1;

@@ -89,25 +89,30 @@ impl Discovery {
 }
 
 impl<O: Observer<Record>> System<O> {
-    fn set_registered(&mut self, now: SimTime, r: u32, registered: bool) {
-        if self.discovery.registered[r as usize] == registered {
+    fn set_registered(&mut self, now: SimTime, r: ReplicaId, registered: bool) {
+        if self.discovery.registered[r.ix()] == registered {
             return;
         }
-        self.discovery.registered[r as usize] = registered;
+        self.discovery.registered[r.ix()] = registered;
         self.observer.record(
             now,
             &Record::Registered {
-                replica: r,
+                replica: r.0,
                 registered,
             },
         );
-        let p = self.service.replicas[r as usize].pool as usize;
+        let p = self.service.replicas[r].pool as usize;
         self.refresh_members(p);
     }
 
     /// Replica `r` started serving (repair, warm-up end): it registers after the delay.
-    pub(super) fn discovery_started(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
-        let i = r as usize;
+    pub(super) fn discovery_started(
+        &mut self,
+        now: SimTime,
+        r: ReplicaId,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let i = r.ix();
         // A draining replica that is repaired stays out of the registry.
         if !self.discovery.on[i] || self.scaling.slot[i] != super::scaling::Slot::Active {
             return;
@@ -130,8 +135,13 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// The registration of replica `r` goes through: a new lease, renewed from now on.
-    pub(super) fn registered_now(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
-        let i = r as usize;
+    pub(super) fn registered_now(
+        &mut self,
+        now: SimTime,
+        r: ReplicaId,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let i = r.ix();
         self.discovery.register[i] = None;
         if let Some(t) = self.discovery.expire[i].take() {
             sched.cancel(t);
@@ -142,8 +152,13 @@ impl<O: Observer<Record>> System<O> {
 
     /// Replica `r` crashed: a pending registration never happens; a registration expires `ttl`
     /// after the last heartbeat.
-    pub(super) fn discovery_crashed(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
-        let i = r as usize;
+    pub(super) fn discovery_crashed(
+        &mut self,
+        now: SimTime,
+        r: ReplicaId,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let i = r.ix();
         if !self.discovery.on[i] {
             return;
         }
@@ -162,14 +177,14 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// The registration of replica `r` expired.
-    pub(super) fn expired(&mut self, now: SimTime, r: u32) {
-        self.discovery.expire[r as usize] = None;
+    pub(super) fn expired(&mut self, now: SimTime, r: ReplicaId) {
+        self.discovery.expire[r.ix()] = None;
         self.set_registered(now, r, false);
     }
 
     /// Replica `r` is being scaled in: it deregisters at once.
-    pub(super) fn discovery_leave(&mut self, r: u32, sched: &mut Scheduler<Event>) {
-        let i = r as usize;
+    pub(super) fn discovery_leave(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        let i = r.ix();
         if !self.discovery.on[i] {
             return;
         }
@@ -189,7 +204,7 @@ impl<O: Observer<Record>> System<O> {
             self.observer.record(
                 now,
                 &Record::Registered {
-                    replica: r,
+                    replica: r.0,
                     registered: false,
                 },
             );

@@ -19,11 +19,11 @@ pub(super) struct Faults {
 }
 
 impl<O: Observer<Record>> System<O> {
-    pub(super) fn schedule_crash(&mut self, r: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn schedule_crash(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
         if !self.scaling.runs(r) {
             return; // not provisioned: its crash process starts when it is
         }
-        let rep = &mut self.service.replicas[r as usize];
+        let rep = &mut self.service.replicas[r];
         let pool = &self.service.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
             let ttf = f.time_to_failure.sample(rng);
@@ -35,13 +35,13 @@ impl<O: Observer<Record>> System<O> {
     #[inline]
     pub(super) fn failure_after(
         &mut self,
-        r: u32,
+        r: ReplicaId,
         d: SimDuration,
         e: Event,
         sched: &mut Scheduler<Event>,
     ) {
-        if self.scaling.scaled[r as usize] {
-            self.scaling.failure_timer[r as usize] = Some(sched.timer_after(d, e));
+        if self.scaling.scaled[r.ix()] {
+            self.scaling.failure_timer[r.ix()] = Some(sched.timer_after(d, e));
         } else {
             sched.after(d, e);
         }
@@ -55,11 +55,11 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn fail_held(
         &mut self,
         now: SimTime,
-        lost: &[u32],
+        lost: &[AttemptId],
         sched: &mut Scheduler<Event>,
     ) -> u64 {
         for &id in lost {
-            let a = &mut self.req.attempts[id as usize];
+            let a = &mut self.req.attempts[id];
             if let Some(t) = a.done.take() {
                 sched.cancel(t);
             }
@@ -67,7 +67,7 @@ impl<O: Observer<Record>> System<O> {
         }
         let mut failed = 0;
         for &id in lost {
-            let a = &mut self.req.attempts[id as usize];
+            let a = &mut self.req.attempts[id];
             a.pos = NONE;
             a.at_server = false;
             if a.waiting_deps {
@@ -75,7 +75,7 @@ impl<O: Observer<Record>> System<O> {
                 a.waiting_deps = false;
                 self.cancel_dependencies(now, id, false, sched);
             }
-            if self.req.attempts[id as usize].live {
+            if self.req.attempts[id].live {
                 failed += 1;
                 self.attempt_ended(now, id, Outcome::Crashed, sched);
             } else {
@@ -85,8 +85,8 @@ impl<O: Observer<Record>> System<O> {
         failed
     }
 
-    pub(super) fn on_crash(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
-        let rep = &mut self.service.replicas[r as usize];
+    pub(super) fn on_crash(&mut self, now: SimTime, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.service.replicas[r];
         assert!(
             rep.is_up,
             "invariant: replica {r} crashed while down (t = {now})"
@@ -105,11 +105,11 @@ impl<O: Observer<Record>> System<O> {
         }
         // The crash first, then what it failed: observers attribute the losses to it.
         self.observer
-            .record(now, &Record::ReplicaDown { replica: r });
+            .record(now, &Record::ReplicaDown { replica: r.0 });
         self.fail_held(now, &lost, sched);
         lost.clear();
         self.scratch = lost;
-        let rep = &mut self.service.replicas[r as usize];
+        let rep = &mut self.service.replicas[r];
         let pool = &self.service.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
             let ttr = f.time_to_repair.sample(rng);
@@ -118,14 +118,15 @@ impl<O: Observer<Record>> System<O> {
         self.discovery_crashed(now, r, sched);
     }
 
-    pub(super) fn on_repair(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
-        let rep = &mut self.service.replicas[r as usize];
+    pub(super) fn on_repair(&mut self, now: SimTime, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.service.replicas[r];
         assert!(
             !rep.is_up,
             "invariant: replica {r} repaired while up (t = {now})"
         );
         self.bring_up(now, r);
-        self.observer.record(now, &Record::ReplicaUp { replica: r });
+        self.observer
+            .record(now, &Record::ReplicaUp { replica: r.0 });
         self.schedule_crash(r, sched);
         self.discovery_started(now, r, sched);
     }
@@ -147,11 +148,11 @@ impl<O: Observer<Record>> System<O> {
                     FaultKind::Down => {
                         self.faults.held_down[r as usize] += 1;
                         if self.service.replicas[r as usize].is_up {
-                            self.on_crash(now, r, sched);
+                            self.on_crash(now, ReplicaId(r), sched);
                         }
                     }
                     FaultKind::Slow { factor, error_rate } => {
-                        self.slow_begin(now, r, factor, error_rate);
+                        self.slow_begin(now, ReplicaId(r), factor, error_rate);
                     }
                 }
             }
@@ -164,13 +165,13 @@ impl<O: Observer<Record>> System<O> {
                         *held = dec(*held, now, "faults holding a replica down");
                         if *held == 0
                             && !self.service.replicas[r as usize].is_up
-                            && self.scaling.runs(r)
+                            && self.scaling.runs(ReplicaId(r))
                         {
-                            self.on_repair(now, r, sched);
+                            self.on_repair(now, ReplicaId(r), sched);
                         }
                     }
                     FaultKind::Slow { factor, error_rate } => {
-                        self.slow_end(now, r, factor, error_rate);
+                        self.slow_end(now, ReplicaId(r), factor, error_rate);
                     }
                 }
             }

@@ -50,15 +50,15 @@ impl<O: Observer<Record>> System<O> {
     /// Opens a slowdown of replica `r` (a scheduled `Slow` fault or a random episode): service
     /// times that start there from now on are `factor` times longer, and its answers fail with
     /// `error_rate` more (on top of the other open slowdowns and its pool's error rate).
-    pub(super) fn slow_begin(&mut self, now: SimTime, r: u32, factor: f64, error_rate: f64) {
-        let s = &mut self.faults.slow[r as usize];
+    pub(super) fn slow_begin(&mut self, now: SimTime, r: ReplicaId, factor: f64, error_rate: f64) {
+        let s = &mut self.faults.slow[r.ix()];
         *s = (s.0 * factor, s.1 + 1);
         let factor = s.0;
-        let keep = &mut self.faults.fault_keep[r as usize];
+        let keep = &mut self.faults.fault_keep[r.ix()];
         *keep *= 1.0 - error_rate;
         let error_rate = 1.0 - *keep;
         let rec = Record::ReplicaSlow {
-            replica: r,
+            replica: r.0,
             factor,
             error_rate,
         };
@@ -66,10 +66,10 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// Closes a slowdown opened by [`Self::slow_begin`] with the same `factor` and `error_rate`.
-    pub(super) fn slow_end(&mut self, now: SimTime, r: u32, factor: f64, error_rate: f64) {
-        let s = &mut self.faults.slow[r as usize];
+    pub(super) fn slow_end(&mut self, now: SimTime, r: ReplicaId, factor: f64, error_rate: f64) {
+        let s = &mut self.faults.slow[r.ix()];
         let open = dec(s.1, now, "slowdowns of a replica");
-        let keep = &mut self.faults.fault_keep[r as usize];
+        let keep = &mut self.faults.fault_keep[r.ix()];
         // Back to exactly 1 when none is open: no rounding drift.
         (*s, *keep) = if open == 0 {
             ((1.0, 0), 1.0)
@@ -77,7 +77,7 @@ impl<O: Observer<Record>> System<O> {
             ((s.0 / factor, open), *keep / (1.0 - error_rate))
         };
         let rec = Record::ReplicaSlow {
-            replica: r,
+            replica: r.0,
             factor: s.0,
             error_rate: 1.0 - *keep,
         };
@@ -87,7 +87,11 @@ impl<O: Observer<Record>> System<O> {
     /// Schedules the first episode of every replica with random gray failures.
     pub(super) fn start_gray(&mut self, sched: &mut Scheduler<Event>) {
         for r in 0..self.service.replicas.len() as u32 {
-            self.gray_after(r, Event::Fault(FaultEvent::GrayStart(r)), sched);
+            self.gray_after(
+                ReplicaId(r),
+                Event::Fault(FaultEvent::GrayStart(ReplicaId(r))),
+                sched,
+            );
         }
     }
 
@@ -96,18 +100,21 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn on_gray(
         &mut self,
         now: SimTime,
-        r: u32,
+        r: ReplicaId,
         begins: bool,
         sched: &mut Scheduler<Event>,
     ) {
-        let pool = self.service.replicas[r as usize].pool as usize;
+        let pool = self.service.replicas[r].pool as usize;
         let Some(g) = &self.faults.gray.spec[pool] else {
             unreachable!("a gray-failure event of replica {r}, whose pool has none")
         };
         let (factor, error_rate) = (g.factor, g.error_rate);
         // The episode first, then the state it puts in force: observers tell random episodes
         // from scheduled slowdowns by it.
-        let rec = Record::GrayEpisode { replica: r, begins };
+        let rec = Record::GrayEpisode {
+            replica: r.0,
+            begins,
+        };
         self.observer.record(now, &rec);
         if begins {
             self.slow_begin(now, r, factor, error_rate);
@@ -119,11 +126,11 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// Schedules replica `r`'s next turn: gray after a healthy spell, healthy after an episode.
-    fn gray_after(&mut self, r: u32, e: Event, sched: &mut Scheduler<Event>) {
-        let pool = self.service.replicas[r as usize].pool as usize;
+    fn gray_after(&mut self, r: ReplicaId, e: Event, sched: &mut Scheduler<Event>) {
+        let pool = self.service.replicas[r].pool as usize;
         let (Some(g), Some(rng)) = (
             &self.faults.gray.spec[pool],
-            self.faults.gray.rng[r as usize].as_mut(),
+            self.faults.gray.rng[r.ix()].as_mut(),
         ) else {
             return;
         };

@@ -29,7 +29,8 @@ impl<O: Observer<Record>> System<O> {
             c.succeeded + c.failed + c.in_flight,
             "invariant: requests offered = succeeded + failed + in flight ({c:?})"
         );
-        let free: std::collections::BTreeSet<u32> = self.req.free_calls.iter().copied().collect();
+        let free: std::collections::BTreeSet<CallId> =
+            self.req.free_calls.iter().copied().collect();
         let mut hop_in_flight = 0;
         for h in &self.tiers.hops {
             assert_eq!(
@@ -57,16 +58,17 @@ impl<O: Observer<Record>> System<O> {
         for (i, a) in self.req.attempts.iter().enumerate() {
             if !a.waiting_deps {
                 assert_eq!(
-                    a.children, NONE,
+                    a.children,
+                    CallId::NONE,
                     "invariant: only a waiting attempt has calls"
                 );
                 continue;
             }
             let mut cur = a.children;
-            while cur != NONE {
-                let call = &self.req.calls[cur as usize];
+            while cur != CallId::NONE {
+                let call = &self.req.calls[cur];
                 assert!(
-                    call.waiting && call.parent == i as u32,
+                    call.waiting && call.parent == AttemptId(i as u32),
                     "invariant: dependency call list"
                 );
                 children += 1;
@@ -82,14 +84,14 @@ impl<O: Observer<Record>> System<O> {
         let live = self.req.attempts.iter().filter(|a| a.live).count();
         let mut listed = 0;
         for (i, call) in self.req.calls.iter().enumerate() {
-            if free.contains(&(i as u32)) {
+            if free.contains(&CallId(i as u32)) {
                 continue;
             }
             let mut a = call.live;
-            while a != NONE {
-                let at = &self.req.attempts[a as usize];
+            while a != AttemptId::NONE {
+                let at = &self.req.attempts[a];
                 assert!(
-                    at.live && at.call == i as u32,
+                    at.live && at.call == CallId(i as u32),
                     "invariant: live attempt list"
                 );
                 listed += 1;
@@ -109,9 +111,9 @@ impl<O: Observer<Record>> System<O> {
             .req
             .attempts
             .iter()
-            .filter(|a| a.live && a.balancer != NONE)
+            .filter(|a| a.live && a.balancer != InstanceId::NONE)
         {
-            routed[a.balancer as usize][a.slot as usize] += 1;
+            routed[a.balancer.ix()][a.slot as usize] += 1;
         }
         for (b, counted) in self.routing.balancers.iter().zip(&routed) {
             assert_eq!(

@@ -23,6 +23,7 @@ mod discovery;
 mod event;
 mod faults;
 mod gray;
+mod ids;
 mod invariants;
 mod routing;
 mod sampling;
@@ -35,6 +36,7 @@ pub use event::{
     BalancerEvent, CallEvent, DiscoveryEvent, Event, FaultEvent, NetworkEvent, ScalingEvent,
     ServiceEvent,
 };
+pub use ids::{AttemptId, BalancerId, CallId, CallerId, InstanceId, PoolId, ReplicaId};
 pub use summary::{Conservation, HopSummary, ReplicaSummary, ResilienceCounts, Summary};
 
 use crate::balancer::{Balance, Balancer, LoadView, Transition};
@@ -73,14 +75,32 @@ pub struct System<O> {
     scaling: scaling::Scaling,
     discovery: discovery::Discovery,
     /// Reused buffer for the requests a crash fails (no allocation per crash).
-    scratch: Vec<u32>,
+    scratch: Vec<AttemptId>,
     warmup: SimTime,
     horizon: SimTime,
     max_events: u64,
+    /// Stores on the same loop (store/mod.rs), each with its own event slots.
+    stores: Vec<Box<dyn crate::store::HostedStore>>,
     observer: O,
 }
 
 impl<O: Observer<Record>> System<O> {
+    /// Builds the topology of `spec` and its `stores`, all on one event loop, with the random
+    /// streams of `key`.
+    pub fn with_stores(
+        spec: &Spec,
+        stores: &[crate::store_spec::StoreSpec],
+        key: StreamKey,
+        observer: O,
+    ) -> Self {
+        let mut sys = System::new(spec, key, observer);
+        let horizon = SimTime(spec.horizon.0);
+        sys.stores = (stores.iter().enumerate())
+            .map(|(i, s)| crate::store::host(s, i as u32, key, horizon))
+            .collect();
+        sys
+    }
+
     /// Builds the topology of `spec` with the random streams of `key`.
     pub fn new(spec: &Spec, key: StreamKey, observer: O) -> Self {
         let mut clients: Vec<Client> = spec
@@ -265,6 +285,7 @@ impl<O: Observer<Record>> System<O> {
             warmup: SimTime(spec.warmup.0),
             horizon: SimTime(spec.horizon.0),
             max_events: spec.max_events,
+            stores: Vec::new(),
             observer,
         };
         sys.init_scaling();
@@ -279,12 +300,12 @@ impl<O: Observer<Record>> System<O> {
     /// Schedules the first arrivals, failures and the end of warm-up.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         for i in 0..self.req.n_clients {
-            let gap = self.next_gap(SimTime::ZERO, i);
-            sched.after(gap, Event::Call(CallEvent::Arrival(i)));
+            let gap = self.next_gap(SimTime::ZERO, CallerId(i));
+            sched.after(gap, Event::Call(CallEvent::Arrival(CallerId(i))));
         }
         self.start_scaling(sched);
         for r in 0..self.service.replicas.len() {
-            self.schedule_crash(r as u32, sched);
+            self.schedule_crash(ReplicaId(r as u32), sched);
         }
         self.start_gray(sched);
         if self.warmup > SimTime::ZERO {
@@ -295,7 +316,7 @@ impl<O: Observer<Record>> System<O> {
         }
         for b in 0..self.routing.lb_pair.len() {
             for i in 0..self.routing.lb_pair[b].instances() {
-                self.schedule_lb_crash(b as u32, i as u32, sched);
+                self.schedule_lb_crash(BalancerId(b as u32), i as u32, sched);
             }
         }
         for (i, o) in self.routing.balancer_outages.iter().enumerate() {
@@ -339,9 +360,13 @@ impl<O: Observer<Record>> System<O> {
                 let phase = ((rng.uniform_open0() * interval as f64) as u64).min(interval - 1);
                 sched.at(
                     SimTime(phase),
-                    Event::Balancer(BalancerEvent::Probe(b as u32, backend)),
+                    Event::Balancer(BalancerEvent::Probe(InstanceId(b as u32), backend)),
                 );
             }
+        }
+        let horizon = self.horizon;
+        for (i, store) in self.stores.iter_mut().enumerate() {
+            store.start(i as u32, sched, horizon);
         }
     }
 
@@ -382,6 +407,12 @@ impl<O: Observer<Record>> Model for System<O> {
             Event::Network(e) => self.on_network_event(now, e),
             Event::Scaling(e) => self.on_scaling_event(now, e, sched),
             Event::Discovery(e) => self.on_discovery_event(now, e, sched),
+            Event::Store(s, slot) => {
+                let observer = &mut self.observer;
+                self.stores[s as usize].handle(now, s, slot, sched, &mut |t, r| {
+                    observer.record(t, &Record::Store(*r))
+                });
+            }
             Event::WarmupEnd => self.on_warmup_end(now),
             Event::Sample => self.on_sample(now, sched),
         }
@@ -555,7 +586,7 @@ mod tests {
         sys.check_invariants();
         let live = |c: u32| {
             (sys.req.attempts.iter())
-                .filter(|a| a.live && sys.req.calls[a.call as usize].client == c)
+                .filter(|a| a.live && sys.req.calls[a.call].client.0 == c)
                 .count() as u64
         };
         for (i, lb) in sys.routing.balancers.iter().enumerate() {

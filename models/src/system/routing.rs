@@ -37,11 +37,11 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn on_probe(
         &mut self,
         now: SimTime,
-        b: u32,
+        b: InstanceId,
         backend: u32,
         sched: &mut Scheduler<Event>,
     ) {
-        let lb = &mut self.routing.balancers[b as usize];
+        let lb = &mut self.routing.balancers[b];
         let owner = self.routing.lb_instances.owner(b) as usize;
         let (Some(h), Some(rng), Target::Pool(p)) = (
             &lb.health,
@@ -76,8 +76,14 @@ impl<O: Observer<Record>> System<O> {
         }
     }
 
-    pub(super) fn on_probe_result(&mut self, now: SimTime, b: u32, backend: u32, passed: bool) {
-        let lb = &mut self.routing.balancers[b as usize];
+    pub(super) fn on_probe_result(
+        &mut self,
+        now: SimTime,
+        b: InstanceId,
+        backend: u32,
+        passed: bool,
+    ) {
+        let lb = &mut self.routing.balancers[b];
         let Some(h) = lb.health.as_mut() else {
             return;
         };
@@ -90,8 +96,14 @@ impl<O: Observer<Record>> System<O> {
 
     /// Tells the observer that balancer instance `b` now considers its backend healthy or not
     /// (the record names the balancer: reports sum over its instances).
-    pub(super) fn record_health(&mut self, now: SimTime, b: u32, backend: u32, healthy: bool) {
-        if healthy && let Some(s) = self.routing.balancers[b as usize].slow_start.as_mut() {
+    pub(super) fn record_health(
+        &mut self,
+        now: SimTime,
+        b: InstanceId,
+        backend: u32,
+        healthy: bool,
+    ) {
+        if healthy && let Some(s) = self.routing.balancers[b].slow_start.as_mut() {
             s.rejoined(backend as usize, now);
         }
         let b = self.routing.lb_instances.owner(b);
@@ -108,18 +120,23 @@ impl<O: Observer<Record>> System<O> {
 
     /// Replica `r` from zone `from`: `Ok(r)`, or `Err(Some(r))` across a partition.
     #[inline]
-    pub(super) fn reach(&self, from: u32, r: u32) -> Result<u32, Option<u32>> {
-        if self.is_cut(from, self.routing.replica_zone[r as usize]) {
+    pub(super) fn reach(&self, from: u32, r: ReplicaId) -> Result<ReplicaId, Option<ReplicaId>> {
+        if self.is_cut(from, self.routing.replica_zone[r.ix()]) {
             Err(Some(r))
         } else {
             Ok(r)
         }
     }
 
-    pub(super) fn schedule_lb_crash(&mut self, b: u32, i: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn schedule_lb_crash(
+        &mut self,
+        b: BalancerId,
+        i: u32,
+        sched: &mut Scheduler<Event>,
+    ) {
         if let (Some(f), Some(rng)) = (
-            &self.routing.lb_failures[b as usize],
-            self.routing.lb_failure_rng[b as usize][i as usize].as_mut(),
+            &self.routing.lb_failures[b.ix()],
+            self.routing.lb_failure_rng[b.ix()][i as usize].as_mut(),
         ) {
             sched.after(
                 f.time_to_failure.sample(rng),
@@ -133,12 +150,12 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn lb_change(
         &mut self,
         now: SimTime,
-        b: u32,
+        b: BalancerId,
         c: crate::lb_pair::Change,
         sched: &mut Scheduler<Event>,
     ) {
         if c.start_failover {
-            let delay = self.routing.lb_pair[b as usize]
+            let delay = self.routing.lb_pair[b.ix()]
                 .delay
                 .unwrap_or(SimDuration::ZERO);
             sched.after(delay, Event::Balancer(BalancerEvent::Failover(b)));
@@ -148,7 +165,7 @@ impl<O: Observer<Record>> System<O> {
             self.observer.record(
                 now,
                 &Record::BalancerChange {
-                    balancer: b,
+                    balancer: b.0,
                     serving,
                 },
             );
@@ -160,14 +177,14 @@ impl<O: Observer<Record>> System<O> {
                     .attempts
                     .iter()
                     .enumerate()
-                    .filter(|(_, a)| a.live && self.routing.lb_instances.owner(a.balancer) == b)
-                    .map(|(i, _)| i as u32),
+                    .filter(|(_, a)| a.live && self.routing.lb_instances.owner(a.balancer) == b.0)
+                    .map(|(i, _)| AttemptId(i as u32)),
             );
             for &id in &lost {
                 // Ending one can end another of the list (its call, a sibling dependency
                 // call); a slot freed and reused meanwhile was routed by no stopped balancer.
-                let a = &self.req.attempts[id as usize];
-                if a.live && self.routing.lb_instances.owner(a.balancer) == b {
+                let a = &self.req.attempts[id];
+                if a.live && self.routing.lb_instances.owner(a.balancer) == b.0 {
                     self.attempt_ended(now, id, Outcome::Crashed, sched);
                 }
             }
@@ -219,14 +236,14 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn route(
         &mut self,
         mut target: Target,
-        id: u32,
+        id: AttemptId,
         mut from: u32,
-    ) -> Result<u32, Option<u32>> {
+    ) -> Result<ReplicaId, Option<ReplicaId>> {
         loop {
             match target {
                 Target::Pool(p) => {
                     let r = self.service.pools[p].first_replica;
-                    return self.reach(from, r);
+                    return self.reach(from, ReplicaId(r));
                 }
                 Target::Balancer(b) => {
                     let zone = self.routing.balancer_zone[b];
@@ -240,14 +257,14 @@ impl<O: Observer<Record>> System<O> {
                     match self.routing.balancer_target[b] {
                         Target::Balancer(next) => target = Target::Balancer(next),
                         Target::Pool(p) => {
-                            let a = &self.req.attempts[id as usize];
-                            let caller = self.req.calls[a.call as usize].client;
+                            let a = &self.req.attempts[id];
+                            let caller = self.req.calls[a.call].client;
                             // The caller's own instance if the balancer is per-client.
                             let i = self.routing.lb_instances.of(b, caller);
                             let lb = &mut self.routing.balancers[i];
                             // No member at all (every replica deregistered): a 503 at once.
                             if lb.eligible.is_empty() {
-                                return Ok(NONE);
+                                return Ok(ReplicaId::NONE);
                             }
                             let pool = &self.service.pools[p];
                             let view = LoadView {
@@ -259,7 +276,7 @@ impl<O: Observer<Record>> System<O> {
                                 },
                                 // The attempt is sent now.
                                 now: a.sent,
-                                client: caller,
+                                client: caller.0,
                             };
                             let (policy, rng) = (&mut lb.policy, &mut lb.rng);
                             let slot = match lb.slow_start.as_mut() {
@@ -267,11 +284,11 @@ impl<O: Observer<Record>> System<O> {
                                 None => policy.pick(&view, rng),
                             };
                             lb.in_flight[slot] += 1;
-                            let a = &mut self.req.attempts[id as usize];
-                            a.balancer = i as u32;
+                            let a = &mut self.req.attempts[id];
+                            a.balancer = InstanceId(i as u32);
                             a.slot = slot as u32;
                             let r = pool.first_replica + slot as u32;
-                            return self.reach(from, r);
+                            return self.reach(from, ReplicaId(r));
                         }
                     }
                 }
@@ -288,10 +305,10 @@ impl<O: Observer<Record>> System<O> {
         outcome: Option<Outcome>,
         sched: &mut Scheduler<Event>,
     ) {
-        if a.balancer == NONE {
+        if a.balancer == InstanceId::NONE {
             return;
         }
-        let lb = &mut self.routing.balancers[a.balancer as usize];
+        let lb = &mut self.routing.balancers[a.balancer];
         let slot = a.slot as usize;
         let c = &mut lb.in_flight[slot];
         *c = dec(*c, now, "a balancer's in-flight count");
@@ -323,7 +340,7 @@ impl<O: Observer<Record>> System<O> {
                 self.on_probe_result(now, b, backend, false)
             }
             BalancerEvent::Uneject(b, backend) => {
-                let lb = &mut self.routing.balancers[b as usize];
+                let lb = &mut self.routing.balancers[b];
                 if let Some(o) = lb.outlier.as_mut() {
                     o.return_to_rotation(backend as usize);
                     lb.refresh_eligible();
@@ -331,11 +348,11 @@ impl<O: Observer<Record>> System<O> {
                 }
             }
             BalancerEvent::Crash(b, i) => {
-                let c = self.routing.lb_pair[b as usize].crash(i as usize);
+                let c = self.routing.lb_pair[b.ix()].crash(i as usize);
                 self.lb_change(now, b, c, sched);
                 if let (Some(f), Some(rng)) = (
-                    &self.routing.lb_failures[b as usize],
-                    self.routing.lb_failure_rng[b as usize][i as usize].as_mut(),
+                    &self.routing.lb_failures[b.ix()],
+                    self.routing.lb_failure_rng[b.ix()][i as usize].as_mut(),
                 ) {
                     sched.after(
                         f.time_to_repair.sample(rng),
@@ -344,12 +361,12 @@ impl<O: Observer<Record>> System<O> {
                 }
             }
             BalancerEvent::Repair(b, i) => {
-                let c = self.routing.lb_pair[b as usize].repair(i as usize);
+                let c = self.routing.lb_pair[b.ix()].repair(i as usize);
                 self.lb_change(now, b, c, sched);
                 self.schedule_lb_crash(b, i, sched);
             }
             BalancerEvent::Failover(b) => {
-                let c = self.routing.lb_pair[b as usize].failover_done();
+                let c = self.routing.lb_pair[b.ix()].failover_done();
                 self.lb_change(now, b, c, sched);
             }
             BalancerEvent::OutageStart(o) => {
@@ -358,7 +375,7 @@ impl<O: Observer<Record>> System<O> {
                 let active = pair.active();
                 if pair.is_up(active) {
                     let c = pair.crash(active);
-                    self.lb_change(now, b, c, sched);
+                    self.lb_change(now, BalancerId(b), c, sched);
                 }
             }
             BalancerEvent::OutageEnd(o) => {
@@ -367,7 +384,7 @@ impl<O: Observer<Record>> System<O> {
                 // Repair the instance the outage took down (the one not up).
                 if let Some(i) = (0..pair.instances()).find(|&i| !pair.is_up(i)) {
                     let c = pair.repair(i);
-                    self.lb_change(now, b, c, sched);
+                    self.lb_change(now, BalancerId(b), c, sched);
                 }
             }
         }

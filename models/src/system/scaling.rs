@@ -201,8 +201,8 @@ impl Scaling {
 
     /// Replica `r` runs (active or draining): it has a crash/repair process.
     #[inline]
-    pub(super) fn runs(&self, r: u32) -> bool {
-        matches!(self.slot[r as usize], Slot::Active | Slot::Draining)
+    pub(super) fn runs(&self, r: ReplicaId) -> bool {
+        matches!(self.slot[r.ix()], Slot::Active | Slot::Draining)
     }
 }
 
@@ -276,7 +276,7 @@ impl<O: Observer<Record>> System<O> {
         for s in self.scaling.pools.iter().flatten() {
             sched.at(
                 SimTime(s.spec.evaluation_period.0),
-                Event::Scaling(ScalingEvent::Eval(s.pool)),
+                Event::Scaling(ScalingEvent::Eval(PoolId(s.pool))),
             );
         }
     }
@@ -292,15 +292,15 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// The end of an evaluation period of pool `p`: measure, decide, act.
-    pub(super) fn on_scale_eval(&mut self, now: SimTime, p: u32, sched: &mut Scheduler<Event>) {
-        let Some(s) = self.scaling.pools[p as usize].as_ref() else {
+    pub(super) fn on_scale_eval(&mut self, now: SimTime, p: PoolId, sched: &mut Scheduler<Event>) {
+        let Some(s) = self.scaling.pools[p.ix()].as_ref() else {
             return;
         };
         let (first, n, period) = (s.first as usize, s.base.len(), s.spec.evaluation_period);
         let mut acc = s.acc;
         // Split borrows: the scaler's bases move while the replicas are read (no allocation).
         let (replicas, scaling) = (&self.service.replicas, &mut self.scaling);
-        let s = scaling.pools[p as usize]
+        let s = scaling.pools[p.ix()]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
         for i in 0..n {
@@ -339,12 +339,12 @@ impl<O: Observer<Record>> System<O> {
         }
         let count = s.count;
         let rec = Record::ScaleCheck {
-            pool: p,
+            pool: p.0,
             metric: per_replica,
             desired,
         };
         self.observer.record(now, &rec);
-        let s = self.scaling.pools[p as usize]
+        let s = self.scaling.pools[p.ix()]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
         if desired > count {
@@ -386,13 +386,13 @@ impl<O: Observer<Record>> System<O> {
     fn scale_to(
         &mut self,
         now: SimTime,
-        p: u32,
+        p: PoolId,
         to: u32,
         reason: String,
         breach: Option<SimTime>,
         sched: &mut Scheduler<Event>,
     ) {
-        let s = self.scaling.pools[p as usize]
+        let s = self.scaling.pools[p.ix()]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
         let (from, first, n, warm_up, drain) = (
@@ -429,7 +429,7 @@ impl<O: Observer<Record>> System<O> {
                     .map(|c| u32::MAX - c.1),
             );
         }
-        let s = self.scaling.pools[p as usize]
+        let s = self.scaling.pools[p.ix()]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
         let to = from + to_warm.len() as u32 - to_drain.len() as u32;
@@ -445,7 +445,7 @@ impl<O: Observer<Record>> System<O> {
             });
         }
         let rec = Record::Scaled {
-            pool: p,
+            pool: p.0,
             from,
             to,
             breach_since: breach.unwrap_or(now),
@@ -455,10 +455,12 @@ impl<O: Observer<Record>> System<O> {
         for &r in &to_warm {
             self.scaling.slot[r as usize] = Slot::Warming;
             if warm_up == SimDuration::ZERO {
-                self.warmed(now, r, sched);
+                self.warmed(now, ReplicaId(r), sched);
             } else {
-                self.scaling.warm_timer[r as usize] =
-                    Some(sched.timer_after(warm_up, Event::Scaling(ScalingEvent::WarmedUp(r))));
+                self.scaling.warm_timer[r as usize] = Some(sched.timer_after(
+                    warm_up,
+                    Event::Scaling(ScalingEvent::WarmedUp(ReplicaId(r))),
+                ));
             }
         }
         for &r in &to_drain {
@@ -469,62 +471,62 @@ impl<O: Observer<Record>> System<O> {
                 self.scaling.slot[r as usize] = Slot::Absent;
             } else {
                 self.scaling.slot[r as usize] = Slot::Draining;
-                self.fold_scale_areas(now, r);
-                self.discovery_leave(r, sched);
+                self.fold_scale_areas(now, ReplicaId(r));
+                self.discovery_leave(ReplicaId(r), sched);
                 if drain == SimDuration::ZERO {
-                    self.remove_replica(now, r, sched);
+                    self.remove_replica(now, ReplicaId(r), sched);
                 } else {
-                    sched.after(drain, Event::Scaling(ScalingEvent::Drained(r)));
+                    sched.after(drain, Event::Scaling(ScalingEvent::Drained(ReplicaId(r))));
                 }
             }
         }
         self.scaled_counts(now, p);
-        self.refresh_members(p as usize);
+        self.refresh_members(p.ix());
     }
 
     /// Replica `r` stops being active: its areas so far count towards the current period.
-    fn fold_scale_areas(&mut self, now: SimTime, r: u32) {
-        let a = self.scale_areas(r as usize, now);
-        let p = self.service.replicas[r as usize].pool as usize;
+    fn fold_scale_areas(&mut self, now: SimTime, r: ReplicaId) {
+        let a = self.scale_areas(r.ix(), now);
+        let p = self.service.replicas[r].pool as usize;
         let s = self.scaling.pools[p]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
-        let i = (r - s.first) as usize;
+        let i = (r.0 - s.first) as usize;
         for ((x, now), base) in s.acc.iter_mut().zip(a).zip(s.base[i]) {
             *x += now - base;
         }
     }
 
-    fn scaled_counts(&mut self, now: SimTime, p: u32) {
-        if let Some(s) = self.scaling.pools[p as usize].as_mut() {
+    fn scaled_counts(&mut self, now: SimTime, p: PoolId) {
+        if let Some(s) = self.scaling.pools[p.ix()].as_mut() {
             s.record_counts(now, &self.scaling.slot);
         }
     }
 
     /// Replica `r` has warmed up: it comes up, joins the balancers (through the registry if
     /// there is one) and starts its crash process.
-    pub(super) fn warmed(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
-        self.scaling.warm_timer[r as usize] = None;
-        self.scaling.slot[r as usize] = Slot::Active;
-        let p = self.service.replicas[r as usize].pool;
-        let a = self.scale_areas(r as usize, now);
+    pub(super) fn warmed(&mut self, now: SimTime, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        self.scaling.warm_timer[r.ix()] = None;
+        self.scaling.slot[r.ix()] = Slot::Active;
+        let p = self.service.replicas[r].pool;
+        let a = self.scale_areas(r.ix(), now);
         let s = self.scaling.pools[p as usize]
             .as_mut()
             .unwrap_or_else(|| unreachable!());
-        s.base[(r - s.first) as usize] = a;
+        s.base[(r.0 - s.first) as usize] = a;
         // A scheduled fault holding its slot down keeps it down until the fault ends.
-        if self.faults.held_down[r as usize] == 0 {
+        if self.faults.held_down[r.ix()] == 0 {
             self.bring_up(now, r);
             self.schedule_crash(r, sched);
             self.discovery_started(now, r, sched);
         }
-        self.scaled_counts(now, p);
+        self.scaled_counts(now, PoolId(p));
         self.refresh_members(p as usize);
     }
 
     /// Like a repair, without the record (a new replica is not a recovery).
-    pub(super) fn bring_up(&mut self, now: SimTime, r: u32) {
-        let rep = &mut self.service.replicas[r as usize];
+    pub(super) fn bring_up(&mut self, now: SimTime, r: ReplicaId) {
+        let rep = &mut self.service.replicas[r];
         rep.is_up = true;
         rep.up_level.set(now, 1);
         let pool = &mut self.service.pools[rep.pool as usize];
@@ -538,12 +540,17 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// The drain time of replica `r` is over: what it still holds fails, and it is removed.
-    pub(super) fn remove_replica(&mut self, now: SimTime, r: u32, sched: &mut Scheduler<Event>) {
-        if let Some(t) = self.scaling.failure_timer[r as usize].take() {
+    pub(super) fn remove_replica(
+        &mut self,
+        now: SimTime,
+        r: ReplicaId,
+        sched: &mut Scheduler<Event>,
+    ) {
+        if let Some(t) = self.scaling.failure_timer[r.ix()].take() {
             sched.cancel(t);
         }
-        self.scaling.slot[r as usize] = Slot::Absent;
-        let rep = &mut self.service.replicas[r as usize];
+        self.scaling.slot[r.ix()] = Slot::Absent;
+        let rep = &mut self.service.replicas[r];
         let p = rep.pool;
         let mut lost = std::mem::take(&mut self.scratch);
         rep.take_held(now, &mut lost);
@@ -566,11 +573,11 @@ impl<O: Observer<Record>> System<O> {
             s.failed_by_scale_in += failed;
         }
         let rec = Record::Removed {
-            replica: r,
+            replica: r.0,
             failed: failed as u32,
         };
         self.observer.record(now, &rec);
-        self.scaled_counts(now, p);
+        self.scaled_counts(now, PoolId(p));
     }
 
     /// Sets every balancer in front of pool `p` to its current members and recomputes their
@@ -578,7 +585,7 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn refresh_members(&mut self, p: usize) {
         let first = self.service.pools[p].first_replica as usize;
         for (b, lb) in self.routing.balancers.iter_mut().enumerate() {
-            let owner = self.routing.lb_instances.owner(b as u32) as usize;
+            let owner = self.routing.lb_instances.owner(InstanceId(b as u32)) as usize;
             if self.routing.balancer_target[owner] != crate::spec::Target::Pool(p) {
                 continue;
             }
@@ -603,7 +610,7 @@ impl<O: Observer<Record>> System<O> {
             let (first, n) = (s.first as usize, s.base.len());
             for i in 0..n {
                 if self.scaling.slot[first + i] == Slot::Active {
-                    self.fold_scale_areas(now, (first + i) as u32);
+                    self.fold_scale_areas(now, ReplicaId((first + i) as u32));
                 }
             }
             let s = self.scaling.pools[p]

@@ -14,20 +14,26 @@ pub(super) struct Service {
 }
 
 impl<O: Observer<Record>> System<O> {
-    pub(super) fn deliver(&mut self, now: SimTime, id: u32, r: u32, sched: &mut Scheduler<Event>) {
-        if r == NONE {
+    pub(super) fn deliver(
+        &mut self,
+        now: SimTime,
+        id: AttemptId,
+        r: ReplicaId,
+        sched: &mut Scheduler<Event>,
+    ) {
+        if r == ReplicaId::NONE {
             self.attempt_ended(now, id, Outcome::Refused, sched);
             return;
         }
-        let rep = &mut self.service.replicas[r as usize];
+        let rep = &mut self.service.replicas[r];
         let pool = &mut self.service.pools[rep.pool as usize];
         // Drawn before anything can fail the request, so the stream stays aligned across variants.
         let mut service = pool.service.sample(&mut pool.service_rng);
-        let slow = self.faults.slow[r as usize].0;
+        let slow = self.faults.slow[r.ix()].0;
         if slow != 1.0 {
             service = SimDuration((service.0 as f64 * slow).round() as u64);
         }
-        let a = &mut self.req.attempts[id as usize];
+        let a = &mut self.req.attempts[id];
         a.service = service;
         a.replica = r;
         if !rep.is_up {
@@ -52,16 +58,21 @@ impl<O: Observer<Record>> System<O> {
         } else if (rep.queue.len() as u32) < pool.queue_capacity {
             pool.occupancy[rep.index as usize] += 1;
             a.at_server = true;
-            rep.queue.push(self.req.calls[a.call as usize].priority, id);
+            rep.queue.push(self.req.calls[a.call].priority, id);
             rep.queued.set(now, rep.queue.len() as u64);
         } else {
             self.attempt_ended(now, id, Outcome::Rejected, sched);
         }
     }
 
-    pub(super) fn start_service(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
-        let a = &mut self.req.attempts[id as usize];
-        let rep = &mut self.service.replicas[a.replica as usize];
+    pub(super) fn start_service(
+        &mut self,
+        now: SimTime,
+        id: AttemptId,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let a = &mut self.req.attempts[id];
+        let rep = &mut self.service.replicas[a.replica];
         let k = self.service.pools[rep.pool as usize].slowdown_per_request;
         if k > 0.0 {
             let factor = 1.0 + k * rep.in_service.len() as f64;
@@ -82,8 +93,8 @@ impl<O: Observer<Record>> System<O> {
 
     /// The next waiting attempt replica `r` should serve, by its pool's discipline; attempts
     /// that were cancelled (and, with `drop_stale`, whose caller has gone) are dropped here.
-    pub(super) fn next_waiting(&mut self, now: SimTime, r: u32) -> Option<u32> {
-        let rep = &mut self.service.replicas[r as usize];
+    pub(super) fn next_waiting(&mut self, now: SimTime, r: ReplicaId) -> Option<AttemptId> {
+        let rep = &mut self.service.replicas[r];
         let pool = &mut self.service.pools[rep.pool as usize];
         let mut taken = false;
         let next = loop {
@@ -96,13 +107,13 @@ impl<O: Observer<Record>> System<O> {
             });
             let Some(id) = next else { break None };
             taken = true;
-            let a = &mut self.req.attempts[id as usize];
+            let a = &mut self.req.attempts[id];
             // Abandoned attempts of a drop_stale pool were marked cancelled when abandoned.
             if a.cancelled {
                 a.at_server = false;
                 let occ = &mut pool.occupancy[rep.index as usize];
                 *occ = dec(*occ, now, "a replica's occupancy");
-                self.req.attempts[id as usize].pos = NONE;
+                self.req.attempts[id].pos = NONE;
                 self.req.free_attempts.push(id);
                 continue;
             }
@@ -120,10 +131,10 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn cancel_at_server(
         &mut self,
         now: SimTime,
-        id: u32,
+        id: AttemptId,
         sched: &mut Scheduler<Event>,
     ) -> bool {
-        let a = &mut self.req.attempts[id as usize];
+        let a = &mut self.req.attempts[id];
         if !a.at_server {
             return false;
         }
@@ -132,19 +143,19 @@ impl<O: Observer<Record>> System<O> {
             return true; // its replica just crashed: the crash frees it
         }
         let r = a.replica;
-        if self.service.pools[self.service.replicas[r as usize].pool as usize].discipline
+        if self.service.pools[self.service.replicas[r].pool as usize].discipline
             == Discipline::ProcessorSharing
         {
             // In service with the others (its departure may be the one scheduled).
             self.ps_advance(now, r);
-            let a = &mut self.req.attempts[id as usize];
+            let a = &mut self.req.attempts[id];
             a.at_server = false;
             let pos = a.pos as usize;
             self.leave_service(now, r, pos);
             self.ps_reschedule(r, sched);
             return true;
         }
-        let a = &mut self.req.attempts[id as usize];
+        let a = &mut self.req.attempts[id];
         if let Some(t) = a.done.take() {
             sched.cancel(t);
         } else if a.waiting_deps {
@@ -155,7 +166,7 @@ impl<O: Observer<Record>> System<O> {
         } else {
             return true; // queued: dropped when a worker reaches it
         }
-        let a = &mut self.req.attempts[id as usize];
+        let a = &mut self.req.attempts[id];
         a.at_server = false;
         let (r, pos) = (a.replica, a.pos as usize);
         self.leave_service(now, r, pos);
@@ -166,11 +177,10 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// The caller abandoned attempt `a` (timeout): a pool that drops stale work stops it.
-    pub(super) fn abandoned(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
-        let a = &self.req.attempts[id as usize];
+    pub(super) fn abandoned(&mut self, now: SimTime, id: AttemptId, sched: &mut Scheduler<Event>) {
+        let a = &self.req.attempts[id];
         if a.at_server
-            && self.service.pools[self.service.replicas[a.replica as usize].pool as usize]
-                .drop_stale
+            && self.service.pools[self.service.replicas[a.replica].pool as usize].drop_stale
             && self.cancel_at_server(now, id, sched)
         {
             self.req.resilience.stale_dropped += 1;
@@ -178,11 +188,11 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// Removes the attempt at `pos` of replica `r`'s in-service list.
-    pub(super) fn leave_service(&mut self, now: SimTime, r: u32, pos: usize) {
-        let rep = &mut self.service.replicas[r as usize];
+    pub(super) fn leave_service(&mut self, now: SimTime, r: ReplicaId, pos: usize) {
+        let rep = &mut self.service.replicas[r];
         rep.in_service.swap_remove(pos);
         if let Some(&moved) = rep.in_service.get(pos) {
-            self.req.attempts[moved as usize].pos = pos as u32;
+            self.req.attempts[moved].pos = pos as u32;
         }
         let pool = &mut self.service.pools[rep.pool as usize];
         rep.busy
@@ -193,8 +203,8 @@ impl<O: Observer<Record>> System<O> {
 
     /// Processor sharing: advances replica `r`'s clock to `now` at rate min(1, workers / n)
     /// per request (before n changes).
-    pub(super) fn ps_advance(&mut self, now: SimTime, r: u32) {
-        let rep = &mut self.service.replicas[r as usize];
+    pub(super) fn ps_advance(&mut self, now: SimTime, r: ReplicaId) {
+        let rep = &mut self.service.replicas[r];
         let n = rep.in_service.len() as u128;
         if n > 0 {
             let share = n.min(self.service.pools[rep.pool as usize].workers as u128);
@@ -206,22 +216,22 @@ impl<O: Observer<Record>> System<O> {
 
     /// Processor sharing: schedules the departure of the request that finishes first at the
     /// current rate (after n changed), replacing the one scheduled.
-    pub(super) fn ps_reschedule(&mut self, r: u32, sched: &mut Scheduler<Event>) {
-        let rep = &mut self.service.replicas[r as usize];
+    pub(super) fn ps_reschedule(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        let rep = &mut self.service.replicas[r];
         if let Some(h) = rep.ps_head.take()
-            && let Some(t) = self.req.attempts[h as usize].done.take()
+            && let Some(t) = self.req.attempts[h].done.take()
         {
             sched.cancel(t);
         }
         while let Some(&std::cmp::Reverse((f, id))) = rep.ps_heap.peek() {
-            let a = &self.req.attempts[id as usize];
+            let a = &self.req.attempts[id];
             if a.at_server && a.replica == r && a.pos != NONE && a.pos != LOST && a.ps_finish == f {
                 let n = rep.in_service.len() as u128;
                 let share = n.min(self.service.pools[rep.pool as usize].workers as u128);
                 let left = (f - rep.ps_v.min(f)) as u128;
                 let dt = (left * n).div_ceil(share * crate::pool::PS_SCALE) as u64;
                 rep.ps_head = Some(id);
-                self.req.attempts[id as usize].done = Some(
+                self.req.attempts[id].done = Some(
                     sched.timer_after(SimDuration(dt), Event::Service(ServiceEvent::Done(id))),
                 );
                 return;
@@ -234,15 +244,15 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn ps_arrive(
         &mut self,
         now: SimTime,
-        id: u32,
-        r: u32,
+        id: AttemptId,
+        r: ReplicaId,
         sched: &mut Scheduler<Event>,
     ) {
         self.ps_advance(now, r);
-        let rep = &mut self.service.replicas[r as usize];
+        let rep = &mut self.service.replicas[r];
         let pool = &mut self.service.pools[rep.pool as usize];
         pool.occupancy[rep.index as usize] += 1;
-        let a = &mut self.req.attempts[id as usize];
+        let a = &mut self.req.attempts[id];
         a.at_server = true;
         a.started = now;
         a.pos = rep.in_service.len() as u32;
@@ -254,21 +264,21 @@ impl<O: Observer<Record>> System<O> {
         self.ps_reschedule(r, sched);
     }
 
-    pub(super) fn on_done(&mut self, now: SimTime, id: u32, sched: &mut Scheduler<Event>) {
-        let a = &mut self.req.attempts[id as usize];
+    pub(super) fn on_done(&mut self, now: SimTime, id: AttemptId, sched: &mut Scheduler<Event>) {
+        let a = &mut self.req.attempts[id];
         a.done = None;
         let (r, live) = (a.replica, a.live);
-        let ps = self.service.replicas[r as usize].ps_head == Some(id);
+        let ps = self.service.replicas[r].ps_head == Some(id);
         if ps {
             self.ps_advance(now, r);
-            self.service.replicas[r as usize].ps_head = None;
+            self.service.replicas[r].ps_head = None;
         }
         let outcome = if live {
             self.served_outcome(r)
         } else {
             Outcome::Succeeded // nobody will learn it
         };
-        let pool = self.service.replicas[r as usize].pool as usize;
+        let pool = self.service.replicas[r].pool as usize;
         // Work done for a caller that left still calls the dependencies (unless the pool drops
         // stale work, which stopped it already).
         if outcome == Outcome::Succeeded && self.tiers.deps[pool].is_some() {
@@ -286,15 +296,15 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn finish_service(
         &mut self,
         now: SimTime,
-        id: u32,
+        id: AttemptId,
         outcome: Outcome,
         sched: &mut Scheduler<Event>,
     ) {
-        let a = &mut self.req.attempts[id as usize];
+        let a = &mut self.req.attempts[id];
         a.at_server = false;
         let (r, pos, live) = (a.replica, a.pos as usize, a.live);
         self.leave_service(now, r, pos);
-        let rep = &mut self.service.replicas[r as usize];
+        let rep = &mut self.service.replicas[r];
         rep.served += 1;
         let next = self.next_waiting(now, r);
         if live {
@@ -310,12 +320,12 @@ impl<O: Observer<Record>> System<O> {
 
     /// What a replica's answer is: an error with its pool's error rate (and its open gray
     /// failures'), else success.
-    pub(super) fn served_outcome(&mut self, r: u32) -> Outcome {
+    pub(super) fn served_outcome(&mut self, r: ReplicaId) -> Outcome {
         {
-            let pool = &mut self.service.pools[self.service.replicas[r as usize].pool as usize];
+            let pool = &mut self.service.pools[self.service.replicas[r].pool as usize];
             let failed = match pool.error_rng.as_mut() {
                 Some(rng) => {
-                    let keep = self.faults.fault_keep[r as usize];
+                    let keep = self.faults.fault_keep[r.ix()];
                     let p = if keep == 1.0 {
                         pool.error_rate
                     } else {

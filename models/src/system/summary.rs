@@ -111,6 +111,8 @@ pub struct Summary {
     pub scaling: Vec<scaling::ScalingSummary>,
     /// Replicas whose pool has random gray failures.
     pub gray_replicas: u32,
+    /// Each store's figures, in the scenario's order.
+    pub stores: Vec<crate::store::StoreSummary>,
 }
 
 impl<O: Observer<Record>> System<O> {
@@ -170,6 +172,7 @@ impl<O: Observer<Record>> System<O> {
             hops: self.tiers.hops.clone(),
             scaling: self.scaling_summary(end),
             gray_replicas: self.faults.gray.replicas(),
+            stores: self.stores.iter_mut().map(|s| s.finish(run)).collect(),
         }
     }
 }

@@ -35,7 +35,7 @@ impl<O: Observer<Record>> System<O> {
             &Record::HopFinished {
                 hop: h,
                 arrived: cl.arrived,
-                replica: cl.replica,
+                replica: cl.replica.0,
                 outcome,
                 latency: now.since(cl.arrived),
                 attempts: cl.attempts,
@@ -47,18 +47,18 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// Removes dependency call `call` from attempt `p`'s list (a handful of calls at most).
-    pub(super) fn unlink_child(&mut self, p: u32, call: u32) {
-        let next = self.req.calls[call as usize].next_child;
-        let a = &mut self.req.attempts[p as usize];
+    pub(super) fn unlink_child(&mut self, p: AttemptId, call: CallId) {
+        let next = self.req.calls[call].next_child;
+        let a = &mut self.req.attempts[p];
         if a.children == call {
             a.children = next;
             return;
         }
         let mut cur = a.children;
-        while cur != NONE {
-            let n = self.req.calls[cur as usize].next_child;
+        while cur != CallId::NONE {
+            let n = self.req.calls[cur].next_child;
             if n == call {
-                self.req.calls[cur as usize].next_child = next;
+                self.req.calls[cur].next_child = next;
                 return;
             }
             cur = n;
@@ -70,11 +70,10 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn start_dependencies(
         &mut self,
         now: SimTime,
-        id: u32,
+        id: AttemptId,
         sched: &mut Scheduler<Event>,
     ) {
-        let pool =
-            self.service.replicas[self.req.attempts[id as usize].replica as usize].pool as usize;
+        let pool = self.service.replicas[self.req.attempts[id].replica.ix()].pool as usize;
         let deps = self.tiers.deps[pool]
             .as_ref()
             .unwrap_or_else(|| unreachable!());
@@ -82,14 +81,14 @@ impl<O: Observer<Record>> System<O> {
             WaitFor::Sequence => 1,
             _ => deps.calls.len(),
         };
-        let a = &mut self.req.attempts[id as usize];
+        let a = &mut self.req.attempts[id];
         a.waiting_deps = true;
         (a.deps_started, a.deps_ok, a.deps_failed) = (0, 0, 0);
         for _ in 0..first {
             // A call can fail at once (refused, rejected, short-circuited) and resolve the
             // request; then its slot may even be reused, but never by an attempt waiting for
             // dependencies (those only begin at a Done event), so this test is enough.
-            if !self.req.attempts[id as usize].waiting_deps {
+            if !self.req.attempts[id].waiting_deps {
                 break;
             }
             self.next_dependency(now, id, pool, sched);
@@ -100,18 +99,18 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn next_dependency(
         &mut self,
         now: SimTime,
-        id: u32,
+        id: AttemptId,
         pool: usize,
         sched: &mut Scheduler<Event>,
     ) {
-        let a = &mut self.req.attempts[id as usize];
+        let a = &mut self.req.attempts[id];
         let j = a.deps_started as usize;
         a.deps_started += 1;
         let hop = self.tiers.deps[pool]
             .as_ref()
             .unwrap_or_else(|| unreachable!())
             .calls[j];
-        self.open_call(now, self.req.n_clients + hop, id, sched);
+        self.open_call(now, CallerId(self.req.n_clients + hop), id, sched);
     }
 
     /// A dependency call of attempt `p` ended: the request answers once its pool's `wait_for`
@@ -119,11 +118,11 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn dependency_result(
         &mut self,
         now: SimTime,
-        p: u32,
+        p: AttemptId,
         ok: bool,
         sched: &mut Scheduler<Event>,
     ) {
-        let a = &mut self.req.attempts[p as usize];
+        let a = &mut self.req.attempts[p];
         assert!(
             a.waiting_deps,
             "invariant: a dependency answers a waiting attempt"
@@ -136,7 +135,7 @@ impl<O: Observer<Record>> System<O> {
         if a.pos == LOST {
             return; // its replica just crashed: the crash abandons its calls and fails it
         }
-        let pool = self.service.replicas[a.replica as usize].pool as usize;
+        let pool = self.service.replicas[a.replica].pool as usize;
         let deps = self.tiers.deps[pool]
             .as_ref()
             .unwrap_or_else(|| unreachable!());
@@ -161,7 +160,7 @@ impl<O: Observer<Record>> System<O> {
             }
             None => {}
             Some(ok) => {
-                self.req.attempts[p as usize].waiting_deps = false;
+                self.req.attempts[p].waiting_deps = false;
                 self.cancel_dependencies(now, p, true, sched);
                 let outcome = if ok {
                     Outcome::Succeeded
@@ -178,14 +177,14 @@ impl<O: Observer<Record>> System<O> {
     pub(super) fn cancel_dependencies(
         &mut self,
         now: SimTime,
-        p: u32,
+        p: AttemptId,
         cancel: bool,
         sched: &mut Scheduler<Event>,
     ) {
-        let mut cur = std::mem::replace(&mut self.req.attempts[p as usize].children, NONE);
-        while cur != NONE {
-            let next = self.req.calls[cur as usize].next_child;
-            self.req.calls[cur as usize].parent = NONE;
+        let mut cur = std::mem::replace(&mut self.req.attempts[p].children, CallId::NONE);
+        while cur != CallId::NONE {
+            let next = self.req.calls[cur].next_child;
+            self.req.calls[cur].parent = AttemptId::NONE;
             self.end_call(now, cur, None, None, cancel, sched);
             cur = next;
         }

@@ -35,9 +35,7 @@
 use super::StoreRecord;
 use crate::stats::TimeWeighted;
 use crate::store_spec::{Acks, BrokerFault, BrokerSpec};
-use sim_core::{
-    Dist, Model, Observer, RunStats, Scheduler, SimDuration, SimTime, Stream, StreamKey, Until,
-};
+use sim_core::{Dist, Observer, RunStats, Schedule, SimDuration, SimTime, Stream, StreamKey};
 use std::collections::VecDeque;
 
 /// No consumer / no replica.
@@ -421,8 +419,15 @@ impl<O: Observer<StoreRecord>> Broker<O> {
 
     /// Runs from time zero to `horizon` (or `max_events`) and returns the summary and the
     /// observer.
+    /// Runs alone from time zero to `horizon` (or `max_events`): the figures and the observer.
     pub fn run(mut self, horizon: SimTime, max_events: u64) -> (BrokerSummary, O) {
-        let mut sched = Scheduler::new();
+        let run = super::run_alone(&mut self, horizon, max_events);
+        (self.summary(run), self.observer)
+    }
+
+    /// Schedules the first events.
+    fn start_at(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
+        let _ = horizon;
         sched.after(
             self.produce_gap.sample(&mut self.produce_rng),
             Event::Produce,
@@ -449,14 +454,10 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         sched.after(self.spec.window, Event::Sample);
         self.windows
             .reserve(horizon.0.div_ceil(self.spec.window.0.max(1)) as usize + 1);
-        let run = sim_core::run(
-            &mut self,
-            &mut sched,
-            Until {
-                horizon,
-                max_events,
-            },
-        );
+    }
+
+    /// The end-of-run figures, the books checked.
+    fn summary(&mut self, run: RunStats) -> BrokerSummary {
         let end = run.end;
         if end > self.last_sample {
             self.sample(end);
@@ -480,7 +481,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             window_ns: self.spec.window.0,
             run,
         };
-        (summary, self.observer)
+        summary
     }
 
     /// Every message accounted for, and the running totals match the logs.
@@ -539,7 +540,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         self.window_max_lag = self.window_max_lag.max(self.lag);
     }
 
-    fn on_produce(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn on_produce(&mut self, now: SimTime, sched: &mut dyn Schedule<Event>) {
         let gap = self.produce_gap.sample(&mut self.produce_rng);
         sched.after(gap, Event::Produce);
         self.counts.produced += 1;
@@ -610,7 +611,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
 
     /// Moves the high watermark of `p` to the smallest log end in its ISR: acknowledges the
     /// `acks=all` messages it passed and lets the consumer read them.
-    fn update_hw(&mut self, p: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn update_hw(&mut self, p: u32, now: SimTime, sched: &mut dyn Schedule<Event>) {
         let part = &self.parts[p as usize];
         if part.leader == NONE {
             return;
@@ -647,7 +648,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         epoch: u32,
         offset: u64,
         now: SimTime,
-        sched: &mut Scheduler<Event>,
+        sched: &mut dyn Schedule<Event>,
     ) {
         if self.parts[p as usize].epoch != epoch || !self.replica_up(p, r) {
             return;
@@ -671,7 +672,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         epoch: u32,
         upto: u64,
         now: SimTime,
-        sched: &mut Scheduler<Event>,
+        sched: &mut dyn Schedule<Event>,
     ) {
         if self.parts[p as usize].epoch != epoch || !self.replica_up(p, r) {
             return;
@@ -689,7 +690,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
 
     /// A follower `r` of `p` starts copying from the current leader: it holds what the leader
     /// holds now a lag draw later.
-    fn start_catch_up(&mut self, p: u32, r: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn start_catch_up(&mut self, p: u32, r: u32, now: SimTime, sched: &mut dyn Schedule<Event>) {
         let lag = self.spec.follower_lag.sample(&mut self.lag_rng);
         let part = &mut self.parts[p as usize];
         let upto = part.base + part.log.len() as u64;
@@ -707,7 +708,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         );
     }
 
-    fn node_crash(&mut self, node: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn node_crash(&mut self, node: u32, now: SimTime, sched: &mut dyn Schedule<Event>) {
         self.counts.node_crashes += 1;
         for p in 0..self.spec.partitions {
             for r in 0..self.spec.replication_factor {
@@ -730,7 +731,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         }
     }
 
-    fn node_repair(&mut self, node: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn node_repair(&mut self, node: u32, now: SimTime, sched: &mut dyn Schedule<Event>) {
         for p in 0..self.spec.partitions {
             for r in 0..self.spec.replication_factor {
                 if self.node_of(p, r) != node {
@@ -748,7 +749,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
 
     /// Clean election: the first live ISR member leads; the messages beyond its log end are
     /// cut from the log.
-    fn elect(&mut self, p: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn elect(&mut self, p: u32, now: SimTime, sched: &mut dyn Schedule<Event>) {
         self.parts[p as usize].electing = false;
         let rf = self.spec.replication_factor;
         let Some(r) =
@@ -800,316 +801,20 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         self.update_hw(p, now, sched);
         self.wake_owner(p, now, sched);
     }
-
-    fn consumer_crash(&mut self, c: u32, now: SimTime, sched: &mut Scheduler<Event>) {
-        self.counts.consumer_crashes += 1;
-        let k = &mut self.consumers[c as usize];
-        k.incarnation = k.incarnation.wrapping_add(1);
-        if let Some((p, o)) = k.busy.take() {
-            let part = &mut self.parts[p as usize];
-            if o >= part.base {
-                part.log[(o - part.base) as usize].in_flight -= 1;
-            }
-        }
-        // The coordinator hears nothing after the last heartbeat before the crash.
-        let period = self.spec.consumers.heartbeat_interval.0.max(1);
-        let origin = k.hb_origin.0;
-        let last = if now.0 >= origin {
-            origin + (now.0 - origin) / period * period
-        } else {
-            now.0
-        };
-        let detect = SimTime(last + self.spec.consumers.session_timeout.0).max(now);
-        sched.at(
-            detect,
-            Event::Detect {
-                consumer: c,
-                incarnation: k.incarnation,
-            },
-        );
-    }
-
-    fn rebalance(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
-        self.counts.rebalances += 1;
-        // Members commit what they processed before giving their partitions up.
-        self.commit(now);
-        if !self.paused {
-            self.paused = true;
-            self.paused_since = now;
-        }
-        self.generation = self.generation.wrapping_add(1);
-        sched.after(
-            self.spec.consumers.rebalance_pause,
-            Event::RebalanceEnd {
-                generation: self.generation,
-            },
-        );
-    }
-
-    /// Round robin over the live consumers; every partition is read again from its commit.
-    fn assign(&mut self) {
-        let live: Vec<u32> = (0..self.consumers.len() as u32)
-            .filter(|&c| self.consumers[c as usize].down == 0)
-            .collect();
-        for (c, k) in self.consumers.iter_mut().enumerate() {
-            k.member = live.contains(&(c as u32));
-        }
-        for (i, part) in self.parts.iter_mut().enumerate() {
-            part.owner = if live.is_empty() {
-                NONE
-            } else {
-                live[i % live.len()]
-            };
-            part.next = part.base;
-            part.retry.clear();
-        }
-    }
-
-    /// Advances each partition whose owner is alive past its finished messages.
-    fn commit(&mut self, now: SimTime) {
-        let mut advanced = 0;
-        for part in &mut self.parts {
-            if part.owner == NONE || self.consumers[part.owner as usize].down > 0 {
-                continue;
-            }
-            while part.base < part.hw && part.base < part.next {
-                match part.log.front() {
-                    Some(m) if m.finished() => {
-                        part.log.pop_front();
-                        part.base += 1;
-                        advanced += 1;
-                    }
-                    _ => break,
-                }
-            }
-        }
-        let _ = now;
-        self.add_lag(0, advanced);
-    }
-
-    fn retention(&mut self, now: SimTime) {
-        let keep = self.spec.retention.0;
-        let (mut popped, mut lost) = (0u64, 0u64);
-        for part in &mut self.parts {
-            while part.base < part.hw {
-                match part.log.front() {
-                    Some(m) if m.produced.0 + keep <= now.0 && m.in_flight == 0 => {
-                        if !m.finished() {
-                            lost += 1;
-                        }
-                        part.log.pop_front();
-                        part.base += 1;
-                        popped += 1;
-                    }
-                    _ => break,
-                }
-            }
-            part.next = part.next.max(part.base);
-        }
-        self.counts.lost_retention += lost;
-        if lost > 0 {
-            self.set_undone(now, -(lost as i64));
-        }
-        self.add_lag(0, popped);
-    }
-
-    fn wake_owner(&mut self, p: u32, now: SimTime, sched: &mut Scheduler<Event>) {
-        let c = self.parts[p as usize].owner;
-        if c != NONE {
-            self.pull(c, now, sched);
-        }
-    }
-
-    /// An idle live consumer takes its next message: a failed one now visible again, else the
-    /// next below the high watermark, from its partitions in turn.
-    fn pull(&mut self, c: u32, now: SimTime, sched: &mut Scheduler<Event>) {
-        let k = self.consumers[c as usize];
-        if self.paused || k.down > 0 || k.busy.is_some() {
-            return;
-        }
-        let n = self.spec.partitions;
-        for i in 0..n {
-            let p = (k.rr + i) % n;
-            let part = &self.parts[p as usize];
-            if part.owner != c || part.leader == NONE {
-                continue;
-            }
-            if let Some(o) = self.next_message(p, now) {
-                let part = &mut self.parts[p as usize];
-                part.log[(o - part.base) as usize].in_flight += 1;
-                let d = self.spec.consumers.processing.sample(&mut self.process_rng);
-                let k = &mut self.consumers[c as usize];
-                k.busy = Some((p, o));
-                k.rr = (p + 1) % n;
-                sched.after(
-                    d,
-                    Event::Done {
-                        consumer: c,
-                        incarnation: k.incarnation,
-                    },
-                );
-                return;
-            }
-        }
-    }
-
-    /// The next message of `p` to receive, if any; dead-letters those received too often.
-    fn next_message(&mut self, p: u32, now: SimTime) -> Option<u64> {
-        let max = self.spec.consumers.max_receives;
-        loop {
-            let part = &mut self.parts[p as usize];
-            let o = match part.retry.front() {
-                Some(&(t, o)) if t <= now => {
-                    part.retry.pop_front();
-                    if o < part.base {
-                        continue;
-                    }
-                    o
-                }
-                _ if part.next < part.hw => {
-                    part.next += 1;
-                    part.next - 1
-                }
-                _ => return None,
-            };
-            let m = &mut part.log[(o - part.base) as usize];
-            if m.dead {
-                continue;
-            }
-            if !m.delivered {
-                if m.receives >= max {
-                    m.dead = true;
-                    self.counts.dead_lettered += 1;
-                    self.set_undone(now, -1);
-                    continue;
-                }
-                m.receives += 1;
-            }
-            return Some(o);
-        }
-    }
-
-    fn on_done(&mut self, c: u32, now: SimTime, sched: &mut Scheduler<Event>) {
-        let Some((p, o)) = self.consumers[c as usize].busy.take() else {
-            unreachable!("a live incarnation's Done has its message");
-        };
-        let part = &mut self.parts[p as usize];
-        if o < part.base {
-            // Committed meanwhile: another member finished it first.
-            self.counts.duplicates += 1;
-            self.record_consumed(now, false, SimDuration::ZERO);
-        } else {
-            let m = &mut part.log[(o - part.base) as usize];
-            m.in_flight -= 1;
-            let produced = m.produced;
-            if m.finished() {
-                self.counts.duplicates += 1;
-                self.record_consumed(now, false, SimDuration::ZERO);
-            } else if self.outcome_rng.chance(self.spec.consumers.failure_rate) {
-                self.counts.processing_failures += 1;
-                if m.receives >= self.spec.consumers.max_receives {
-                    m.dead = true;
-                    self.counts.dead_lettered += 1;
-                    self.set_undone(now, -1);
-                } else {
-                    let t = SimTime(now.0 + self.spec.consumers.visibility_timeout.0);
-                    part.retry.push_back((t, o));
-                    sched.at(t, Event::Visible { partition: p });
-                }
-            } else {
-                m.delivered = true;
-                self.counts.delivered += 1;
-                self.set_undone(now, -1);
-                self.record_consumed(now, true, now.since(produced));
-            }
-        }
-        self.pull(c, now, sched);
-    }
-
-    fn record_consumed(&mut self, now: SimTime, first: bool, delay: SimDuration) {
-        let r = StoreRecord::Consumed {
-            store: self.index,
-            first,
-            delay,
-        };
-        self.observer.record(now, &r);
-    }
-
-    fn sample(&mut self, now: SimTime) {
-        let area = self.backlog.area_until(now).0;
-        let (c, l) = (&self.counts, &self.last_counts);
-        self.windows.push(BrokerWindow {
-            end: now,
-            length_ns: now.since(self.last_sample).0,
-            produced: c.produced - l.produced,
-            delivered: c.delivered - l.delivered,
-            duplicates: c.duplicates - l.duplicates,
-            lost: c.lost() - l.lost(),
-            backlog_area: area - self.last_area,
-            backlog: self.undone,
-            lag: self.lag,
-            max_lag: self.window_max_lag,
-        });
-        self.last_counts = self.counts;
-        self.last_area = area;
-        self.last_sample = now;
-        self.window_max_lag = self.lag;
-    }
-
-    fn fault_start(&mut self, fault: u32, now: SimTime, sched: &mut Scheduler<Event>) {
-        match self.spec.faults[fault as usize] {
-            BrokerFault::LeaderCrash {
-                partition,
-                duration,
-                ..
-            } => {
-                let part = &self.parts[partition as usize];
-                if part.leader == NONE {
-                    self.counts.faults_skipped += 1;
-                    return;
-                }
-                let node = self.node_of(partition, part.leader);
-                if super::hold(&mut self.node_down[node as usize]) {
-                    self.node_crash(node, now, sched);
-                }
-                sched.after(
-                    duration,
-                    Event::FaultEnd {
-                        fault,
-                        target: node,
-                    },
-                );
-            }
-            BrokerFault::ConsumerCrash {
-                consumer, duration, ..
-            } => {
-                if super::hold(&mut self.consumers[consumer as usize].down) {
-                    self.consumer_crash(consumer, now, sched);
-                } else {
-                    self.counts.faults_skipped += 1;
-                }
-                sched.after(
-                    duration,
-                    Event::FaultEnd {
-                        fault,
-                        target: consumer,
-                    },
-                );
-            }
-        }
-    }
-
-    fn consumer_back(&mut self, c: u32, now: SimTime, sched: &mut Scheduler<Event>) {
-        // It joins the group again: a rebalance.
-        let _ = c;
-        self.rebalance(now, sched);
-    }
 }
 
-impl<O: Observer<StoreRecord>> Model for Broker<O> {
+impl<O: Observer<StoreRecord>> super::StoreModel for Broker<O> {
     type Event = Event;
 
-    fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
+    fn start(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
+        self.start_at(sched, horizon);
+    }
+
+    fn finish(&mut self, run: RunStats) -> super::StoreSummary {
+        super::StoreSummary::Broker(self.summary(run))
+    }
+
+    fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {
         match event {
             Event::Produce => self.on_produce(now, sched),
             Event::Fetch {
@@ -1223,152 +928,6 @@ impl<O: Observer<StoreRecord>> Model for Broker<O> {
     }
 }
 
+mod consumers;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::Arrivals;
-    use crate::store_spec::ConsumerGroupSpec;
-    use sim_core::NullObserver;
-
-    fn ms(x: u64) -> SimDuration {
-        SimDuration::from_millis(x)
-    }
-
-    /// One partition on two nodes, a message every ms, copied to the follower 10 ms later; one
-    /// consumer taking 0.5 ms per message.
-    fn spec(acks: Acks, faults: Vec<BrokerFault>) -> BrokerSpec {
-        BrokerSpec {
-            name: "q".into(),
-            brokers: 2,
-            partitions: 1,
-            replication_factor: 2,
-            min_insync_replicas: 1,
-            follower_lag: Dist::constant(ms(10)),
-            leader_failover: Dist::constant(ms(2000)),
-            produce: Arrivals::Constant { rate_per_s: 1000.0 },
-            acks,
-            consumers: ConsumerGroupSpec {
-                consumers: 1,
-                processing: Dist::constant(SimDuration(500_000)),
-                failure_rate: 0.0,
-                heartbeat_interval: SimDuration::from_secs(3),
-                session_timeout: SimDuration::from_secs(10),
-                rebalance_pause: SimDuration::from_secs(3),
-                visibility_timeout: SimDuration::from_secs(30),
-                max_receives: 5,
-                commit_interval: SimDuration::from_secs(5),
-                failures: None,
-            },
-            retention: SimDuration::from_secs(7 * 86_400),
-            window: SimDuration::from_secs(10),
-            failures: None,
-            faults,
-        }
-    }
-
-    fn run(s: &BrokerSpec, seed: u64, secs: u64) -> BrokerSummary {
-        Broker::new(s, 0, StreamKey::new(seed, 0), NullObserver)
-            .run(SimTime(SimDuration::from_secs(secs).0), u64::MAX)
-            .0
-    }
-
-    fn leader_crash() -> Vec<BrokerFault> {
-        vec![BrokerFault::LeaderCrash {
-            at: SimDuration(ms(30_000).0 + 300_000),
-            duration: SimDuration::from_secs(60),
-            partition: 0,
-        }]
-    }
-
-    /// Without failures every message is delivered one processing time after the follower
-    /// copied it (the high watermark), and the books close.
-    #[test]
-    fn without_failures_every_message_is_delivered_after_the_copy_and_the_processing() {
-        let r = run(&spec(Acks::All, Vec::new()), 1, 60);
-        let c = r.counts;
-        assert_eq!(c.produced, 60_000);
-        assert_eq!(c.delivered, c.produced - c.backlog - c.in_flight);
-        assert!(
-            c.acked >= c.delivered && c.acked - c.delivered <= 2,
-            "{c:?}"
-        );
-        assert_eq!(c.lost() + c.duplicates + c.dead_lettered + c.refused, 0);
-        // Only the last 10.5 ms of messages are still on their way.
-        assert!(c.backlog + c.in_flight <= 11, "{c:?}");
-        // Little: backlog = λ · W = 1000/s × 10.5 ms.
-        let mean = r.backlog_area as f64 / r.run.end.0 as f64;
-        assert!((mean - 10.5).abs() < 0.1, "{mean}");
-        assert_eq!(r.windows.len(), 6);
-    }
-
-    /// The leader dies 30.0003 s in: the follower lacks the messages of the last 10 ms (10 of
-    /// them). With acks=1 they were acknowledged and are lost; with acks=all they were not
-    /// acknowledged yet: the producer got an error, and no acknowledged message is lost.
-    #[test]
-    fn a_leader_crash_loses_the_unreplicated_tail_only_with_acks_1() {
-        let one = run(&spec(Acks::Leader, leader_crash()), 1, 120);
-        assert_eq!(one.counts.elections, 1);
-        assert_eq!(one.counts.lost_acked, 10, "{:?}", one.counts);
-        assert_eq!(one.counts.lost_unreplicated, 10);
-        let all = run(&spec(Acks::All, leader_crash()), 1, 120);
-        assert_eq!(all.counts.lost(), 0, "{:?}", all.counts);
-        assert_eq!(all.counts.lost_acked, 0);
-        assert_eq!(all.counts.cut_unacked, 10);
-        // Two seconds without a leader: 2000 messages refused either way.
-        assert_eq!(all.counts.refused, 2000);
-        assert_eq!(one.counts.refused, 2000);
-    }
-
-    /// With acks=0 the messages sent while the partition has no leader are lost too.
-    #[test]
-    fn acks_0_drops_what_is_sent_without_a_leader() {
-        let r = run(&spec(Acks::None, leader_crash()), 1, 120);
-        assert_eq!(r.counts.dropped, 2000);
-        assert_eq!(r.counts.lost_unreplicated, 10);
-        assert_eq!((r.counts.acked, r.counts.lost_acked), (0, 0));
-    }
-
-    /// Processing always fails: each message is received `max_receives` times, one visibility
-    /// timeout apart, then dead-lettered.
-    #[test]
-    fn always_failing_messages_go_to_the_dead_letter_queue_after_max_receives() {
-        let mut s = spec(Acks::Leader, Vec::new());
-        s.replication_factor = 1;
-        s.brokers = 1;
-        s.produce = Arrivals::Constant { rate_per_s: 10.0 };
-        s.consumers.failure_rate = 1.0;
-        s.consumers.max_receives = 3;
-        s.consumers.visibility_timeout = SimDuration::from_secs(1);
-        let r = run(&s, 1, 100);
-        // A message produced at t (0.1 s, 0.2 s, …) is dead-lettered at its third failure,
-        // t + 2 s + 1.5 ms: by 100 s, those up to 97.9 s; the next 10 failed twice, the 10
-        // after once, and the last is being processed.
-        assert_eq!(r.counts.dead_lettered, 979, "{:?}", r.counts);
-        assert_eq!(r.counts.processing_failures, 3 * 979 + 2 * 10 + 10);
-        assert_eq!((r.counts.backlog, r.counts.in_flight), (20, 1));
-        assert_eq!(r.counts.delivered, 0);
-    }
-
-    /// A consumer crash: the partition waits for the session timeout and the rebalance pause,
-    /// then what was processed since the last commit is processed again (duplicates), and
-    /// nothing is lost.
-    #[test]
-    fn a_consumer_crash_gives_duplicates_and_no_loss() {
-        let mut s = spec(Acks::All, Vec::new());
-        s.consumers.consumers = 2;
-        s.faults = vec![BrokerFault::ConsumerCrash {
-            at: SimDuration::from_millis(12_345),
-            duration: SimDuration::from_secs(30),
-            consumer: 0,
-        }];
-        let r = run(&s, 2, 120);
-        let c = r.counts;
-        assert_eq!(c.lost(), 0);
-        assert!(c.duplicates > 1000 && c.duplicates < 5000, "{c:?}");
-        // Detection and the rebalance, then the return of the consumer: another rebalance.
-        assert_eq!(c.rebalances, 2);
-        assert_eq!(r.paused_ns, 6_000_000_000);
-        // The lag grew by ~10 s of messages while nobody consumed.
-        assert!(r.max_lag > 8_000 && r.max_lag < 17_000, "{}", r.max_lag);
-    }
-}
+mod tests;
