@@ -473,3 +473,36 @@ pub(crate) fn render(w: &mut String, c: &CacheReport) {
         );
     }
 }
+
+impl crate::store::StoreSection for CacheReport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn render(&self, w: &mut String) {
+        render(w, self)
+    }
+    fn series(&self) -> Vec<crate::StoreSeries> {
+        let x = self;
+        let s = |name: &str, unit: &str, f: &dyn Fn(&crate::CacheWindowRow) -> f64| {
+            crate::StoreSeries {
+                store: x.name.clone(),
+                name: name.into(),
+                unit: unit.into(),
+                window_s: x.window_s,
+                points: x
+                    .windows
+                    .iter()
+                    .map(|w| (w.start_s + w.length_s, f(w)))
+                    .collect(),
+            }
+        };
+        // The stampede: the hit ratio falls and the backend's fetch rate jumps.
+        vec![
+            s("hit ratio", "share", &|w| w.hit_ratio),
+            s("backend fetches", "per s", &|w| w.backend_per_s),
+        ]
+    }
+}

@@ -727,16 +727,23 @@ impl Collector {
     }
 }
 
+impl Collector {
+    /// Each store keeps its own statistics and fingerprint, as if it ran alone.
+    #[cold]
+    fn store_record(&mut self, now: SimTime, r: &StoreRecord) {
+        let i = r.store() as usize;
+        if self.stores.len() <= i {
+            self.stores.resize_with(i + 1, StoreCollector::default);
+        }
+        self.stores[i].record(now, r);
+    }
+}
+
 impl Observer<Record> for Collector {
     #[inline]
     fn record(&mut self, now: SimTime, record: &Record) {
         if let Record::Store(r) = record {
-            // Each store keeps its own statistics and fingerprint, as if it ran alone.
-            let i = r.store() as usize;
-            if self.stores.len() <= i {
-                self.stores.resize_with(i + 1, StoreCollector::default);
-            }
-            self.stores[i].record(now, r);
+            self.store_record(now, r);
             return;
         }
         mix_record(&mut self.fingerprint, now, record);

@@ -30,7 +30,7 @@ pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, S
 pub use store::{
     BrokerMessages, BrokerReport, BrokerWindowRow, ClusterReport, ElectionReport, LostBy,
     MAX_OUTAGES_LISTED, OpLatencyMs, OutageReport, PbReads, PbReport, PbWrites, QuorumOps,
-    QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport, StoreSeries,
+    QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport, StoreSection, StoreSeries,
     with_stores_fingerprint,
 };
 pub use sweep::{

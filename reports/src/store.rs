@@ -440,6 +440,29 @@ pub enum StoreReport {
     Cache(crate::cache::CacheReport),
 }
 
+/// What every store kind's section of the report can do, whatever the kind: the one trait a
+/// kind's report implements (its JSON comes from its `Serialize`).
+pub trait StoreSection {
+    /// The store's name.
+    fn name(&self) -> &str;
+    /// Its trajectory fingerprint (hex), mixed into the run's.
+    fn fingerprint(&self) -> &str;
+    /// Its lines of the human table.
+    fn render(&self, w: &mut String);
+    /// Its per-window series (none for kinds without window rows).
+    fn series(&self) -> Vec<StoreSeries> {
+        Vec::new()
+    }
+    /// Largest RPO over its failovers (0 where it has none).
+    fn max_rpo(&self) -> f64 {
+        0.0
+    }
+    /// Largest RTO over its outages, s (0 where it has none).
+    fn max_rto_s(&self) -> f64 {
+        0.0
+    }
+}
+
 impl StoreReport {
     /// The report of one store from its summary and collector.
     pub fn new(s: &StoreSummary, c: &StoreCollector) -> StoreReport {
@@ -452,26 +475,96 @@ impl StoreReport {
         }
     }
 
-    /// Largest RPO over the failovers (0 for quorum stores).
-    pub fn max_rpo(&self) -> f64 {
+    /// Its section, whatever its kind.
+    pub fn section(&self) -> &dyn StoreSection {
         match self {
-            StoreReport::PrimaryBackup(p) => p.rpo_writes.max,
-            StoreReport::Quorum(_)
-            | StoreReport::Election(_)
-            | StoreReport::Broker(_)
-            | StoreReport::Cache(_) => 0.0,
+            StoreReport::PrimaryBackup(p) => p,
+            StoreReport::Quorum(q) => q,
+            StoreReport::Election(e) => e,
+            StoreReport::Broker(b) => b,
+            StoreReport::Cache(x) => x,
         }
     }
 
-    /// Largest RTO over the outages, s (0 for quorum stores).
+    /// Largest RPO over the failovers (0 for kinds without).
+    pub fn max_rpo(&self) -> f64 {
+        self.section().max_rpo()
+    }
+
+    /// Largest RTO over the outages, s (0 for kinds without).
     pub fn max_rto_s(&self) -> f64 {
-        match self {
-            StoreReport::PrimaryBackup(p) => p.rto_s.max,
-            StoreReport::Quorum(_)
-            | StoreReport::Election(_)
-            | StoreReport::Broker(_)
-            | StoreReport::Cache(_) => 0.0,
-        }
+        self.section().max_rto_s()
+    }
+}
+
+impl StoreSection for PbReport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn render(&self, w: &mut String) {
+        render_pb(w, self)
+    }
+    fn max_rpo(&self) -> f64 {
+        self.rpo_writes.max
+    }
+    fn max_rto_s(&self) -> f64 {
+        self.rto_s.max
+    }
+}
+
+impl StoreSection for QuorumReport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn render(&self, w: &mut String) {
+        render_quorum(w, self)
+    }
+}
+
+impl StoreSection for ClusterReport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn render(&self, w: &mut String) {
+        render_election(w, self)
+    }
+}
+
+impl StoreSection for BrokerReport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn render(&self, w: &mut String) {
+        render_broker(w, self)
+    }
+    fn series(&self) -> Vec<StoreSeries> {
+        let b = self;
+        let s = |name: &str, f: &dyn Fn(&BrokerWindowRow) -> f64| StoreSeries {
+            store: b.name.clone(),
+            name: name.into(),
+            unit: "messages".into(),
+            window_s: b.window_s,
+            points: b.windows.iter().map(|w| (w.end_s, f(w))).collect(),
+        };
+        // Backlog: time-averaged; lag: the largest in the window, counted from the
+        // committed offsets (a message waiting for its visibility timeout holds its
+        // partition's commit back).
+        vec![
+            s("backlog", &|w| w.backlog_mean),
+            s("consumer lag", &|w| w.max_lag as f64),
+        ]
     }
 }
 
@@ -496,58 +589,12 @@ pub struct StoreSeries {
 impl StoreReport {
     /// The store's name.
     pub fn name(&self) -> &str {
-        match self {
-            StoreReport::PrimaryBackup(p) => &p.name,
-            StoreReport::Quorum(q) => &q.name,
-            StoreReport::Election(e) => &e.name,
-            StoreReport::Broker(b) => &b.name,
-            StoreReport::Cache(x) => &x.name,
-        }
+        self.section().name()
     }
 
     /// Its per-window series (none for kinds without window rows).
     pub fn series(&self) -> Vec<StoreSeries> {
-        match self {
-            StoreReport::Broker(b) => {
-                let s = |name: &str, f: &dyn Fn(&BrokerWindowRow) -> f64| StoreSeries {
-                    store: b.name.clone(),
-                    name: name.into(),
-                    unit: "messages".into(),
-                    window_s: b.window_s,
-                    points: b.windows.iter().map(|w| (w.end_s, f(w))).collect(),
-                };
-                // Backlog: time-averaged; lag: the largest in the window, counted from the
-                // committed offsets (a message waiting for its visibility timeout holds its
-                // partition's commit back).
-                vec![
-                    s("backlog", &|w| w.backlog_mean),
-                    s("consumer lag", &|w| w.max_lag as f64),
-                ]
-            }
-            StoreReport::Cache(x) => {
-                let s = |name: &str, unit: &str, f: &dyn Fn(&crate::CacheWindowRow) -> f64| {
-                    StoreSeries {
-                        store: x.name.clone(),
-                        name: name.into(),
-                        unit: unit.into(),
-                        window_s: x.window_s,
-                        points: x
-                            .windows
-                            .iter()
-                            .map(|w| (w.start_s + w.length_s, f(w)))
-                            .collect(),
-                    }
-                };
-                // The stampede: the hit ratio falls and the backend's fetch rate jumps.
-                vec![
-                    s("hit ratio", "share", &|w| w.hit_ratio),
-                    s("backend fetches", "per s", &|w| w.backend_per_s),
-                ]
-            }
-            StoreReport::PrimaryBackup(_) | StoreReport::Quorum(_) | StoreReport::Election(_) => {
-                Vec::new()
-            }
-        }
+        self.section().series()
     }
 
     /// Its lines of the human table, each split into a label and the rest (for pages).
@@ -585,13 +632,7 @@ pub(crate) fn add_stores(report: &mut crate::Report, stores: Vec<StoreReport>) {
 /// stores): what a report prints and what a sweep unit carries.
 pub fn with_stores_fingerprint(mut h: u64, stores: &[StoreReport]) -> u64 {
     for s in stores {
-        let f = match s {
-            StoreReport::PrimaryBackup(p) => &p.fingerprint,
-            StoreReport::Quorum(q) => &q.fingerprint,
-            StoreReport::Election(e) => &e.fingerprint,
-            StoreReport::Broker(b) => &b.fingerprint,
-            StoreReport::Cache(x) => &x.fingerprint,
-        };
+        let f = s.section().fingerprint();
         mix(&mut h, u64::from_str_radix(f, 16).unwrap_or(0));
     }
     h
@@ -950,160 +991,151 @@ fn broker(b: &models::store::BrokerSummary, c: &StoreCollector) -> BrokerReport 
 pub(crate) fn render(w: &mut String, stores: &[StoreReport]) {
     for s in stores {
         let _ = writeln!(w);
-        match s {
-            StoreReport::PrimaryBackup(p) => {
-                let x = &p.writes;
-                let _ = writeln!(
-                    w,
-                    "store        {} · primary + {} backup{} · {} replication · fencing {}",
-                    p.name,
-                    p.backups,
-                    if p.backups == 1 { "" } else { "s" },
-                    p.replication,
-                    if p.fencing { "on" } else { "off" }
-                );
-                let _ = writeln!(
-                    w,
-                    "  writes     offered {}  acked {}  failed {} (unavailable {}, unreplicated {})  availability {}",
-                    x.offered,
-                    x.acked,
-                    x.failed,
-                    x.failed_unavailable,
-                    x.failed_unreplicated,
-                    p.write_availability
-                );
-                let _ = writeln!(
-                    w,
-                    "  acked      durable {}  lost {}  replicating {}  split-brain conflicting {}",
-                    x.durable, x.lost, x.replicating, x.conflicting
-                );
-                if let Some(rd) = &p.reads {
-                    let _ = writeln!(
-                        w,
-                        "  reads      offered {}  ok {}  failed {}  stale (split brain) {}  availability {}",
-                        rd.offered, rd.ok, rd.failed, rd.stale, rd.availability
-                    );
-                }
-                let l = &p.write_latency_ms;
-                let _ = writeln!(
-                    w,
-                    "  latency ms mean {}  p50 {}  p99 {}  max {}",
-                    l.mean, l.p50, l.p99, l.max
-                );
-                let (r, t) = (&p.rpo_writes, &p.rto_s);
-                let _ = writeln!(
-                    w,
-                    "  RPO writes {} failovers and restores: mean {}  p50 {}  p90 {}  max {}",
-                    r.count, r.mean, r.p50, r.p90, r.max
-                );
-                let _ = writeln!(
-                    w,
-                    "  RTO s      {} outages: mean {}  p50 {}  p90 {}  max {}",
-                    t.count, t.mean, t.p50, t.p90, t.max
-                );
-                if p.snapshots + p.disasters > 0 {
-                    let _ = writeln!(
-                        w,
-                        "  snapshots  {} taken · {} disasters restored from the last one",
-                        p.snapshots, p.disasters
-                    );
-                }
-                for o in p.outages.iter().take(10) {
-                    let end = match (o.end_s, o.promoted) {
-                        (Some(e), None) if o.cause == "disaster" => {
-                            format!("restored from the last snapshot at {e:.3}s")
-                        }
-                        (Some(e), Some(b)) => format!("node {b} promoted at {e:.3}s"),
-                        (Some(e), None) => format!("node {} back at {e:.3}s", o.node),
-                        (None, _) => "not over at the end".to_string(),
-                    };
-                    let rto = o.rto_s.map_or("—".to_string(), |r| format!("{r}s"));
-                    let split = if o.conflicting_writes > 0 {
-                        format!(", {} split-brain writes", o.conflicting_writes)
-                    } else {
-                        String::new()
-                    };
-                    let _ = writeln!(
-                        w,
-                        "  {:<9}  node {} at {:.3}s, lease out at {:.3}s, {end}: RTO {rto}, {} lost, {} failed{split}",
-                        o.cause, o.node, o.start_s, o.lease_expiry_s, o.rpo_writes, o.failed_writes
-                    );
-                }
-                if p.outages_total > 10 {
-                    let _ = writeln!(
-                        w,
-                        "  … {} more outages ({} listed in the JSON report)",
-                        p.outages_total - 10,
-                        p.outages.len()
-                    );
-                }
-            }
-            StoreReport::Cache(c) => crate::cache::render(w, c),
-            StoreReport::Election(e) => {
-                let _ = writeln!(
-                    w,
-                    "store        {} · leader election over {} nodes · leader {} of the time",
-                    e.name, e.nodes, e.leader_availability
-                );
-                let (u, t) = (&e.unavailable_s, &e.terms_per_election);
-                let _ = writeln!(
-                    w,
-                    "  elections  {} ({} took more than one term) · last term {} · node crashes {}",
-                    e.elections, e.split_elections, e.term, e.node_crashes
-                );
-                let _ = writeln!(
-                    w,
-                    "  no leader  s per election: mean {}  p50 {}  p90 {}  max {}",
-                    u.mean, u.p50, u.p90, u.max
-                );
-                let _ = writeln!(
-                    w,
-                    "  terms      per election: mean {}  max {}",
-                    t.mean, t.max
-                );
-            }
-            StoreReport::Broker(b) => render_broker(w, b),
-            StoreReport::Quorum(q) => {
-                let _ = writeln!(
-                    w,
-                    "store        {} · quorum N {} R {} W {} · replica availability {} (MTBF / (MTBF + MTTR))",
-                    q.name,
-                    q.replicas,
-                    q.read_quorum,
-                    q.write_quorum,
-                    q.theory.replica_availability
-                );
-                for (what, o, theory) in [
-                    ("writes", &q.writes, q.theory.write_availability),
-                    ("reads", &q.reads, q.theory.read_availability),
-                ] {
-                    let _ = writeln!(
-                        w,
-                        "  {what:<10} offered {}  ok {}  failed {}  availability {}  time {}  theory {}",
-                        o.offered,
-                        o.succeeded,
-                        o.failed,
-                        o.availability,
-                        o.time_availability,
-                        theory
-                    );
-                    let l = &o.latency_ms;
-                    let _ = writeln!(
-                        w,
-                        "             latency ms mean {}  p50 {}  p99 {}  max {}",
-                        l.mean, l.p50, l.p99, l.max
-                    );
-                }
-                let ups: Vec<String> = q.replica_up.iter().map(|u| u.to_string()).collect();
-                let _ = writeln!(
-                    w,
-                    "  replicas   up {}  crashes {:?}",
-                    ups.join(" "),
-                    q.replica_crashes
-                );
-            }
-        }
+        s.section().render(w);
     }
+}
+
+fn render_pb(w: &mut String, p: &PbReport) {
+    let x = &p.writes;
+    let _ = writeln!(
+        w,
+        "store        {} · primary + {} backup{} · {} replication · fencing {}",
+        p.name,
+        p.backups,
+        if p.backups == 1 { "" } else { "s" },
+        p.replication,
+        if p.fencing { "on" } else { "off" }
+    );
+    let _ = writeln!(
+        w,
+        "  writes     offered {}  acked {}  failed {} (unavailable {}, unreplicated {})  availability {}",
+        x.offered,
+        x.acked,
+        x.failed,
+        x.failed_unavailable,
+        x.failed_unreplicated,
+        p.write_availability
+    );
+    let _ = writeln!(
+        w,
+        "  acked      durable {}  lost {}  replicating {}  split-brain conflicting {}",
+        x.durable, x.lost, x.replicating, x.conflicting
+    );
+    if let Some(rd) = &p.reads {
+        let _ = writeln!(
+            w,
+            "  reads      offered {}  ok {}  failed {}  stale (split brain) {}  availability {}",
+            rd.offered, rd.ok, rd.failed, rd.stale, rd.availability
+        );
+    }
+    let l = &p.write_latency_ms;
+    let _ = writeln!(
+        w,
+        "  latency ms mean {}  p50 {}  p99 {}  max {}",
+        l.mean, l.p50, l.p99, l.max
+    );
+    let (r, t) = (&p.rpo_writes, &p.rto_s);
+    let _ = writeln!(
+        w,
+        "  RPO writes {} failovers and restores: mean {}  p50 {}  p90 {}  max {}",
+        r.count, r.mean, r.p50, r.p90, r.max
+    );
+    let _ = writeln!(
+        w,
+        "  RTO s      {} outages: mean {}  p50 {}  p90 {}  max {}",
+        t.count, t.mean, t.p50, t.p90, t.max
+    );
+    if p.snapshots + p.disasters > 0 {
+        let _ = writeln!(
+            w,
+            "  snapshots  {} taken · {} disasters restored from the last one",
+            p.snapshots, p.disasters
+        );
+    }
+    for o in p.outages.iter().take(10) {
+        let end = match (o.end_s, o.promoted) {
+            (Some(e), None) if o.cause == "disaster" => {
+                format!("restored from the last snapshot at {e:.3}s")
+            }
+            (Some(e), Some(b)) => format!("node {b} promoted at {e:.3}s"),
+            (Some(e), None) => format!("node {} back at {e:.3}s", o.node),
+            (None, _) => "not over at the end".to_string(),
+        };
+        let rto = o.rto_s.map_or("—".to_string(), |r| format!("{r}s"));
+        let split = if o.conflicting_writes > 0 {
+            format!(", {} split-brain writes", o.conflicting_writes)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            w,
+            "  {:<9}  node {} at {:.3}s, lease out at {:.3}s, {end}: RTO {rto}, {} lost, {} failed{split}",
+            o.cause, o.node, o.start_s, o.lease_expiry_s, o.rpo_writes, o.failed_writes
+        );
+    }
+    if p.outages_total > 10 {
+        let _ = writeln!(
+            w,
+            "  … {} more outages ({} listed in the JSON report)",
+            p.outages_total - 10,
+            p.outages.len()
+        );
+    }
+}
+
+fn render_election(w: &mut String, e: &ClusterReport) {
+    let _ = writeln!(
+        w,
+        "store        {} · leader election over {} nodes · leader {} of the time",
+        e.name, e.nodes, e.leader_availability
+    );
+    let (u, t) = (&e.unavailable_s, &e.terms_per_election);
+    let _ = writeln!(
+        w,
+        "  elections  {} ({} took more than one term) · last term {} · node crashes {}",
+        e.elections, e.split_elections, e.term, e.node_crashes
+    );
+    let _ = writeln!(
+        w,
+        "  no leader  s per election: mean {}  p50 {}  p90 {}  max {}",
+        u.mean, u.p50, u.p90, u.max
+    );
+    let _ = writeln!(
+        w,
+        "  terms      per election: mean {}  max {}",
+        t.mean, t.max
+    );
+}
+
+fn render_quorum(w: &mut String, q: &QuorumReport) {
+    let _ = writeln!(
+        w,
+        "store        {} · quorum N {} R {} W {} · replica availability {} (MTBF / (MTBF + MTTR))",
+        q.name, q.replicas, q.read_quorum, q.write_quorum, q.theory.replica_availability
+    );
+    for (what, o, theory) in [
+        ("writes", &q.writes, q.theory.write_availability),
+        ("reads", &q.reads, q.theory.read_availability),
+    ] {
+        let _ = writeln!(
+            w,
+            "  {what:<10} offered {}  ok {}  failed {}  availability {}  time {}  theory {}",
+            o.offered, o.succeeded, o.failed, o.availability, o.time_availability, theory
+        );
+        let l = &o.latency_ms;
+        let _ = writeln!(
+            w,
+            "             latency ms mean {}  p50 {}  p99 {}  max {}",
+            l.mean, l.p50, l.p99, l.max
+        );
+    }
+    let ups: Vec<String> = q.replica_up.iter().map(|u| u.to_string()).collect();
+    let _ = writeln!(
+        w,
+        "  replicas   up {}  crashes {:?}",
+        ups.join(" "),
+        q.replica_crashes
+    );
 }
 
 fn render_broker(w: &mut String, b: &BrokerReport) {

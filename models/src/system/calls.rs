@@ -123,6 +123,7 @@ impl<O: Observer<Record>> System<O> {
         }
     }
 
+    #[inline]
     pub(super) fn on_arrival(&mut self, now: SimTime, c: CallerId, sched: &mut Scheduler<Event>) {
         let gap = self.next_gap(now, c);
         sched.after(gap, Event::Call(CallEvent::Arrival(c)));
@@ -598,6 +599,7 @@ impl<O: Observer<Record>> System<O> {
     }
 
     /// A call's or an attempt's timer.
+    #[inline]
     pub(super) fn on_call_event(
         &mut self,
         now: SimTime,

@@ -400,7 +400,9 @@ impl<O: Observer<Record>> Model for System<O> {
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
         match event {
+            // The two events of every request first.
             Event::Service(ServiceEvent::Done(id)) => self.on_done(now, id, sched),
+            Event::Call(CallEvent::Arrival(c)) => self.on_arrival(now, c, sched),
             Event::Call(e) => self.on_call_event(now, e, sched),
             Event::Fault(e) => self.on_fault_event(now, e, sched),
             Event::Balancer(e) => self.on_balancer_event(now, e, sched),
