@@ -4,7 +4,9 @@
 //! figures in `reports`; this crate only wires them together.
 
 pub mod diff;
+pub mod gate;
 pub mod hunt;
+pub mod snapshot;
 pub mod sweep;
 pub mod trace;
 pub mod visual;
@@ -123,6 +125,46 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
     report.check(&loaded.expect);
     report.theory = reports::theory(spec);
     (report, extra)
+}
+
+/// A file's path as reports show it: relative to the working directory, whether it was typed
+/// relative or absolute (`/home/me/repo/scenarios/mm1.ron` run from `/home/me/repo` shows as
+/// `scenarios/mm1.ron`), with `.` and `..` resolved by the text alone. A report therefore does
+/// not depend on how its file was named on the command line.
+pub fn shown_path(path: &Path) -> String {
+    use std::path::Component;
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.display().to_string();
+    };
+    fn clean(p: &Path) -> Vec<Component<'_>> {
+        let mut out: Vec<Component<'_>> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                    out.pop();
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    let full = cwd.join(path);
+    let (file, here) = (clean(&full), clean(&cwd));
+    let common = file.iter().zip(&here).take_while(|(a, b)| a == b).count();
+    // Outside the root's first folder: `../..` up to `/` says nothing clearer than the
+    // absolute path.
+    if common <= 1 {
+        return full.display().to_string();
+    }
+    let mut rel = std::path::PathBuf::new();
+    for _ in common..here.len() {
+        rel.push("..");
+    }
+    for c in &file[common..] {
+        rel.push(c.as_os_str());
+    }
+    rel.display().to_string()
 }
 
 /// FNV-1a 64 of a scenario's text, as 16 hex digits: names the exact file a report came from.
