@@ -164,6 +164,13 @@ enum Command {
         #[arg(long, env = "HASIM_JOBS", default_value_t = default_jobs())]
         jobs: usize,
     },
+    /// Print one request's life from a trace (`run --trace RUN.jsonl`), step by step.
+    Explain {
+        /// The trace (JSON Lines).
+        trace: PathBuf,
+        /// The request's number.
+        request: u64,
+    },
     /// Merge the partial files of a sharded sweep into the sweep's report (identical bytes).
     Merge {
         /// The partial files (`--shard K/N --out part-K.json`).
@@ -291,6 +298,10 @@ struct RunDebug {
     /// At most this many trace lines.
     #[arg(long, default_value_t = 1_000_000)]
     trace_limit: u64,
+    /// Trace only this request (its number in the trace), every step of it: attempts, the
+    /// balancer's candidates and pick, queueing, service, retries, the outcome.
+    #[arg(long, value_name = "ID")]
+    trace_request: Option<u64>,
     /// Run twice and fail with the first diverging event if the trajectories differ.
     #[arg(long)]
     check_determinism: bool,
@@ -411,7 +422,10 @@ fn main() -> ExitCode {
         | Command::Sweep { file, .. }
         | Command::Hunt { file, .. }
         | Command::Compare { file, .. } => *file = PathBuf::from(hasim::shown_path(file)),
-        Command::Diff { .. } | Command::Merge { .. } | Command::Test { .. } => {}
+        Command::Diff { .. }
+        | Command::Merge { .. }
+        | Command::Test { .. }
+        | Command::Explain { .. } => {}
     }
     match cli.command {
         Command::Run {
@@ -529,6 +543,19 @@ fn main() -> ExitCode {
             junit,
             jobs,
         } => snapshot_test(&dir, accept, junit.as_deref(), jobs),
+        Command::Explain { trace, request } => {
+            let text = match std::fs::read_to_string(&trace) {
+                Ok(t) => t,
+                Err(e) => return fail(format!("cannot read {}: {e}", trace.display())),
+            };
+            match hasim::trace::explain(&text, request) {
+                Ok(story) => {
+                    out!("{story}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("{}: {e}", trace.display())),
+            }
+        }
         Command::Compare {
             file,
             run,
@@ -713,6 +740,7 @@ fn run(
             from,
             to,
             limit: debug.trace_limit,
+            request: debug.trace_request,
         },
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
@@ -817,7 +845,12 @@ fn run(
                 } else {
                     String::new()
                 };
-                errln!("wrote {} ({written} trace lines{more})", path.display())
+                errln!("wrote {} ({written} trace lines{more})", path.display());
+                if written == 0 && dropped == 0 && filter.narrows() {
+                    errln!(
+                        "warning: the trace filter matched no record: components are named client/NAME, POOL/INDEX (or POOL for all its replicas), a balancer's NAME, hop/NAME; requests by their number, from 0"
+                    );
+                }
             }
             Err(e) => return fail(format!("cannot write {}: {e}", path.display())),
         }

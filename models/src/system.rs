@@ -1124,6 +1124,17 @@ impl<O: Observer<Record>> System<O> {
             ps_finish: 0,
         });
         self.calls[call as usize].live = id;
+        // issue 15: trace detail.
+        if self.observer.detailed() {
+            let cl = &self.calls[call as usize];
+            let rec = Record::Attempt {
+                request: cl.seq,
+                caller: c,
+                attempt: attempts_made,
+                hedge: sibling != NONE,
+            };
+            self.observer.record(now, &rec);
+        }
         if let Some(t) = per_try {
             self.attempts[id as usize].try_timeout =
                 Some(sched.timeout_after(t, Event::TryTimeout(id)));
@@ -1306,6 +1317,26 @@ impl<O: Observer<Record>> System<O> {
                                 Some(s) => s.pick(view.now, || policy.pick(&view, rng)),
                                 None => policy.pick(&view, rng),
                             };
+                            // issue 15: trace detail, the loads the balancer saw.
+                            if self.observer.detailed() {
+                                let seq = self.calls[a.call as usize].seq;
+                                for &e in view.eligible {
+                                    let rec = Record::Candidate {
+                                        request: seq,
+                                        balancer: b as u32,
+                                        replica: pool.first_replica + e,
+                                        in_flight: lb.in_flight[e as usize],
+                                        occupancy: pool.occupancy[e as usize],
+                                    };
+                                    self.observer.record(view.now, &rec);
+                                }
+                                let rec = Record::Picked {
+                                    request: seq,
+                                    balancer: b as u32,
+                                    replica: pool.first_replica + slot as u32,
+                                };
+                                self.observer.record(view.now, &rec);
+                            }
                             lb.in_flight[slot] += 1;
                             let a = &mut self.attempts[id as usize];
                             a.balancer = i as u32;
@@ -1359,6 +1390,15 @@ impl<O: Observer<Record>> System<O> {
             a.at_server = true;
             rep.queue.push(self.calls[a.call as usize].priority, id);
             rep.queued.set(now, rep.queue.len() as u64);
+            // issue 15: trace detail.
+            if self.observer.detailed() {
+                let rec = Record::Enqueued {
+                    request: self.calls[a.call as usize].seq,
+                    replica: r,
+                    queued: rep.queue.len() as u32,
+                };
+                self.observer.record(now, &rec);
+            }
         } else {
             self.attempt_ended(now, id, Outcome::Rejected, sched);
         }
@@ -1373,6 +1413,14 @@ impl<O: Observer<Record>> System<O> {
             a.service = SimDuration((a.service.0 as f64 * factor).round() as u64);
         }
         a.started = now;
+        // issue 15: trace detail.
+        if self.observer.detailed() {
+            let rec = Record::ServiceStarted {
+                request: self.calls[a.call as usize].seq,
+                replica: a.replica,
+            };
+            self.observer.record(now, &rec);
+        }
         a.pos = rep.in_service.len() as u32;
         rep.in_service.push(id);
         rep.busy.set(now, rep.in_service.len() as u64);
@@ -1966,6 +2014,14 @@ impl<O: Observer<Record>> System<O> {
         let a = &mut self.attempts[id as usize];
         a.at_server = true;
         a.started = now;
+        // issue 15: trace detail.
+        if self.observer.detailed() {
+            let rec = Record::ServiceStarted {
+                request: self.calls[a.call as usize].seq,
+                replica: r,
+            };
+            self.observer.record(now, &rec);
+        }
         a.pos = rep.in_service.len() as u32;
         a.ps_finish = rep.ps_v + (a.service.0 as u128 * crate::pool::PS_SCALE) as u64;
         rep.ps_heap.push(std::cmp::Reverse((a.ps_finish, id)));
@@ -2014,6 +2070,14 @@ impl<O: Observer<Record>> System<O> {
         let a = &mut self.attempts[id as usize];
         a.at_server = false;
         let (r, pos, live) = (a.replica, a.pos as usize, a.live);
+        // issue 15: trace detail.
+        if self.observer.detailed() {
+            let rec = Record::ServiceEnded {
+                request: self.calls[a.call as usize].seq,
+                replica: r,
+            };
+            self.observer.record(now, &rec);
+        }
         self.leave_service(now, r, pos);
         let rep = &mut self.replicas[r as usize];
         rep.served += 1;

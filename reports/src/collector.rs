@@ -376,6 +376,10 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
         // time-series window.
         return;
     }
+    // Trace-only detail (emitted only when a trace asks): fingerprints do not depend on it.
+    if record.is_detail() {
+        return;
+    }
     mix(h, now.0);
     match *record {
         Record::Offered { client, .. } => mix(h, client as u64),
@@ -440,6 +444,13 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             mix(h, (replica as u64) << 1 | begins as u64);
         }
         Record::ReplicaSample { .. } | Record::PoolSample { .. } => {}
+        // Returned early above.
+        Record::Attempt { .. }
+        | Record::Candidate { .. }
+        | Record::Picked { .. }
+        | Record::Enqueued { .. }
+        | Record::ServiceStarted { .. }
+        | Record::ServiceEnded { .. } => {}
         Record::HopFinished {
             hop,
             outcome,
@@ -701,6 +712,11 @@ impl Collector {
 impl Observer<Record> for Collector {
     #[inline]
     fn record(&mut self, now: SimTime, record: &Record) {
+        // Trace-only detail is not part of the trajectory (and reaches a collector only beside
+        // a trace writer).
+        if record.is_detail() {
+            return;
+        }
         mix_record(&mut self.fingerprint, now, record);
         if let Record::Offered { .. } = record {
             // One per request: fault tracking and scaling lags ignore it (a lag due to close
@@ -773,7 +789,13 @@ impl Observer<Record> for Collector {
             | Record::ScaleCheck { .. }
             | Record::Removed { .. }
             | Record::Registered { .. }
-            | Record::PoolSample { .. } => {}
+            | Record::PoolSample { .. }
+            | Record::Attempt { .. }
+            | Record::Candidate { .. }
+            | Record::Picked { .. }
+            | Record::Enqueued { .. }
+            | Record::ServiceStarted { .. }
+            | Record::ServiceEnded { .. } => {}
             Record::BreakerChange { state, .. } => {
                 if now >= self.warmup {
                     self.breaker_changes[state as usize] += 1;

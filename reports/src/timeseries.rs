@@ -139,6 +139,13 @@ impl TimeSeries {
         }
         let k = (now.0 / self.window_ns) as usize;
         match *record {
+            // Trace-only detail counts nothing.
+            Record::Attempt { .. }
+            | Record::Candidate { .. }
+            | Record::Picked { .. }
+            | Record::Enqueued { .. }
+            | Record::ServiceStarted { .. }
+            | Record::ServiceEnded { .. } => {}
             Record::Offered { .. } => {
                 self.advance(k);
                 self.row(k).offered += 1;

@@ -10,6 +10,7 @@ mod cache;
 mod cli;
 mod compare;
 mod determinism;
+mod explain;
 mod faults;
 mod golden;
 #[allow(clippy::disallowed_methods)] // closed forms (exp, ln, sqrt, powi) of reference values
