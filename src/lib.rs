@@ -1,11 +1,14 @@
 //! The `hasim` package: the command-line tool (`src/main.rs`) and the library it is built on:
 //! [`Run`], the one pipeline from a validated scenario to its report (used by every command,
-//! the tests and the benches), sweeps, hunts, traces, charts, and atomic output files. Parsing lives in `scenarios`, simulation in `models`/`sim-core`,
-//! figures in `reports`; this crate only wires them together.
+//! the tests and the benches), sweeps, hunts, snapshot tests, traces, charts, and atomic output
+//! files. Parsing lives in `scenarios`, simulation in `models`/`sim-core`, figures in `reports`;
+//! this crate only wires them together.
 
 pub mod diff;
+pub mod gate;
 pub mod hunt;
 pub mod run;
+pub mod snapshot;
 pub mod sweep;
 pub mod trace;
 pub mod visual;
@@ -19,6 +22,46 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The seed used when neither the command line nor the scenario gives one.
 pub const DEFAULT_SEED: u64 = 1;
+
+/// A file's path as reports show it: relative to the working directory, whether it was typed
+/// relative or absolute (`/home/me/repo/scenarios/mm1.ron` run from `/home/me/repo` shows as
+/// `scenarios/mm1.ron`), with `.` and `..` resolved by the text alone. A report therefore does
+/// not depend on how its file was named on the command line.
+pub fn shown_path(path: &Path) -> String {
+    use std::path::Component;
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.display().to_string();
+    };
+    fn clean(p: &Path) -> Vec<Component<'_>> {
+        let mut out: Vec<Component<'_>> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                    out.pop();
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    let full = cwd.join(path);
+    let (file, here) = (clean(&full), clean(&cwd));
+    let common = file.iter().zip(&here).take_while(|(a, b)| a == b).count();
+    // Outside the root's first folder: `../..` up to `/` says nothing clearer than the
+    // absolute path.
+    if common <= 1 {
+        return full.display().to_string();
+    }
+    let mut rel = std::path::PathBuf::new();
+    for _ in common..here.len() {
+        rel.push("..");
+    }
+    for c in &file[common..] {
+        rel.push(c.as_os_str());
+    }
+    rel.display().to_string()
+}
 
 /// FNV-1a 64 of a scenario's text, as 16 hex digits: names the exact file a report came from.
 pub fn scenario_hash(text: &str) -> String {

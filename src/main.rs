@@ -100,6 +100,10 @@ enum Command {
         /// reports are identical.
         #[arg(long)]
         check_determinism: bool,
+        /// Exit 1 if this holds for the variants' means (repeatable), e.g.
+        /// 'p99_ms(LeastRequest) > p99_ms(RoundRobin)', 'p99_ms > 250' (any variant).
+        #[arg(long, value_name = "CONDITION")]
+        fail_if: Vec<String>,
     },
     /// Run a scenario under many seeds and list those that miss its expectations or break an
     /// invariant, worst first, each with the command that reproduces it. Exit 1 if any.
@@ -128,6 +132,44 @@ enum Command {
         /// Ignore numbers whose absolute change is at most this.
         #[arg(long, default_value_t = 0.0)]
         absolute: f64,
+        /// Count only changes in this direction for --tolerance/--absolute (`higher`: fail
+        /// only if a number grew, e.g. for latencies).
+        #[arg(long, value_enum, default_value_t = Direction::Either)]
+        direction: Direction,
+        /// Leave out fields matching this pattern (repeatable): `latency_ms.max`,
+        /// `replicas[*].in_flight`, `**.ci95`, `reproduce`.
+        #[arg(long, value_name = "FIELD")]
+        ignore: Vec<String>,
+        /// Compare only fields matching this pattern (repeatable).
+        #[arg(long, value_name = "FIELD")]
+        select: Vec<String>,
+        /// Per-field rules from a file: `Golden(ignore: [...], select: [...],
+        /// tolerances: [Tolerance(field: "latency_ms.p99", relative: 0.05, fail_if: Higher)])`,
+        /// the format of `hasim test`'s hasim-test.ron.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+    },
+    /// Snapshot-test every scenario and sweep file under DIR against the golden file beside it
+    /// (`x.ron` → `x.golden.json`); exit 1 if any report moved beyond its rules.
+    Test {
+        /// The folder of scenario files, their golden files and an optional hasim-test.ron.
+        dir: PathBuf,
+        /// Write (or rewrite) the golden files from this run's reports.
+        #[arg(long, alias = "update")]
+        accept: bool,
+        /// Also write the results as JUnit XML (for CI systems) to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Worker threads for sweeps (the reports do not depend on it).
+        #[arg(long, env = "HASIM_JOBS", default_value_t = default_jobs())]
+        jobs: usize,
+    },
+    /// Print one request's life from a trace (`run --trace RUN.jsonl`), step by step.
+    Explain {
+        /// The trace (JSON Lines).
+        trace: PathBuf,
+        /// The request's number.
+        request: u64,
     },
     /// Merge the partial files of a sharded sweep into the sweep's report (identical bytes).
     Merge {
@@ -156,6 +198,27 @@ enum Command {
         /// Also run with independent streams per variant, to show how much CRN narrows the CI.
         #[arg(long)]
         independent: bool,
+        /// Differences smaller than this fraction of the baseline's value are "no practical
+        /// difference", however significant (0.01 = 1%; 0 to judge by significance alone).
+        #[arg(long, default_value_t = 0.01)]
+        min_effect: f64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+        format: SweepFormat,
+        /// Write the comparison to this file (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Keep adding rounds of replications until every variant's mean latency has a 95%
+        /// half-width within this fraction of the mean (e.g. 0.02).
+        #[arg(long)]
+        target_ci: Option<f64>,
+        /// Upper bound on replications per variant with --target-ci.
+        #[arg(long, default_value_t = 1000)]
+        max_replications: u32,
+        /// Exit 1 if this holds for the variants' means (repeatable), e.g.
+        /// 'p99_ms(LeastRequest) > p99_ms(RoundRobin)', 'availability(#2) < 0.999'.
+        #[arg(long, value_name = "CONDITION")]
+        fail_if: Vec<String>,
     },
 }
 
@@ -235,6 +298,10 @@ struct RunDebug {
     /// At most this many trace lines.
     #[arg(long, default_value_t = 1_000_000)]
     trace_limit: u64,
+    /// Trace only this request (its number in the trace), every step of it: attempts, the
+    /// balancer's candidates and pick, queueing, service, retries, the outcome.
+    #[arg(long, value_name = "ID")]
+    trace_request: Option<u64>,
     /// Run twice and fail with the first diverging event if the trajectories differ.
     #[arg(long)]
     check_determinism: bool,
@@ -278,6 +345,16 @@ fn parse_fail_if(text: &str) -> Result<reports::Expectation, String> {
         }),
         _ => Err(format!("--fail-if '{text}': unsupported condition; {hint}")),
     }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Direction {
+    /// Any change beyond the tolerance.
+    Either,
+    /// Only increases.
+    Higher,
+    /// Only decreases.
+    Lower,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -337,7 +414,19 @@ const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_INVARIANT: u8 = 101;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // Reports quote the file's path: the same file gives the same report however it was named.
+    match &mut cli.command {
+        Command::Run { file, .. }
+        | Command::Check { file }
+        | Command::Sweep { file, .. }
+        | Command::Hunt { file, .. }
+        | Command::Compare { file, .. } => *file = PathBuf::from(hasim::shown_path(file)),
+        Command::Diff { .. }
+        | Command::Merge { .. }
+        | Command::Test { .. }
+        | Command::Explain { .. } => {}
+    }
     match cli.command {
         Command::Run {
             file,
@@ -373,6 +462,7 @@ fn main() -> ExitCode {
             target_ci,
             max_replications,
             check_determinism,
+            ..
         } if check_determinism => {
             if shard.is_some() || shards.is_some() || out.is_some() || resume || target_ci.is_some()
             {
@@ -393,19 +483,27 @@ fn main() -> ExitCode {
             format,
             target_ci,
             max_replications,
+            fail_if,
             ..
-        } => match target_ci {
-            Some(t) => adaptive(
-                &file,
-                &run,
-                shard.is_some() || resume,
-                out,
-                format,
-                t,
-                max_replications,
-            ),
-            None => sweep(&file, &run, shard, shards, out, resume, format),
-        },
+        } => {
+            let gates = match parse_gates(&fail_if) {
+                Ok(g) => g,
+                Err(code) => return code,
+            };
+            let out = out.map(|o| o.components().collect::<PathBuf>());
+            match target_ci {
+                Some(t) => adaptive(
+                    &file,
+                    &run,
+                    shard.is_some() || resume,
+                    out,
+                    (format, &gates),
+                    t,
+                    max_replications,
+                ),
+                None => sweep(&file, &run, shard, shards, out, resume, (format, &gates)),
+            }
+        }
         Command::Merge {
             parts,
             out,
@@ -423,20 +521,73 @@ fn main() -> ExitCode {
             new,
             tolerance,
             absolute,
-        } => diff_reports(&old, &new, tolerance, absolute),
+            direction,
+            ignore,
+            select,
+            rules,
+        } => diff_reports(
+            &old,
+            &new,
+            DiffOptions {
+                tolerance,
+                absolute,
+                direction,
+                ignore,
+                select,
+                rules,
+            },
+        ),
+        Command::Test {
+            dir,
+            accept,
+            junit,
+            jobs,
+        } => snapshot_test(&dir, accept, junit.as_deref(), jobs),
+        Command::Explain { trace, request } => {
+            let text = match std::fs::read_to_string(&trace) {
+                Ok(t) => t,
+                Err(e) => return fail(format!("cannot read {}: {e}", trace.display())),
+            };
+            match hasim::trace::explain(&text, request) {
+                Ok(story) => {
+                    out!("{story}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("{}: {e}", trace.display())),
+            }
+        }
         Command::Compare {
             file,
             run,
             baseline,
             independent,
-        } => compare(&file, &run, baseline, independent),
+            min_effect,
+            format,
+            out,
+            target_ci,
+            max_replications,
+            fail_if,
+        } => compare(
+            &file,
+            &run,
+            &CompareArgs {
+                baseline,
+                independent,
+                min_effect,
+                format,
+                out,
+                target_ci,
+                max_replications,
+                fail_if,
+            },
+        ),
         Command::Check { file } if is_sweep_file(&file) => match scenarios::load_sweep(&file) {
             Ok(s) => {
                 outln!(
-                    "{}: ok (sweep: {} variants × {} replications)",
+                    "{}: ok (sweep: {} × {})",
                     file.display(),
-                    s.variants.len(),
-                    s.replications
+                    plural(s.variants.len(), "variant"),
+                    plural(s.replications as usize, "replication")
                 );
                 ExitCode::SUCCESS
             }
@@ -446,14 +597,14 @@ fn main() -> ExitCode {
             Ok(loaded) => {
                 let stores = match loaded.stores.len() {
                     0 => String::new(),
-                    n => format!(", {n} stores"),
+                    n => format!(", {}", plural(n, "store")),
                 };
                 outln!(
-                    "{}: ok ({} clients, {} balancers, {} pools{stores})",
+                    "{}: ok ({}, {}, {}{stores})",
                     file.display(),
-                    loaded.spec.clients.len(),
-                    loaded.spec.balancers.len(),
-                    loaded.spec.pools.len()
+                    plural(loaded.spec.clients.len(), "client"),
+                    plural(loaded.spec.balancers.len(), "balancer"),
+                    plural(loaded.spec.pools.len(), "pool")
                 );
                 for n in &loaded.notes {
                     outln!("note: {n}");
@@ -489,6 +640,7 @@ fn run(
         }
     }
     let mut sweep_seed_default = None;
+    let mut variant_note = None;
     let loaded = match (debug.variant, is_sweep_file(file)) {
         (Some(v), true) => match scenarios::load_sweep(file) {
             Ok(mut s) if v < s.variants.len() => {
@@ -498,6 +650,11 @@ fn run(
                     return fail(e);
                 }
                 sweep_seed_default = Some(seed);
+                variant_note = Some(format!(
+                    "variant {v} of sweep {}: {}",
+                    file.display(),
+                    s.variants[v].label
+                ));
                 s.variants[v].loaded.clone()
             }
             Ok(s) => {
@@ -537,7 +694,7 @@ fn run(
         }
         loaded.spec.window = d;
     }
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = variant_note.into_iter().collect();
     let seed = match (seed, sweep_seed_default.or(loaded.seed)) {
         (Some(s), _) => s,
         (None, Some(s)) => s,
@@ -582,6 +739,7 @@ fn run(
             from,
             to,
             limit: debug.trace_limit,
+            request: debug.trace_request,
         },
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
@@ -670,7 +828,12 @@ fn run(
                 } else {
                     String::new()
                 };
-                errln!("wrote {} ({written} trace lines{more})", path.display())
+                errln!("wrote {} ({written} trace lines{more})", path.display());
+                if written == 0 && dropped == 0 && filter.narrows() {
+                    errln!(
+                        "warning: the trace filter matched no record: components are named client/NAME, POOL/INDEX (or POOL for all its replicas), a balancer's NAME, hop/NAME; requests by their number, from 0"
+                    );
+                }
             }
             Err(e) => return fail(format!("cannot write {}: {e}", path.display())),
         }
@@ -748,14 +911,36 @@ fn hunt(file: &std::path::Path, seeds: u64, first: u64, jobs: usize) -> ExitCode
     }
 }
 
-fn diff_reports(
-    old: &std::path::Path,
-    new: &std::path::Path,
+struct DiffOptions {
     tolerance: f64,
     absolute: f64,
-) -> ExitCode {
+    direction: Direction,
+    ignore: Vec<String>,
+    select: Vec<String>,
+    rules: Option<PathBuf>,
+}
+
+fn diff_reports(old: &std::path::Path, new: &std::path::Path, o: DiffOptions) -> ExitCode {
+    let (tolerance, absolute) = (o.tolerance, o.absolute);
     if !(tolerance >= 0.0 && absolute >= 0.0) {
         return fail("--tolerance and --absolute must be ≥ 0");
+    }
+    let fail_if = match o.direction {
+        Direction::Either => scenarios::raw::FailIf::Either,
+        Direction::Higher => scenarios::raw::FailIf::Higher,
+        Direction::Lower => scenarios::raw::FailIf::Lower,
+    };
+    let mut rules = hasim::diff::Rules::everywhere(tolerance, absolute, fail_if);
+    rules.ignore = o.ignore;
+    rules.select = o.select;
+    if let Some(path) = &o.rules {
+        match scenarios::load_golden(path) {
+            Ok(g) => rules.extend(&g),
+            Err(e) => return bad_input(&e),
+        }
+    }
+    if let Err(e) = rules.validate() {
+        return fail(e);
     }
     let read = |p: &std::path::Path| -> Result<serde_json::Value, String> {
         let text =
@@ -773,7 +958,7 @@ fn diff_reports(
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
-    let changes = hasim::diff::diff(&a, &b, tolerance, absolute);
+    let changes = hasim::diff::diff_with(&a, &b, &rules);
     if changes.is_empty() {
         outln!("no differences beyond tolerance {tolerance} (relative) / {absolute} (absolute)");
         return ExitCode::SUCCESS;
@@ -790,6 +975,114 @@ fn diff_reports(
     ExitCode::from(EXIT_EXPECTATION)
 }
 
+fn snapshot_test(
+    dir: &std::path::Path,
+    accept: bool,
+    junit: Option<&std::path::Path>,
+    jobs: usize,
+) -> ExitCode {
+    use hasim::snapshot::{
+        Outcome, describe, discover, folder_rules, junit as junit_xml, test_case,
+    };
+    let cases = match discover(dir) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if cases.is_empty() {
+        return fail(format!(
+            "{}: no .ron files to test (scenario and sweep files, each with a .golden.json beside it)",
+            dir.display()
+        ));
+    }
+    let folder = match folder_rules(dir) {
+        Ok(r) => r,
+        Err(e) => return bad_input(&e),
+    };
+    if let Err(e) = folder.validate() {
+        return fail(format!(
+            "{}: {e}",
+            dir.join(hasim::snapshot::CONFIG).display()
+        ));
+    }
+    let shown = hasim::shown_path(dir);
+    outln!(
+        "hasim {} · test {shown} · {} file(s){}",
+        hasim::VERSION,
+        cases.len(),
+        if accept { " · accepting" } else { "" }
+    );
+    let mut results = Vec::new();
+    for case in &cases {
+        let r = test_case(case, &folder, jobs, accept);
+        let golden = hasim::shown_path(&r.golden);
+        match &r.outcome {
+            Outcome::Passed => outln!("ok       {}", r.name),
+            Outcome::Accepted { new: true, .. } => {
+                outln!("accepted {} (new golden {golden})", r.name)
+            }
+            Outcome::Accepted { changes, .. } => {
+                outln!(
+                    "accepted {} ({} field(s) moved; rewrote {golden})",
+                    r.name,
+                    changes.len()
+                )
+            }
+            Outcome::Failed(changes) => {
+                outln!("FAILED   {}: {} field(s) moved", r.name, changes.len());
+                // Enough to see what happened; all of them are in the JUnit file.
+                const SHOWN: usize = 25;
+                for line in describe(&changes[..changes.len().min(SHOWN)]).lines() {
+                    outln!("           {line}");
+                }
+                if changes.len() > SHOWN {
+                    outln!(
+                        "           … {} more (all in --junit, or `hasim diff {golden} NEW.json`)",
+                        changes.len() - SHOWN
+                    );
+                }
+                outln!("           golden: {golden}");
+                outln!("           reproduce (in {shown}): {}", r.reproduce);
+            }
+            Outcome::Missing => outln!(
+                "MISSING  {}: no golden file {golden} (write it with --accept)",
+                r.name
+            ),
+            Outcome::Error(e) => {
+                outln!("ERROR    {}:", r.name);
+                for line in e.lines() {
+                    outln!("           {line}");
+                }
+            }
+        }
+        results.push(r);
+    }
+    let count = |f: fn(&Outcome) -> bool| results.iter().filter(|r| f(&r.outcome)).count();
+    let passed = count(|o| matches!(o, Outcome::Passed));
+    let accepted = count(|o| matches!(o, Outcome::Accepted { .. }));
+    let failed = count(|o| matches!(o, Outcome::Failed(_) | Outcome::Missing));
+    let errors = count(|o| matches!(o, Outcome::Error(_)));
+    outln!(
+        "\nhasim test {shown}: {passed} ok, {accepted} accepted, {failed} failed, {errors} could not run"
+    );
+    if let Some(path) = junit {
+        let xml = junit_xml(&format!("hasim test {shown}"), &results);
+        if let Err(e) = hasim::write_atomically(path, xml.as_bytes()) {
+            return fail(format!("cannot write {}: {e}", path.display()));
+        }
+        errln!("wrote {}", path.display());
+    }
+    if errors > 0 {
+        ExitCode::from(EXIT_BAD_INPUT)
+    } else if failed > 0 {
+        if !accept {
+            errln!("a change that is intended: rerun with --accept and commit the golden files");
+        }
+        ExitCode::from(EXIT_EXPECTATION)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// True when the file's first value is a `Sweep(…)`.
 fn is_sweep_file(file: &std::path::Path) -> bool {
     let Ok(text) = std::fs::read_to_string(file) else {
@@ -799,6 +1092,15 @@ fn is_sweep_file(file: &std::path::Path) -> bool {
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#!"))
         .is_some_and(|l| l.starts_with("Sweep"))
+}
+
+/// `1 client`, `2 clients`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -818,9 +1120,7 @@ fn load_prepared(
 }
 
 fn sweep_seed(s: &scenarios::SweepFile, seed: Option<u64>) -> u64 {
-    seed.or(s.seed)
-        .or_else(|| s.variants.first().and_then(|v| v.loaded.seed))
-        .unwrap_or(hasim::DEFAULT_SEED)
+    hasim::sweep::seed_of(s, seed)
 }
 
 fn sweep(
@@ -830,7 +1130,7 @@ fn sweep(
     shards: Option<u64>,
     out: Option<PathBuf>,
     resume: bool,
-    format: SweepFormat,
+    (format, gates): (SweepFormat, &[hasim::gate::Condition]),
 ) -> ExitCode {
     use hasim::sweep::{Shard, header, run_shard};
     let (s, seed) = match load_prepared(file, run) {
@@ -900,7 +1200,7 @@ fn sweep(
             Err(e) => fail(format!("cannot write {}: {e}", out.display())),
         };
     }
-    let code = emit_sweep(&head, &units, out.as_deref(), format, &run.visuals);
+    let code = emit_sweep(&head, &units, out.as_deref(), format, &run.visuals, gates);
     done(code)
 }
 
@@ -909,7 +1209,7 @@ fn adaptive(
     run: &SweepArgs,
     sharded: bool,
     out: Option<PathBuf>,
-    format: SweepFormat,
+    (format, gates): (SweepFormat, &[hasim::gate::Condition]),
     target: f64,
     max: u32,
 ) -> ExitCode {
@@ -943,7 +1243,7 @@ fn adaptive(
             head.sweep
         ),
     );
-    emit_report(&report, out.as_deref(), format, &run.visuals)
+    emit_report(&report, out.as_deref(), format, &run.visuals, gates)
 }
 
 fn check_sweep_determinism(
@@ -983,7 +1283,7 @@ fn check_sweep_determinism(
         return ExitCode::from(EXIT_INVARIANT);
     }
     errln!("determinism check passed: --jobs 1 and --jobs {many} give identical reports");
-    emit_report(&reports[1], None, format, &run.visuals)
+    emit_report(&reports[1], None, format, &run.visuals, &[])
 }
 
 fn sweep_reproduce(head: &hasim::sweep::Header) -> String {
@@ -996,9 +1296,10 @@ fn emit_sweep(
     out: Option<&std::path::Path>,
     format: SweepFormat,
     visuals: &Visuals,
+    gates: &[hasim::gate::Condition],
 ) -> ExitCode {
     let report = hasim::sweep::report(head, units, sweep_reproduce(head));
-    emit_report(&report, out, format, visuals)
+    emit_report(&report, out, format, visuals, gates)
 }
 
 fn emit_report(
@@ -1006,7 +1307,14 @@ fn emit_report(
     out: Option<&std::path::Path>,
     format: SweepFormat,
     visuals: &Visuals,
+    gates: &[hasim::gate::Condition],
 ) -> ExitCode {
+    let labels: Vec<String> = report.variants.iter().map(|v| v.label.clone()).collect();
+    for g in gates {
+        if let Err(e) = hasim::gate::check(g, &labels) {
+            return fail(e);
+        }
+    }
     let (table, json, csv) = (report.to_table(), report.to_json(), report.to_csv());
     let labels: Vec<String> = report.variants.iter().map(|v| v.label.clone()).collect();
     let axes = hasim::visual::Axes::from_labels(&labels);
@@ -1043,7 +1351,7 @@ fn emit_report(
                 return fail(format!("cannot write {}: {e}", dir.join(name).display()));
             }
         }
-        errln!("wrote {}/report.{{txt,json,csv}}", dir.display());
+        errln!("wrote {}", dir.join("report.{txt,json,csv}").display());
     }
     out!(
         "{}",
@@ -1053,7 +1361,46 @@ fn emit_report(
             SweepFormat::Csv => csv,
         }
     );
-    ExitCode::SUCCESS
+    let mean = |v: usize, m: usize| {
+        report.variants[v]
+            .metrics
+            .get(reports::METRICS[m].name)
+            .map_or(f64::NAN, |e| e.mean)
+    };
+    check_gates(gates, &labels, mean)
+}
+
+/// Parses every `--fail-if` of a sweep or comparison (exit 2 on the first bad one).
+fn parse_gates(texts: &[String]) -> Result<Vec<hasim::gate::Condition>, ExitCode> {
+    texts
+        .iter()
+        .map(|t| hasim::gate::parse(t).map_err(fail))
+        .collect()
+}
+
+/// Exit 1, naming each condition that held and where, or 0.
+fn check_gates(
+    gates: &[hasim::gate::Condition],
+    labels: &[String],
+    mean: impl Fn(usize, usize) -> f64,
+) -> ExitCode {
+    let mut failed = false;
+    for g in gates {
+        match hasim::gate::evaluate(g, labels, &mean) {
+            Ok(held) => {
+                for h in held {
+                    errln!("fail-if held: '{}': {h}", g.text);
+                    failed = true;
+                }
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_EXPECTATION)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn merge(
@@ -1084,18 +1431,42 @@ fn merge(
         }
     }
     match hasim::sweep::merge(loaded) {
-        Ok((head, units)) => emit_sweep(&head, &units, out.as_deref(), format, visuals),
+        Ok((head, units)) => emit_sweep(&head, &units, out.as_deref(), format, visuals, &[]),
         Err(e) => fail(e),
     }
 }
 
-fn compare(
-    file: &std::path::Path,
-    run: &SweepArgs,
+struct CompareArgs {
     baseline: usize,
     independent: bool,
-) -> ExitCode {
-    use hasim::sweep::{header, unit_metrics};
+    min_effect: f64,
+    format: SweepFormat,
+    out: Option<PathBuf>,
+    target_ci: Option<f64>,
+    max_replications: u32,
+    fail_if: Vec<String>,
+}
+
+fn compare(file: &std::path::Path, run: &SweepArgs, a: &CompareArgs) -> ExitCode {
+    use hasim::sweep::{header, unit_metrics, unit_metrics_adaptive};
+    let baseline = a.baseline;
+    if !(a.min_effect.is_finite() && a.min_effect >= 0.0) {
+        return fail(format!(
+            "--min-effect {}: give a fraction ≥ 0, e.g. 0.01 for 1%",
+            a.min_effect
+        ));
+    }
+    if let Some(t) = a.target_ci
+        && !(t.is_finite() && t > 0.0)
+    {
+        return fail(format!(
+            "--target-ci {t}: give a positive fraction, e.g. 0.02"
+        ));
+    }
+    let gates = match parse_gates(&a.fail_if) {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
     let (s, seed) = match load_prepared(file, run) {
         Ok(x) => x,
         Err(code) => return code,
@@ -1115,14 +1486,35 @@ fn compare(
     if s.replications < 2 {
         return fail("compare needs at least 2 replications for a confidence interval");
     }
+    let labels: Vec<String> = s.variants.iter().map(|v| v.label.clone()).collect();
+    for g in &gates {
+        if let Err(e) = hasim::gate::check(g, &labels) {
+            return fail(e);
+        }
+    }
     let progress = matches!(run.progress, Progress::Auto);
-    let paired = header(&s, seed, false);
-    let units = match unit_metrics(&s, &paired, run.jobs, progress) {
-        Ok(u) => u,
-        Err(e) => return fail(e),
+    let mut paired = header(&s, seed, false);
+    let units = match a.target_ci {
+        Some(t) => {
+            match unit_metrics_adaptive(&s, &paired, run.jobs, progress, t, a.max_replications) {
+                Ok((u, r)) => {
+                    paired.replications = r;
+                    u
+                }
+                Err(e) => return fail(e),
+            }
+        }
+        None => match unit_metrics(&s, &paired, run.jobs, progress) {
+            Ok(u) => u,
+            Err(e) => return fail(e),
+        },
     };
-    let ind_units = if independent {
-        match unit_metrics(&s, &header(&s, seed, true), run.jobs, progress) {
+    let ind_units = if a.independent {
+        let mut ind = s.clone();
+        ind.replications = paired.replications;
+        let mut head = header(&ind, seed, true);
+        head.replications = paired.replications;
+        match unit_metrics(&ind, &head, run.jobs, progress) {
             Ok(u) => Some(u),
             Err(e) => return fail(e),
         }
@@ -1130,10 +1522,17 @@ fn compare(
         None
     };
     let mut reproduce = format!(
-        "hasim compare {} --seed {seed} --baseline {baseline}",
-        file.display()
+        "hasim compare {} --seed {seed} --baseline {baseline} --min-effect {}",
+        file.display(),
+        a.min_effect
     );
-    if independent {
+    if let Some(t) = a.target_ci {
+        reproduce.push_str(&format!(
+            " --target-ci {t} --max-replications {}",
+            a.max_replications
+        ));
+    }
+    if a.independent {
         reproduce.push_str(" --independent");
     }
     let meta = reports::SweepMeta {
@@ -1142,18 +1541,32 @@ fn compare(
         sweep_hash: paired.sweep_hash.clone(),
         scenario: paired.scenario.clone(),
         seed,
-        replications: s.replications,
+        replications: paired.replications,
         warmup_rule: paired.warmup_rule.clone(),
         reproduce,
     };
-    let text = reports::compare(
-        &meta,
-        &paired.variants,
-        &units,
+    let why = |x: usize, y: usize| hasim::sweep::why_identical(&s, x, y);
+    let report = reports::compare::CompareReport::new(&reports::compare::CompareInput {
+        meta: meta.clone(),
+        labels: &paired.variants,
+        values: &units,
         baseline,
-        ind_units.as_deref(),
-    );
-    out!("{text}");
+        independent: ind_units.as_deref(),
+        min_effect: a.min_effect,
+        why_identical: &why,
+    });
+    let text = match a.format {
+        SweepFormat::Table => report.to_table(),
+        SweepFormat::Json => report.to_json(),
+        SweepFormat::Csv => report.to_csv(),
+    };
+    match &a.out {
+        None => out!("{text}"),
+        Some(path) => match hasim::write_atomically(path, text.as_bytes()) {
+            Ok(()) => errln!("wrote {}", path.display()),
+            Err(e) => return fail(format!("cannot write {}: {e}", path.display())),
+        },
+    }
     let source = std::fs::read_to_string(file).unwrap_or_default();
     if let Err(e) = write_visuals(
         &run.visuals,
@@ -1166,8 +1579,7 @@ fn compare(
                 reports::charts::ChartFormat::Svg,
             )?;
             Ok(hasim::visual::compare_page(
-                &meta,
-                &text,
+                &report,
                 &charts,
                 &file.display().to_string(),
                 &source,
@@ -1176,34 +1588,56 @@ fn compare(
     ) {
         return fail(e);
     }
-    ExitCode::SUCCESS
+    let mean = |v: usize, m: usize| {
+        let xs: Vec<f64> = units[v].iter().map(|row| row[m]).collect();
+        reports::estimate(&xs).mean
+    };
+    check_gates(&gates, &labels, mean)
 }
 
-/// Renders a scenario error with its source snippet and exits 2.
+/// Renders a scenario error once, and exits 2: where and what on one line, then the source
+/// snippet with what was expected there and the hint (or, without a position, the plain text).
 fn bad_input(e: &scenarios::ScenarioError) -> ExitCode {
-    errln!("error: {e}");
-    if let (Some(span), false) = (e.span.clone(), e.source_text.is_empty()) {
-        let mut diag = miette::MietteDiagnostic::new(e.message.clone()).with_labels([
-            miette::LabeledSpan::at(
-                span,
-                e.expected
-                    .clone()
-                    .map_or("here".to_string(), |x| format!("expected {x}")),
-            ),
-        ]);
-        if let Some(h) = &e.help {
-            diag = diag.with_help(h.clone());
+    let plain = e.to_string();
+    let snippet = match (e.span.clone(), e.source_text.is_empty()) {
+        (Some(span), false) => {
+            let mut diag = miette::MietteDiagnostic::new(e.message.clone()).with_labels([
+                miette::LabeledSpan::at(
+                    span,
+                    e.expected
+                        .clone()
+                        .map_or("here".to_string(), |x| format!("expected {x}")),
+                ),
+            ]);
+            if let Some(h) = &e.help {
+                diag = diag.with_help(h.clone());
+            }
+            let report = miette::Report::new(diag).with_source_code(miette::NamedSource::new(
+                e.file.clone(),
+                e.source_text.clone(),
+            ));
+            let handler = miette::GraphicalReportHandler::new_themed(
+                miette::GraphicalTheme::unicode_nocolor(),
+            );
+            let mut out = String::new();
+            handler
+                .render_report(&mut out, report.as_ref())
+                .ok()
+                // The header repeats the message printed above: keep the snippet on.
+                .and_then(|_| {
+                    out.find('╭')
+                        .map(|i| out[..i].rfind('\n').map_or(0, |n| n + 1))
+                })
+                .map(|start| out[start..].to_string())
         }
-        let report = miette::Report::new(diag).with_source_code(miette::NamedSource::new(
-            e.file.clone(),
-            e.source_text.clone(),
-        ));
-        let handler =
-            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
-        let mut out = String::new();
-        if handler.render_report(&mut out, report.as_ref()).is_ok() {
-            err!("{out}");
+        _ => None,
+    };
+    match snippet {
+        Some(snippet) => {
+            errln!("error: {}", plain.lines().next().unwrap_or(""));
+            err!("{snippet}");
         }
+        None => errln!("error: {plain}"),
     }
     ExitCode::from(EXIT_BAD_INPUT)
 }

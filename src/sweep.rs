@@ -117,6 +117,14 @@ fn fnv(h: &mut u64, bytes: &[u8]) {
     }
 }
 
+/// The seed a sweep runs with: the command line's, else the sweep file's, else its first
+/// variant's scenario's, else [`crate::DEFAULT_SEED`].
+pub fn seed_of(s: &SweepFile, seed: Option<u64>) -> u64 {
+    seed.or(s.seed)
+        .or_else(|| s.variants.first().and_then(|v| v.loaded.seed))
+        .unwrap_or(crate::DEFAULT_SEED)
+}
+
 /// The header of `sweep` run with `seed`.
 pub fn header(sweep: &SweepFile, seed: u64, independent_streams: bool) -> Header {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -399,6 +407,124 @@ pub fn unit_metrics(
     bar.finish_and_clear();
     let r = head.replications as usize;
     Ok(values?.chunks(r).map(<[Vec<f64>]>::to_vec).collect())
+}
+
+/// Metric values `[variant][replication][metric]` (METRICS order).
+pub type UnitValues = Vec<Vec<Vec<f64>>>;
+
+/// [`unit_metrics`] with rounds of `sweep.replications` replications added until every
+/// variant's mean latency has a 95% half-width within `target` of its mean, or `max`
+/// replications (as `run_adaptive` does for sweeps). Every variant gets the same count, so the
+/// replications stay paired. Returns the values and the replications run.
+pub fn unit_metrics_adaptive(
+    sweep: &SweepFile,
+    head: &Header,
+    jobs: usize,
+    progress: bool,
+    target: f64,
+    max: u32,
+) -> Result<(UnitValues, u32), String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let step = sweep.replications;
+    let mut values: Vec<Vec<Vec<f64>>> = vec![Vec::new(); sweep.variants.len()];
+    let mut r_done = 0u32;
+    let latency = METRICS
+        .iter()
+        .position(|m| m.name == "latency_ms_mean")
+        .unwrap_or(0);
+    loop {
+        let r_next = (r_done + step).min(max.max(step));
+        let work: Vec<(u64, u64)> = (0..sweep.variants.len() as u64)
+            .flat_map(|v| (r_done as u64..r_next as u64).map(move |r| (v, r)))
+            .collect();
+        let bar = progress_bar(progress, work.len() as u64);
+        let results: Result<Vec<Vec<f64>>, String> = pool.install(|| {
+            work.par_iter()
+                .progress_with(bar.clone())
+                .map(|&(v, r)| {
+                    let u = run_replication(
+                        sweep,
+                        head.seed,
+                        v,
+                        r,
+                        v * max as u64 + r,
+                        head.independent_streams,
+                    )?;
+                    Ok(METRICS.iter().map(|m| (m.value)(&u)).collect())
+                })
+                .collect()
+        });
+        bar.finish_and_clear();
+        // `work` is in (variant, replication) order, and so are the results.
+        for (&(v, _), row) in work.iter().zip(results?) {
+            values[v as usize].push(row);
+        }
+        r_done = r_next;
+        let precise = values.iter().all(|reps| {
+            let xs: Vec<f64> = reps.iter().map(|row| row[latency]).collect();
+            let e = reports::estimate(&xs);
+            e.ci95.is_some_and(|c| e.mean > 0.0 && c / e.mean <= target)
+        });
+        if precise || r_done >= max {
+            return Ok((values, r_done));
+        }
+    }
+}
+
+/// Why variants `a` and `b` of `sweep` may have given the same figures in every replication:
+/// the settings that differ between them, and what makes them equivalent here when hasim
+/// knows it.
+pub fn why_identical(sweep: &SweepFile, a: usize, b: usize) -> String {
+    let (va, vb) = (&sweep.variants[a], &sweep.variants[b]);
+    let differing: Vec<(String, &str, &str)> = sweep
+        .axes
+        .iter()
+        .zip(va.values.iter().zip(&vb.values))
+        .filter(|(_, (x, y))| x != y)
+        .map(|(axis, (x, y))| (axis.path.clone(), x.as_str(), y.as_str()))
+        .collect();
+    let what = differing
+        .iter()
+        .map(|(p, x, y)| format!("{p} {x} vs {y}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let is = |v: &str, name: &str| v.trim().starts_with(name);
+    let policies_only = differing.iter().all(|(p, _, _)| p.ends_with(".policy"));
+    let spec = &va.loaded.spec;
+    let single_replica = spec.balancers.iter().all(|bal| match bal.target {
+        models::spec::Target::Pool(p) => spec.pools[p].replicas == 1,
+        _ => false,
+    });
+    let lc_jsq = differing.iter().all(|(_, x, y)| {
+        (is(x, "LeastConnections") && is(y, "JoinShortestQueue"))
+            || (is(x, "JoinShortestQueue") && is(y, "LeastConnections"))
+    });
+    // Every pool behind a balancer gets its requests from that balancer alone.
+    let sole_source = spec.balancers.iter().enumerate().all(|(i, bal)| {
+        let others = spec
+            .balancers
+            .iter()
+            .enumerate()
+            .filter(|(j, o)| *j != i && o.target == bal.target)
+            .count();
+        others == 0 && spec.clients.iter().all(|c| c.target != bal.target)
+    });
+    let lc_jsq = lc_jsq && sole_source;
+    let reason = if policies_only && single_replica && !spec.balancers.is_empty() {
+        "each balancer has a single replica to choose from, so every policy picks it"
+    } else if policies_only && lc_jsq && !differing.is_empty() {
+        "one balancer sends the pool all its requests, so its open connections to a replica are that replica's queue: LeastConnections and JoinShortestQueue see the same numbers and pick alike"
+    } else {
+        "the settings that differ changed no choice any request met in this scenario"
+    };
+    if what.is_empty() {
+        format!("{reason} (the variants have the same settings)")
+    } else {
+        format!("{reason} ({what})")
+    }
 }
 
 /// Feeds every unit checkpointed in `dir` to `f`, one at a time (never all in memory).

@@ -23,6 +23,18 @@ pub struct TraceFilter {
     pub to: SimTime,
     /// Stop writing after this many lines (the count of the rest is reported).
     pub limit: u64,
+    /// Keep only the records of this request (its sequence number, as traces name it).
+    pub request: Option<u64>,
+}
+
+impl TraceFilter {
+    /// True when it keeps less than everything.
+    pub fn narrows(&self) -> bool {
+        self.component.is_some()
+            || self.request.is_some()
+            || self.from > SimTime::ZERO
+            || self.to < SimTime::MAX
+    }
 }
 
 /// Line format.
@@ -41,6 +53,8 @@ pub struct Trace<W: Write> {
     /// `hop/caller → target`, by hop index.
     hops: Vec<String>,
     replicas: Vec<String>,
+    /// Balancer names, by index in the scenario.
+    balancers: Vec<String>,
     filter: TraceFilter,
     format: TraceFormat,
     /// Lines written.
@@ -69,11 +83,13 @@ impl<W: Write> Trace<W> {
             .iter()
             .map(|h| format!("hop/{}", h.name))
             .collect();
+        let balancers = spec.balancers.iter().map(|b| b.name.clone()).collect();
         Trace {
             out,
             clients,
             hops,
             replicas,
+            balancers,
             filter,
             format,
             written: 0,
@@ -109,12 +125,95 @@ fn outcome_name(o: Outcome) -> &'static str {
 }
 
 impl<W: Write> Observer<Record> for Trace<W> {
+    fn detailed(&self) -> bool {
+        true
+    }
+
     fn record(&mut self, now: SimTime, r: &Record) {
         if self.error.is_some() || now < self.filter.from || now > self.filter.to {
             return;
         }
         let name = |v: &[String], i: u32| v.get(i as usize).cloned().unwrap_or_else(|| "-".into());
+        // Fields beyond the common ones, in order.
+        let mut extra: Vec<(&'static str, serde_json::Value)> = Vec::new();
         let (component, event, request, replica, outcome, latency) = match *r {
+            Record::Attempt {
+                request,
+                caller,
+                attempt,
+                hedge,
+            } => {
+                extra.push(("attempt", attempt.into()));
+                let n = self.clients.len() as u32;
+                let who = if caller < n {
+                    name(&self.clients, caller)
+                } else {
+                    name(&self.hops, caller - n)
+                };
+                let event = if hedge { "hedge" } else { "attempt" };
+                (who, event, Some(request), None, None, None)
+            }
+            Record::Candidate {
+                request,
+                balancer,
+                replica,
+                in_flight,
+                occupancy,
+            } => {
+                extra.push(("in_flight", in_flight.into()));
+                extra.push(("occupancy", occupancy.into()));
+                (
+                    name(&self.balancers, balancer),
+                    "candidate",
+                    Some(request),
+                    Some(name(&self.replicas, replica)),
+                    None,
+                    None,
+                )
+            }
+            Record::Picked {
+                request,
+                balancer,
+                replica,
+            } => (
+                name(&self.balancers, balancer),
+                "picked",
+                Some(request),
+                Some(name(&self.replicas, replica)),
+                None,
+                None,
+            ),
+            Record::Enqueued {
+                request,
+                replica,
+                queued,
+            } => {
+                extra.push(("queued", queued.into()));
+                (
+                    name(&self.replicas, replica),
+                    "enqueued",
+                    Some(request),
+                    None,
+                    None,
+                    None,
+                )
+            }
+            Record::ServiceStarted { request, replica } => (
+                name(&self.replicas, replica),
+                "service_start",
+                Some(request),
+                None,
+                None,
+                None,
+            ),
+            Record::ServiceEnded { request, replica } => (
+                name(&self.replicas, replica),
+                "service_end",
+                Some(request),
+                None,
+                None,
+                None,
+            ),
             Record::Offered { client, request } => (
                 name(&self.clients, client),
                 "offered",
@@ -129,15 +228,21 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 replica,
                 outcome,
                 latency,
+                waited,
+                attempts,
                 ..
-            } => (
-                name(&self.clients, client),
-                "finished",
-                Some(request),
-                Some(name(&self.replicas, replica)),
-                Some(outcome_name(outcome)),
-                Some(latency),
-            ),
+            } => {
+                extra.push(("waited_ns", waited.0.into()));
+                extra.push(("attempts", attempts.into()));
+                (
+                    name(&self.clients, client),
+                    "finished",
+                    Some(request),
+                    Some(name(&self.replicas, replica)),
+                    Some(outcome_name(outcome)),
+                    Some(latency),
+                )
+            }
             Record::ReplicaDown { replica } => (
                 name(&self.replicas, replica),
                 "down",
@@ -236,7 +341,7 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 None,
             ),
             Record::BalancerChange { balancer, serving } => (
-                format!("balancer/{balancer}"),
+                name(&self.balancers, balancer),
                 if serving { "vip_up" } else { "vip_down" },
                 None,
                 None,
@@ -301,6 +406,11 @@ impl<W: Write> Observer<Record> for Trace<W> {
         if !self.matches(&component, replica.as_deref()) {
             return;
         }
+        if let Some(q) = self.filter.request
+            && request != Some(q)
+        {
+            return;
+        }
         if self.written >= self.filter.limit {
             self.dropped += 1;
             return;
@@ -323,6 +433,9 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 if let Some(l) = latency {
                     o.insert("latency_ns".into(), l.0.into());
                 }
+                for (k, v) in extra {
+                    o.insert(k.into(), v);
+                }
                 serde_json::Value::Object(o).to_string()
             }
             TraceFormat::Text => {
@@ -330,8 +443,15 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 if let Some(q) = request {
                     l.push_str(&format!(" #{q}"));
                 }
-                if let (Some(rep), Some(out), Some(lat)) = (replica, outcome, latency) {
-                    l.push_str(&format!(" {out} by {rep} in {:.3} ms", lat.0 as f64 / 1e6));
+                match (replica, outcome, latency) {
+                    (Some(rep), Some(out), Some(lat)) => {
+                        l.push_str(&format!(" {out} by {rep} in {:.3} ms", lat.0 as f64 / 1e6));
+                    }
+                    (Some(rep), _, _) => l.push_str(&format!(" {rep}")),
+                    _ => {}
+                }
+                for (k, v) in extra {
+                    l.push_str(&format!(" {k}={v}"));
                 }
                 l
             }
@@ -405,4 +525,103 @@ fn breaker_event(state: BreakerState) -> &'static str {
         BreakerState::Open => "breaker_open",
         BreakerState::HalfOpen => "breaker_half_open",
     }
+}
+
+/// One request's life from a JSONL trace, as a person reads it: each step with its time since
+/// the request was offered, the balancer's candidates on one line.
+pub fn explain(trace: &str, request: u64) -> Result<String, String> {
+    use serde_json::Value;
+    let mut steps: Vec<Value> = Vec::new();
+    for (i, line) in trace.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(line).map_err(|e| {
+            format!(
+                "line {}: not a JSON Lines trace ({e}); write one with `hasim run FILE --trace RUN.jsonl`",
+                i + 1
+            )
+        })?;
+        if v["request"].as_u64() == Some(request) {
+            steps.push(v);
+        }
+    }
+    if steps.is_empty() {
+        return Err(format!(
+            "no record of request {request}: trace it with `--trace-request {request}` (and check --trace-from/--trace-to/--trace-limit)"
+        ));
+    }
+    let t0 = steps
+        .iter()
+        .find(|s| s["event"] == "offered")
+        .or(steps.first())
+        .and_then(|s| s["t_ns"].as_u64())
+        .unwrap_or(0);
+    let ms = |ns: u64| format!("{:.3} ms", ns as f64 / 1e6);
+    let str_of = |v: &Value, k: &str| v[k].as_str().unwrap_or("-").to_string();
+    let mut o = String::new();
+    let mut started: Option<u64> = None;
+    let mut i = 0;
+    while i < steps.len() {
+        let s = &steps[i];
+        let t = s["t_ns"].as_u64().unwrap_or(0);
+        let who = str_of(s, "component");
+        let at = format!("{:>14}", format!("+{}", ms(t.saturating_sub(t0))));
+        let line = match s["event"].as_str().unwrap_or("") {
+            "offered" => format!(
+                "request {request}: offered by {who} at {}",
+                fmt_time(SimTime(t))
+            ),
+            "attempt" | "hedge" => format!(
+                "{who} sends attempt {}{}",
+                s["attempt"],
+                if s["event"] == "hedge" {
+                    " (a hedged copy)"
+                } else {
+                    ""
+                }
+            ),
+            "candidate" => {
+                let mut seen = Vec::new();
+                while i < steps.len() && steps[i]["event"] == "candidate" {
+                    let c = &steps[i];
+                    seen.push(format!(
+                        "{} ({} in flight from it, {} at the replica)",
+                        str_of(c, "replica"),
+                        c["in_flight"],
+                        c["occupancy"]
+                    ));
+                    i += 1;
+                }
+                o.push_str(&format!("{at}  {who} sees {}\n", seen.join(", ")));
+                continue;
+            }
+            "picked" => format!("{who} picks {}", str_of(s, "replica")),
+            "enqueued" => format!("{who} queues it (queue length {} with it)", s["queued"]),
+            "service_start" => {
+                started = Some(t);
+                format!("{who} starts serving it")
+            }
+            "service_end" => format!(
+                "{who} finishes serving it{}",
+                started.map_or(String::new(), |b| format!(
+                    " (service {})",
+                    ms(t.saturating_sub(b))
+                ))
+            ),
+            "retry" => format!("{who} will retry"),
+            "finished" => format!(
+                "{who} learns: {} by {}, latency {} (waited {}), {} attempt(s)",
+                str_of(s, "outcome"),
+                str_of(s, "replica"),
+                ms(s["latency_ns"].as_u64().unwrap_or(0)),
+                ms(s["waited_ns"].as_u64().unwrap_or(0)),
+                s["attempts"]
+            ),
+            other => format!("{who} {other}"),
+        };
+        o.push_str(&format!("{at}  {line}\n"));
+        i += 1;
+    }
+    Ok(o)
 }

@@ -382,7 +382,7 @@ pub fn run_page(r: &Report, scenario_path: &str, scenario_text: &str) -> Result<
                 "request availability",
                 "nines",
                 "windows good / bad / empty",
-                "time availability",
+                "good windows (good / (good + bad))",
                 "downtime per year",
                 "error budget consumed",
             ]
@@ -1014,22 +1014,94 @@ pub fn sweep_page(
 
 /// The HTML page of `compare`: the paired differences as charts and text, the sweep as run.
 pub fn compare_page(
-    meta: &reports::SweepMeta,
-    text_report: &str,
+    report: &reports::compare::CompareReport,
     charts: &[Chart],
     sweep_path: &str,
     sweep_text: &str,
 ) -> String {
+    use reports::compare::{human, percent, short};
+    let meta = &report.meta;
+    let mut tables: Vec<HtmlTable> = report
+        .metrics
+        .iter()
+        .map(|m| HtmlTable {
+            caption: format!(
+                "{}: {} is better; ranked best first. Variants sharing a group letter are not significantly different (paired 95% CIs).",
+                m.label, m.better
+            ),
+            header: [
+                "rank",
+                "variant",
+                "mean",
+                "± 95% CI",
+                "Δ vs baseline",
+                "± 95% CI",
+                "Δ %",
+                "verdict",
+                "group",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            rows: m
+                .ranking
+                .iter()
+                .map(|r| {
+                    let d = r.vs_baseline.as_ref();
+                    vec![
+                        r.rank.to_string(),
+                        format!("#{} {}", r.variant, short(&r.label)),
+                        human(r.value.mean),
+                        r.value.ci95.map_or("—".into(), human),
+                        d.map_or("—".into(), |d| human(d.delta.mean)),
+                        d.and_then(|d| d.delta.ci95).map_or("—".into(), human),
+                        d.and_then(|d| d.relative).map_or("—".into(), percent),
+                        d.map_or("baseline", |d| d.verdict).to_string(),
+                        r.group.clone(),
+                    ]
+                })
+                .collect(),
+        })
+        .collect();
+    if !report.identical.is_empty() {
+        tables.push(HtmlTable {
+            caption: "Variants with the same figures in every replication".into(),
+            header: vec!["variants".into(), "why".into()],
+            rows: report
+                .identical
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.variants
+                            .iter()
+                            .map(|&v| format!("#{v} {}", short(&report.variants[v])))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        g.why.clone(),
+                    ]
+                })
+                .collect(),
+        });
+    }
     let page = HtmlPage {
         title: format!("hasim compare — {}", meta.sweep),
         headline: vec![
             ("Paired replications".into(), meta.replications.to_string()),
+            (
+                "Baseline".into(),
+                format!(
+                    "#{} {}",
+                    report.baseline,
+                    short(&report.variants[report.baseline])
+                ),
+            ),
+            ("Practical threshold".into(), percent(report.min_effect)),
             ("Seed".into(), meta.seed.to_string()),
         ],
         verdicts: Vec::new(),
-        tables: Vec::new(),
+        tables,
         charts: svg_charts(charts),
-        notes: vec![text_report.to_string()],
+        notes: Vec::new(),
         scenario_path: sweep_path.to_string(),
         scenario_text: sweep_text.to_string(),
         run_facts: vec![

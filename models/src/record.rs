@@ -220,6 +220,63 @@ pub enum Record {
         /// Registered now (true) or no longer.
         registered: bool,
     },
+    /// Detail (traces only): an attempt of a request is sent (after its breaker let it).
+    Attempt {
+        /// The request's sequence number (a dependency call carries its end-user request's).
+        request: u64,
+        /// The caller: a client's index, or `clients + hop` for a dependency call.
+        caller: u32,
+        /// 1 for the first attempt.
+        attempt: u32,
+        /// A hedged copy rather than a first try or a retry.
+        hedge: bool,
+    },
+    /// Detail (traces only): a replica a balancer could pick for an attempt, with the loads it
+    /// saw; one per eligible replica, just before [`Record::Picked`].
+    Candidate {
+        /// The request's sequence number.
+        request: u64,
+        /// Index of the balancer (in the scenario).
+        balancer: u32,
+        /// Global replica index.
+        replica: u32,
+        /// This balancer's attempts in flight to it.
+        in_flight: u32,
+        /// Requests at the replica (queued and in service, from every caller).
+        occupancy: u32,
+    },
+    /// Detail (traces only): the balancer's choice for an attempt.
+    Picked {
+        /// The request's sequence number.
+        request: u64,
+        /// Index of the balancer (in the scenario).
+        balancer: u32,
+        /// Global replica index.
+        replica: u32,
+    },
+    /// Detail (traces only): an attempt joined a replica's queue.
+    Enqueued {
+        /// The request's sequence number.
+        request: u64,
+        /// Global replica index.
+        replica: u32,
+        /// Queue length with it.
+        queued: u32,
+    },
+    /// Detail (traces only): a replica began serving an attempt.
+    ServiceStarted {
+        /// The request's sequence number.
+        request: u64,
+        /// Global replica index.
+        replica: u32,
+    },
+    /// Detail (traces only): a replica finished serving an attempt.
+    ServiceEnded {
+        /// The request's sequence number.
+        request: u64,
+        /// Global replica index.
+        replica: u32,
+    },
     /// End of a time-series window: a scaled pool's mean replica counts over the window that
     /// ends now. An observation, not part of the trajectory.
     PoolSample {
@@ -244,4 +301,22 @@ pub enum Record {
     },
     /// A store's operation (store/mod.rs); its store's collector takes it.
     Store(crate::store::StoreRecord),
+}
+
+impl Record {
+    /// True for the detail records that only traces ask for: they are emitted only to an
+    /// observer that is [`sim_core::Observer::detailed`], and are not part of the trajectory's
+    /// fingerprint.
+    #[inline]
+    pub fn is_detail(&self) -> bool {
+        matches!(
+            self,
+            Record::Attempt { .. }
+                | Record::Candidate { .. }
+                | Record::Picked { .. }
+                | Record::Enqueued { .. }
+                | Record::ServiceStarted { .. }
+                | Record::ServiceEnded { .. }
+        )
+    }
 }

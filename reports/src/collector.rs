@@ -381,6 +381,10 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
         // time-series window.
         return;
     }
+    // Trace-only detail (emitted only when a trace asks): fingerprints do not depend on it.
+    if record.is_detail() {
+        return;
+    }
     mix(h, now.0);
     match *record {
         Record::Offered { client, .. } => mix(h, client as u64),
@@ -469,6 +473,13 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             );
             mix(h, latency.0);
         }
+        // Returned early above.
+        Record::Attempt { .. }
+        | Record::Candidate { .. }
+        | Record::Picked { .. }
+        | Record::Enqueued { .. }
+        | Record::ServiceStarted { .. }
+        | Record::ServiceEnded { .. } => {}
         Record::HopFinished {
             hop,
             outcome,
@@ -746,6 +757,11 @@ impl Observer<Record> for Collector {
             self.store_record(now, r);
             return;
         }
+        // Trace-only detail is not part of the trajectory (and reaches a collector only beside
+        // a trace writer).
+        if record.is_detail() {
+            return;
+        }
         mix_record(&mut self.fingerprint, now, record);
         if let Record::Offered { .. } = record {
             // One per request: fault tracking and scaling lags ignore it (a lag due to close
@@ -818,7 +834,13 @@ impl Observer<Record> for Collector {
             | Record::ScaleCheck { .. }
             | Record::Removed { .. }
             | Record::Registered { .. }
-            | Record::PoolSample { .. } => {}
+            | Record::PoolSample { .. }
+            | Record::Attempt { .. }
+            | Record::Candidate { .. }
+            | Record::Picked { .. }
+            | Record::Enqueued { .. }
+            | Record::ServiceStarted { .. }
+            | Record::ServiceEnded { .. } => {}
             Record::BreakerChange { state, .. } => {
                 if now >= self.warmup {
                     self.breaker_changes[state as usize] += 1;

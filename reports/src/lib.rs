@@ -7,6 +7,7 @@ mod batch;
 mod cache;
 pub mod charts;
 mod collector;
+pub mod compare;
 mod expect;
 pub mod html;
 mod mser;
@@ -35,8 +36,8 @@ pub use store::{
 };
 pub use sweep::{
     Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,
-    VariantReport, compare, estimate, unpaired_half_width,
+    VariantReport, estimate, unpaired_half_width,
 };
 pub use table::render_table;
-pub use theory::{Theory, theory};
+pub use theory::{ASSUMES as THEORY_ASSUMES, Theory, theory};
 pub use timeseries::{ReplicaLoad, TimeSeries, WindowRow};

@@ -172,7 +172,7 @@ pub const METRICS: &[Metric] = &[
     },
     Metric {
         name: "availability_time",
-        label: "time availability",
+        label: "service up (time share)",
         lower_is_better: false,
         value: |u| ratio(u.service_up_area, u.window_ns as u128),
     },
@@ -656,75 +656,6 @@ fn sig(x: f64) -> String {
     }
 }
 
-/// Paired differences of every variant against a baseline, replication by replication.
-/// `values[variant][replication][metric]` (METRICS order); `independent` holds the same sweep
-/// run with independent streams per variant, to show what common random numbers buy.
-pub fn compare(
-    meta: &SweepMeta,
-    labels: &[String],
-    values: &[Vec<Vec<f64>>],
-    baseline: usize,
-    independent: Option<&[Vec<Vec<f64>>]>,
-) -> String {
-    let mut o = String::new();
-    let r = meta.replications as usize;
-    let _ = writeln!(
-        o,
-        "hasim {} · compare {} · seed {} · {r} paired replications (common random numbers)",
-        meta.hasim_version, meta.sweep, meta.seed
-    );
-    let _ = writeln!(o, "baseline: {}\n", labels[baseline]);
-    let col = |vs: &[Vec<Vec<f64>>], v: usize, i: usize| -> Vec<f64> {
-        vs[v].iter().map(|rep| rep[i]).collect()
-    };
-    let headline = [
-        "availability_request",
-        "latency_ms_mean",
-        "latency_ms_p99",
-        "throughput_rps",
-    ];
-    for (v, label) in labels.iter().enumerate() {
-        if v == baseline {
-            continue;
-        }
-        let _ = writeln!(o, "{label}");
-        for (i, m) in METRICS
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| headline.contains(&m.name))
-        {
-            let base = col(values, baseline, i);
-            let d: Vec<f64> = col(values, v, i)
-                .iter()
-                .zip(&base)
-                .map(|(a, b)| a - b)
-                .collect();
-            let e = estimate(&d);
-            let bmean = base.iter().sum::<f64>() / base.len().max(1) as f64;
-            let verdict = verdict(m, label, &labels[baseline], &e, bmean);
-            let _ = write!(
-                o,
-                "  {:<20} Δ = {} ± {} (paired)",
-                m.label,
-                sig(e.mean),
-                e.ci95.map_or("n/a".into(), sig)
-            );
-            if let Some(ind) = independent {
-                let w = unpaired_half_width(&col(ind, v, i), &col(ind, baseline, i));
-                let _ = write!(
-                    o,
-                    "  vs ± {} with independent streams",
-                    w.map_or("n/a".into(), sig)
-                );
-            }
-            let _ = writeln!(o, "\n  {:<20} {verdict}", "");
-        }
-        let _ = writeln!(o);
-    }
-    let _ = writeln!(o, "reproduce: {}", meta.reproduce);
-    o
-}
-
 /// Welch half-width of the difference of two independent samples' means.
 pub fn unpaired_half_width(a: &[f64], b: &[f64]) -> Option<f64> {
     let (ea, eb) = (estimate(a), estimate(b));
@@ -743,52 +674,6 @@ pub fn unpaired_half_width(a: &[f64], b: &[f64]) -> Option<f64> {
         (n + m - 2.0) as usize
     };
     Some(round(student_t_975(dof) * se2.sqrt()))
-}
-
-/// A percentage with two significant digits below 10, one decimal above.
-fn pct(x: f64) -> String {
-    if x >= 10.0 {
-        format!("{x:.0}")
-    } else if x >= 0.1 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2e}")
-    }
-}
-
-/// `path=value, path2=value2` → `value, value2`: what a person calls the variant.
-fn short(label: &str) -> String {
-    label
-        .split(", ")
-        .map(|p| p.split_once('=').map_or(p, |(_, v)| v))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn verdict(m: &Metric, label: &str, base: &str, e: &Estimate, base_mean: f64) -> String {
-    let (label, base) = (&short(label), &short(base));
-    let Some(ci) = e.ci95 else {
-        return "one replication: no verdict".into();
-    };
-    if e.mean.abs() <= ci || ci.is_nan() {
-        return format!("the {} difference is not significant", m.label);
-    }
-    let better = (e.mean < 0.0) == m.lower_is_better;
-    let dir = if e.mean < 0.0 { "lower" } else { "higher" };
-    let rel = if base_mean != 0.0 {
-        format!(
-            "{}% ± {}%",
-            pct(100.0 * e.mean.abs() / base_mean.abs()),
-            pct(100.0 * ci / base_mean.abs())
-        )
-    } else {
-        format!("{} ± {}", sig(e.mean.abs()), sig(ci))
-    };
-    format!(
-        "{label} {} is {rel} {dir} than {base} ({})",
-        m.label,
-        if better { "better" } else { "worse" }
-    )
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub fn render_table(r: &Report) -> String {
     }
     let _ = writeln!(
         w,
-        "availability request {:.6}  time {:.6}",
+        "availability request {:.6}  service up {:.6} (share of time every pool had a replica up)",
         r.availability.request, r.availability.time
     );
     let s = &r.sre;
@@ -92,7 +92,7 @@ pub fn render_table(r: &Report) -> String {
     );
     let _ = writeln!(
         w,
-        "  SRE view   time availability {} · downtime {} per year · nines {} · error budget {}",
+        "  SRE view   good windows {} (good / (good + bad)) · downtime {} per year · nines {} · error budget {}",
         opt(s.time_availability, ""),
         opt(s.downtime_per_year_h, " h"),
         s.nines
@@ -212,6 +212,13 @@ pub fn render_table(r: &Report) -> String {
                 l.requests_failed
             );
         }
+    }
+    if !r.theory.is_empty() {
+        let _ = writeln!(
+            w,
+            "theory       M/M/c closed forms: {}",
+            crate::theory::ASSUMES
+        );
     }
     for t in &r.theory {
         let fmt = |x: Option<f64>| {

@@ -1,6 +1,10 @@
 //! Queueing theory beside the numbers: where a pool is an M/M/c queue (Poisson arrivals,
 //! exponential service, FIFO, one replica with c workers, unbounded queue, no failures, no
-//! timeouts), the report shows Erlang C's closed forms next to the simulated figures.
+//! timeouts, retries, hedges, breakers, errors or dependencies), the report shows Erlang C's
+//! closed forms next to the simulated figures, and the assumptions with them ([`ASSUMES`]).
+
+/// What the closed forms assume, printed beside them.
+pub const ASSUMES: &str = "assumes Poisson arrivals, exponential service, one FIFO replica with c workers, an unbounded queue, and no timeouts, retries, hedges, errors, failures or dependencies";
 
 use models::spec::{Arrivals, Spec, Target};
 use serde::Serialize;
@@ -34,7 +38,24 @@ pub fn theory(spec: &Spec) -> Vec<Theory> {
         let Dist::Exponential { mean } = pool.service else {
             continue;
         };
-        if pool.replicas != 1 || pool.queue_capacity.is_some() || pool.failures.is_some() {
+        // Erlang C describes exactly this queue: anything that adds, removes, repeats or
+        // slows work (failures, errors, rate limits, calls to dependencies, scaling) breaks it.
+        let plain_pool = pool.replicas == 1
+            && pool.queue_capacity.is_none()
+            && pool.failures.is_none()
+            && pool.gray_failures.is_none()
+            && pool.error_rate == 0.0
+            && pool.rate_limit.is_none()
+            && pool.slowdown_per_request == 0.0
+            && pool.dependencies.is_none()
+            && pool.autoscale.is_none()
+            && pool.discovery.is_none()
+            && !pool.drop_stale
+            && matches!(pool.discipline, models::spec::Discipline::Fifo);
+        let quiet = spec.faults.is_empty()
+            && spec.partitions.is_empty()
+            && spec.balancer_outages.is_empty();
+        if !plain_pool || !quiet {
             continue;
         }
         // Every client whose route ends at this pool must be Poisson without a timeout.
@@ -48,8 +69,14 @@ pub fn theory(spec: &Spec) -> Vec<Theory> {
             if t != Target::Pool(p) {
                 continue;
             }
+            // Retries and hedges send more than λ, a breaker or a bulkhead less: not M/M/c.
+            let plain_client = c.timeout.is_none()
+                && c.retry.is_none()
+                && c.hedge.is_none()
+                && c.breaker.is_none()
+                && c.max_in_flight.is_none();
             match c.arrivals {
-                Arrivals::Poisson { rate_per_s } if c.timeout.is_none() => lambda += rate_per_s,
+                Arrivals::Poisson { rate_per_s } if plain_client => lambda += rate_per_s,
                 _ => ok = false,
             }
         }
@@ -173,5 +200,12 @@ mod tests {
         let mut s = mmc(0.5, 1);
         s.clients[0].timeout = Some(SimDuration::from_secs(1));
         assert!(theory(&s).is_empty());
+        let mut s = mmc(0.5, 1);
+        s.pools[0].error_rate = 0.01;
+        assert!(theory(&s).is_empty(), "errors");
+        let mut s = mmc(0.5, 1);
+        s.pools[0].discipline = models::spec::Discipline::Lifo;
+        assert!(theory(&s).is_empty(), "LIFO");
+        assert_eq!(theory(&mmc(0.5, 1)).len(), 1);
     }
 }

@@ -139,7 +139,14 @@ impl TimeSeries {
         }
         let k = (now.0 / self.window_ns) as usize;
         match *record {
-            Record::Store(_) => {}
+            // Trace-only detail counts nothing.
+            Record::Store(_)
+            | Record::Attempt { .. }
+            | Record::Candidate { .. }
+            | Record::Picked { .. }
+            | Record::Enqueued { .. }
+            | Record::ServiceStarted { .. }
+            | Record::ServiceEnded { .. } => {}
             Record::Offered { .. } => {
                 self.advance(k);
                 self.row(k).offered += 1;

@@ -53,6 +53,8 @@ pub struct Loaded {
     pub source: String,
     /// The file's name as given.
     pub file_name: String,
+    /// `hasim test`'s comparison rules for this file (`golden:`), if it gives any.
+    pub golden: Option<raw::Golden>,
 }
 
 /// A 1-based line and column (columns count characters).
@@ -148,6 +150,13 @@ pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
     parse_str(&src, &name)
 }
 
+/// Reads `hasim test`'s folder rules (`hasim-test.ron`: a `Golden(…)` value).
+pub fn load_golden(path: &Path) -> Result<raw::Golden, ScenarioError> {
+    let name = path.display().to_string();
+    let src = read_text(path, &name, "test rules")?;
+    diagnose::parse_as(&src, &name, "Golden(")
+}
+
 /// Reads a file as UTF-8. An unreadable file is an error without a position; text that is not
 /// UTF-8 is an error at the first bad byte.
 pub(crate) fn read_text(path: &Path, name: &str, what: &str) -> Result<String, ScenarioError> {
@@ -190,6 +199,7 @@ pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, ScenarioError>
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let raw: raw::Scenario = diagnose::parse_as(source, file_name, "Scenario(")?;
     let seed = raw.seed;
+    let golden = raw.golden.clone();
     let (spec, stores, expect, slo, notes) = validate::validate(raw, source, file_name)?;
     Ok(Loaded {
         spec,
@@ -200,5 +210,6 @@ pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, ScenarioError>
         notes,
         source: source.to_string(),
         file_name: file_name.to_string(),
+        golden,
     })
 }

@@ -32,6 +32,55 @@ pub struct Scenario {
     /// Replicated stores, each run as its own model (validated in `validate_store`).
     #[serde(default)]
     pub stores: Vec<Store>,
+    /// How `hasim test` compares this file's report with its golden file. Read by the test
+    /// runner only: it changes no figure.
+    #[serde(default)]
+    pub golden: Option<Golden>,
+}
+
+/// `hasim test`'s comparison rules for one file (or, in `hasim-test.ron`, for every file of a
+/// folder): which report fields to compare and how much each may move.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Golden {
+    /// Fields left out of the comparison (`latency_ms.max`, `replicas[*].in_flight`, `sre`).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// When not empty, only these fields are compared.
+    #[serde(default)]
+    pub select: Vec<String>,
+    /// How far numbers may move, per field; the last rule matching a field applies.
+    #[serde(default)]
+    pub tolerances: Vec<Tolerance>,
+}
+
+/// How far the numbers of the fields matching `field` may move before a test fails.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Tolerance {
+    /// A field pattern: dot-separated keys, `*` for any one key or index, `**` for any depth.
+    pub field: String,
+    /// Relative change allowed (0.05 = 5%).
+    #[serde(default)]
+    pub relative: f64,
+    /// Absolute change allowed, in the field's unit.
+    #[serde(default)]
+    pub absolute: f64,
+    /// Which direction fails: `Either` (default), `Higher` (fail only if it grew) or `Lower`.
+    #[serde(default)]
+    pub fail_if: FailIf,
+}
+
+/// Which direction of change counts as a failure.
+#[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FailIf {
+    /// Any change beyond the tolerance.
+    #[default]
+    Either,
+    /// Only an increase (latency, failures: lower is better).
+    Higher,
+    /// Only a decrease (availability, throughput: higher is better).
+    Lower,
 }
 
 /// A replicated store: state that failures can lose.

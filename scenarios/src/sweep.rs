@@ -25,6 +25,8 @@ struct Sweep {
     axes: Vec<Axis>,
     #[serde(default)]
     warmup: Option<RawWarmup>,
+    #[serde(default)]
+    golden: Option<crate::raw::Golden>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +97,8 @@ pub struct SweepFile {
     pub warmup: WarmupRule,
     /// Every variant, in cross-product order.
     pub variants: Vec<Variant>,
+    /// `hasim test`'s comparison rules for this file (`golden:`), if it gives any.
+    pub golden: Option<crate::raw::Golden>,
 }
 
 /// Reads and validates the sweep file at `path`, expanding every variant.
@@ -261,6 +265,7 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
         axes,
         warmup,
         variants,
+        golden: raw.golden,
     })
 }
 

@@ -9,6 +9,13 @@ use crate::time::SimTime;
 pub trait Observer<R> {
     /// Called once per record, at virtual time `now`.
     fn record(&mut self, now: SimTime, record: &R);
+
+    /// True when the observer wants detail records (a request's every step), which a model
+    /// emits only then: without such an observer they cost one constant-false branch.
+    #[inline]
+    fn detailed(&self) -> bool {
+        false
+    }
 }
 
 /// Discards every record.
@@ -25,6 +32,11 @@ impl<R, O: Observer<R>> Observer<R> for &mut O {
     fn record(&mut self, now: SimTime, record: &R) {
         (**self).record(now, record)
     }
+
+    #[inline]
+    fn detailed(&self) -> bool {
+        (**self).detailed()
+    }
 }
 
 /// Two observers fed the same records, in order: `(a, b)`.
@@ -33,5 +45,10 @@ impl<R, A: Observer<R>, B: Observer<R>> Observer<R> for (A, B) {
     fn record(&mut self, now: SimTime, record: &R) {
         self.0.record(now, record);
         self.1.record(now, record);
+    }
+
+    #[inline]
+    fn detailed(&self) -> bool {
+        self.0.detailed() || self.1.detailed()
     }
 }

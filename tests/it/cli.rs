@@ -152,3 +152,27 @@ fn readme_example_scenario_and_output_are_real() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), shown);
 }
+
+/// A user of the repository has only the repository: no file may point outside it.
+#[test]
+fn no_file_points_outside_the_repository() {
+    let needle = ["..", "/shared/"].concat();
+    let mut stack = vec![super::root().to_path_buf()];
+    let mut offenders = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("readable") {
+            let p = e.expect("entry").path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if p.is_dir() {
+                if !name.starts_with('.') && name != "target" {
+                    stack.push(p);
+                }
+            } else if let Ok(text) = std::fs::read_to_string(&p)
+                && text.contains(&needle)
+            {
+                offenders.push(p.display().to_string());
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:?}");
+}

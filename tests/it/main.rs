@@ -8,8 +8,11 @@ mod broker;
 #[allow(clippy::disallowed_methods)] // closed forms (exp, sqrt) of reference values
 mod cache;
 mod cli;
+mod compare;
 mod determinism;
+mod explain;
 mod faults;
+mod golden;
 #[allow(clippy::disallowed_methods)] // closed forms (exp, ln, sqrt, powi) of reference values
 mod gray;
 #[allow(clippy::disallowed_methods)] // sqrt of a reference value

@@ -1,4 +1,4 @@
-//! Ordering laws of dispatching (`../shared/reference/theory.md`): with 10 single-worker
+//! Ordering laws of dispatching (Winston 1977; Mitzenmacher 2001): with 10 single-worker
 //! replicas, exponential service and Poisson arrivals, mean response obeys
 //! central queue (M/M/10) ≤ JSQ ≤ P2C ≤ Random, and JSQ ≤ RoundRobin ≤ Random, at every load.
 //!

@@ -457,17 +457,24 @@ fn the_3x5x30_policy_sweep_is_identical_across_jobs_and_shards() {
 fn compare_prints_paired_intervals_and_verdicts() {
     let out = ok(&["compare", "scenarios/lb-compare.ron", "--jobs", "2"]);
     let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("baseline: #0 RoundRobin"), "{text}");
     assert!(
-        text.contains("baseline: balancers[lb].policy=RoundRobin"),
+        text.contains("mean latency (ms) — lower is better"),
         "{text}"
     );
-    assert!(text.contains("(paired)"), "{text}");
     // Power of two choices beats round robin at 90% load: a significant, named verdict.
+    let p2c = text
+        .lines()
+        .skip_while(|l| !l.starts_with("mean latency"))
+        .find(|l| l.contains("#3 LeastRequest(choices: 2)"))
+        .expect("a P2C row");
+    assert!(p2c.contains("better"), "{p2c}");
+    // Least connections and JSQ behind one balancer: identical, and said why.
     assert!(
-        text.contains("LeastRequest(choices: 2) mean latency (ms) is"),
+        text.contains("identical: #2 LeastConnections and #4 JoinShortestQueue"),
         "{text}"
     );
-    assert!(text.contains("lower than RoundRobin (better)"), "{text}");
+    assert!(text.contains("see the same numbers"), "{text}");
     assert!(
         text.contains("reproduce: hasim compare scenarios/lb-compare.ron"),
         "{text}"

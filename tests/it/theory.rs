@@ -1,6 +1,6 @@
 //! Queueing theory as the oracle: M/M/1 and M/M/c (Erlang C) mean response, P(wait), queue
 //! length and tail probabilities, with tolerances derived from the run length
-//! (`../shared/reference/theory.md`, B1, B2, B9).
+//! (M/M/1, Erlang C, and Whitt's run-length formula for the confidence interval).
 //!
 //! Every tolerance is `Z` standard errors. `Z = 4` means a correct simulator fails a given check
 //! with probability about 6e-5; a bias of a few percent fails it for sure at these run lengths.

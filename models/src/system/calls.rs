@@ -328,6 +328,17 @@ impl<O: Observer<Record>> System<O> {
             ps_finish: 0,
         });
         self.req.calls[call].live = id;
+        // Trace detail, only for observers that ask for it (a trace).
+        if self.observer.detailed() {
+            let cl = &self.req.calls[call];
+            let rec = Record::Attempt {
+                request: cl.seq,
+                caller: c.0,
+                attempt: attempts_made,
+                hedge: !sibling.is_none(),
+            };
+            self.observer.record(now, &rec);
+        }
         if let Some(t) = per_try {
             self.req.attempts[id].try_timeout =
                 Some(sched.timeout_after(t, Event::Call(CallEvent::TryTimeout(id))));

@@ -283,6 +283,26 @@ impl<O: Observer<Record>> System<O> {
                                 Some(s) => s.pick(view.now, || policy.pick(&view, rng)),
                                 None => policy.pick(&view, rng),
                             };
+                            // Trace detail: the loads the balancer saw, and its pick.
+                            if self.observer.detailed() {
+                                let seq = self.req.calls[a.call].seq;
+                                for &e in view.eligible {
+                                    let rec = Record::Candidate {
+                                        request: seq,
+                                        balancer: b as u32,
+                                        replica: pool.first_replica + e,
+                                        in_flight: lb.in_flight[e as usize],
+                                        occupancy: pool.occupancy[e as usize],
+                                    };
+                                    self.observer.record(view.now, &rec);
+                                }
+                                let rec = Record::Picked {
+                                    request: seq,
+                                    balancer: b as u32,
+                                    replica: pool.first_replica + slot as u32,
+                                };
+                                self.observer.record(view.now, &rec);
+                            }
                             lb.in_flight[slot] += 1;
                             let a = &mut self.req.attempts[id];
                             a.balancer = InstanceId(i as u32);

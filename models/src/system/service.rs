@@ -60,6 +60,15 @@ impl<O: Observer<Record>> System<O> {
             a.at_server = true;
             rep.queue.push(self.req.calls[a.call].priority, id);
             rep.queued.set(now, rep.queue.len() as u64);
+            // Trace detail.
+            if self.observer.detailed() {
+                let rec = Record::Enqueued {
+                    request: self.req.calls[a.call].seq,
+                    replica: r.0,
+                    queued: rep.queue.len() as u32,
+                };
+                self.observer.record(now, &rec);
+            }
         } else {
             self.attempt_ended(now, id, Outcome::Rejected, sched);
         }
@@ -79,6 +88,14 @@ impl<O: Observer<Record>> System<O> {
             a.service = SimDuration((a.service.0 as f64 * factor).round() as u64);
         }
         a.started = now;
+        // Trace detail.
+        if self.observer.detailed() {
+            let rec = Record::ServiceStarted {
+                request: self.req.calls[a.call].seq,
+                replica: a.replica.0,
+            };
+            self.observer.record(now, &rec);
+        }
         a.pos = rep.in_service.len() as u32;
         rep.in_service.push(id);
         rep.busy.set(now, rep.in_service.len() as u64);
@@ -255,6 +272,14 @@ impl<O: Observer<Record>> System<O> {
         let a = &mut self.req.attempts[id];
         a.at_server = true;
         a.started = now;
+        // Trace detail.
+        if self.observer.detailed() {
+            let rec = Record::ServiceStarted {
+                request: self.req.calls[a.call].seq,
+                replica: r.0,
+            };
+            self.observer.record(now, &rec);
+        }
         a.pos = rep.in_service.len() as u32;
         a.ps_finish = rep.ps_v + (a.service.0 as u128 * crate::pool::PS_SCALE) as u64;
         rep.ps_heap.push(std::cmp::Reverse((a.ps_finish, id)));
@@ -303,6 +328,14 @@ impl<O: Observer<Record>> System<O> {
         let a = &mut self.req.attempts[id];
         a.at_server = false;
         let (r, pos, live) = (a.replica, a.pos as usize, a.live);
+        // Trace detail.
+        if self.observer.detailed() {
+            let rec = Record::ServiceEnded {
+                request: self.req.calls[a.call].seq,
+                replica: r.0,
+            };
+            self.observer.record(now, &rec);
+        }
         self.leave_service(now, r, pos);
         let rep = &mut self.service.replicas[r];
         rep.served += 1;
