@@ -1306,7 +1306,7 @@ impl<O: Observer<Record>> System<O> {
                                 Some(s) => s.pick(view.now, || policy.pick(&view, rng)),
                                 None => policy.pick(&view, rng),
                             };
-                            lb.in_flight[slot] += 1;
+                            lb.sent(slot);
                             let a = &mut self.attempts[id as usize];
                             a.balancer = i as u32;
                             a.slot = slot as u32;
@@ -1351,11 +1351,11 @@ impl<O: Observer<Record>> System<O> {
                 self.attempt_ended(now, id, Outcome::Rejected, sched);
             }
         } else if (rep.in_service.len() as u32) < pool.workers {
-            pool.occupancy[rep.index as usize] += 1;
+            pool.occupancy.inc(rep.index as usize);
             a.at_server = true;
             self.start_service(now, id, sched);
         } else if (rep.queue.len() as u32) < pool.queue_capacity {
-            pool.occupancy[rep.index as usize] += 1;
+            pool.occupancy.inc(rep.index as usize);
             a.at_server = true;
             rep.queue.push(self.calls[a.call as usize].priority, id);
             rep.queued.set(now, rep.queue.len() as u64);
@@ -1405,8 +1405,12 @@ impl<O: Observer<Record>> System<O> {
             // Abandoned attempts of a drop_stale pool were marked cancelled when abandoned.
             if a.cancelled {
                 a.at_server = false;
-                let occ = &mut pool.occupancy[rep.index as usize];
-                *occ = dec(*occ, now, "a replica's occupancy");
+                let occ = dec(
+                    pool.occupancy[rep.index as usize],
+                    now,
+                    "a replica's occupancy",
+                );
+                pool.occupancy.set(rep.index as usize, occ);
                 self.attempts[id as usize].pos = NONE;
                 self.free_attempts.push(id);
                 continue;
@@ -1505,11 +1509,7 @@ impl<O: Observer<Record>> System<O> {
         }
         let lb = &mut self.balancers[a.balancer as usize];
         let slot = a.slot as usize;
-        let c = &mut lb.in_flight[slot];
-        *c = dec(*c, now, "a balancer's in-flight count");
-        if *c == 0 {
-            lb.policy.on_idle(slot);
-        }
+        lb.ended(slot, now);
         let Some(outcome) = outcome else { return };
         lb.policy.on_complete(slot, now.since(a.sent), now);
         if let Some(o) = lb.outlier.as_mut()
@@ -1915,8 +1915,12 @@ impl<O: Observer<Record>> System<O> {
         let pool = &mut self.pools[rep.pool as usize];
         rep.busy
             .set(now, rep.in_service.len().min(pool.workers as usize) as u64);
-        let occ = &mut pool.occupancy[rep.index as usize];
-        *occ = dec(*occ, now, "a replica's occupancy");
+        let occ = dec(
+            pool.occupancy[rep.index as usize],
+            now,
+            "a replica's occupancy",
+        );
+        pool.occupancy.set(rep.index as usize, occ);
     }
 
     /// Processor sharing: advances replica `r`'s clock to `now` at rate min(1, workers / n)
@@ -1962,7 +1966,7 @@ impl<O: Observer<Record>> System<O> {
         self.ps_advance(now, r);
         let rep = &mut self.replicas[r as usize];
         let pool = &mut self.pools[rep.pool as usize];
-        pool.occupancy[rep.index as usize] += 1;
+        pool.occupancy.inc(rep.index as usize);
         let a = &mut self.attempts[id as usize];
         a.at_server = true;
         a.started = now;
@@ -2099,7 +2103,7 @@ impl<O: Observer<Record>> System<O> {
         rep.take_held(now, &mut lost);
         rep.up_level.set(now, 0);
         let pool = &mut self.pools[rep.pool as usize];
-        pool.occupancy[rep.index as usize] = 0;
+        pool.occupancy.set(rep.index as usize, 0);
         pool.up = dec(pool.up, now, "a pool's up-count");
         if pool.up == 0 {
             self.pools_down += 1;
