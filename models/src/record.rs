@@ -50,6 +50,11 @@ impl Outcome {
     }
 }
 
+/// Replicas that report their load window by window one by one ([`Record::ReplicaSample`]);
+/// a larger fleet is summarised ([`Record::FleetSample`]): a line per replica stops being
+/// readable, and a record per replica per window would cost more than the requests.
+pub const REPLICA_SAMPLES: usize = 64;
+
 /// Something observable that happened in a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Record {
@@ -241,5 +246,15 @@ pub enum Record {
         queued: f64,
         /// Fraction of the window it was up.
         up: f64,
+    },
+    /// End of a time-series window in a run of more than [`REPLICA_SAMPLES`] replicas, which
+    /// then only the first [`REPLICA_SAMPLES`] report one by one: the rest summed, and the
+    /// spread of load across every replica. An observation, not part of the trajectory.
+    FleetSample {
+        /// Sum of the up fractions of the replicas without a [`Record::ReplicaSample`].
+        up_rest: f64,
+        /// Requests in flight (in service + queued), time-averaged over the window, across all
+        /// replicas: the median, the 90th and 99th percentiles (nearest rank) and the maximum.
+        load: [f64; 4],
     },
 }

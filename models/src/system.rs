@@ -358,6 +358,8 @@ pub struct System<O> {
     /// statistics (which restart at the end of warm-up), and the area carried over a restart.
     sample_base: Vec<[u128; 3]>,
     sample_carry: Vec<[u128; 3]>,
+    /// Each replica's load over the window, for the spread of a large fleet (reused).
+    fleet_loads: Vec<f64>,
     /// Faults at fixed times.
     scheduled: Vec<crate::spec::ScheduledFault>,
     /// Per replica, scheduled faults holding it down now.
@@ -510,6 +512,7 @@ impl<O: Observer<Record>> System<O> {
             window_start: SimTime::ZERO,
             sample_base: vec![[0; 3]; n_replicas],
             sample_carry: vec![[0; 3]; n_replicas],
+            fleet_loads: Vec::new(),
             scheduled: spec.faults.clone(),
             held_down: vec![0; n_replicas],
             slow: vec![(1.0, 0); n_replicas],
@@ -727,20 +730,39 @@ impl<O: Observer<Record>> System<O> {
     /// trajectory is the same with or without sampling.
     fn on_sample(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
         let len = (now.0 - self.window_start.0).max(1) as f64;
+        // A fleet beyond REPLICA_SAMPLES: one record for the rest (issue 17).
+        let fleet = self.replicas.len() > crate::record::REPLICA_SAMPLES;
+        let mut loads = std::mem::take(&mut self.fleet_loads);
+        let mut up_rest = 0.0;
         for (i, r) in self.replicas.iter().enumerate() {
             let a = Self::areas(r, now);
             let (base, carry) = (&mut self.sample_base[i], &mut self.sample_carry[i]);
-            let mean = |k: usize| (carry[k] + a[k] - base[k]) as f64 / len;
-            let rec = Record::ReplicaSample {
-                replica: i as u32,
-                in_service: mean(0),
-                queued: mean(1),
-                up: mean(2),
-            };
+            let mean = |k: usize| crate::stats::u128_to_f64(carry[k] + a[k] - base[k]) / len;
+            let (in_service, queued, up) = (mean(0), mean(1), mean(2));
             *base = a;
             *carry = [0; 3];
+            if fleet {
+                loads.push(in_service + queued);
+            }
+            if i < crate::record::REPLICA_SAMPLES {
+                let rec = Record::ReplicaSample {
+                    replica: i as u32,
+                    in_service,
+                    queued,
+                    up,
+                };
+                self.observer.record(now, &rec);
+            } else {
+                up_rest += up;
+            }
+        }
+        if fleet {
+            let load = crate::stats::spread(&mut loads);
+            loads.clear();
+            let rec = Record::FleetSample { up_rest, load };
             self.observer.record(now, &rec);
         }
+        self.fleet_loads = loads;
         self.sample_scaling(now, len);
         self.window_start = now;
         if now < self.horizon {

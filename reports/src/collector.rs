@@ -371,7 +371,9 @@ impl Collector {
 /// happened. The fingerprint of a run is this fold over all its records.
 #[inline]
 pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
-    if let Record::ReplicaSample { .. } | Record::PoolSample { .. } = record {
+    if let Record::ReplicaSample { .. } | Record::PoolSample { .. } | Record::FleetSample { .. } =
+        record
+    {
         // An observation of state: the same trajectory has the same fingerprint whatever the
         // time-series window.
         return;
@@ -439,7 +441,7 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             mix(h, 17);
             mix(h, (replica as u64) << 1 | begins as u64);
         }
-        Record::ReplicaSample { .. } | Record::PoolSample { .. } => {}
+        Record::ReplicaSample { .. } | Record::PoolSample { .. } | Record::FleetSample { .. } => {}
         Record::HopFinished {
             hop,
             outcome,
@@ -761,6 +763,7 @@ impl Observer<Record> for Collector {
             Record::ReplicaUp { .. }
             | Record::WarmupEnded
             | Record::ReplicaSample { .. }
+            | Record::FleetSample { .. }
             | Record::ReplicaSlow { .. }
             | Record::GrayEpisode { .. }
             | Record::HealthChange { .. }
