@@ -424,7 +424,8 @@ impl Observer<Record> for Digests {
         mix_record(&mut self.h, now, r);
         self.count += 1;
         let c = self.count;
-        if c <= self.lo || c > self.hi || (c != self.hi && (c - self.lo) % self.step != 0) {
+        if c <= self.lo || c > self.hi || (c != self.hi && !(c - self.lo).is_multiple_of(self.step))
+        {
             return;
         }
         match &self.expected {
@@ -442,7 +443,7 @@ impl Observer<Record> for Digests {
                 if self.adaptive && self.marks.len() > CHECKPOINTS {
                     self.step *= 2;
                     let step = self.step;
-                    self.marks.retain(|&(at, _)| at % step == 0);
+                    self.marks.retain(|&(at, _)| at.is_multiple_of(step));
                 }
             }
         }
