@@ -769,21 +769,14 @@ fn run(
                 .notes(notes.clone())
         };
         if debug.check_determinism {
-            let (first, hashes) = run().observe(hasim::trace::StepHashes::default()).execute();
-            let (report, cmp) = run()
-                .observe(hasim::trace::StepCompare::new(hashes.hashes))
-                .execute();
-            let verdict = match (&cmp.divergence, cmp.length_mismatch()) {
-                (Some((i, t, rec)), _) => Err(format!(
-                    "the second run diverged at record #{i} (t = {}): {rec}",
-                    SimDuration(t.0)
-                )),
-                (None, Some((a, b))) => Err(format!("the runs emitted {a} and {b} records")),
-                (None, None) if report.fingerprint != first.fingerprint => {
-                    Err("the fingerprints differ".to_string())
-                }
-                (None, None) => Ok(()),
-            };
+            // Constant memory: digests at checkpoints; re-runs bisect only if they differ.
+            let (first, report, verdict) =
+                hasim::trace::check_determinism(|d| run().observe(d).execute());
+            let verdict = verdict.and_then(|()| {
+                (report.fingerprint == first.fingerprint)
+                    .then_some(())
+                    .ok_or_else(|| "the fingerprints differ".to_string())
+            });
             (report, verdict, None)
         } else if let Some((_, file)) = &trace_out {
             let writer = std::io::BufWriter::new(file.as_file());

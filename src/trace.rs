@@ -8,7 +8,7 @@ use models::breaker::BreakerState;
 use models::spec::Spec;
 use models::{Outcome, Record};
 use reports::mix_record;
-use sim_core::{Observer, SimTime};
+use sim_core::{Observer, SimDuration, SimTime};
 use std::io::Write;
 
 /// What to keep.
@@ -401,7 +401,12 @@ impl<W: Write> Observer<Record> for Trace<W> {
             ),
             // Time-series samples are observations of state, not events of the trajectory.
             // Store operations are not traced yet (their stores report them).
-            Record::ReplicaSample { .. } | Record::PoolSample { .. } | Record::Store(_) => return,
+            Record::ReplicaSample { .. }
+            | Record::PoolSample { .. }
+            | Record::FleetSample { .. }
+            | Record::Store(_) => {
+                return;
+            }
         };
         if !self.matches(&component, replica.as_deref()) {
             return;
@@ -467,55 +472,150 @@ fn fmt_time(t: SimTime) -> String {
     format!("{}.{:09}s", t.0 / 1_000_000_000, t.0 % 1_000_000_000)
 }
 
-/// Records the trajectory hash after every record (first run of a determinism check).
-#[derive(Default)]
-pub struct StepHashes {
+/// Checkpoints a determinism check keeps per run: its memory, whatever the run's length.
+pub const CHECKPOINTS: usize = 1024;
+
+/// Rolling digests of a run's records (the trajectory hash, every record counted) at
+/// checkpoints: every `step`-th record of a window `(lo, hi]` of record counts, and its end.
+/// Memory is at most [`CHECKPOINTS`] digests: over a whole run of unknown length the step
+/// doubles (and every other checkpoint is dropped) whenever they would overflow.
+///
+/// Given the checkpoints of an earlier run ([`Digests::expecting`]), it compares instead of
+/// storing, and keeps the first checkpoint that differs.
+pub struct Digests {
     h: u64,
-    /// The hash after each record.
-    pub hashes: Vec<u64>,
+    /// Records seen.
+    pub count: u64,
+    lo: u64,
+    hi: u64,
+    /// Records between checkpoints.
+    pub step: u64,
+    adaptive: bool,
+    /// (records seen, digest) at each checkpoint.
+    pub marks: Vec<(u64, u64)>,
+    expected: Option<Vec<(u64, u64)>>,
+    next: usize,
+    /// The first checkpoint whose digest differs from the expected one: records seen, the
+    /// time and the record.
+    pub first_diff: Option<(u64, SimTime, String)>,
 }
 
-impl Observer<Record> for StepHashes {
-    fn record(&mut self, now: SimTime, r: &Record) {
-        mix_record(&mut self.h, now, r);
-        self.hashes.push(self.h);
+impl Digests {
+    /// Checkpoints over a whole run.
+    pub fn whole_run() -> Self {
+        Digests::window(0, u64::MAX, 1, true)
     }
-}
 
-/// Compares a second run against the first, record by record.
-pub struct StepCompare {
-    h: u64,
-    expected: Vec<u64>,
-    i: usize,
-    /// The first record whose trajectory hash differs: (index, time, record).
-    pub divergence: Option<(usize, SimTime, String)>,
-}
-
-impl StepCompare {
-    /// Checks against the hashes of a first run.
-    pub fn new(expected: Vec<u64>) -> Self {
-        StepCompare {
+    /// Checkpoints at most every `step` records in `(lo, hi]` (and at `hi`).
+    fn window(lo: u64, hi: u64, step: u64, adaptive: bool) -> Self {
+        Digests {
             h: 0,
-            expected,
-            i: 0,
-            divergence: None,
+            count: 0,
+            lo,
+            hi,
+            step: step.max(1),
+            adaptive,
+            marks: Vec::new(),
+            expected: None,
+            next: 0,
+            first_diff: None,
         }
     }
 
-    /// Records seen, and whether the second run had a different number of records.
-    pub fn length_mismatch(&self) -> Option<(usize, usize)> {
-        (self.i != self.expected.len()).then_some((self.expected.len(), self.i))
+    /// Checkpoints spread over `(lo, hi]`, at most [`CHECKPOINTS`] of them.
+    pub fn between(lo: u64, hi: u64) -> Self {
+        let step = (hi - lo).div_ceil(CHECKPOINTS as u64);
+        Digests::window(lo, hi, step, false)
+    }
+
+    /// The same checkpoints as `first`, compared with its digests.
+    pub fn expecting(first: &Digests) -> Self {
+        let mut d = Digests::window(first.lo, first.hi, first.step, false);
+        d.expected = Some(first.marks.clone());
+        d
+    }
+
+    /// The digest of all records so far.
+    pub fn digest(&self) -> u64 {
+        self.h
     }
 }
 
-impl Observer<Record> for StepCompare {
+impl Observer<Record> for Digests {
     fn record(&mut self, now: SimTime, r: &Record) {
         mix_record(&mut self.h, now, r);
-        if self.divergence.is_none() && self.expected.get(self.i) != Some(&self.h) {
-            self.divergence = Some((self.i, now, format!("{r:?}")));
+        self.count += 1;
+        let c = self.count;
+        if c <= self.lo || c > self.hi || (c != self.hi && !(c - self.lo).is_multiple_of(self.step))
+        {
+            return;
         }
-        self.i += 1;
+        match &self.expected {
+            Some(expected) => {
+                if let Some(&(at, h)) = expected.get(self.next) {
+                    debug_assert_eq!(at, c, "the same checkpoints in both runs");
+                    if h != self.h && self.first_diff.is_none() {
+                        self.first_diff = Some((c, now, format!("{r:?}")));
+                    }
+                }
+                self.next += 1;
+            }
+            None => {
+                self.marks.push((c, self.h));
+                if self.adaptive && self.marks.len() > CHECKPOINTS {
+                    self.step *= 2;
+                    let step = self.step;
+                    self.marks.retain(|&(at, _)| at.is_multiple_of(step));
+                }
+            }
+        }
     }
+}
+
+/// A determinism check in constant memory: runs twice comparing digests at checkpoints; only
+/// if they differ, runs again (two runs per round) with checkpoints ever closer inside the
+/// first differing stretch until it names the first differing record. `run` performs one run
+/// fed to the given digests. Returns the first two runs' results and the verdict.
+pub fn check_determinism<R>(
+    mut run: impl FnMut(Digests) -> (R, Digests),
+) -> (R, R, Result<(), String>) {
+    let (first, a) = run(Digests::whole_run());
+    let (second, b) = run(Digests::expecting(&a));
+    let (mut lo, mut hi) = match &b.first_diff {
+        None if a.count == b.count && a.digest() == b.digest() => return (first, second, Ok(())),
+        None if a.count != b.count => {
+            let (x, y) = (a.count, b.count);
+            return (
+                first,
+                second,
+                Err(format!("the runs emitted {x} and {y} records")),
+            );
+        }
+        // Same length, different end: after the last checkpoint.
+        None => (a.marks.last().map_or(0, |m| m.0), a.count),
+        Some((c, _, _)) => (c.saturating_sub(b.step), *c),
+    };
+    let verdict = loop {
+        let (_, a) = run(Digests::between(lo, hi));
+        let (_, b) = run(Digests::expecting(&a));
+        match b.first_diff {
+            Some((c, t, rec)) if b.step == 1 => {
+                break Err(format!(
+                    "the second run diverged at record #{} (t = {}): {rec}",
+                    c - 1,
+                    SimDuration(t.0)
+                ));
+            }
+            Some((c, _, _)) => (lo, hi) = (c - b.step, c),
+            None => {
+                break Err(format!(
+                    "the runs differ between records #{lo} and #{hi} (counted from 0), and two more \
+                     runs did not reproduce the difference"
+                ));
+            }
+        }
+    };
+    (first, second, verdict)
 }
 
 /// The trace's event name for a breaker's new state.
@@ -624,4 +724,51 @@ pub fn explain(trace: &str, request: u64) -> Result<String, String> {
         i += 1;
     }
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A synthetic run of `n` records; the second run of every pair differs at record `diverge`.
+    fn runs(n: u64, diverge: Option<u64>) -> impl FnMut(Digests) -> (u64, Digests) {
+        let mut calls = 0u32;
+        move |mut d: Digests| {
+            let odd = calls % 2 == 1;
+            calls += 1;
+            for i in 0..n {
+                let bad = odd && diverge == Some(i);
+                let replica = (i % 7) as u32 + if bad { 100 } else { 0 };
+                d.record(SimTime(i * 10), &Record::ReplicaUp { replica });
+                assert!(d.marks.len() <= CHECKPOINTS, "constant memory");
+            }
+            (d.digest(), d)
+        }
+    }
+
+    #[test]
+    fn identical_runs_pass() {
+        let (a, b, verdict) = check_determinism(runs(100_000, None));
+        assert_eq!(a, b);
+        assert_eq!(verdict, Ok(()));
+    }
+
+    #[test]
+    fn a_divergence_is_bisected_to_its_record_in_constant_memory() {
+        for (n, at) in [(3_000_000, 1_234_567), (500, 0), (500, 499), (5_000, 4_096)] {
+            let mut calls = 0;
+            let mut run = runs(n, Some(at));
+            let (_, _, verdict) = check_determinism(|d| {
+                calls += 1;
+                run(d)
+            });
+            let want = format!("the second run diverged at record #{at} (t = ");
+            assert!(
+                verdict.as_ref().is_err_and(|e| e.starts_with(&want)),
+                "{verdict:?}"
+            );
+            // Two runs, then two per round: each round narrows by a factor CHECKPOINTS.
+            assert!(calls <= 6, "{calls} runs");
+        }
+    }
 }

@@ -196,6 +196,38 @@ fn topology_charts(
         ),
     )?;
 
+    if rows.iter().any(|w| w.fleet_load.is_some()) {
+        // A large fleet: the spread across replicas, not a line per replica.
+        let spread = |k: usize, name: &str| Series {
+            name: name.into(),
+            points: (rows.iter())
+                .filter_map(|w| w.fleet_load.map(|l| (mid(w), l[k])))
+                .collect(),
+        };
+        return push(
+            out,
+            "replicas",
+            format!(
+                "Load across the {} replicas over time ({window}, time-averaged): the median, 90th and 99th percentiles and the maximum of requests in flight (in service + queued). Shaded: each fault (a replica down or slow).",
+                r.replicas.len()
+            ),
+            charts::timeline(
+                &format!("Load across replicas — {who}"),
+                &[Panel {
+                    y_label: "in flight (requests)".into(),
+                    series: vec![
+                        spread(0, "median"),
+                        spread(1, "p90"),
+                        spread(2, "p99"),
+                        spread(3, "max"),
+                    ],
+                    y_range: None,
+                }],
+                &shades,
+                format,
+            ),
+        );
+    }
     let kept = rows.iter().map(|w| w.replicas.len()).max().unwrap_or(0);
     let per_replica = |f: &dyn Fn(&reports::ReplicaLoad) -> f64| -> Vec<Series> {
         (0..kept)
@@ -281,6 +313,10 @@ pub fn timeseries_csv(r: &Report) -> String {
         let n = r.replica_names.get(i).cloned().unwrap_or(format!("#{i}"));
         o.push_str(&format!(",{n} in_service,{n} queued"));
     }
+    let fleet = r.series.iter().any(|w| w.fleet_load.is_some());
+    if fleet {
+        o.push_str(",in_flight_p50,in_flight_p90,in_flight_p99,in_flight_max");
+    }
     o.push('\n');
     let f = |x: f64| format!("{}", (x * 1e6).round() / 1e6);
     for w in &r.series {
@@ -300,6 +336,10 @@ pub fn timeseries_csv(r: &Report) -> String {
         for i in 0..kept {
             let l = w.replicas.get(i).copied().unwrap_or_default();
             o.push_str(&format!(",{},{}", f(l.in_service), f(l.queued)));
+        }
+        if fleet {
+            let l = w.fleet_load.unwrap_or_default();
+            o.push_str(&format!(",{},{},{},{}", f(l[0]), f(l[1]), f(l[2]), f(l[3])));
         }
         o.push('\n');
     }

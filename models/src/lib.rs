@@ -15,8 +15,8 @@ pub mod store;
 pub mod store_spec;
 pub mod system;
 
-pub use record::{Outcome, Record};
-pub use stats::TimeWeighted;
+pub use record::{Outcome, REPLICA_SAMPLES, Record};
+pub use stats::{TimeWeighted, spread};
 pub use system::{
     Conservation, Event, HopSummary, ReplicaSummary, ResilienceCounts, Summary, System,
 };

@@ -25,7 +25,7 @@ pub struct Pool {
     /// Global index of its first replica.
     pub first_replica: u32,
     /// Requests queued or in service per replica (indexed within the pool).
-    pub occupancy: Vec<u32>,
+    pub occupancy: crate::balancer::Loads,
     /// Crash/repair process, if any.
     pub failures: Option<FailureSpec>,
     /// Replicas currently up.
@@ -103,7 +103,7 @@ impl Pool {
             service: spec.service.clone(),
             service_rng: key.stream(&format!("pool/{}/service", spec.name)),
             first_replica,
-            occupancy: vec![0; n as usize],
+            occupancy: crate::balancer::Loads::new(n as usize),
             failures: spec.failures.clone(),
             up: n,
             error_rate: spec.error_rate,

@@ -50,6 +50,11 @@ impl Outcome {
     }
 }
 
+/// Replicas that report their load window by window one by one ([`Record::ReplicaSample`]);
+/// a larger fleet is summarised ([`Record::FleetSample`]): a line per replica stops being
+/// readable, and a record per replica per window would cost more than the requests.
+pub const REPLICA_SAMPLES: usize = 64;
+
 /// Something observable that happened in a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Record {
@@ -301,6 +306,16 @@ pub enum Record {
     },
     /// A store's operation (store/mod.rs); its store's collector takes it.
     Store(crate::store::StoreRecord),
+    /// End of a time-series window in a run of more than [`REPLICA_SAMPLES`] replicas, which
+    /// then only the first [`REPLICA_SAMPLES`] report one by one: the rest summed, and the
+    /// spread of load across every replica. An observation, not part of the trajectory.
+    FleetSample {
+        /// Sum of the up fractions of the replicas without a [`Record::ReplicaSample`].
+        up_rest: f64,
+        /// Requests in flight (in service + queued), time-averaged over the window, across all
+        /// replicas: the median, the 90th and 99th percentiles (nearest rank) and the maximum.
+        load: [f64; 4],
+    },
 }
 
 impl Record {

@@ -51,9 +51,55 @@ impl TimeWeighted {
     }
 }
 
+/// The median, 90th and 99th percentiles (nearest rank) and the maximum of `values`
+/// (reordered; zeros when empty), in O(n).
+pub fn spread(values: &mut [f64]) -> [f64; 4] {
+    let n = values.len();
+    if n == 0 {
+        return [0.0; 4];
+    }
+    let rank = |q: f64| ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+    // Each selection leaves the larger values after its rank: the next one searches only them.
+    let mut out = [0.0; 4];
+    let mut from = 0;
+    for (o, q) in out.iter_mut().zip([0.5, 0.9, 0.99]) {
+        let k = rank(q).max(from);
+        *o = *values[from..]
+            .select_nth_unstable_by(k - from, f64::total_cmp)
+            .1;
+        from = k;
+    }
+    out[3] = values[from..].iter().copied().fold(out[2], f64::max);
+    out
+}
+
+/// `x` as a float, through `u64` when it fits: a few instructions where `u128` takes a
+/// software routine, and the same value (both round to nearest).
+#[inline]
+pub fn u128_to_f64(x: u128) -> f64 {
+    match u64::try_from(x) {
+        Ok(small) => u64_to_f64(small),
+        Err(_) => x as f64,
+    }
+}
+
+/// Out of line, or the optimiser folds the two conversions above back into the slow one.
+#[inline(never)]
+fn u64_to_f64(x: u64) -> f64 {
+    x as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spread_takes_nearest_rank_percentiles() {
+        let mut v: Vec<f64> = (1..=200).rev().map(f64::from).collect();
+        assert_eq!(spread(&mut v), [100.0, 180.0, 198.0, 200.0]);
+        assert_eq!(spread(&mut [3.0]), [3.0; 4]);
+        assert_eq!(spread(&mut []), [0.0; 4]);
+    }
 
     #[test]
     fn integrates_levels_and_restarts() {

@@ -376,7 +376,9 @@ impl Collector {
 /// happened. The fingerprint of a run is this fold over all its records.
 #[inline]
 pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
-    if let Record::ReplicaSample { .. } | Record::PoolSample { .. } = record {
+    if let Record::ReplicaSample { .. } | Record::PoolSample { .. } | Record::FleetSample { .. } =
+        record
+    {
         // An observation of state: the same trajectory has the same fingerprint whatever the
         // time-series window.
         return;
@@ -448,7 +450,7 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
             mix(h, 17);
             mix(h, (replica as u64) << 1 | begins as u64);
         }
-        Record::ReplicaSample { .. } | Record::PoolSample { .. } => {}
+        Record::ReplicaSample { .. } | Record::PoolSample { .. } | Record::FleetSample { .. } => {}
         Record::Store(r) => {
             // Only observers that fold every record see these (a run's fingerprint takes its
             // stores' from their own collectors).
@@ -822,6 +824,7 @@ impl Observer<Record> for Collector {
             Record::ReplicaUp { .. }
             | Record::WarmupEnded
             | Record::ReplicaSample { .. }
+            | Record::FleetSample { .. }
             | Record::ReplicaSlow { .. }
             | Record::GrayEpisode { .. }
             | Record::HealthChange { .. }

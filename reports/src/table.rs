@@ -3,6 +3,9 @@
 use crate::report::Report;
 use std::fmt::Write;
 
+/// Replicas listed by name in a large pool's summary (the busiest).
+const BUSIEST: usize = 5;
+
 fn ci(x: Option<f64>) -> String {
     x.map_or("n/a".to_string(), |h| format!("{h}"))
 }
@@ -163,12 +166,62 @@ pub fn render_table(r: &Report) -> String {
         "{:<16} {:>5} {:>11} {:>11} {:>9} {:>12} {:>8}",
         "pool", "#", "utilisation", "mean queue", "up", "served", "crashes"
     );
-    for p in &r.replicas {
+    let row = |w: &mut String, pool: &str, index: &str, p: &crate::report::ReplicaReport| {
         let _ = writeln!(
             w,
             "{:<16} {:>5} {:>11.4} {:>11.4} {:>9.6} {:>12} {:>8}",
-            p.pool, p.index, p.utilisation, p.mean_queue_length, p.up_fraction, p.served, p.crashes
+            pool, index, p.utilisation, p.mean_queue_length, p.up_fraction, p.served, p.crashes
         );
+    };
+    for pool in r.replicas.chunk_by(|a, b| a.pool == b.pool) {
+        if pool.len() <= crate::timeseries::MAX_REPLICA_SERIES {
+            for p in pool {
+                row(w, &p.pool, &p.index.to_string(), p);
+            }
+            continue;
+        }
+        // A row per replica stops being readable: each column's spread across the pool, then
+        // the busiest replicas.
+        let name = &pool[0].pool;
+        let column = |f: &dyn Fn(&crate::report::ReplicaReport) -> f64| {
+            let mut v: Vec<f64> = pool.iter().map(f).collect();
+            models::spread(&mut v)
+        };
+        let cols = [
+            column(&|p| p.utilisation),
+            column(&|p| p.mean_queue_length),
+            column(&|p| p.up_fraction),
+            column(&|p| p.served as f64),
+            column(&|p| p.crashes as f64),
+        ];
+        for (k, label) in ["p50", "p90", "p99", "max"].iter().enumerate() {
+            let p = crate::report::ReplicaReport {
+                pool: name.clone(),
+                index: 0,
+                utilisation: cols[0][k],
+                mean_queue_length: cols[1][k],
+                up_fraction: cols[2][k],
+                provisioned_fraction: None,
+                served: cols[3][k] as u64,
+                crashes: cols[4][k] as u64,
+            };
+            row(w, name, label, &p);
+        }
+        let mut busiest: Vec<&crate::report::ReplicaReport> = pool.iter().collect();
+        busiest.sort_by(|a, b| {
+            b.utilisation
+                .total_cmp(&a.utilisation)
+                .then(a.index.cmp(&b.index))
+        });
+        let _ = writeln!(
+            w,
+            "  ({} replicas: the spread across them above, the {} busiest below)",
+            pool.len(),
+            BUSIEST
+        );
+        for p in busiest.into_iter().take(BUSIEST) {
+            row(w, &p.pool, &p.index.to_string(), p);
+        }
     }
     for a in &r.autoscaling {
         let _ = writeln!(w);

@@ -12,8 +12,9 @@ use hdrhistogram::Histogram;
 use models::{Outcome, Record};
 use sim_core::SimTime;
 
-/// Replicas whose load is kept window by window; beyond this, only the sum of replicas up is.
-pub const MAX_REPLICA_SERIES: usize = 64;
+/// Replicas whose load is kept window by window; beyond this, the sum of replicas up and the
+/// spread of load across the fleet ([`WindowRow::fleet_load`]).
+pub const MAX_REPLICA_SERIES: usize = models::REPLICA_SAMPLES;
 
 /// One replica's mean load over a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -50,6 +51,9 @@ pub struct WindowRow {
     pub scaled: Vec<(f64, f64)>,
     /// Per replica (the first [`MAX_REPLICA_SERIES`]), mean load over the window.
     pub replicas: Vec<ReplicaLoad>,
+    /// With more than [`MAX_REPLICA_SERIES`] replicas: the median, p90, p99 and maximum
+    /// across all of them of the mean requests in flight (in service + queued).
+    pub fleet_load: Option<[f64; 4]>,
 }
 
 impl WindowRow {
@@ -191,6 +195,13 @@ impl TimeSeries {
                         up,
                     };
                 }
+            }
+            Record::FleetSample { up_rest, load } => {
+                let k = (now.0.saturating_sub(1) / self.window_ns) as usize;
+                let row = self.row(k);
+                row.end_ns = row.end_ns.min(now.0);
+                row.replicas_up += up_rest;
+                row.fleet_load = Some(load);
             }
             Record::PoolSample {
                 provisioned, ready, ..

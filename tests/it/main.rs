@@ -50,6 +50,64 @@ pub fn load(rel: &str) -> scenarios::Loaded {
     scenarios::load(&repo(rel)).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The example scenarios (`scenarios/*.ron` but the sweeps), relative paths, sorted.
+pub fn examples() -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(repo("scenarios"))
+        .expect("scenarios/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .filter(|p| {
+            !std::fs::read_to_string(p)
+                .expect("read")
+                .contains("\nSweep(")
+        })
+        .collect();
+    files.sort();
+    (files.iter())
+        .map(|p| {
+            let rel = p.strip_prefix(root()).expect("inside");
+            rel.to_str().expect("utf-8").to_string()
+        })
+        .collect()
+}
+
+/// Each example's JSON report (`hasim run FILE --format json`) from three separate processes,
+/// run once for every test that needs them (the golden fingerprints compare all three, the
+/// snapshots take the first), in parallel: the examples are the suite's longest work.
+pub fn example_reports() -> &'static [(String, [Vec<u8>; 3])] {
+    use rayon::prelude::*;
+    static REPORTS: std::sync::OnceLock<Vec<(String, [Vec<u8>; 3])>> = std::sync::OnceLock::new();
+    REPORTS.get_or_init(|| {
+        let files = examples();
+        let jobs: Vec<(usize, usize)> = (0..files.len())
+            .flat_map(|f| (0..3).map(move |k| (f, k)))
+            .collect();
+        let mut outs: Vec<Vec<u8>> = jobs
+            .par_iter()
+            .map(|&(f, _)| {
+                let out = hasim(&["run", &files[f], "--format", "json"]);
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{}: {}",
+                    files[f],
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                out.stdout
+            })
+            .collect();
+        let mut reports = Vec::with_capacity(files.len());
+        for f in files.into_iter().rev() {
+            let c = outs.pop().expect("three per file");
+            let b = outs.pop().expect("three per file");
+            let a = outs.pop().expect("three per file");
+            reports.push((f, [a, b, c]));
+        }
+        reports.reverse();
+        reports
+    })
+}
+
 /// Runs the hasim binary from the repository root.
 pub fn hasim(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_hasim"))

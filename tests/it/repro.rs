@@ -98,28 +98,7 @@ fn a_broken_invariant_becomes_a_message_not_a_crash_of_the_caller() {
 #[test]
 fn golden_fingerprints_of_the_examples() {
     let mut lines = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(super::repo("scenarios"))
-        .expect("scenarios/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-        .collect();
-    files.sort();
-    for p in files {
-        let rel = p
-            .strip_prefix(super::root())
-            .expect("inside")
-            .to_str()
-            .expect("utf-8")
-            .to_string();
-        if std::fs::read_to_string(&p)
-            .expect("read")
-            .contains("\nSweep(")
-        {
-            continue;
-        }
-        let runs: Vec<Vec<u8>> = (0..3)
-            .map(|_| hasim(&["run", &rel, "--format", "json"]).stdout)
-            .collect();
+    for (rel, runs) in super::example_reports() {
         assert!(
             runs[0] == runs[1] && runs[1] == runs[2],
             "{rel}: three runs differ"

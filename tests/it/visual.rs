@@ -417,3 +417,43 @@ fn latency_cdf_svg_snapshot() {
         String::from_utf8(cdf.bytes.clone()).expect("utf-8")
     );
 }
+
+/// A fleet beyond the replicas reported one by one is summarised: the spread across replicas
+/// per window (median ≤ p90 ≤ p99 ≤ max, the max at least the busiest sampled replica's load),
+/// replicas up still counting every replica, and the table's spread and busiest rows.
+#[test]
+fn a_large_fleet_is_summarised_not_listed() {
+    let loaded = load("tests/data/good/large-fleet.ron");
+    let r = hasim::Run::new(&loaded).seed(3).execute().0;
+    assert_eq!(r.replicas.len(), 200);
+    assert!(!r.series.is_empty());
+    for w in &r.series {
+        let l = w.fleet_load.expect("every window has the fleet's spread");
+        assert!(l[0] <= l[1] && l[1] <= l[2] && l[2] <= l[3], "{l:?}");
+        assert_eq!(w.replicas.len(), models::REPLICA_SAMPLES);
+        let sampled = (w.replicas.iter())
+            .map(|x| x.in_service + x.queued)
+            .fold(0.0, f64::max);
+        assert!(sampled <= l[3] + 1e-12, "{sampled} > {l:?}");
+        assert!((w.replicas_up - 200.0).abs() < 1e-9, "{}", w.replicas_up);
+    }
+    let table = reports::render_table(&r);
+    for label in ["p50", "p90", "p99", "max"] {
+        let row = |l: &str| l.split_whitespace().take(2).eq(["app", label]);
+        assert!(table.lines().any(row), "{label}\n{table}");
+    }
+    assert!(
+        table.contains("(200 replicas: the spread across them above, the 5 busiest below)"),
+        "{table}"
+    );
+    assert!(
+        table.lines().filter(|l| l.starts_with("app ")).count() == 4 + 5,
+        "{table}"
+    );
+    let csv = hasim::visual::timeseries_csv(&r);
+    assert!(
+        csv.lines().next().is_some_and(
+            |h| h.ends_with(",in_flight_p50,in_flight_p90,in_flight_p99,in_flight_max")
+        )
+    );
+}

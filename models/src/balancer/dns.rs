@@ -58,6 +58,7 @@ impl Balance for DnsRoundRobin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::balancer::test_view;
     use sim_core::StreamKey;
 
     #[test]
@@ -65,13 +66,13 @@ mod tests {
         let mut p = DnsRoundRobin::new(SimDuration::from_secs(30));
         let mut rng = StreamKey::new(1, 0).stream("test");
         let mut pick = |client: u32, t: u64, eligible: &[u32]| {
-            let view = LoadView {
-                in_flight: &[0; 3],
-                occupancy: &[0; 3],
+            let view = test_view(
+                &[0; 3],
+                &[0; 3],
                 eligible,
-                now: SimTime(t * 1_000_000_000),
+                SimTime(t * 1_000_000_000),
                 client,
-            };
+            );
             p.pick(&view, &mut rng)
         };
         let all = [0, 1, 2];

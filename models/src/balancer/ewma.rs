@@ -7,6 +7,7 @@
 //! (decay is a common factor); where Finagle also re-stamps the estimate when it reads it (see
 //! [`PeakEwma`]), hasim stamps it at that last completion time.
 
+use super::index::{RankedSets, float_key, least_from};
 use super::{Balance, LoadView};
 use sim_core::{SimDuration, SimTime, Stream};
 
@@ -97,13 +98,18 @@ impl Balance for PeakEwma {
 /// time and least number of active connections"), whose averaging is not documented: hasim
 /// models a time-weighted moving average, `w = exp(−Δt/decay)` between a backend's responses,
 /// `average = average·w + rtt·(1 − w)`, starting from `default_rtt`. Unlike [`PeakEwma`] it
-/// neither jumps to peaks nor decays while idle, and it compares every backend.
+/// neither jumps to peaks nor decays while idle, and it compares every backend — through a
+/// min tree of the costs, O(log n) per pick, per load change and per completion.
 #[derive(Clone, Debug)]
 pub struct LeastResponseTime {
     decay_ns: f64,
     average: Vec<f64>,
     stamp: Vec<u64>,
     next: usize,
+    ranked: RankedSets,
+    /// Backends whose average changed since the last pick (their cost is re-keyed then, when
+    /// their in-flight count is known).
+    dirty: Vec<u32>,
 }
 
 impl LeastResponseTime {
@@ -114,6 +120,8 @@ impl LeastResponseTime {
             average: vec![default_rtt.0 as f64; n],
             stamp: vec![0; n],
             next: 0,
+            ranked: RankedSets::default(),
+            dirty: Vec::new(),
         }
     }
 }
@@ -121,24 +129,13 @@ impl LeastResponseTime {
 impl Balance for LeastResponseTime {
     #[inline]
     fn pick(&mut self, view: &LoadView<'_>, _rng: &mut Stream) -> usize {
-        let among = view.eligible;
-        let n = among.len();
-        let cost = |pos: usize| {
-            let b = among[pos] as usize;
-            self.average[b] * (f64::from(view.in_flight[b]) + 1.0)
-        };
-        let mut best = self.next % n;
-        let mut best_c = cost(best);
-        for k in 1..n {
-            let i = (self.next + k) % n;
-            let c = cost(i);
-            if c < best_c {
-                best = i;
-                best_c = c;
-            }
+        let (in_flight, average) = (view.in_flight, &self.average);
+        let cost = |b: usize| float_key(average[b] * (f64::from(in_flight[b]) + 1.0));
+        for b in self.dirty.drain(..) {
+            self.ranked.rekey(b as usize, cost(b as usize));
         }
-        self.next = best + 1;
-        among[best] as usize
+        let tree = self.ranked.get(view.eligible, in_flight, cost);
+        least_from(tree, view.eligible, &mut self.next)
     }
 
     #[inline]
@@ -148,24 +145,20 @@ impl Balance for LeastResponseTime {
         let a = &mut self.average[backend];
         *a = *a * w + latency.0 as f64 * (1.0 - w);
         self.stamp[backend] = now.0;
+        self.dirty.push(backend as u32);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::balancer::test_view;
     use sim_core::StreamKey;
 
     const MS: u64 = 1_000_000;
 
-    fn view<'a>(in_flight: &'a [u32], eligible: &'a [u32]) -> LoadView<'a> {
-        LoadView {
-            in_flight,
-            occupancy: in_flight,
-            eligible,
-            now: SimTime::ZERO,
-            client: 0,
-        }
+    fn view(in_flight: &[u32], eligible: &[u32]) -> LoadView<'static> {
+        test_view(in_flight, in_flight, eligible, SimTime::ZERO, 0)
     }
 
     #[test]

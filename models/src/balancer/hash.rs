@@ -217,18 +217,13 @@ impl Balance for Maglev {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::balancer::test_view;
     use sim_core::{SimTime, StreamKey};
 
     const N: usize = 10;
 
-    fn view(eligible: &[u32]) -> LoadView<'_> {
-        LoadView {
-            in_flight: &[0; N],
-            occupancy: &[0; N],
-            eligible,
-            now: SimTime::ZERO,
-            client: 0,
-        }
+    fn view(eligible: &[u32]) -> LoadView<'static> {
+        test_view(&[0; N], &[0; N], eligible, SimTime::ZERO, 0)
     }
 
     /// Each backend's exact share of the traffic: the sum of its keys' probabilities.

@@ -57,6 +57,7 @@ impl Balance for JoinIdleQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::balancer::test_view;
     use sim_core::{SimTime, StreamKey};
 
     #[test]
@@ -65,13 +66,7 @@ mod tests {
         let mut rng = StreamKey::new(1, 0).stream("test");
         let mut in_flight = [0u32; 3];
         let mut pick = |p: &mut JoinIdleQueue, in_flight: &mut [u32; 3]| {
-            let view = LoadView {
-                in_flight,
-                occupancy: in_flight,
-                eligible: &[0, 1, 2],
-                now: SimTime::ZERO,
-                client: 0,
-            };
+            let view = test_view(&in_flight[..], &in_flight[..], &[0, 1, 2], SimTime::ZERO, 0);
             let b = p.pick(&view, &mut rng);
             in_flight[b] += 1;
             b
@@ -104,13 +99,7 @@ mod tests {
         let mut rng = StreamKey::new(1, 0).stream("test");
         // Backend 0 is busy (the random fallback sent it work while it was queued), backend 1
         // is not eligible: the head of the queue that is really usable is 2.
-        let view = LoadView {
-            in_flight: &[1, 0, 0],
-            occupancy: &[1, 0, 0],
-            eligible: &[0, 2],
-            now: SimTime::ZERO,
-            client: 0,
-        };
+        let view = test_view(&[1, 0, 0], &[1, 0, 0], &[0, 2], SimTime::ZERO, 0);
         assert_eq!(p.pick(&view, &mut rng), 2);
         assert!(p.idle.is_empty() && p.queued == [false; 3]);
     }

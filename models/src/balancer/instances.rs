@@ -75,8 +75,8 @@ impl Balancer {
         Balancer {
             name: b.name.clone(),
             policy: Policy::new(&b.policy, n),
-            in_flight: vec![0; n],
-            eligible: (0..n as u32).collect(),
+            in_flight: super::Loads::new(n),
+            eligible: super::Eligible::from((0..n as u32).collect::<Vec<_>>()),
             health: b.health_check.clone().map(|h| Health::new(h, n)),
             health_rng: b
                 .health_check

@@ -2,21 +2,24 @@
 //! connections, HAProxy `leastconn` / NGINX `least_conn`) and sampled (power of d choices,
 //! Envoy `LEAST_REQUEST`).
 
-use super::{Balance, LoadView, argmin_from};
+use super::index::{RankedSets, least_from};
+use super::{Balance, LoadView};
 use sim_core::Stream;
 
-/// Fewest in-flight requests; ties broken round robin (as HAProxy and NGINX do).
+/// Fewest in-flight requests; ties broken round robin (as HAProxy and NGINX do). The counts
+/// are kept in a min tree (HAProxy keeps an ordered tree too): O(log n) per pick and change.
 #[derive(Clone, Debug, Default)]
 pub struct LeastConnections {
     next: usize,
+    ranked: RankedSets,
 }
 
 impl Balance for LeastConnections {
     #[inline]
     fn pick(&mut self, view: &LoadView<'_>, _rng: &mut Stream) -> usize {
-        let i = argmin_from(view.in_flight, view.eligible, self.next);
-        self.next = i + 1;
-        view.eligible[i] as usize
+        let in_flight = view.in_flight;
+        let tree = (self.ranked).get(view.eligible, in_flight, |b| u64::from(in_flight[b]));
+        least_from(tree, view.eligible, &mut self.next)
     }
 }
 

@@ -2,47 +2,44 @@
 //! `leastconn`) and Envoy's `LEAST_REQUEST` with all its options (sampling with replacement,
 //! weights, `active_request_bias`).
 
+use super::index::{RankedSets, Ratio, float_key, least_from};
 use super::weighted::EligibleCache;
 use super::{Balance, LoadView};
 use sim_core::Stream;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// Smallest in-flight/weight among the eligible backends, compared as integer cross products
 /// (`a.in_flight × b.weight < b.in_flight × a.weight`, NGINX's test); ties broken round robin
-/// (HAProxy and NGINX with equal weights).
+/// (HAProxy and NGINX with equal weights). The ratios are kept in a min tree: O(log n) per pick
+/// and per load change.
 #[derive(Clone, Debug)]
 pub struct WeightedLeastConnections {
     weights: Vec<u32>,
     next: usize,
+    ranked: RankedSets<Ratio>,
 }
 
 impl WeightedLeastConnections {
     /// With `weights[b]` for backend `b` (each > 0).
     pub fn new(weights: Vec<u32>) -> Self {
-        WeightedLeastConnections { weights, next: 0 }
+        WeightedLeastConnections {
+            weights,
+            next: 0,
+            ranked: RankedSets::default(),
+        }
     }
 }
 
 impl Balance for WeightedLeastConnections {
     #[inline]
     fn pick(&mut self, view: &LoadView<'_>, _rng: &mut Stream) -> usize {
-        let among = view.eligible;
-        let n = among.len();
-        let key = |pos: usize| {
-            let b = among[pos] as usize;
-            (u64::from(view.in_flight[b]), u64::from(self.weights[b]))
-        };
-        let mut best = self.next % n;
-        let (mut bc, mut bw) = key(best);
-        for k in 1..n {
-            let i = (self.next + k) % n;
-            let (c, w) = key(i);
-            if c * bw < bc * w {
-                best = i;
-                (bc, bw) = (c, w);
-            }
-        }
-        self.next = best + 1;
-        among[best] as usize
+        let (in_flight, weights) = (view.in_flight, &self.weights);
+        let tree = self.ranked.get(view.eligible, in_flight, |b| Ratio {
+            load: u64::from(in_flight[b]),
+            weight: u64::from(weights[b]),
+        });
+        least_from(tree, view.eligible, &mut self.next)
     }
 }
 
@@ -70,9 +67,9 @@ pub struct EnvoyLeastRequest {
     cache: EligibleCache,
     /// Unequal weights among the eligible backends: EDF mode.
     edf: bool,
-    /// EDF entry per eligible position: deadline and insertion order.
-    deadline: Vec<f64>,
-    order: Vec<u64>,
+    /// EDF entries, one per eligible position: (deadline's bits, insertion order, position),
+    /// earliest first (the order breaks ties: FIFO among equal deadlines).
+    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
     edf_now: f64,
     next_order: u64,
 }
@@ -88,8 +85,7 @@ impl EnvoyLeastRequest {
             perm: Vec::new(),
             cache: EligibleCache::default(),
             edf: false,
-            deadline: Vec::new(),
-            order: Vec::new(),
+            heap: BinaryHeap::new(),
             edf_now: 0.0,
             next_order: 0,
         }
@@ -119,12 +115,11 @@ impl EnvoyLeastRequest {
         });
         if self.edf {
             self.edf_now = 0.0;
-            self.deadline.clear();
-            self.order.clear();
-            for &b in view.eligible {
+            self.heap.clear();
+            for (i, &b) in view.eligible.iter().enumerate() {
                 let w = self.host_weight(b as usize, view.in_flight[b as usize]);
-                self.deadline.push(self.edf_now + 1.0 / w);
-                self.order.push(self.next_order);
+                let entry = (float_key(self.edf_now + 1.0 / w), self.next_order, i as u32);
+                self.heap.push(Reverse(entry));
                 self.next_order += 1;
             }
         }
@@ -139,18 +134,15 @@ impl Balance for EnvoyLeastRequest {
         }
         let n = view.eligible.len();
         if self.edf {
-            let mut best = 0;
-            for i in 1..n {
-                let (d, o) = (self.deadline[i], self.order[i]);
-                if d < self.deadline[best] || (d == self.deadline[best] && o < self.order[best]) {
-                    best = i;
-                }
-            }
-            self.edf_now = self.deadline[best];
-            let b = view.eligible[best] as usize;
+            // The earliest deadline, first inserted among equals: O(log n).
+            let Some(Reverse((d, _, best))) = self.heap.pop() else {
+                unreachable!("invariant: one EDF entry per eligible backend")
+            };
+            self.edf_now = f64::from_bits(d);
+            let b = view.eligible[best as usize] as usize;
             let w = self.host_weight(b, view.in_flight[b]);
-            self.deadline[best] = self.edf_now + 1.0 / w;
-            self.order[best] = self.next_order;
+            let entry = (float_key(self.edf_now + 1.0 / w), self.next_order, best);
+            self.heap.push(Reverse(entry));
             self.next_order += 1;
             return b;
         }
@@ -183,16 +175,11 @@ impl Balance for EnvoyLeastRequest {
 mod tests {
     use super::super::LeastRequest;
     use super::*;
+    use crate::balancer::test_view;
     use sim_core::{SimTime, StreamKey};
 
-    fn view<'a>(in_flight: &'a [u32], eligible: &'a [u32]) -> LoadView<'a> {
-        LoadView {
-            in_flight,
-            occupancy: in_flight,
-            eligible,
-            now: SimTime::ZERO,
-            client: 0,
-        }
+    fn view(in_flight: &[u32], eligible: &[u32]) -> LoadView<'static> {
+        test_view(in_flight, in_flight, eligible, SimTime::ZERO, 0)
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod first;
 mod hash;
 mod health;
 mod idle;
+mod index;
 mod instances;
 mod jsq;
 mod least;
@@ -26,6 +27,7 @@ pub use first::FirstAvailable;
 pub use hash::{Keys, Maglev, RingHash};
 pub use health::{Health, Transition};
 pub use idle::JoinIdleQueue;
+pub use index::{Eligible, Loads};
 pub use instances::{Instances, instances};
 pub use jsq::JoinShortestQueue;
 pub use least::{LeastConnections, LeastRequest};
@@ -43,12 +45,12 @@ use sim_core::{SimDuration, SimTime, Stream};
 /// What a policy may look at when it picks a backend.
 pub struct LoadView<'a> {
     /// This balancer's own in-flight requests per backend.
-    pub in_flight: &'a [u32],
+    pub in_flight: &'a Loads,
     /// Requests queued or in service at each replica: global knowledge, for JSQ only.
-    pub occupancy: &'a [u32],
+    pub occupancy: &'a Loads,
     /// The backends the balancer may send to, ascending: those its health checks consider
     /// healthy, or all of them (no checks, or too few healthy: panic mode). Never empty.
-    pub eligible: &'a [u32],
+    pub eligible: &'a Eligible,
     /// The time of the pick (slow start, DNS TTLs).
     pub now: SimTime,
     /// The client whose request this is (per-client state: DNS caches).
@@ -226,8 +228,9 @@ impl Balance for Policy {
 
 /// The position in `among` of the backend with the smallest value, scanning `among` cyclically
 /// from position `start`, so that ties go to the first at or after `start` (round robin among
-/// ties when `start` advances).
-#[inline]
+/// ties when `start` advances): the O(n) rule the indexed policies reproduce, kept as their
+/// reference in tests.
+#[cfg(test)]
 pub(crate) fn argmin_from(values: &[u32], among: &[u32], start: usize) -> usize {
     let n = among.len();
     let mut best = start % n;
@@ -244,6 +247,27 @@ pub(crate) fn argmin_from(values: &[u32], among: &[u32], start: usize) -> usize 
 }
 
 impl Balancer {
+    /// A request was sent to `backend`: its in-flight count goes up.
+    #[inline]
+    pub fn sent(&mut self, backend: usize) {
+        self.in_flight.inc(backend);
+    }
+
+    /// A request sent to `backend` ended: its in-flight count goes down; the policy hears
+    /// when the backend becomes idle. Panics (an invariant) if the count is already zero.
+    #[inline]
+    pub fn ended(&mut self, backend: usize, now: SimTime) {
+        let c = self.in_flight[backend];
+        assert!(
+            c > 0,
+            "invariant: a balancer's in-flight count would go below zero (t = {now})"
+        );
+        self.in_flight.set(backend, c - 1);
+        if c == 1 {
+            self.policy.on_idle(backend);
+        }
+    }
+
     /// Recomputes the eligible set: backends that pass their health checks and are not ejected,
     /// or all of them when fewer than the panic threshold are (or none is).
     pub fn refresh_eligible(&mut self) {
@@ -261,9 +285,8 @@ impl Balancer {
             .filter(|&b| members[b] && usable(b))
             .count();
         let panic = up == 0 || (up as f64) < self.panic_threshold * n as f64;
-        let mut eligible = std::mem::take(&mut self.eligible);
-        eligible.clear();
-        eligible.extend(
+        let mut eligible = std::mem::replace(&mut self.eligible, Eligible::from(Vec::new()));
+        eligible.replace(
             (0..members.len() as u32)
                 .filter(|&b| members[b as usize] && (panic || usable(b as usize))),
         );
@@ -280,12 +303,11 @@ impl Balancer {
                 && self.outlier.as_ref().is_none_or(|o| !o.ejected[b])
         };
         let up = (0..n).filter(|&b| usable(b)).count();
-        let mut eligible = std::mem::take(&mut self.eligible);
-        eligible.clear();
+        let mut eligible = std::mem::replace(&mut self.eligible, Eligible::from(Vec::new()));
         if up == 0 || (up as f64) < self.panic_threshold * n as f64 {
-            eligible.extend(0..n as u32);
+            eligible.replace(0..n as u32);
         } else {
-            eligible.extend((0..n as u32).filter(|&b| usable(b as usize)));
+            eligible.replace((0..n as u32).filter(|&b| usable(b as usize)));
         }
         self.eligible = eligible;
         if let Some(z) = self.zone.as_mut() {
@@ -302,10 +324,11 @@ pub struct Balancer {
     pub name: String,
     /// Its policy.
     pub policy: Policy,
-    /// In-flight requests it has sent to each backend and not yet seen end.
-    pub in_flight: Vec<u32>,
+    /// In-flight requests it has sent to each backend and not yet seen end (changed through
+    /// [`Balancer::sent`] and [`Balancer::ended`]).
+    pub in_flight: Loads,
     /// Backends it may send to (see [`LoadView::eligible`]).
-    pub eligible: Vec<u32>,
+    pub eligible: Eligible,
     /// Its active health checks' state, if it checks.
     pub health: Option<Health>,
     /// Its health-check stream (`balancer/NAME/health`): probe phases and jitter.
@@ -325,6 +348,39 @@ pub struct Balancer {
     pub members: Option<Vec<bool>>,
 }
 
+/// One eligible set per content (leaked: tests only), so that consecutive test views of the
+/// same set look unchanged to the policies, as the balancer's own set does.
+#[cfg(test)]
+fn interned(ids: &[u32]) -> &'static Eligible {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    thread_local! {
+        static SETS: RefCell<BTreeMap<Vec<u32>, &'static Eligible>> = RefCell::default();
+    }
+    SETS.with(|s| {
+        *(s.borrow_mut().entry(ids.to_vec()))
+            .or_insert_with(|| Box::leak(Box::new(Eligible::from(ids))))
+    })
+}
+
+/// A view of fresh copies of `in_flight`, `occupancy` and `eligible` (leaked: tests only).
+#[cfg(test)]
+pub(crate) fn test_view(
+    in_flight: &[u32],
+    occupancy: &[u32],
+    eligible: &[u32],
+    now: SimTime,
+    client: u32,
+) -> LoadView<'static> {
+    LoadView {
+        in_flight: Box::leak(Box::new(Loads::from(in_flight))),
+        occupancy: Box::leak(Box::new(Loads::from(occupancy))),
+        eligible: interned(eligible),
+        now,
+        client,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,10 +389,11 @@ mod tests {
     fn picks(spec: PolicySpec, in_flight: &[u32], occupancy: &[u32], n: usize) -> Vec<usize> {
         let mut p = Policy::new(&spec, in_flight.len());
         let mut rng = StreamKey::new(1, 0).stream("test");
-        let all: Vec<u32> = (0..in_flight.len() as u32).collect();
+        let all = Eligible::from((0..in_flight.len() as u32).collect::<Vec<_>>());
+        let (in_flight, occupancy) = (Loads::from(in_flight), Loads::from(occupancy));
         let view = LoadView {
-            in_flight,
-            occupancy,
+            in_flight: &in_flight,
+            occupancy: &occupancy,
             eligible: &all,
             now: SimTime::ZERO,
             client: 0,
@@ -456,11 +513,11 @@ mod tests {
 
     #[test]
     fn every_policy_picks_only_eligible_backends_and_uses_them_all() {
-        let eligible = [1u32, 3];
+        let eligible = Eligible::from(vec![1u32, 3]);
         for spec in every_policy() {
             let mut p = Policy::new(&spec, 4);
             let mut rng = StreamKey::new(1, 0).stream("test");
-            let mut in_flight = [0u32; 4];
+            let mut in_flight = Loads::new(4);
             let mut used = [0u32; 4];
             for t in 0..400u64 {
                 let view = LoadView {
@@ -474,11 +531,11 @@ mod tests {
                 let b = p.pick(&view, &mut rng);
                 used[b] += 1;
                 // Requests end in turn, so load-aware policies see load come and go.
-                in_flight[b] += 1;
+                in_flight.inc(b);
                 if t % 2 == 1 {
-                    for &e in &eligible {
+                    for &e in eligible.iter() {
                         if in_flight[e as usize] > 0 {
-                            in_flight[e as usize] -= 1;
+                            in_flight.set(e as usize, in_flight[e as usize] - 1);
                             p.on_complete(e as usize, SimDuration::from_millis(20), SimTime(t));
                             if in_flight[e as usize] == 0 {
                                 p.on_idle(e as usize);
@@ -508,10 +565,11 @@ mod tests {
             let mut rng = StreamKey::new(1, 0).stream("test");
             // Backend 0 answered in 2 s long after start: it now costs far more than backend 1.
             p.on_complete(0, SimDuration::from_secs(2), SimTime(1_000_000_000_000));
+            let idle = Loads::new(2);
             let view = LoadView {
-                in_flight: &[0, 0],
-                occupancy: &[0, 0],
-                eligible: &[0, 1],
+                in_flight: &idle,
+                occupancy: &idle,
+                eligible: &Eligible::from(vec![0, 1]),
                 now: SimTime::ZERO,
                 client: 0,
             };
@@ -541,8 +599,8 @@ mod tests {
         let mut lb = Balancer {
             name: "lb".into(),
             policy: Policy::new(&PolicySpec::RoundRobin, 4),
-            in_flight: vec![0; 4],
-            eligible: (0..4).collect(),
+            in_flight: Loads::new(4),
+            eligible: Eligible::from(vec![0, 1, 2, 3]),
             health: Some(Health::new(spec, 4)),
             rng: sim_core::StreamKey::new(1, 0).stream("test"),
             health_rng: None,

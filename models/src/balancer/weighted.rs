@@ -3,28 +3,25 @@
 //! `weighted_random` with fixed weights). Weights are indexed by backend; only the eligible
 //! backends take part, the others' weights are ignored.
 
-use super::{Balance, LoadView};
+use super::{Balance, Eligible, LoadView};
 use sim_core::Stream;
 
 /// Remembers the eligible set a policy last built its state for, so that the state is rebuilt
-/// only when the set changes (a health transition: rare). The comparison is a memcmp of a few
-/// bytes per backend; it allocates only when the set first grows past its capacity.
+/// only when the set changes (a health transition: rare). It compares the sets' identities:
+/// O(1), where comparing contents cost O(n) per pick.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct EligibleCache {
-    seen: Vec<u32>,
-    built: bool,
+    seen: u64,
 }
 
 impl EligibleCache {
     /// True (and remembers `eligible`) when `eligible` differs from the set seen last.
     #[inline]
-    pub(crate) fn changed(&mut self, eligible: &[u32]) -> bool {
-        if self.built && self.seen == eligible {
+    pub(crate) fn changed(&mut self, eligible: &Eligible) -> bool {
+        if self.seen == eligible.id() {
             return false;
         }
-        self.seen.clear();
-        self.seen.extend_from_slice(eligible);
-        self.built = true;
+        self.seen = eligible.id();
         true
     }
 }
@@ -205,18 +202,13 @@ pub(crate) fn below_u64(rng: &mut Stream, n: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::balancer::test_view;
     use sim_core::{SimTime, StreamKey};
 
     fn run<P: Balance>(p: &mut P, eligible: &[u32], n: usize, picks: usize) -> Vec<usize> {
         let zeros = vec![0; n];
         let mut rng = StreamKey::new(1, 0).stream("test");
-        let view = LoadView {
-            in_flight: &zeros,
-            occupancy: &zeros,
-            eligible,
-            now: SimTime::ZERO,
-            client: 0,
-        };
+        let view = test_view(&zeros, &zeros, eligible, SimTime::ZERO, 0);
         (0..picks).map(|_| p.pick(&view, &mut rng)).collect()
     }
 

@@ -9,6 +9,7 @@
 //! `local` is the local zone's fraction of the pool's replicas. The policy then picks within the
 //! chosen side; the split is recomputed only when the eligible set changes.
 
+use super::Eligible;
 use crate::spec::ZoneSpec;
 use sim_core::Stream;
 
@@ -17,9 +18,9 @@ use sim_core::Stream;
 pub struct Zone {
     spec: ZoneSpec,
     /// Eligible backends in the local zone, ascending.
-    local: Vec<u32>,
+    local: Eligible,
     /// Eligible backends elsewhere, ascending.
-    remote: Vec<u32>,
+    remote: Eligible,
     /// Spill-over draws (`balancer/NAME/zone`).
     rng: Stream,
 }
@@ -30,8 +31,8 @@ impl Zone {
         let all: Vec<u32> = (0..spec.local.len() as u32).collect();
         let mut z = Zone {
             spec,
-            local: Vec::new(),
-            remote: Vec::new(),
+            local: Eligible::from(Vec::new()),
+            remote: Eligible::from(Vec::new()),
             rng,
         };
         z.split(&all);
@@ -41,21 +42,14 @@ impl Zone {
     /// Splits the eligible set into local and remote backends (on health changes only).
     pub fn split(&mut self, eligible: &[u32]) {
         let local = &self.spec.local;
-        self.local.clear();
-        self.remote.clear();
-        for &b in eligible {
-            if local[b as usize] {
-                self.local.push(b);
-            } else {
-                self.remote.push(b);
-            }
-        }
+        (self.local).replace(eligible.iter().copied().filter(|&b| local[b as usize]));
+        (self.remote).replace(eligible.iter().copied().filter(|&b| !local[b as usize]));
     }
 
     /// The backends this request may go to: the local zone's, or the other zones' for the share
     /// of traffic the local zone lacks capacity for. `eligible` is the whole eligible set.
     #[inline]
-    pub fn choose<'a>(&'a mut self, eligible: &'a [u32]) -> &'a [u32] {
+    pub fn choose<'a>(&'a mut self, eligible: &'a Eligible) -> &'a Eligible {
         if self.local.is_empty() {
             return if self.remote.is_empty() {
                 eligible
@@ -92,13 +86,13 @@ mod tests {
     #[test]
     fn all_local_while_the_local_zone_has_its_share() {
         let mut z = zone();
-        let all = [0, 1, 2, 3, 4, 5];
+        let all = Eligible::from(vec![0, 1, 2, 3, 4, 5]);
         for _ in 0..100 {
-            assert_eq!(z.choose(&all), [0, 3]);
+            assert_eq!(**z.choose(&all), [0, 3]);
         }
         // Zone b down: the local zone holds 2 of 4 healthy, more than its share.
         z.split(&[0, 2, 3, 5]);
-        assert_eq!(z.choose(&[0, 2, 3, 5]), [0, 3]);
+        assert_eq!(**z.choose(&Eligible::from(vec![0, 2, 3, 5])), [0, 3]);
     }
 
     #[test]
@@ -106,14 +100,14 @@ mod tests {
         let mut z = zone();
         // One local backend of five healthy: upstream 1/5 < local 1/3, so a fraction
         // (1/5)/(1/3) = 0.6 stays local.
-        let eligible = [1, 2, 3, 4, 5];
+        let eligible = Eligible::from(vec![1, 2, 3, 4, 5]);
         z.split(&eligible);
         let n = 20_000;
-        let local = (0..n).filter(|_| z.choose(&eligible) == [3]).count() as f64;
+        let local = (0..n).filter(|_| **z.choose(&eligible) == [3]).count() as f64;
         // Binomial sd = sqrt(n·0.6·0.4) ≈ 69: five of them.
         assert!((local - 0.6 * n as f64).abs() < 5.0 * 69.3, "{local}");
-        let eligible = [1, 2, 4, 5];
+        let eligible = Eligible::from(vec![1, 2, 4, 5]);
         z.split(&eligible);
-        assert_eq!(z.choose(&eligible), eligible);
+        assert_eq!(**z.choose(&eligible), *eligible);
     }
 }

@@ -97,7 +97,7 @@ impl<O: Observer<Record>> System<O> {
         rep.take_held(now, &mut lost);
         rep.up_level.set(now, 0);
         let pool = &mut self.service.pools[rep.pool as usize];
-        pool.occupancy[rep.index as usize] = 0;
+        pool.occupancy.set(rep.index as usize, 0);
         pool.up = dec(pool.up, now, "a pool's up-count");
         if pool.up == 0 {
             self.service.pools_down += 1;

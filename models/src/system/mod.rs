@@ -280,6 +280,7 @@ impl<O: Observer<Record>> System<O> {
                 window_start: SimTime::ZERO,
                 sample_base: vec![[0; 3]; n_replicas],
                 sample_carry: vec![[0; 3]; n_replicas],
+                fleet_loads: Vec::new(),
             },
             scratch: Vec::new(),
             warmup: SimTime(spec.warmup.0),

@@ -303,7 +303,7 @@ impl<O: Observer<Record>> System<O> {
                                 };
                                 self.observer.record(view.now, &rec);
                             }
-                            lb.in_flight[slot] += 1;
+                            lb.sent(slot);
                             let a = &mut self.req.attempts[id];
                             a.balancer = InstanceId(i as u32);
                             a.slot = slot as u32;
@@ -330,11 +330,7 @@ impl<O: Observer<Record>> System<O> {
         }
         let lb = &mut self.routing.balancers[a.balancer];
         let slot = a.slot as usize;
-        let c = &mut lb.in_flight[slot];
-        *c = dec(*c, now, "a balancer's in-flight count");
-        if *c == 0 {
-            lb.policy.on_idle(slot);
-        }
+        lb.ended(slot, now);
         let Some(outcome) = outcome else { return };
         lb.policy.on_complete(slot, now.since(a.sent), now);
         if let Some(o) = lb.outlier.as_mut()

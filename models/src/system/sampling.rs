@@ -13,6 +13,8 @@ pub(super) struct Sampling {
     /// statistics (which restart at the end of warm-up), and the area carried over a restart.
     pub(super) sample_base: Vec<[u128; 3]>,
     pub(super) sample_carry: Vec<[u128; 3]>,
+    /// Each replica's load over the window, for the spread of a large fleet (reused).
+    pub(super) fleet_loads: Vec<f64>,
 }
 
 impl<O: Observer<Record>> System<O> {
@@ -36,23 +38,42 @@ impl<O: Observer<Record>> System<O> {
     /// trajectory is the same with or without sampling.
     pub(super) fn on_sample(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
         let len = (now.0 - self.sampling.window_start.0).max(1) as f64;
+        // A fleet beyond REPLICA_SAMPLES: the first ones one by one, one record for the rest.
+        let fleet = self.service.replicas.len() > crate::record::REPLICA_SAMPLES;
+        let mut loads = std::mem::take(&mut self.sampling.fleet_loads);
+        let mut up_rest = 0.0;
         for (i, r) in self.service.replicas.iter().enumerate() {
             let a = Self::areas(r, now);
             let (base, carry) = (
                 &mut self.sampling.sample_base[i],
                 &mut self.sampling.sample_carry[i],
             );
-            let mean = |k: usize| (carry[k] + a[k] - base[k]) as f64 / len;
-            let rec = Record::ReplicaSample {
-                replica: i as u32,
-                in_service: mean(0),
-                queued: mean(1),
-                up: mean(2),
-            };
+            let mean = |k: usize| crate::stats::u128_to_f64(carry[k] + a[k] - base[k]) / len;
+            let (in_service, queued, up) = (mean(0), mean(1), mean(2));
             *base = a;
             *carry = [0; 3];
+            if fleet {
+                loads.push(in_service + queued);
+            }
+            if i < crate::record::REPLICA_SAMPLES {
+                let rec = Record::ReplicaSample {
+                    replica: i as u32,
+                    in_service,
+                    queued,
+                    up,
+                };
+                self.observer.record(now, &rec);
+            } else {
+                up_rest += up;
+            }
+        }
+        if fleet {
+            let load = crate::stats::spread(&mut loads);
+            loads.clear();
+            let rec = Record::FleetSample { up_rest, load };
             self.observer.record(now, &rec);
         }
+        self.sampling.fleet_loads = loads;
         self.sample_scaling(now, len);
         self.sampling.window_start = now;
         if now < self.horizon {

@@ -565,7 +565,7 @@ impl<O: Observer<Record>> System<O> {
             }
         }
         let pool = &mut self.service.pools[p as usize];
-        pool.occupancy[rep.index as usize] = 0;
+        pool.occupancy.set(rep.index as usize, 0);
         let failed = self.fail_held(now, &lost, sched);
         lost.clear();
         self.scratch = lost;

@@ -52,11 +52,11 @@ impl<O: Observer<Record>> System<O> {
                 self.attempt_ended(now, id, Outcome::Rejected, sched);
             }
         } else if (rep.in_service.len() as u32) < pool.workers {
-            pool.occupancy[rep.index as usize] += 1;
+            pool.occupancy.inc(rep.index as usize);
             a.at_server = true;
             self.start_service(now, id, sched);
         } else if (rep.queue.len() as u32) < pool.queue_capacity {
-            pool.occupancy[rep.index as usize] += 1;
+            pool.occupancy.inc(rep.index as usize);
             a.at_server = true;
             rep.queue.push(self.req.calls[a.call].priority, id);
             rep.queued.set(now, rep.queue.len() as u64);
@@ -128,8 +128,12 @@ impl<O: Observer<Record>> System<O> {
             // Abandoned attempts of a drop_stale pool were marked cancelled when abandoned.
             if a.cancelled {
                 a.at_server = false;
-                let occ = &mut pool.occupancy[rep.index as usize];
-                *occ = dec(*occ, now, "a replica's occupancy");
+                let occ = dec(
+                    pool.occupancy[rep.index as usize],
+                    now,
+                    "a replica's occupancy",
+                );
+                pool.occupancy.set(rep.index as usize, occ);
                 self.req.attempts[id].pos = NONE;
                 self.req.free_attempts.push(id);
                 continue;
@@ -214,8 +218,12 @@ impl<O: Observer<Record>> System<O> {
         let pool = &mut self.service.pools[rep.pool as usize];
         rep.busy
             .set(now, rep.in_service.len().min(pool.workers as usize) as u64);
-        let occ = &mut pool.occupancy[rep.index as usize];
-        *occ = dec(*occ, now, "a replica's occupancy");
+        let occ = dec(
+            pool.occupancy[rep.index as usize],
+            now,
+            "a replica's occupancy",
+        );
+        pool.occupancy.set(rep.index as usize, occ);
     }
 
     /// Processor sharing: advances replica `r`'s clock to `now` at rate min(1, workers / n)
@@ -268,7 +276,7 @@ impl<O: Observer<Record>> System<O> {
         self.ps_advance(now, r);
         let rep = &mut self.service.replicas[r];
         let pool = &mut self.service.pools[rep.pool as usize];
-        pool.occupancy[rep.index as usize] += 1;
+        pool.occupancy.inc(rep.index as usize);
         let a = &mut self.req.attempts[id];
         a.at_server = true;
         a.started = now;
