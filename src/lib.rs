@@ -91,6 +91,7 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
     // nothing with it, so the order changes no number.
     let mut stores = Vec::with_capacity(loaded.stores.len());
     let mut store_events = 0;
+    let mut stalled_store = None;
     for (i, store) in loaded.stores.iter().enumerate() {
         let (sum, col) = models::store::run_store(
             store,
@@ -102,6 +103,14 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
         );
         let run = sum.run();
         store_events += run.events;
+        // Issue 16: a store's stall is an error too (the stores name no component further).
+        if run.reason == sim_core::StopReason::Stalled {
+            stalled_store = Some(format!(
+                "the run made no progress in virtual time for {} events, in store `{}`",
+                sim_core::STALL_EVENTS,
+                store.name()
+            ));
+        }
         if run.reason == sim_core::StopReason::MaxEvents {
             notes.push(format!(
                 "store `{}` stopped at the event limit ({} events) before the horizon",
@@ -120,6 +129,9 @@ pub fn run_observed<O: sim_core::Observer<models::Record>>(
         notes,
     );
     reports::add_stores(&mut report, stores, store_events);
+    if report.stalled.is_none() {
+        report.stalled = stalled_store;
+    }
     report.check(&loaded.expect);
     report.theory = reports::theory(spec);
     (report, extra)

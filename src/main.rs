@@ -31,6 +31,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Raise every size limit (replicas, workers, keys, variants × replications, events per
+    /// simulated second, file size) to its large value: see README, "Limits".
+    #[arg(long, global = true, env = "HASIM_ALLOW_LARGE")]
+    allow_large: bool,
 }
 
 #[derive(Subcommand)]
@@ -338,6 +342,7 @@ const EXIT_INVARIANT: u8 = 101;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    scenarios::limits::allow_large(cli.allow_large);
     match cli.command {
         Command::Run {
             file,
@@ -662,6 +667,14 @@ fn run(
             return ExitCode::from(EXIT_INVARIANT);
         }
     };
+    if let Some(why) = &report.stalled {
+        if let Some((_, file)) = trace_out {
+            drop(file); // the temporary trace file goes with it
+        }
+        return fail(format!(
+            "{why}\n  the scenario loops at one instant: look for zero times there\n  {context}"
+        ));
+    }
     if let Err(msg) = determinism {
         errln!("error: determinism check failed: {msg}\n  {context}");
         return ExitCode::from(EXIT_INVARIANT);
@@ -775,8 +788,7 @@ fn diff_reports(
         return fail("--tolerance and --absolute must be ≥ 0");
     }
     let read = |p: &std::path::Path| -> Result<serde_json::Value, String> {
-        let text =
-            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let text = read_input(p, "report")?;
         serde_json::from_str(&text).map_err(|e| {
             format!(
                 "{}:{}:{}: not a JSON report: {e}",
@@ -807,15 +819,24 @@ fn diff_reports(
     ExitCode::from(EXIT_EXPECTATION)
 }
 
-/// True when the file's first value is a `Sweep(…)`.
+/// True when the file's first value is a `Sweep(…)`. Reads through the loader's guard, so a
+/// device or an oversized file is left for the loader to refuse.
 fn is_sweep_file(file: &std::path::Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Ok(bytes) = scenarios::read_bounded(file, "scenario") else {
         return false;
     };
-    text.lines()
+    String::from_utf8_lossy(&bytes)
+        .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#!"))
         .is_some_and(|l| l.starts_with("Sweep"))
+}
+
+/// A regular file's text, within the input size limit (a device or FIFO is refused).
+fn read_input(p: &std::path::Path, what: &str) -> Result<String, String> {
+    let bytes =
+        scenarios::read_bounded(p, what).map_err(|(m, h)| format!("{}: {m}; {h}", p.display()))?;
+    String::from_utf8(bytes).map_err(|_| format!("{}: the {what} file is not UTF-8 text", p.display()))
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -902,8 +923,9 @@ fn sweep(
             header: head,
             shard,
             variants: units,
+            checksum: String::new(), // set by to_file
         };
-        return match hasim::write_atomically(out, hasim::sweep::to_json(&part).as_bytes()) {
+        return match hasim::write_atomically(out, part.to_file().as_bytes()) {
             Ok(()) => {
                 errln!(
                     "wrote {} (shard {}/{}, {} units)",
@@ -1028,7 +1050,8 @@ fn emit_report(
     let labels: Vec<String> = report.variants.iter().map(|v| v.label.clone()).collect();
     let axes = hasim::visual::Axes::from_labels(&labels);
     // The sweep file as run, when it is still where the report says.
-    let source = std::fs::read_to_string(&report.meta.sweep).unwrap_or_default();
+    let source =
+        read_input(std::path::Path::new(&report.meta.sweep), "sweep").unwrap_or_default();
     if let Err(e) = write_visuals(
         visuals,
         |f| hasim::visual::sweep_charts(report, &axes, f),
@@ -1081,23 +1104,13 @@ fn merge(
 ) -> ExitCode {
     let mut loaded = Vec::new();
     for p in parts {
-        let text = match std::fs::read_to_string(p) {
+        let text = match read_input(p, "partial") {
             Ok(t) => t,
-            Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
+            Err(e) => return fail(e),
         };
-        match serde_json::from_str::<hasim::sweep::Partial>(&text) {
-            Ok(part) if part.header.format == hasim::sweep::PARTIAL_FORMAT => {
-                loaded.push((p.display().to_string(), part))
-            }
-            Ok(part) => {
-                return fail(format!(
-                    "{}: format `{}` is not `{}`",
-                    p.display(),
-                    part.header.format,
-                    hasim::sweep::PARTIAL_FORMAT
-                ));
-            }
-            Err(e) => return fail(format!("{}: not a hasim partial file: {e}", p.display())),
+        match hasim::sweep::Partial::from_file(&p.display().to_string(), &text) {
+            Ok(part) => loaded.push((p.display().to_string(), part)),
+            Err(e) => return fail(e),
         }
     }
     match hasim::sweep::merge(loaded) {
@@ -1171,7 +1184,7 @@ fn compare(
         ind_units.as_deref(),
     );
     out!("{text}");
-    let source = std::fs::read_to_string(file).unwrap_or_default();
+    let source = read_input(file, "sweep").unwrap_or_default();
     if let Err(e) = write_visuals(
         &run.visuals,
         |f| hasim::visual::compare_charts(&paired.variants, &units, baseline, f),

@@ -22,6 +22,10 @@ mod discovery;
 #[path = "gray.rs"]
 mod gray;
 // ----
+// ---- the kernel's stall guard (issue 16): naming the stuck component ----
+#[path = "stall.rs"]
+mod stall;
+// ----
 
 /// Everything that can happen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -322,6 +326,8 @@ pub struct Summary {
     pub scaling: Vec<autoscale::ScalingSummary>,
     /// Replicas whose pool has random gray failures.
     pub gray_replicas: u32,
+    /// The component the run was stuck in, when the kernel stopped it as stalled.
+    pub stalled: Option<String>,
 }
 
 /// The running topology, emitting [`Record`]s to `O`.
@@ -394,6 +400,9 @@ pub struct System<O> {
     discovery: discovery::Discovery,
     /// Random gray failures (gray.rs).
     gray: gray::Gray,
+    /// Client names, for the error of a stalled run; the component it stalled in.
+    client_names: Vec<String>,
+    stall: Option<String>,
     observer: O,
 }
 
@@ -570,6 +579,8 @@ impl<O: Observer<Record>> System<O> {
                     ..HopSummary::default()
                 })
                 .collect(),
+            client_names: spec.clients.iter().map(|c| c.name.clone()).collect(),
+            stall: None,
             observer,
         };
         sys.init_scaling();
@@ -816,6 +827,7 @@ impl<O: Observer<Record>> System<O> {
             hops: self.hops.clone(),
             scaling: self.scaling_summary(end),
             gray_replicas: self.gray.replicas(),
+            stalled: self.stall.clone(),
         }
     }
 
@@ -2155,6 +2167,14 @@ impl<O: Observer<Record>> System<O> {
 
 impl<O: Observer<Record>> Model for System<O> {
     type Event = Event;
+
+    fn stalled(&mut self, now: SimTime, event: &Event) {
+        self.stall = Some(format!(
+            "the run made no progress in virtual time for {} events at t = {now}, in {}",
+            sim_core::STALL_EVENTS,
+            self.component_of(event)
+        ));
+    }
 
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {

@@ -243,6 +243,19 @@ pub(super) fn breaker(cx: &mut Ctx<'_>, c: &Caller<'_>) -> Option<Option<Breaker
             cx.fail(&at("window"), "a count window must hold at least 1 call");
             None
         }
+        Some(raw::BreakerWindow::Count(n))
+            if u64::from(*n) > crate::limits::limits().breaker_calls =>
+        {
+            cx.fail_help(
+                &at("window"),
+                format!(
+                    "a count window of {n} calls is more than the limit of {} (the breaker keeps every call's outcome)",
+                    crate::limits::limits().breaker_calls
+                ),
+                format!("Resilience4j's default is 100 calls; {}", crate::limits::raise_hint()),
+            );
+            None
+        }
         Some(raw::BreakerWindow::Count(n)) => Some(BreakerWindow::Count(*n)),
         Some(raw::BreakerWindow::Time { length, buckets }) => {
             let length = cx.positive_duration(length, &at("window.length"), "the window");
