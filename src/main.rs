@@ -343,6 +343,9 @@ const EXIT_INVARIANT: u8 = 101;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     scenarios::limits::allow_large(cli.allow_large);
+    // Without it a signal would leave temporary output files behind; the run itself is
+    // unaffected, so a failure to install it is not worth refusing to run.
+    let _ = hasim::output::remove_temporaries_on_signals();
     match cli.command {
         Command::Run {
             file,
@@ -486,6 +489,17 @@ fn run(
     outputs: &RunOutputs,
     debug: &RunDebug,
 ) -> ExitCode {
+    if let Err(code) = check_outputs(
+        &[
+            out.as_deref(),
+            outputs.timeseries.as_deref(),
+            outputs.visuals.html.as_deref(),
+            debug.trace.as_deref(),
+        ],
+        &[outputs.visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let mut extra_expect = Vec::new();
     for cond in &debug.fail_if {
         match parse_fail_if(cond) {
@@ -599,7 +613,11 @@ fn run(
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
             match tempfile::NamedTempFile::new_in(dir) {
-                Ok(f) => Some((path.clone(), f)),
+                Ok(f) => {
+                    // A long trace is large: removed if the run is interrupted.
+                    let registered = hasim::output::Registered::new(f.path());
+                    Some((path.clone(), f, registered))
+                }
                 Err(e) => return fail(format!("cannot write {}: {e}", path.display())),
             }
         }
@@ -641,7 +659,7 @@ fn run(
                 (None, None) => Ok(()),
             };
             (report, verdict, None)
-        } else if let Some((_, file)) = &trace_out {
+        } else if let Some((_, file, _)) = &trace_out {
             let writer = std::io::BufWriter::new(file.as_file());
             let trace = hasim::trace::Trace::new(&loaded.spec, writer, filter.clone(), format_arg);
             let (report, trace) = hasim::run_observed(
@@ -668,9 +686,7 @@ fn run(
         }
     };
     if let Some(why) = &report.stalled {
-        if let Some((_, file)) = trace_out {
-            drop(file); // the temporary trace file goes with it
-        }
+        // The temporary trace file is removed as `trace_out` drops.
         return fail(format!(
             "{why}\n  the scenario loops at one instant: look for zero times there\n  {context}"
         ));
@@ -685,8 +701,9 @@ fn run(
             report.fingerprint
         );
     }
-    if let (Some(result), Some((path, file))) = (traced, trace_out) {
+    if let (Some(result), Some((path, file, _registered))) = (traced, trace_out) {
         let persisted = result.and_then(|c| {
+            hasim::output::refuse_special(&path).map_err(|e| e.to_string())?;
             file.persist(&path)
                 .map(|_| c)
                 .map_err(|e| e.error.to_string())
@@ -745,6 +762,12 @@ fn run(
 }
 
 fn hunt(file: &std::path::Path, seeds: u64, first: u64, jobs: usize) -> ExitCode {
+    if seeds > scenarios::limits::limits().runs {
+        return fail(format!(
+            "--seeds {seeds}: more runs than the limit of {} (each seed is a whole simulation); run with --allow-large to raise it",
+            scenarios::limits::limits().runs
+        ));
+    }
     let loaded = match scenarios::load(file) {
         Ok(l) => l,
         Err(e) => return bad_input(&e),
@@ -832,6 +855,19 @@ fn is_sweep_file(file: &std::path::Path) -> bool {
         .is_some_and(|l| l.starts_with("Sweep"))
 }
 
+/// Checks every output path before any simulation: files (`--out`, `--html`, …) and folders
+/// (`--charts`, a sweep's `--out`). A run must not compute for an hour and then find that it
+/// cannot write its result.
+fn check_outputs(files: &[Option<&std::path::Path>], dirs: &[Option<&std::path::Path>]) -> Result<(), ExitCode> {
+    for f in files.iter().flatten() {
+        hasim::output::check_file(f).map_err(fail)?;
+    }
+    for d in dirs.iter().flatten() {
+        hasim::output::check_dir(d).map_err(fail)?;
+    }
+    Ok(())
+}
+
 /// A regular file's text, within the input size limit (a device or FIFO is refused).
 fn read_input(p: &std::path::Path, what: &str) -> Result<String, String> {
     let bytes =
@@ -871,6 +907,16 @@ fn sweep(
     format: SweepFormat,
 ) -> ExitCode {
     use hasim::sweep::{Shard, header, run_shard};
+    let (out_file, out_dir) = match shard {
+        Some(_) => (out.as_deref(), None),
+        None => (None, out.as_deref()),
+    };
+    if let Err(code) = check_outputs(
+        &[out_file, run.visuals.html.as_deref()],
+        &[out_dir, run.visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let (s, seed) = match load_prepared(file, run) {
         Ok(x) => x,
         Err(code) => return code,
@@ -962,10 +1008,25 @@ fn adaptive(
             "--target-ci {target}: give a positive fraction, e.g. 0.02"
         ));
     }
+    if let Err(code) = check_outputs(
+        &[run.visuals.html.as_deref()],
+        &[out.as_deref(), run.visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let (s, seed) = match load_prepared(file, run) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    if (s.variants.len() as u64).saturating_mul(u64::from(max))
+        > scenarios::limits::limits().runs
+    {
+        return fail(format!(
+            "{} variants × --max-replications {max} could make more runs than the limit of {}: lower --max-replications, or run with --allow-large",
+            s.variants.len(),
+            scenarios::limits::limits().runs
+        ));
+    }
     let mut head = hasim::sweep::header(&s, seed, false);
     let progress = matches!(run.progress, Progress::Auto);
     let (aggs, r) = match hasim::sweep::run_adaptive(&s, &head, run.jobs, progress, target, max) {
@@ -1102,6 +1163,12 @@ fn merge(
     format: SweepFormat,
     visuals: &Visuals,
 ) -> ExitCode {
+    if let Err(code) = check_outputs(
+        &[visuals.html.as_deref()],
+        &[out.as_deref(), visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let mut loaded = Vec::new();
     for p in parts {
         let text = match read_input(p, "partial") {
@@ -1126,6 +1193,12 @@ fn compare(
     independent: bool,
 ) -> ExitCode {
     use hasim::sweep::{header, unit_metrics};
+    if let Err(code) = check_outputs(
+        &[run.visuals.html.as_deref()],
+        &[run.visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let (s, seed) = match load_prepared(file, run) {
         Ok(x) => x,
         Err(code) => return code,
