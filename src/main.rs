@@ -3,18 +3,35 @@
 //! 2 bad input or usage.
 
 /// Printing that tolerates a closed pipe (`hasim run … | head`): a reader that went away is
-/// not an error worth a panic.
+/// not an error worth a panic. Control characters from the input (a name with an escape
+/// sequence) are printed escaped: a terminal would act on them.
 macro_rules! out {
-    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stdout().lock(), $($t)*); }};
+    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stdout().lock(), "{}", terminal_safe(format!($($t)*))); }};
 }
 macro_rules! outln {
-    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stdout().lock(), $($t)*); }};
+    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stdout().lock(), "{}", terminal_safe(format!($($t)*))); }};
 }
 macro_rules! err {
-    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stderr().lock(), $($t)*); }};
+    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stderr().lock(), "{}", terminal_safe(format!($($t)*))); }};
 }
 macro_rules! errln {
-    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stderr().lock(), $($t)*); }};
+    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stderr().lock(), "{}", terminal_safe(format!($($t)*))); }};
+}
+
+/// `text` with every control character but newline and tab escaped (`\u{1b}`).
+fn terminal_safe(text: String) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return text;
+    }
+    text.split_inclusive(['\n', '\t'])
+        .map(|part| {
+            let (body, end) = match part.strip_suffix(['\n', '\t']) {
+                Some(b) => (b, &part[b.len()..]),
+                None => (part, ""),
+            };
+            format!("{}{end}", scenarios::escape_controls(body))
+        })
+        .collect()
 }
 
 use clap::{Parser, Subcommand, ValueEnum};

@@ -82,6 +82,23 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
     }
 }
 
+/// `text` with every control character written as an escape (`\u{1b}`), so that printing it
+/// never moves a terminal's cursor, changes its colours or rings its bell.
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// The first problem in the file; for two at the same place, the first found.
 fn first_error(errors: &mut Vec<ScenarioError>) -> Option<ScenarioError> {
     let i = (0..errors.len()).min_by_key(|&i| errors[i].span.as_ref().map_or(0, |s| s.start))?;
@@ -504,6 +521,12 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
     if raw.name.trim().is_empty() {
         cx.fail("name", "the scenario's name is empty");
     }
+    if raw.name.chars().any(char::is_control) {
+        cx.notes.push(format!(
+            "the scenario's name `{}` contains control characters (shown escaped): a terminal would act on them",
+            escape_controls(&raw.name)
+        ));
+    }
     let horizon = cx.positive_duration(&raw.horizon, "horizon", "horizon");
     let warmup = match &raw.warmup {
         Some(w) => cx.duration(w, "warmup"),
@@ -656,6 +679,12 @@ fn names<'a>(raw: &'a raw::Scenario, cx: &mut Ctx<'_>) -> Registry<'a> {
     let mut names = Names::new();
     let mut twice = BTreeSet::new();
     for (kind, i, name, path) in entries {
+        if name.chars().any(char::is_control) {
+            cx.notes.push(format!(
+                "the name `{}` contains control characters (shown escaped): a terminal would act on them",
+                escape_controls(name)
+            ));
+        }
         if name.trim().is_empty() {
             cx.fail(&path, "a component's name is empty");
             continue;
@@ -1150,6 +1179,7 @@ fn client(
     }
     let caller = resilience::Caller::client(c, i);
     let retry = resilience::retry(cx, &caller);
+    resilience::note_timeouts(cx, &caller.what, timeout.as_ref(), retry.as_ref());
     let hedge = resilience::hedge(cx, &caller);
     let breaker = resilience::breaker(cx, &caller);
     if c.max_in_flight == Some(0) {
@@ -1580,6 +1610,11 @@ fn slo(
         Some(w) => cx.positive_duration(w, "slo.window", "the window")?,
         None => default_window(horizon),
     };
+    if window > horizon {
+        cx.notes.push(format!(
+            "the objective's window ({window}) is longer than the horizon ({horizon}): the time series has a single, partial window"
+        ));
+    }
     let windows = horizon.0.div_ceil(window.0);
     if windows > MAX_WINDOWS {
         cx.fail_help(

@@ -34,6 +34,24 @@ impl<'a> Caller<'a> {
     }
 }
 
+/// A note when a per-try timeout is longer than the overall timeout: legal, but the overall
+/// deadline always ends the call first, so the per-try timeout never fires.
+pub(super) fn note_timeouts(
+    cx: &mut Ctx<'_>,
+    what: &str,
+    timeout: Option<&Option<SimDuration>>,
+    retry: Option<&Option<RetrySpec>>,
+) {
+    if let (Some(Some(t)), Some(Some(r))) = (timeout, retry)
+        && let Some(pt) = r.per_try_timeout
+        && pt > *t
+    {
+        cx.notes.push(format!(
+            "{what}: per_try_timeout ({pt}) is longer than the overall timeout ({t}): the overall timeout always ends the call first, so no try ever times out on its own"
+        ));
+    }
+}
+
 /// `retry: Retry(...)` of a caller. `None` when invalid (errors recorded).
 pub(super) fn retry(cx: &mut Ctx<'_>, c: &Caller<'_>) -> Option<Option<RetrySpec>> {
     let Some(r) = c.retry else {
