@@ -197,10 +197,10 @@ fn events_per_second(spec: &Spec, cx: &mut Ctx<'_>) {
     cx.fail_help(
         if spec.clients.is_empty() { "pools" } else { "clients" },
         format!(
-            "the scenario would put about {} events into each simulated second ({}), more than the limit of {} (each simulated second would cost seconds of computing, and past 10⁹ the nanosecond clock stops advancing)",
-            round_rate(total),
+            "the scenario would put about {:.1e} events into each simulated second ({}), more than the limit of {:e} (each simulated second would cost seconds of computing, and past 10⁹ the nanosecond clock stops advancing)",
+            total,
             top.join(", "),
-            round_rate(lim.events_per_s)
+            lim.events_per_s
         ),
         format!("lower the rates or lengthen the times; {}", crate::limits::raise_hint()),
     );
