@@ -14,6 +14,7 @@ mod faults;
 mod gray;
 #[allow(clippy::disallowed_methods)] // sqrt of a reference value
 mod health;
+mod hostile;
 mod ordering;
 mod repro;
 #[allow(clippy::disallowed_methods)] // closed forms (exp, ln, sqrt) of reference values
