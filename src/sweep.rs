@@ -526,11 +526,12 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<(Header, Vec<VariantAgg>),
             .map(|k| format!("{k}/{n}"))
             .collect();
         return Err(format!(
-            "{n} shards make the sweep but {} partial file{} given: missing {}{}",
+            "missing shard{} {}{}: the sweep has {n} shards and {} partial file{} given",
+            if n - parts.len() as u64 > 1 { "s" } else { "" },
+            missing.join(", "),
+            if n - parts.len() as u64 > 5 { ", …" } else { "" },
             parts.len(),
             if parts.len() == 1 { " is" } else { "s are" },
-            missing.join(", "),
-            if n - parts.len() as u64 > 5 { ", …" } else { "" }
         ));
     }
     let mut seen = Vec::new();

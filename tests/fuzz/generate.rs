@@ -106,7 +106,9 @@ pub fn name(rng: &mut Rng) -> String {
     if rng.chance(rng.hostile) {
         match rng.below(6) {
             0 => String::new(),
-            1 => "x".repeat(1 + rng.below(70_000)),
+            // 64 KiB now and then; shorter mostly, as lists of names multiply them.
+            1 if rng.chance(0.1) => "x".repeat(65_536 + rng.below(1000)),
+            1 => "x".repeat(1 + rng.below(300)),
             2 => "\u{1b}[31mred\u{7}".to_string(),
             3 => "web\nlb".to_string(),
             4 => "ünï©ødé 名前".to_string(),
@@ -166,7 +168,7 @@ fn fields(required: Vec<(&str, String)>, optional: Vec<(&str, String)>, rng: &mu
 }
 
 fn list(rng: &mut Rng, max: usize, mut f: impl FnMut(&mut Rng) -> String) -> String {
-    let n = if rng.chance(rng.hostile / 4.0) { 200 } else { rng.below(max + 1) };
+    let n = if rng.chance(rng.hostile / 4.0) { 64 } else { rng.below(max + 1) };
     let items: Vec<String> = (0..n).map(|_| f(rng)).collect();
     format!("[{}]", items.join(", "))
 }

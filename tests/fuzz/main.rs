@@ -209,15 +209,27 @@ fn hostile_inputs_never_crash_hang_or_exhaust_memory() {
     let started = std::time::Instant::now();
     let since = Arc::new(AtomicU64::new(0)); // ms since `started` when the input began
     let watched = Arc::clone(&since);
+    // What is running: 0 generating input #n, 1 checking and running it (n·2 + phase).
+    let phase = Arc::new(AtomicU64::new(0));
+    let watched_phase = Arc::clone(&phase);
     let current_shown = current.display().to_string();
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(std::time::Duration::from_secs(1));
             let now = started.elapsed().as_millis() as u64;
             if now.saturating_sub(watched.load(Ordering::Relaxed)) > HANG_S * 1000 {
-                eprintln!(
-                    "fuzz: an input ran for more than {HANG_S} s: it is in {current_shown}"
-                );
+                let p = watched_phase.load(Ordering::Relaxed);
+                if p % 2 == 0 {
+                    eprintln!(
+                        "fuzz: generating input #{} took more than {HANG_S} s (a bug of the fuzzer)",
+                        p / 2
+                    );
+                } else {
+                    eprintln!(
+                        "fuzz: input #{} ran for more than {HANG_S} s: it is in {current_shown}",
+                        p / 2
+                    );
+                }
                 std::process::abort();
             }
         }
@@ -230,6 +242,8 @@ fn hostile_inputs_never_crash_hang_or_exhaust_memory() {
     let mut slowest_text = String::new();
     let mut valid = 0u64;
     for index in 0..inputs {
+        since.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        phase.store(index * 2, Ordering::Relaxed);
         let kind = rng.below(100);
         let (k, text) = match kind {
             0..=39 => (0, generate::scenario(&mut rng)),
@@ -250,10 +264,18 @@ fn hostile_inputs_never_crash_hang_or_exhaust_memory() {
             }
         };
         counts[k] += 1;
+        if index > 0 && index % 50_000 == 0 {
+            eprintln!(
+                "fuzz: {index} inputs, {valid} valid, {} failures, {:.0} s",
+                failures.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
         // Left behind if the process aborts (memory, hang).
         let _ = std::fs::write(&current, &text);
         let t0 = started.elapsed();
         since.store(t0.as_millis() as u64, Ordering::Relaxed);
+        phase.store(index * 2 + 1, Ordering::Relaxed);
         let result = if k == 3 {
             try_sweep(&text, sweep_dir.path())
         } else {

@@ -340,3 +340,71 @@ fn suspicious_but_legal_settings_get_a_note_and_control_characters_are_escaped()
         );
     }
 }
+
+/// README's "Limits" table is the code's: every default and large value, row by row.
+#[test]
+fn the_readme_lists_the_limits_in_force() {
+    use scenarios::limits::{DEFAULT, LARGE, Limits};
+    let readme = std::fs::read_to_string(super::repo("README.md")).expect("README");
+    let section = readme
+        .split("## Limits")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Limits section");
+    let rows: Vec<(String, String, String)> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| limit"))
+        .map(|l| {
+            let c: Vec<&str> = l.split('|').map(str::trim).collect();
+            let num = |s: &str| s.split_whitespace().next().unwrap_or("").to_string();
+            (c[1].to_string(), num(c[2]), num(c[3]))
+        })
+        .collect();
+    let field = |l: &Limits, key: &str| -> String {
+        match key {
+            "file size" => l.file_bytes.to_string(),
+            "replicas" => l.replicas.to_string(),
+            "workers" => l.workers.to_string(),
+            "keys" => l.keys.to_string(),
+            "Erlang" => l.erlang_k.to_string(),
+            "breaker" => l.breaker_calls.to_string(),
+            "variants" => l.variants.to_string(),
+            "runs" => l.runs.to_string(),
+            "events per simulated second" => format!("{}", l.events_per_s as u64),
+            _ => unreachable!(),
+        }
+    };
+    let keys = [
+        "file size",
+        "replicas",
+        "workers",
+        "keys",
+        "Erlang",
+        "breaker",
+        "variants",
+        "runs",
+        "events per simulated second",
+    ];
+    assert_eq!(rows.len(), keys.len(), "{rows:?}");
+    for key in keys {
+        let (_, d, l) = rows
+            .iter()
+            .find(|(name, _, _)| name.starts_with(key) || name.contains(key))
+            .unwrap_or_else(|| panic!("no README row for {key}"));
+        assert_eq!(*d, field(&DEFAULT, key), "README default for {key}");
+        assert_eq!(*l, field(&LARGE, key), "README --allow-large for {key}");
+    }
+    // The stall guard, written with thin groups of three digits.
+    let digits = sim_core::STALL_EVENTS.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(c);
+    }
+    assert!(
+        section.contains(&format!("{grouped} events")),
+        "README: the stall guard is {grouped} events"
+    );
+}
