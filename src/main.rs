@@ -571,6 +571,13 @@ fn run(
                 scenarios::MAX_WINDOWS
             ));
         }
+        if let Err(msg) = scenarios::limits::check_samples(
+            loaded.spec.horizon,
+            d,
+            scenarios::total_replicas(&loaded.spec),
+        ) {
+            return fail(format!("--window {w}: {msg}"));
+        }
         loaded.spec.window = d;
         loaded.slo.window = d;
     }

@@ -33,7 +33,9 @@ use std::path::Path;
 pub use locate::{Locations, line_col};
 pub(crate) use suggest::did_you_mean;
 pub use sweep::{AxisDef, SweepFile, Variant, WarmupRule, load_sweep};
-pub use validate::{DEFAULT_MAX_EVENTS, MAX_WINDOWS, default_window, escape_controls};
+pub use validate::{
+    DEFAULT_MAX_EVENTS, MAX_WINDOWS, default_window, escape_controls, total_replicas,
+};
 
 /// A validated scenario and what the report must say about it.
 #[derive(Clone, Debug)]

@@ -26,6 +26,8 @@ pub struct Limits {
     pub runs: u64,
     /// Events the arrival, failure and probe processes put into one simulated second.
     pub events_per_s: f64,
+    /// Time-series windows × replicas: every window ends with a sample of every replica.
+    pub replica_samples: u64,
 }
 
 /// The defaults: a laptop runs anything within them in its memory.
@@ -39,6 +41,7 @@ pub const DEFAULT: Limits = Limits {
     variants: 10_000,
     runs: 1_000_000,
     events_per_s: 1e7,
+    replica_samples: 10_000_000,
 };
 
 /// With `--allow-large`. Events per second stay below 10⁹: virtual time counts nanoseconds,
@@ -53,6 +56,7 @@ pub const LARGE: Limits = Limits {
     variants: 1_000_000,
     runs: 1_000_000_000,
     events_per_s: 1e9,
+    replica_samples: 10_000_000_000,
 };
 
 /// The flag that raises the limits: set once by the command line, read by validation.
@@ -70,6 +74,23 @@ pub fn limits() -> Limits {
     } else {
         DEFAULT
     }
+}
+
+/// Windows of `window` over `horizon` × `replicas` within the sampling budget; else why not.
+pub fn check_samples(
+    horizon: sim_core::SimDuration,
+    window: sim_core::SimDuration,
+    replicas: u64,
+) -> Result<(), String> {
+    let windows = horizon.0.div_ceil(window.0.max(1));
+    let samples = windows.saturating_mul(replicas);
+    let limit = limits().replica_samples;
+    if samples <= limit {
+        return Ok(());
+    }
+    Err(format!(
+        "{windows} windows of {window} × {replicas} replicas make {samples} replica samples, more than the limit of {limit} (every window ends with a sample of every replica)"
+    ))
 }
 
 /// How to raise a limit, for the help line of a budget error.

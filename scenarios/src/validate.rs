@@ -59,6 +59,21 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
     let slo = slo(&raw, &expect, spec.as_ref().map(|s| s.horizon), &mut cx);
     if let (Some(s), Some(o)) = (spec.as_mut(), slo) {
         s.window = o.window;
+        if let Err(msg) = crate::limits::check_samples(s.horizon, s.window, total_replicas(s)) {
+            let path = if raw.slo.as_ref().is_some_and(|o| o.window.is_some()) {
+                "slo.window"
+            } else {
+                "horizon"
+            };
+            cx.fail_help(
+                path,
+                msg,
+                format!(
+                    "lengthen the window (slo: Slo(window: …)); {}",
+                    crate::limits::raise_hint()
+                ),
+            );
+        }
     }
     crate::validate_store::drop_topology_notes(&raw, &mut cx.notes);
     if let Some(first) = first_error(&mut cx.errors) {
@@ -97,6 +112,11 @@ pub fn escape_controls(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Replicas of every pool together.
+pub fn total_replicas(spec: &Spec) -> u64 {
+    spec.pools.iter().map(|p| u64::from(p.replicas)).sum()
 }
 
 /// The first problem in the file; for two at the same place, the first found.

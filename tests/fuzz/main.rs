@@ -119,7 +119,6 @@ fn sweep_corpus() -> Vec<String> {
 struct Failure {
     index: u64,
     what: String,
-    text: String,
 }
 
 /// Limits this process's address space, so that an allocation past the budget fails (and
@@ -298,8 +297,13 @@ fn hostile_inputs_never_crash_hang_or_exhaust_memory() {
             }
         });
         if let Err(what) = result {
-            failures.push(Failure { index, what, text });
-            if failures.len() >= 20 {
+            // Shown and kept at once: a long run's findings survive its interruption.
+            let _ = std::fs::create_dir_all(&failures_dir);
+            let p = failures_dir.join(format!("seed{seed}-input{index}.ron"));
+            let _ = std::fs::write(&p, &text);
+            eprintln!("fuzz: input #{index} failed: {what} ({})", p.display());
+            failures.push(Failure { index, what });
+            if failures.len() >= 100 {
                 break;
             }
         }
@@ -318,11 +322,9 @@ fn hostile_inputs_never_crash_hang_or_exhaust_memory() {
     let _ = std::fs::remove_file(&current);
     let _ = std::fs::write(tmp.join("fuzz-slowest.ron"), &slowest_text);
     if !failures.is_empty() {
-        let _ = std::fs::create_dir_all(&failures_dir);
         let mut list = String::new();
         for f in &failures {
             let p = failures_dir.join(format!("seed{seed}-input{}.ron", f.index));
-            let _ = std::fs::write(&p, &f.text);
             list.push_str(&format!("\n  input #{}: {} ({})", f.index, f.what, p.display()));
         }
         panic!("{} hostile inputs failed:{list}", failures.len());

@@ -206,7 +206,7 @@ fn merge_refuses_short_arrays_and_altered_numbers_naming_the_file() {
     huge["checksum"] = serde_json::json!(hasim::sweep::checksum(&huge));
     let h = d.join("huge.json");
     std::fs::write(&h, serde_json::to_string_pretty(&huge).expect("json")).expect("write");
-    refused(root, &["merge", h.to_str().expect("utf-8")], "missing 2/");
+    refused(root, &["merge", h.to_str().expect("utf-8")], "missing shards 2/");
 }
 
 #[test]
@@ -371,6 +371,7 @@ fn the_readme_lists_the_limits_in_force() {
             "variants" => l.variants.to_string(),
             "runs" => l.runs.to_string(),
             "events per simulated second" => format!("{}", l.events_per_s as u64),
+            "replica samples" => l.replica_samples.to_string(),
             _ => unreachable!(),
         }
     };
@@ -384,6 +385,7 @@ fn the_readme_lists_the_limits_in_force() {
         "variants",
         "runs",
         "events per simulated second",
+        "replica samples",
     ];
     assert_eq!(rows.len(), keys.len(), "{rows:?}");
     for key in keys {
