@@ -20,7 +20,10 @@ macro_rules! errln {
 
 /// `text` with every control character but newline and tab escaped (`\u{1b}`).
 fn terminal_safe(text: String) -> String {
-    if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return text;
     }
     text.split_inclusive(['\n', '\t'])
@@ -882,7 +885,10 @@ fn is_sweep_file(file: &std::path::Path) -> bool {
 /// Checks every output path before any simulation: files (`--out`, `--html`, …) and folders
 /// (`--charts`, a sweep's `--out`). A run must not compute for an hour and then find that it
 /// cannot write its result.
-fn check_outputs(files: &[Option<&std::path::Path>], dirs: &[Option<&std::path::Path>]) -> Result<(), ExitCode> {
+fn check_outputs(
+    files: &[Option<&std::path::Path>],
+    dirs: &[Option<&std::path::Path>],
+) -> Result<(), ExitCode> {
     for f in files.iter().flatten() {
         hasim::output::check_file(f).map_err(fail)?;
     }
@@ -896,7 +902,8 @@ fn check_outputs(files: &[Option<&std::path::Path>], dirs: &[Option<&std::path::
 fn read_input(p: &std::path::Path, what: &str) -> Result<String, String> {
     let bytes =
         scenarios::read_bounded(p, what).map_err(|(m, h)| format!("{}: {m}; {h}", p.display()))?;
-    String::from_utf8(bytes).map_err(|_| format!("{}: the {what} file is not UTF-8 text", p.display()))
+    String::from_utf8(bytes)
+        .map_err(|_| format!("{}: the {what} file is not UTF-8 text", p.display()))
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -1042,9 +1049,7 @@ fn adaptive(
         Ok(x) => x,
         Err(code) => return code,
     };
-    if (s.variants.len() as u64).saturating_mul(u64::from(max))
-        > scenarios::limits::limits().runs
-    {
+    if (s.variants.len() as u64).saturating_mul(u64::from(max)) > scenarios::limits::limits().runs {
         return fail(format!(
             "{} variants × --max-replications {max} could make more runs than the limit of {}: lower --max-replications, or run with --allow-large",
             s.variants.len(),
@@ -1135,8 +1140,7 @@ fn emit_report(
     let labels: Vec<String> = report.variants.iter().map(|v| v.label.clone()).collect();
     let axes = hasim::visual::Axes::from_labels(&labels);
     // The sweep file as run, when it is still where the report says.
-    let source =
-        read_input(std::path::Path::new(&report.meta.sweep), "sweep").unwrap_or_default();
+    let source = read_input(std::path::Path::new(&report.meta.sweep), "sweep").unwrap_or_default();
     if let Err(e) = write_visuals(
         visuals,
         |f| hasim::visual::sweep_charts(report, &axes, f),

@@ -120,12 +120,19 @@ pub fn check_file(path: &Path) -> Result<(), String> {
         Ok(m) if m.is_dir() => {}
         Ok(_) => return Err(fail(&format!("{} is not a folder", dir.display()))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(fail(&format!("its folder {} does not exist", dir.display())));
+            return Err(fail(&format!(
+                "its folder {} does not exist",
+                dir.display()
+            )));
         }
         Err(e) => return Err(fail(&e)),
     }
     tempfile::NamedTempFile::new_in(dir).map_err(|e| {
-        fail(&format!("cannot create a file in {}: {}", dir.display(), e.kind()))
+        fail(&format!(
+            "cannot create a file in {}: {}",
+            dir.display(),
+            e.kind()
+        ))
     })?;
     Ok(())
 }
@@ -150,7 +157,11 @@ pub fn check_dir(dir: &Path) -> Result<(), String> {
         }
     }
     tempfile::NamedTempFile::new_in(at).map_err(|e| {
-        fail(&format!("cannot create a file in {}: {}", at.display(), e.kind()))
+        fail(&format!(
+            "cannot create a file in {}: {}",
+            at.display(),
+            e.kind()
+        ))
     })?;
     Ok(())
 }

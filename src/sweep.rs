@@ -117,7 +117,10 @@ pub fn checksum(v: &serde_json::Value) -> String {
         o.remove("checksum");
     }
     let mut h = 0xcbf2_9ce4_8422_2325u64;
-    fnv(&mut h, serde_json::to_string(&v).unwrap_or_default().as_bytes());
+    fnv(
+        &mut h,
+        serde_json::to_string(&v).unwrap_or_default().as_bytes(),
+    );
     format!("fnv1a64:{h:016x}")
 }
 
@@ -284,7 +287,11 @@ pub fn run_replication(
             variant.label, sweep.file_name
         )),
         Err(m) => {
-            let how = if independent_streams { " (independent streams)" } else { "" };
+            let how = if independent_streams {
+                " (independent streams)"
+            } else {
+                ""
+            };
             Err(format!(
                 "invariant violated in variant {v} ({}), replication {r}{how}: {m}\n  seed {seed}, sweep {}, hasim {}\n  reproduce: hasim run {} --variant {v} --replication {r} --seed {seed}",
                 variant.label,
@@ -529,7 +536,11 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<(Header, Vec<VariantAgg>),
             "missing shard{} {}{}: the sweep has {n} shards and {} partial file{} given",
             if n - parts.len() as u64 > 1 { "s" } else { "" },
             missing.join(", "),
-            if n - parts.len() as u64 > 5 { ", …" } else { "" },
+            if n - parts.len() as u64 > 5 {
+                ", …"
+            } else {
+                ""
+            },
             parts.len(),
             if parts.len() == 1 { " is" } else { "s are" },
         ));

@@ -63,7 +63,9 @@ impl<O> System<O> {
                 format!("{}'s health checks", balancer(b))
             }
             Event::Uneject(b, _) => format!("{}'s outlier detection", balancer(b)),
-            Event::BalancerCrash(b, _) | Event::BalancerRepair(b, _) | Event::BalancerFailover(b) => {
+            Event::BalancerCrash(b, _)
+            | Event::BalancerRepair(b, _)
+            | Event::BalancerFailover(b) => {
                 format!("{}'s failures", balancer(b))
             }
             Event::BalancerOutageStart(o) | Event::BalancerOutageEnd(o) => {
@@ -72,10 +74,12 @@ impl<O> System<O> {
                     None => format!("balancer outage {o}"),
                 }
             }
-            Event::PartitionStart(p) | Event::PartitionEnd(p) => match self.partitions.get(p as usize) {
-                Some(x) => format!("network partition `{}`", x.label),
-                None => format!("network partition {p}"),
-            },
+            Event::PartitionStart(p) | Event::PartitionEnd(p) => {
+                match self.partitions.get(p as usize) {
+                    Some(x) => format!("network partition `{}`", x.label),
+                    None => format!("network partition {p}"),
+                }
+            }
             Event::ScaleEval(p) => match self.pools.get(p as usize) {
                 Some(pool) => format!("autoscaling of pool `{}`", pool.name),
                 None => format!("autoscaling of pool {p}"),

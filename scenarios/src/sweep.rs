@@ -129,11 +129,9 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
             })
         })
         .map_err(|(msg, help)| {
-            at(
-                "scenario",
-                format!("`{}`: {msg}", scenario_path.display()),
-            )
-            .with_help(format!("{help}; the path is relative to the sweep file's folder"))
+            at("scenario", format!("`{}`: {msg}", scenario_path.display())).with_help(format!(
+                "{help}; the path is relative to the sweep file's folder"
+            ))
         })?;
     let base_name = scenario_path.display().to_string();
     // The base must be valid on its own: its own diagnostics are the clearest.

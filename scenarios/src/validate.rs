@@ -14,8 +14,8 @@ use crate::locate::Locations;
 use crate::raw;
 use crate::suggest::{did_you_mean, one_of};
 use models::spec::{
-    Arrivals, BalancerSpec, ClientSpec, Discipline, FaultKind, GrayFailureSpec,
-    HealthCheckSpec, OutlierSpec, PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
+    Arrivals, BalancerSpec, ClientSpec, Discipline, FaultKind, GrayFailureSpec, HealthCheckSpec,
+    OutlierSpec, PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
 };
 use models::store_spec::StoreSpec;
 use petgraph::algo::{has_path_connecting, tarjan_scc};
@@ -170,10 +170,8 @@ fn events_per_second(spec: &Spec, cx: &mut Ctx<'_>) {
     for c in &spec.clients {
         let r = match &c.arrivals {
             Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => *rate_per_s,
-            Arrivals::Uniform { min, max } => 2e9 / (min.0 + max.0).max(1) as f64,
-            Arrivals::PoissonSteps { steps } => {
-                steps.iter().map(|s| s.1).fold(0.0, f64::max)
-            }
+            Arrivals::Uniform { min, max } => 2e9 / (min.0 as f64 + max.0 as f64).max(1.0),
+            Arrivals::PoissonSteps { steps } => steps.iter().map(|s| s.1).fold(0.0, f64::max),
         };
         total += r;
         parts.push((r, format!("client `{}`", c.name)));
@@ -228,7 +226,11 @@ fn events_per_second(spec: &Spec, cx: &mut Ctx<'_>) {
 
 /// A rate for a message: `3.2e12/s`, `240/s`.
 fn round_rate(r: f64) -> String {
-    if r >= 1e6 { format!("{r:.1e}/s") } else { format!("{}/s", (r * 10.0).round() / 10.0) }
+    if r >= 1e6 {
+        format!("{r:.1e}/s")
+    } else {
+        format!("{}/s", (r * 10.0).round() / 10.0)
+    }
 }
 
 /// What validation carries along: where values are, and what it found so far.

@@ -12,21 +12,107 @@ const OPTIONAL_CLEAN: f64 = 0.08;
 
 /// Variant and struct names of the format, for mutations.
 pub const VARIANTS: &[&str] = &[
-    "Scenario", "Sweep", "Client", "Balancer", "Pool", "Poisson", "Constant", "Uniform",
-    "PoissonSteps", "Exponential", "Normal", "LogNormal", "Erlang", "HyperExponential", "Pareto",
-    "Weibull", "Empirical", "RoundRobin", "Random", "LeastConnections", "LeastRequest",
-    "JoinShortestQueue", "SmoothWeightedRoundRobin", "WeightedRoundRobin", "WeightedRandom",
-    "WeightedLeastConnections", "PeakEwma", "LeastResponseTime", "FirstAvailable", "RingHash",
-    "Maglev", "JoinIdleQueue", "DnsRoundRobin", "Crash", "PoolOutage", "ZoneOutage",
-    "RollingRestart", "Slow", "Partition", "BalancerOutage", "Failures", "GrayFailures",
-    "HealthCheck", "OutlierDetection", "Retry", "Hedge", "Breaker", "Count", "Time", "Envoy",
-    "Throttle", "Fifo", "Lifo", "AdaptiveLifo", "ProcessorSharing", "Autoscale", "Utilisation",
-    "InFlight", "QueueLength", "PrimaryBackup", "Quorum", "Election", "Broker", "Cache",
-    "Synchronous", "Asynchronous", "Availability", "LatencyP99", "LatencyMean", "Throughput",
-    "ErrorBudget", "MaxRpo", "MaxRto", "Slo", "Some", "None", "All", "First", "Sequence",
-    "Zipf", "Full", "Equal", "Decorrelated", "Error", "TimedOut", "Crashed", "Refused",
-    "Rejected", "Standby", "SlowStart", "Dependencies", "Registry", "TokenBucket", "Axis",
-    "Mser5", "Fixed", "Restart", "LeaderCrash", "ConsumerCrash", "Disaster", "Snapshots",
+    "Scenario",
+    "Sweep",
+    "Client",
+    "Balancer",
+    "Pool",
+    "Poisson",
+    "Constant",
+    "Uniform",
+    "PoissonSteps",
+    "Exponential",
+    "Normal",
+    "LogNormal",
+    "Erlang",
+    "HyperExponential",
+    "Pareto",
+    "Weibull",
+    "Empirical",
+    "RoundRobin",
+    "Random",
+    "LeastConnections",
+    "LeastRequest",
+    "JoinShortestQueue",
+    "SmoothWeightedRoundRobin",
+    "WeightedRoundRobin",
+    "WeightedRandom",
+    "WeightedLeastConnections",
+    "PeakEwma",
+    "LeastResponseTime",
+    "FirstAvailable",
+    "RingHash",
+    "Maglev",
+    "JoinIdleQueue",
+    "DnsRoundRobin",
+    "Crash",
+    "PoolOutage",
+    "ZoneOutage",
+    "RollingRestart",
+    "Slow",
+    "Partition",
+    "BalancerOutage",
+    "Failures",
+    "GrayFailures",
+    "HealthCheck",
+    "OutlierDetection",
+    "Retry",
+    "Hedge",
+    "Breaker",
+    "Count",
+    "Time",
+    "Envoy",
+    "Throttle",
+    "Fifo",
+    "Lifo",
+    "AdaptiveLifo",
+    "ProcessorSharing",
+    "Autoscale",
+    "Utilisation",
+    "InFlight",
+    "QueueLength",
+    "PrimaryBackup",
+    "Quorum",
+    "Election",
+    "Broker",
+    "Cache",
+    "Synchronous",
+    "Asynchronous",
+    "Availability",
+    "LatencyP99",
+    "LatencyMean",
+    "Throughput",
+    "ErrorBudget",
+    "MaxRpo",
+    "MaxRto",
+    "Slo",
+    "Some",
+    "None",
+    "All",
+    "First",
+    "Sequence",
+    "Zipf",
+    "Full",
+    "Equal",
+    "Decorrelated",
+    "Error",
+    "TimedOut",
+    "Crashed",
+    "Refused",
+    "Rejected",
+    "Standby",
+    "SlowStart",
+    "Dependencies",
+    "Registry",
+    "TokenBucket",
+    "Axis",
+    "Mser5",
+    "Fixed",
+    "Restart",
+    "LeaderCrash",
+    "ConsumerCrash",
+    "Disaster",
+    "Snapshots",
 ];
 
 /// Names components draw from: a few ordinary ones (so that references resolve), and hostile
@@ -35,9 +121,31 @@ const NAMES: &[&str] = &["users", "web", "lb", "db", "api", "edge", "a", "b"];
 
 pub fn hostile_number(rng: &mut Rng) -> String {
     rng.pick(&[
-        "0", "1", "-1", "4294967295", "4294967296", "18446744073709551615", "2147483648",
-        "1e308", "-1e308", "1e-308", "1e12", "1e9", "1e7", "NaN", "inf", "-inf", "0.0",
-        "100000", "100001", "1000000", "3000000000", "65537", "5000011", "0.5", "1.0000001",
+        "0",
+        "1",
+        "-1",
+        "4294967295",
+        "4294967296",
+        "18446744073709551615",
+        "2147483648",
+        "1e308",
+        "-1e308",
+        "1e-308",
+        "1e12",
+        "1e9",
+        "1e7",
+        "NaN",
+        "inf",
+        "-inf",
+        "0.0",
+        "100000",
+        "100001",
+        "1000000",
+        "3000000000",
+        "65537",
+        "5000011",
+        "0.5",
+        "1.0000001",
         "99999999999999999999999",
     ])
     .to_string()
@@ -58,8 +166,16 @@ pub fn number(rng: &mut Rng) -> String {
 
 fn count(rng: &mut Rng, typical: usize) -> String {
     if rng.chance(rng.hostile) {
-        rng.pick(&["0", "1", "4294967295", "100001", "3000000000", "65536", "1000001"])
-            .to_string()
+        rng.pick(&[
+            "0",
+            "1",
+            "4294967295",
+            "100001",
+            "3000000000",
+            "65536",
+            "1000001",
+        ])
+        .to_string()
     } else {
         format!("{}", 1 + rng.below(typical))
     }
@@ -71,7 +187,11 @@ fn float(rng: &mut Rng, lo: f64, hi: f64) -> String {
     } else {
         let x = lo + (hi - lo) * rng.below(1001) as f64 / 1000.0;
         let s = format!("{x}");
-        if s.contains('.') || s.contains('e') { s } else { format!("{s}.0") }
+        if s.contains('.') || s.contains('e') {
+            s
+        } else {
+            format!("{s}.0")
+        }
     }
 }
 
@@ -83,9 +203,25 @@ fn fraction(rng: &mut Rng) -> String {
 pub fn duration(rng: &mut Rng) -> String {
     if rng.chance(rng.hostile) {
         rng.pick(&[
-            "0s", "0ns", "1ns", "-1s", "", "s", "1", "1e3s", "NaNs", "18446744073709551615ns",
-            "18446744074s", "9999999999h", "1000000000000d", "0.0000000001s", "1.5.5s", "1 s",
-            "1ms1s", "∞s", "1y",
+            "0s",
+            "0ns",
+            "1ns",
+            "-1s",
+            "",
+            "s",
+            "1",
+            "1e3s",
+            "NaNs",
+            "18446744073709551615ns",
+            "18446744074s",
+            "9999999999h",
+            "1000000000000d",
+            "0.0000000001s",
+            "1.5.5s",
+            "1 s",
+            "1ms1s",
+            "∞s",
+            "1y",
         ])
         .to_string()
     } else {
@@ -152,7 +288,11 @@ fn fields(required: Vec<(&str, String)>, optional: Vec<(&str, String)>, rng: &mu
         }
     }
     for (k, v) in optional {
-        let p = if rng.noise == 0.0 { OPTIONAL_CLEAN } else { OPTIONAL };
+        let p = if rng.noise == 0.0 {
+            OPTIONAL_CLEAN
+        } else {
+            OPTIONAL
+        };
         if rng.chance(p) {
             out.push(format!("{k}: {v}"));
         }
@@ -168,7 +308,11 @@ fn fields(required: Vec<(&str, String)>, optional: Vec<(&str, String)>, rng: &mu
 }
 
 fn list(rng: &mut Rng, max: usize, mut f: impl FnMut(&mut Rng) -> String) -> String {
-    let n = if rng.chance(rng.hostile / 4.0) { 64 } else { rng.below(max + 1) };
+    let n = if rng.chance(rng.hostile / 4.0) {
+        64
+    } else {
+        rng.below(max + 1)
+    };
     let items: Vec<String> = (0..n).map(|_| f(rng)).collect();
     format!("[{}]", items.join(", "))
 }
@@ -231,18 +375,31 @@ fn failures(rng: &mut Rng) -> String {
 fn retry(rng: &mut Rng) -> String {
     let backoff = format!(
         "Backoff({})",
-        fields(vec![],
+        fields(
+            vec![],
             vec![
                 ("base", qd(rng)),
                 ("max", qd(rng)),
-                ("jitter", rng.pick(&["None", "Full", "Equal", "Decorrelated"]).to_string()),
-            ], rng)
+                (
+                    "jitter",
+                    rng.pick(&["None", "Full", "Equal", "Decorrelated"])
+                        .to_string()
+                ),
+            ],
+            rng
+        )
     );
     let budget = if rng.chance(0.5) {
         format!(
             "Envoy({})",
-            fields(vec![],
-                vec![("percent", float(rng, 0.0, 100.0)), ("min_concurrency", count(rng, 5))], rng)
+            fields(
+                vec![],
+                vec![
+                    ("percent", float(rng, 0.0, 100.0)),
+                    ("min_concurrency", count(rng, 5))
+                ],
+                rng
+            )
         )
     } else {
         format!(
@@ -255,7 +412,10 @@ fn retry(rng: &mut Rng) -> String {
         "[{}{}]",
         rng.pick(&["Error", "TimedOut", "Crashed", "Refused", "Rejected"]),
         list(rng, 2, |r| {
-            format!(", {}", r.pick(&["Error", "TimedOut", "Crashed", "Refused", "Rejected"]))
+            format!(
+                ", {}",
+                r.pick(&["Error", "TimedOut", "Crashed", "Refused", "Rejected"])
+            )
         })
         .trim_start_matches('[')
         .trim_end_matches(']')
@@ -263,14 +423,17 @@ fn retry(rng: &mut Rng) -> String {
     );
     format!(
         "Retry({})",
-        fields(vec![],
+        fields(
+            vec![],
             vec![
                 ("max_attempts", count(rng, 4)),
                 ("per_try_timeout", qd(rng)),
                 ("retry_on", on),
                 ("backoff", backoff),
                 ("budget", budget),
-            ], rng)
+            ],
+            rng
+        )
     )
 }
 
@@ -282,21 +445,28 @@ fn breaker(rng: &mut Rng) -> String {
     };
     format!(
         "Breaker({})",
-        fields(vec![],
+        fields(
+            vec![],
             vec![
                 ("window", window),
                 ("minimum_calls", count(rng, 20)),
                 ("failure_rate_threshold", fraction(rng)),
                 ("open_duration", qd(rng)),
                 ("half_open_calls", count(rng, 3)),
-            ], rng)
+            ],
+            rng
+        )
     )
 }
 
 fn hedge(rng: &mut Rng) -> String {
     format!(
         "Hedge({})",
-        fields(vec![("delay", qd(rng))], vec![("max_copies", format!("{}", 1 + rng.below(3)))], rng)
+        fields(
+            vec![("delay", qd(rng))],
+            vec![("max_copies", format!("{}", 1 + rng.below(3)))],
+            rng
+        )
     )
 }
 
@@ -374,69 +544,107 @@ fn policy(rng: &mut Rng, backends: usize) -> String {
         2 => "LeastConnections".into(),
         3 => format!(
             "LeastRequest({})",
-            fields(vec![("choices", choices)],
+            fields(
+                vec![("choices", choices)],
                 vec![
                     ("replacement", rng.pick(&["true", "false"]).to_string()),
                     ("weights", weights(rng, backends)),
                     ("active_request_bias", float(rng, 0.0, 2.0)),
-                ], rng)
+                ],
+                rng
+            )
         ),
         4 => "JoinShortestQueue".into(),
-        5 => format!("SmoothWeightedRoundRobin(weights: {})", weights(rng, backends)),
+        5 => format!(
+            "SmoothWeightedRoundRobin(weights: {})",
+            weights(rng, backends)
+        ),
         6 => format!("WeightedRoundRobin(weights: {})", weights(rng, backends)),
         7 => format!("WeightedRandom(weights: {})", weights(rng, backends)),
-        8 => format!("WeightedLeastConnections(weights: {})", weights(rng, backends)),
+        8 => format!(
+            "WeightedLeastConnections(weights: {})",
+            weights(rng, backends)
+        ),
         9 | 10 => format!(
             "{}({})",
             rng.pick(&["PeakEwma", "LeastResponseTime"]),
-            fields(vec![], vec![("decay", qd(rng)), ("default_rtt", qd(rng))], rng)
+            fields(
+                vec![],
+                vec![("decay", qd(rng)), ("default_rtt", qd(rng))],
+                rng
+            )
         ),
         11 => format!("FirstAvailable(maxconn: {})", count(rng, 5)),
         12 => format!(
             "RingHash({})",
-            fields(vec![("keys", keys(rng))],
-                vec![("minimum_ring_size", count(rng, 2000))], rng)
+            fields(
+                vec![("keys", keys(rng))],
+                vec![("minimum_ring_size", count(rng, 2000))],
+                rng
+            )
         ),
         13 => format!(
             "Maglev({})",
-            fields(vec![("keys", keys(rng))],
-                vec![("table_size", rng.pick(&["65537", "251", "4", "5000011"]).to_string())], rng)
+            fields(
+                vec![("keys", keys(rng))],
+                vec![(
+                    "table_size",
+                    rng.pick(&["65537", "251", "4", "5000011"]).to_string()
+                )],
+                rng
+            )
         ),
         14 => "JoinIdleQueue".into(),
-        _ => format!("DnsRoundRobin({})", fields(vec![], vec![("ttl", qd(rng))], rng)),
+        _ => format!(
+            "DnsRoundRobin({})",
+            fields(vec![], vec![("ttl", qd(rng))], rng)
+        ),
     }
 }
 
 fn balancer(rng: &mut Rng, name_: &str, target: &str, backends: usize) -> String {
     let hc = format!(
         "HealthCheck({})",
-        fields(vec![],
+        fields(
+            vec![],
             vec![
                 ("interval", qd(rng)),
                 ("timeout", qd(rng)),
                 ("unhealthy_threshold", count(rng, 3)),
                 ("healthy_threshold", count(rng, 3)),
                 ("jitter", qd(rng)),
-            ], rng)
+            ],
+            rng
+        )
     );
     let od = format!(
         "OutlierDetection({})",
-        fields(vec![],
+        fields(
+            vec![],
             vec![
                 ("consecutive_errors", count(rng, 5)),
                 ("base_ejection_time", qd(rng)),
                 ("max_ejection_time", qd(rng)),
                 ("max_ejection_percent", fraction(rng)),
-            ], rng)
+            ],
+            rng
+        )
     );
     let ss = format!(
         "SlowStart({})",
-        fields(vec![("window", qd(rng))],
-            vec![("aggression", float(rng, 0.1, 3.0)), ("min_weight_percent", fraction(rng))], rng)
+        fields(
+            vec![("window", qd(rng))],
+            vec![
+                ("aggression", float(rng, 0.1, 3.0)),
+                ("min_weight_percent", fraction(rng))
+            ],
+            rng
+        )
     );
     format!(
         "Balancer({})",
-        fields(vec![
+        fields(
+            vec![
                 ("name", q(name_)),
                 ("policy", policy(rng, backends)),
                 ("target", q(target)),
@@ -451,7 +659,9 @@ fn balancer(rng: &mut Rng, name_: &str, target: &str, backends: usize) -> String
                 ("zone_aware", rng.pick(&["true", "false"]).to_string()),
                 ("slow_start", ss),
                 ("per_client", rng.pick(&["true", "false"]).to_string()),
-            ], rng)
+            ],
+            rng
+        )
     )
 }
 
@@ -464,10 +674,15 @@ fn pool(rng: &mut Rng, name_: &str, others: &[String], replicas: &str) -> String
     };
     let deps = format!(
         "Dependencies({})",
-        fields(vec![(
+        fields(
+            vec![(
                 "calls",
                 list(rng, 2, |r| {
-                    let t = if others.is_empty() { name(r) } else { r.pick(others).clone() };
+                    let t = if others.is_empty() {
+                        name(r)
+                    } else {
+                        r.pick(others).clone()
+                    };
                     format!(
                         "Dependency({})",
                         fields(
@@ -493,7 +708,9 @@ fn pool(rng: &mut Rng, name_: &str, others: &[String], replicas: &str) -> String
                     2 => format!("Quorum({})", count(rng, 2)),
                     _ => "Sequence".to_string(),
                 }
-            )], rng)
+            )],
+            rng
+        )
     );
     let metric = match rng.below(3) {
         0 => format!("Utilisation(target: {})", fraction(rng)),
@@ -502,7 +719,8 @@ fn pool(rng: &mut Rng, name_: &str, others: &[String], replicas: &str) -> String
     };
     let autoscale = format!(
         "Autoscale({})",
-        fields(vec![
+        fields(
+            vec![
                 ("metric", metric),
                 ("min", count(rng, 2)),
                 ("max", count(rng, 6)),
@@ -517,21 +735,32 @@ fn pool(rng: &mut Rng, name_: &str, others: &[String], replicas: &str) -> String
                 ("warm_up", qd(rng)),
                 ("drain", qd(rng)),
                 ("tolerance", fraction(rng)),
-            ], rng)
+            ],
+            rng
+        )
     );
     let gray = format!(
         "GrayFailures({})",
-        fields(vec![("time_between", dist(rng)), ("duration", dist(rng))],
-            vec![("factor", float(rng, 0.5, 10.0)), ("error_rate", fraction(rng))], rng)
+        fields(
+            vec![("time_between", dist(rng)), ("duration", dist(rng))],
+            vec![
+                ("factor", float(rng, 0.5, 10.0)),
+                ("error_rate", fraction(rng))
+            ],
+            rng
+        )
     );
     let discovery = format!(
         "Registry({})",
-        fields(vec![],
+        fields(
+            vec![],
             vec![
                 ("registration_delay", qd(rng)),
                 ("ttl", qd(rng)),
                 ("heartbeat", qd(rng)),
-            ], rng)
+            ],
+            rng
+        )
     );
     let mut optional = vec![
         ("workers", count(rng, 4)),
@@ -571,7 +800,11 @@ fn window(rng: &mut Rng) -> String {
 }
 
 fn fault(rng: &mut Rng, pools: &[String], balancers: &[String]) -> String {
-    let pool = if pools.is_empty() { name(rng) } else { rng.pick(pools).clone() };
+    let pool = if pools.is_empty() {
+        name(rng)
+    } else {
+        rng.pick(pools).clone()
+    };
     match rng.below(7) {
         0 => format!(
             "Crash(pool: {}, replica: {}, {})",
@@ -605,7 +838,11 @@ fn fault(rng: &mut Rng, pools: &[String], balancers: &[String]) -> String {
             window(rng)
         ),
         _ => {
-            let b = if balancers.is_empty() { name(rng) } else { rng.pick(balancers).clone() };
+            let b = if balancers.is_empty() {
+                name(rng)
+            } else {
+                rng.pick(balancers).clone()
+            };
             format!("BalancerOutage(balancer: {}, {})", q(&b), window(rng))
         }
     }
@@ -632,7 +869,8 @@ fn store(rng: &mut Rng) -> String {
             let faults = list(rng, 2, store_fault);
             format!(
                 "PrimaryBackup({})",
-                fields(vec![
+                fields(
+                    vec![
                         ("name", n),
                         ("backups", count(rng, 3)),
                         ("writes", arrivals(rng)),
@@ -650,12 +888,15 @@ fn store(rng: &mut Rng) -> String {
                             "snapshots",
                             format!("Snapshots(interval: {}, restore: {})", qd(rng), dist(rng)),
                         ),
-                    ], rng)
+                    ],
+                    rng
+                )
             )
         }
         1 => format!(
             "Quorum({})",
-            fields(vec![
+            fields(
+                vec![
                     ("name", n),
                     ("replicas", count(rng, 5)),
                     ("read_quorum", count(rng, 3)),
@@ -663,13 +904,16 @@ fn store(rng: &mut Rng) -> String {
                     ("writes", arrivals(rng)),
                     ("response", dist(rng)),
                 ],
-                vec![("reads", arrivals(rng)), ("failures", failures(rng))], rng)
+                vec![("reads", arrivals(rng)), ("failures", failures(rng))],
+                rng
+            )
         ),
         2 => {
             let faults = list(rng, 2, store_fault);
             format!(
                 "Election({})",
-                fields(vec![
+                fields(
+                    vec![
                         ("name", n),
                         ("nodes", count(rng, 5)),
                         ("round_trip", dist(rng)),
@@ -679,16 +923,16 @@ fn store(rng: &mut Rng) -> String {
                         ("election_timeout", qd(rng)),
                         ("failures", failures(rng)),
                         ("faults", faults),
-                    ], rng)
+                    ],
+                    rng
+                )
             )
         }
         3 => {
             let consumers = format!(
                 "ConsumerGroup({})",
-                fields(vec![
-                        ("consumers", count(rng, 4)),
-                        ("processing", dist(rng)),
-                    ],
+                fields(
+                    vec![("consumers", count(rng, 4)), ("processing", dist(rng)),],
                     vec![
                         ("failure_rate", fraction(rng)),
                         ("heartbeat_interval", qd(rng)),
@@ -698,12 +942,17 @@ fn store(rng: &mut Rng) -> String {
                         ("max_receives", count(rng, 5)),
                         ("commit_interval", qd(rng)),
                         ("failures", failures(rng)),
-                    ], rng)
+                    ],
+                    rng
+                )
             );
             let producer = format!(
                 "Producer({})",
-                fields(vec![("messages", arrivals(rng))],
-                    vec![("acks", rng.pick(&["Zero", "One", "All"]).to_string())], rng)
+                fields(
+                    vec![("messages", arrivals(rng))],
+                    vec![("acks", rng.pick(&["Zero", "One", "All"]).to_string())],
+                    rng
+                )
             );
             let faults = list(rng, 2, |r| {
                 if r.chance(0.5) {
@@ -714,7 +963,8 @@ fn store(rng: &mut Rng) -> String {
             });
             format!(
                 "Broker({})",
-                fields(vec![
+                fields(
+                    vec![
                         ("name", n),
                         ("partitions", count(rng, 6)),
                         ("replication_factor", count(rng, 3)),
@@ -730,21 +980,27 @@ fn store(rng: &mut Rng) -> String {
                         ("window", qd(rng)),
                         ("failures", failures(rng)),
                         ("faults", faults),
-                    ], rng)
+                    ],
+                    rng
+                )
             )
         }
         _ => {
             let backend = format!(
                 "Backend({})",
-                fields(vec![("workers", count(rng, 8)), ("service", dist(rng))],
-                    vec![("queue_limit", count(rng, 100)), ("timeout", qd(rng))], rng)
+                fields(
+                    vec![("workers", count(rng, 8)), ("service", dist(rng))],
+                    vec![("queue_limit", count(rng, 100)), ("timeout", qd(rng))],
+                    rng
+                )
             );
             let faults = list(rng, 2, |r| {
                 format!("Restart(at: {}, duration: {})", qd(r), qd(r))
             });
             format!(
                 "Cache({})",
-                fields(vec![
+                fields(
+                    vec![
                         ("name", n),
                         ("requests", arrivals(rng)),
                         ("keys", keys(rng)),
@@ -757,7 +1013,9 @@ fn store(rng: &mut Rng) -> String {
                         ("coalesce_misses", rng.pick(&["true", "false"]).to_string()),
                         ("failures", failures(rng)),
                         ("faults", faults),
-                    ], rng)
+                    ],
+                    rng
+                )
             )
         }
     }
@@ -804,11 +1062,23 @@ pub fn scenario(rng: &mut Rng) -> String {
     let n_pools = rng.below(4) + usize::from(clean);
     let n_balancers = rng.below(4);
     let pools: Vec<String> = (0..n_pools)
-        .map(|i| if clean || rng.chance(0.9) { format!("p{i}") } else { name(rng) })
+        .map(|i| {
+            if clean || rng.chance(0.9) {
+                format!("p{i}")
+            } else {
+                name(rng)
+            }
+        })
         .collect();
     let replicas: Vec<String> = (0..n_pools).map(|_| count(rng, 4)).collect();
     let balancers: Vec<String> = (0..n_balancers)
-        .map(|i| if clean || rng.chance(0.9) { format!("b{i}") } else { name(rng) })
+        .map(|i| {
+            if clean || rng.chance(0.9) {
+                format!("b{i}")
+            } else {
+                name(rng)
+            }
+        })
         .collect();
     // Balancers target pools or later balancers (a loop now and then, when noisy).
     let mut targeted = vec![false; n_balancers + n_pools];
@@ -857,7 +1127,7 @@ pub fn scenario(rng: &mut Rng) -> String {
     let pool_text: Vec<String> = pools
         .iter()
         .enumerate()
-        .map(|(i, p)| pool(rng, p, &targets[..n_balancers + i].to_vec(), &replicas[i]))
+        .map(|(i, p)| pool(rng, p, &targets[..n_balancers + i], &replicas[i]))
         .collect();
     let faults = list(rng, 3, |r| fault(r, &pools, &balancers));
     let stores = if rng.chance(0.2) {
@@ -872,12 +1142,16 @@ pub fn scenario(rng: &mut Rng) -> String {
     };
     let slo = format!(
         "Slo({})",
-        fields(vec![],
-            vec![("availability", fraction(rng)), ("window", qd(rng))], rng)
+        fields(
+            vec![],
+            vec![("availability", fraction(rng)), ("window", qd(rng))],
+            rng
+        )
     );
     format!(
         "Scenario(\n    {},\n)\n",
-        fields(vec![
+        fields(
+            vec![
                 ("name", q(&name(rng))),
                 ("horizon", q(&horizon)),
                 ("clients", format!("[{}]", clients.join(",\n        "))),
@@ -892,7 +1166,9 @@ pub fn scenario(rng: &mut Rng) -> String {
                 ("slo", slo),
                 ("faults", faults),
                 ("stores", stores),
-            ], rng)
+            ],
+            rng
+        )
         .replace(", ", ",\n    ")
     )
 }

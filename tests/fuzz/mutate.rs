@@ -4,8 +4,11 @@
 use crate::Rng;
 use crate::generate;
 
+/// Byte spans of tokens of one kind.
+type Spans = Vec<(usize, usize)>;
+
 /// Spans of number literals, quoted strings and capitalised identifiers in `text`.
-fn tokens(text: &str) -> (Vec<(usize, usize)>, Vec<(usize, usize)>, Vec<(usize, usize)>) {
+fn tokens(text: &str) -> (Spans, Spans, Spans) {
     let b = text.as_bytes();
     let (mut nums, mut strs, mut idents) = (Vec::new(), Vec::new(), Vec::new());
     let mut i = 0;
@@ -68,7 +71,10 @@ fn once(rng: &mut Rng, t: &str) -> String {
             };
             splice(*rng.pick(&strs), &format!("\"{}\"", generate::escape(&s)))
         }
-        5 if !idents.is_empty() => splice(*rng.pick(&idents), generate::VARIANTS[rng.below(generate::VARIANTS.len())]),
+        5 if !idents.is_empty() => splice(
+            *rng.pick(&idents),
+            generate::VARIANTS[rng.below(generate::VARIANTS.len())],
+        ),
         6 => {
             // Delete, duplicate or move a line.
             let mut lines: Vec<&str> = t.lines().collect();
@@ -123,7 +129,7 @@ pub fn bytes(rng: &mut Rng, base: &str) -> String {
             2 => {
                 b.remove(i);
             }
-            _ => b.insert(i, (rng.next() & 0xff) as u8),
+            _ => b.insert(i, (rng.next_u64() & 0xff) as u8),
         }
     }
     String::from_utf8_lossy(&b).into_owned()

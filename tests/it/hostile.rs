@@ -28,7 +28,10 @@ fn refused(dir: &Path, args: &[&str], needle: &str) {
     let out = timed(dir, args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}\n{err}");
-    assert!(err.contains(needle), "{args:?}: expected `{needle}` in\n{err}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected `{needle}` in\n{err}"
+    );
     assert!(!err.contains("panicked"), "{args:?}\n{err}");
 }
 
@@ -70,7 +73,11 @@ fn sizes_past_their_budget_are_refused_at_validation() {
     refused(d, &["check", &outage], "more than the limit of 100000");
     let workers = scenario(d, "workers.ron", &[("workers: 1,", "workers: 1000000000,")]);
     for cmd in ["check", "run"] {
-        refused(d, &[cmd, &workers], "workers per replica, more than the limit");
+        refused(
+            d,
+            &[cmd, &workers],
+            "workers per replica, more than the limit",
+        );
     }
     let many = scenario(d, "many.ron", &[("replicas: 2,", "replicas: 6000000,")]);
     refused(d, &["run", &many], "6000000 replicas, more than the limit");
@@ -139,16 +146,32 @@ fn zero_times_and_absurd_rates_are_refused() {
     for (file, needle) in [
         ("zero-failure-times", "must have a mean above zero"),
         ("zero-repair-time", "must have a mean above zero"),
-        ("budget-poisson-rate", "more than the limit of 1e7 events per simulated second"),
-        ("budget-constant-rate", "more than the limit of 1e7 events per simulated second"),
-        ("budget-erlang-k", "Erlang k (4294967295) is more than the limit"),
-        ("budget-events-per-second", "events into each simulated second"),
+        (
+            "budget-poisson-rate",
+            "more than the limit of 1e7 events per simulated second",
+        ),
+        (
+            "budget-constant-rate",
+            "more than the limit of 1e7 events per simulated second",
+        ),
+        (
+            "budget-erlang-k",
+            "Erlang k (4294967295) is more than the limit",
+        ),
+        (
+            "budget-events-per-second",
+            "events into each simulated second",
+        ),
     ] {
         let rel = format!("tests/data/bad/{file}.ron");
         refused(root, &["run", &rel], needle);
         // Even with the large limits: 10¹² per second would stop the nanosecond clock.
         if file == "budget-constant-rate" {
-            refused(root, &["run", &rel, "--allow-large"], "1e9 events per simulated second");
+            refused(
+                root,
+                &["run", &rel, "--allow-large"],
+                "1e9 events per simulated second",
+            );
         }
     }
 }
@@ -178,14 +201,31 @@ fn merge_refuses_short_arrays_and_altered_numbers_naming_the_file() {
     let part = d.join("part.json");
     let p = part.to_str().expect("utf-8");
     let out = Command::new(env!("CARGO_BIN_EXE_hasim"))
-        .args(["sweep", "tests/data/sweeps/small.ron", "--shard", "1/1", "--out", p])
+        .args([
+            "sweep",
+            "tests/data/sweeps/small.ron",
+            "--shard",
+            "1/1",
+            "--out",
+            p,
+        ])
         .current_dir(root)
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&part).expect("part");
     let ok = timed(root, &["merge", p]);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 
     let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
     // Altered numbers: the checksum no longer matches.
@@ -193,20 +233,32 @@ fn merge_refuses_short_arrays_and_altered_numbers_naming_the_file() {
     altered["variants"][0]["n"] = serde_json::json!(1);
     let bad = d.join("altered.json");
     std::fs::write(&bad, serde_json::to_string_pretty(&altered).expect("json")).expect("write");
-    refused(root, &["merge", bad.to_str().expect("utf-8")], "altered.json: checksum mismatch");
+    refused(
+        root,
+        &["merge", bad.to_str().expect("utf-8")],
+        "altered.json: checksum mismatch",
+    );
     // Short arrays, with a checksum recomputed to match: the lengths are checked too.
     v["variants"][0]["sum"] = serde_json::json!(["1"]);
     v["checksum"] = serde_json::json!(hasim::sweep::checksum(&v));
     let short = d.join("short.json");
     std::fs::write(&short, serde_json::to_string_pretty(&v).expect("json")).expect("write");
-    refused(root, &["merge", short.to_str().expect("utf-8")], "short.json: variant 0: 1 sums");
+    refused(
+        root,
+        &["merge", short.to_str().expect("utf-8")],
+        "short.json: variant 0: 1 sums",
+    );
     // A shard count far past the files given is a missing shard, not a long loop.
     let mut huge: serde_json::Value = serde_json::from_str(&text).expect("json");
     huge["shard"]["n"] = serde_json::json!(u64::MAX);
     huge["checksum"] = serde_json::json!(hasim::sweep::checksum(&huge));
     let h = d.join("huge.json");
     std::fs::write(&h, serde_json::to_string_pretty(&huge).expect("json")).expect("write");
-    refused(root, &["merge", h.to_str().expect("utf-8")], "missing shards 2/");
+    refused(
+        root,
+        &["merge", h.to_str().expect("utf-8")],
+        "missing shards 2/",
+    );
 }
 
 #[test]
@@ -238,24 +290,48 @@ fn outputs_never_replace_fifos_symlinks_or_devices_and_are_checked_before_the_ru
         &["run", "scenarios/mm1.ron", "--trace", &s("link.json")],
         "it is a symbolic link",
     );
-    refused(root, &["run", "scenarios/mm1.ron", "--out", "/dev/null"], "it is a device");
-    assert_eq!(std::fs::read_to_string(d.join("target.json")).expect("read"), "keep");
+    refused(
+        root,
+        &["run", "scenarios/mm1.ron", "--out", "/dev/null"],
+        "it is a device",
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("target.json")).expect("read"),
+        "keep"
+    );
     let meta = std::fs::symlink_metadata(d.join("link.json")).expect("link");
     assert!(meta.file_type().is_symlink());
     // mm1 simulates 10⁷ s: an unwritable output is found before, not after.
     refused(
         root,
-        &["run", "scenarios/mm1.ron", "--out", &s("no/such/dir/r.json")],
+        &[
+            "run",
+            "scenarios/mm1.ron",
+            "--out",
+            &s("no/such/dir/r.json"),
+        ],
         "does not exist",
     );
     refused(
         root,
-        &["run", "scenarios/mm1.ron", "--html", &s("no/such/dir/r.html")],
+        &[
+            "run",
+            "scenarios/mm1.ron",
+            "--html",
+            &s("no/such/dir/r.html"),
+        ],
         "does not exist",
     );
     refused(
         root,
-        &["sweep", "tests/data/sweeps/small.ron", "--shard", "1/2", "--out", &s("out.fifo")],
+        &[
+            "sweep",
+            "tests/data/sweeps/small.ron",
+            "--shard",
+            "1/2",
+            "--out",
+            &s("out.fifo"),
+        ],
         "it is a FIFO",
     );
 }
@@ -295,7 +371,11 @@ fn a_killed_trace_run_leaves_no_temporary_file() {
         .expect("kill");
     assert!(killed.success());
     let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(128 + 15), "exits as a SIGTERM'd process");
+    assert_eq!(
+        status.code(),
+        Some(128 + 15),
+        "exits as a SIGTERM'd process"
+    );
     let left: Vec<_> = std::fs::read_dir(d)
         .expect("dir")
         .map(|e| e.expect("entry").file_name())
@@ -316,7 +396,10 @@ fn suspicious_but_legal_settings_get_a_note_and_control_characters_are_escaped()
                 "target: \"lb\")",
                 "target: \"lb\", timeout: \"1s\", retry: Retry(per_try_timeout: \"2s\"))",
             ),
-            ("horizon: \"10s\",", "horizon: \"10s\",\n    slo: Slo(window: \"1m\"),"),
+            (
+                "horizon: \"10s\",",
+                "horizon: \"10s\",\n    slo: Slo(window: \"1m\"),",
+            ),
         ],
     );
     for cmd in ["check", "run"] {
@@ -332,8 +415,14 @@ fn suspicious_but_legal_settings_get_a_note_and_control_characters_are_escaped()
             text.contains("window (1m) is longer than the horizon (10s)"),
             "{cmd}: {text}"
         );
-        assert!(text.contains("contains control characters"), "{cmd}: {text}");
-        assert!(text.contains("us\\u{1b}[31mers"), "{cmd}: shown escaped: {text}");
+        assert!(
+            text.contains("contains control characters"),
+            "{cmd}: {text}"
+        );
+        assert!(
+            text.contains("us\\u{1b}[31mers"),
+            "{cmd}: shown escaped: {text}"
+        );
         assert!(
             !all.iter().any(|&b| b == 0x1b || b == 0x07),
             "{cmd}: a raw control character reached the terminal"
@@ -400,7 +489,7 @@ fn the_readme_lists_the_limits_in_force() {
     let digits = sim_core::STALL_EVENTS.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(' ');
         }
         grouped.push(c);
@@ -409,4 +498,26 @@ fn the_readme_lists_the_limits_in_force() {
         section.contains(&format!("{grouped} events")),
         "README: the stall guard is {grouped} events"
     );
+}
+
+/// Valid scenarios the fuzzer found crashing `check` or `run` (tests/data/crashers, each saying
+/// what broke): they check, and run to the end.
+#[test]
+fn the_fuzzers_crashers_check_and_run() {
+    let dir = super::repo("tests/data/crashers");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/data/crashers")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3);
+    for path in files {
+        let rel = path.strip_prefix(super::root()).expect("inside repo");
+        let rel = rel.to_str().expect("utf-8");
+        for cmd in ["check", "run"] {
+            let out = timed(super::root(), &[cmd, rel]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{cmd} {rel}\n{err}");
+        }
+    }
 }
