@@ -48,6 +48,13 @@ pub fn hunt(
                         problems: vec![format!("invariant violated: {msg}")],
                         reproduce,
                     }),
+                    // A stalled run is the input's fault, whatever the seed: an error below.
+                    Ok(r) if r.stalled.is_some() => Some(Finding {
+                        seed,
+                        severity: f64::INFINITY,
+                        problems: vec![r.stalled.unwrap_or_default()],
+                        reproduce,
+                    }),
                     Ok(r) if r.all_met() => None,
                     Ok(r) => {
                         let failed: Vec<_> = r.expectations.iter().filter(|v| !v.met).collect();

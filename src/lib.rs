@@ -7,6 +7,7 @@
 pub mod diff;
 pub mod gate;
 pub mod hunt;
+pub mod output;
 pub mod run;
 pub mod snapshot;
 pub mod sweep;
@@ -75,12 +76,16 @@ pub fn scenario_hash(text: &str) -> String {
 
 /// Writes `contents` to `path` atomically: a temporary file in the same directory, then a
 /// rename, so that no reader ever sees half a file.
+/// Refuses to replace anything but a regular file ([`output::refuse_special`]); the temporary
+/// file is removed on error and on SIGINT/SIGTERM ([`output`]).
 pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    output::refuse_special(path)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let _registered = output::Registered::new(tmp.path());
     // A temporary file is private (0600); a report is for others to read, like any file the
     // user's shell would create.
     #[cfg(unix)]

@@ -3,18 +3,38 @@
 //! 2 bad input or usage.
 
 /// Printing that tolerates a closed pipe (`hasim run … | head`): a reader that went away is
-/// not an error worth a panic.
+/// not an error worth a panic. Control characters from the input (a name with an escape
+/// sequence) are printed escaped: a terminal would act on them.
 macro_rules! out {
-    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stdout().lock(), $($t)*); }};
+    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stdout().lock(), "{}", terminal_safe(format!($($t)*))); }};
 }
 macro_rules! outln {
-    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stdout().lock(), $($t)*); }};
+    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stdout().lock(), "{}", terminal_safe(format!($($t)*))); }};
 }
 macro_rules! err {
-    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stderr().lock(), $($t)*); }};
+    ($($t:tt)*) => {{ use std::io::Write; let _ = write!(std::io::stderr().lock(), "{}", terminal_safe(format!($($t)*))); }};
 }
 macro_rules! errln {
-    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stderr().lock(), $($t)*); }};
+    ($($t:tt)*) => {{ use std::io::Write; let _ = writeln!(std::io::stderr().lock(), "{}", terminal_safe(format!($($t)*))); }};
+}
+
+/// `text` with every control character but newline and tab escaped (`\u{1b}`).
+fn terminal_safe(text: String) -> String {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return text;
+    }
+    text.split_inclusive(['\n', '\t'])
+        .map(|part| {
+            let (body, end) = match part.strip_suffix(['\n', '\t']) {
+                Some(b) => (b, &part[b.len()..]),
+                None => (part, ""),
+            };
+            format!("{}{end}", scenarios::escape_controls(body))
+        })
+        .collect()
 }
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -31,6 +51,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Raise every size limit (replicas, workers, keys, variants × replications, events per
+    /// simulated second, file size) to its large value: see README, "Limits".
+    #[arg(long, global = true, env = "HASIM_ALLOW_LARGE")]
+    allow_large: bool,
 }
 
 #[derive(Subcommand)]
@@ -415,6 +439,10 @@ const EXIT_INVARIANT: u8 = 101;
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
+    scenarios::limits::allow_large(cli.allow_large);
+    // Without it a signal would leave temporary output files behind; the run itself is
+    // unaffected, so a failure to install it is not worth refusing to run.
+    let _ = hasim::output::remove_temporaries_on_signals();
     // Reports quote the file's path: the same file gives the same report however it was named.
     match &mut cli.command {
         Command::Run { file, .. }
@@ -632,6 +660,17 @@ fn run(
     outputs: &RunOutputs,
     debug: &RunDebug,
 ) -> ExitCode {
+    if let Err(code) = check_outputs(
+        &[
+            out.as_deref(),
+            outputs.timeseries.as_deref(),
+            outputs.visuals.html.as_deref(),
+            debug.trace.as_deref(),
+        ],
+        &[outputs.visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let mut extra_expect = Vec::new();
     for cond in &debug.fail_if {
         match parse_fail_if(cond) {
@@ -692,6 +731,13 @@ fn run(
                 scenarios::MAX_WINDOWS
             ));
         }
+        if let Err(msg) = scenarios::limits::check_samples(
+            loaded.spec.horizon,
+            d,
+            scenarios::total_replicas(&loaded.spec),
+        ) {
+            return fail(format!("--window {w}: {msg}"));
+        }
         loaded.spec.window = d;
     }
     let mut notes: Vec<String> = variant_note.into_iter().collect();
@@ -751,7 +797,11 @@ fn run(
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
             match tempfile::NamedTempFile::new_in(dir) {
-                Ok(f) => Some((path.clone(), f)),
+                Ok(f) => {
+                    // A long trace is large: removed if the run is interrupted.
+                    let registered = hasim::output::Registered::new(f.path());
+                    Some((path.clone(), f, registered))
+                }
                 Err(e) => return fail(format!("cannot write {}: {e}", path.display())),
             }
         }
@@ -778,7 +828,7 @@ fn run(
                     .ok_or_else(|| "the fingerprints differ".to_string())
             });
             (report, verdict, None)
-        } else if let Some((_, file)) = &trace_out {
+        } else if let Some((_, file, _)) = &trace_out {
             let writer = std::io::BufWriter::new(file.as_file());
             let trace = hasim::trace::Trace::new(&loaded.spec, writer, filter.clone(), format_arg);
             let (report, trace) = run().observe(trace).execute();
@@ -796,6 +846,12 @@ fn run(
             return ExitCode::from(EXIT_INVARIANT);
         }
     };
+    if let Some(why) = &report.stalled {
+        // The temporary trace file is removed as `trace_out` drops.
+        return fail(format!(
+            "{why}\n  the scenario loops at one instant: look for zero times there\n  {context}"
+        ));
+    }
     if let Err(msg) = determinism {
         errln!("error: determinism check failed: {msg}\n  {context}");
         return ExitCode::from(EXIT_INVARIANT);
@@ -806,8 +862,9 @@ fn run(
             report.fingerprint
         );
     }
-    if let (Some(result), Some((path, file))) = (traced, trace_out) {
+    if let (Some(result), Some((path, file, _registered))) = (traced, trace_out) {
         let persisted = result.and_then(|c| {
+            hasim::output::refuse_special(&path).map_err(|e| e.to_string())?;
             file.persist(&path)
                 .map(|_| c)
                 .map_err(|e| e.error.to_string())
@@ -871,6 +928,12 @@ fn run(
 }
 
 fn hunt(file: &std::path::Path, seeds: u64, first: u64, jobs: usize) -> ExitCode {
+    if seeds > scenarios::limits::limits().runs {
+        return fail(format!(
+            "--seeds {seeds}: more runs than the limit of {} (each seed is a whole simulation); run with --allow-large to raise it",
+            scenarios::limits::limits().runs
+        ));
+    }
     let loaded = match scenarios::load(file) {
         Ok(l) => l,
         Err(e) => return bad_input(&e),
@@ -936,8 +999,7 @@ fn diff_reports(old: &std::path::Path, new: &std::path::Path, o: DiffOptions) ->
         return fail(e);
     }
     let read = |p: &std::path::Path| -> Result<serde_json::Value, String> {
-        let text =
-            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let text = read_input(p, "report")?;
         serde_json::from_str(&text).map_err(|e| {
             format!(
                 "{}:{}:{}: not a JSON report: {e}",
@@ -1076,12 +1138,14 @@ fn snapshot_test(
     }
 }
 
-/// True when the file's first value is a `Sweep(…)`.
+/// True when the file's first value is a `Sweep(…)`. Reads through the loader's guard, so a
+/// device or an oversized file is left for the loader to refuse.
 fn is_sweep_file(file: &std::path::Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Ok(bytes) = scenarios::read_bounded(file, "scenario") else {
         return false;
     };
-    text.lines()
+    String::from_utf8_lossy(&bytes)
+        .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#!"))
         .is_some_and(|l| l.starts_with("Sweep"))
@@ -1094,6 +1158,30 @@ fn plural(n: usize, word: &str) -> String {
     } else {
         format!("{n} {word}s")
     }
+}
+
+/// Checks every output path before any simulation: files (`--out`, `--html`, …) and folders
+/// (`--charts`, a sweep's `--out`). A run must not compute for an hour and then find that it
+/// cannot write its result.
+fn check_outputs(
+    files: &[Option<&std::path::Path>],
+    dirs: &[Option<&std::path::Path>],
+) -> Result<(), ExitCode> {
+    for f in files.iter().flatten() {
+        hasim::output::check_file(f).map_err(fail)?;
+    }
+    for d in dirs.iter().flatten() {
+        hasim::output::check_dir(d).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// A regular file's text, within the input size limit (a device or FIFO is refused).
+fn read_input(p: &std::path::Path, what: &str) -> Result<String, String> {
+    let bytes =
+        scenarios::read_bounded(p, what).map_err(|(m, h)| format!("{}: {m}; {h}", p.display()))?;
+    String::from_utf8(bytes)
+        .map_err(|_| format!("{}: the {what} file is not UTF-8 text", p.display()))
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -1126,6 +1214,16 @@ fn sweep(
     (format, gates): (SweepFormat, &[hasim::gate::Condition]),
 ) -> ExitCode {
     use hasim::sweep::{Shard, header, run_shard};
+    let (out_file, out_dir) = match shard {
+        Some(_) => (out.as_deref(), None),
+        None => (None, out.as_deref()),
+    };
+    if let Err(code) = check_outputs(
+        &[out_file, run.visuals.html.as_deref()],
+        &[out_dir, run.visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let (s, seed) = match load_prepared(file, run) {
         Ok(x) => x,
         Err(code) => return code,
@@ -1178,8 +1276,9 @@ fn sweep(
             header: head,
             shard,
             variants: units,
+            checksum: String::new(), // set by to_file
         };
-        return match hasim::write_atomically(out, hasim::sweep::to_json(&part).as_bytes()) {
+        return match hasim::write_atomically(out, part.to_file().as_bytes()) {
             Ok(()) => {
                 errln!(
                     "wrote {} (shard {}/{}, {} units)",
@@ -1216,10 +1315,23 @@ fn adaptive(
             "--target-ci {target}: give a positive fraction, e.g. 0.02"
         ));
     }
+    if let Err(code) = check_outputs(
+        &[run.visuals.html.as_deref()],
+        &[out.as_deref(), run.visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let (s, seed) = match load_prepared(file, run) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    if (s.variants.len() as u64).saturating_mul(u64::from(max)) > scenarios::limits::limits().runs {
+        return fail(format!(
+            "{} variants × --max-replications {max} could make more runs than the limit of {}: lower --max-replications, or run with --allow-large",
+            s.variants.len(),
+            scenarios::limits::limits().runs
+        ));
+    }
     let mut head = hasim::sweep::header(&s, seed, false);
     let progress = matches!(run.progress, Progress::Auto);
     let (aggs, r) = match hasim::sweep::run_adaptive(&s, &head, run.jobs, progress, target, max) {
@@ -1312,7 +1424,7 @@ fn emit_report(
     let labels: Vec<String> = report.variants.iter().map(|v| v.label.clone()).collect();
     let axes = hasim::visual::Axes::from_labels(&labels);
     // The sweep file as run, when it is still where the report says.
-    let source = std::fs::read_to_string(&report.meta.sweep).unwrap_or_default();
+    let source = read_input(std::path::Path::new(&report.meta.sweep), "sweep").unwrap_or_default();
     if let Err(e) = write_visuals(
         visuals,
         |f| hasim::visual::sweep_charts(report, &axes, f),
@@ -1402,25 +1514,21 @@ fn merge(
     format: SweepFormat,
     visuals: &Visuals,
 ) -> ExitCode {
+    if let Err(code) = check_outputs(
+        &[visuals.html.as_deref()],
+        &[out.as_deref(), visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let mut loaded = Vec::new();
     for p in parts {
-        let text = match std::fs::read_to_string(p) {
+        let text = match read_input(p, "partial") {
             Ok(t) => t,
-            Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
+            Err(e) => return fail(e),
         };
-        match serde_json::from_str::<hasim::sweep::Partial>(&text) {
-            Ok(part) if part.header.format == hasim::sweep::PARTIAL_FORMAT => {
-                loaded.push((p.display().to_string(), part))
-            }
-            Ok(part) => {
-                return fail(format!(
-                    "{}: format `{}` is not `{}`",
-                    p.display(),
-                    part.header.format,
-                    hasim::sweep::PARTIAL_FORMAT
-                ));
-            }
-            Err(e) => return fail(format!("{}: not a hasim partial file: {e}", p.display())),
+        match hasim::sweep::Partial::from_file(&p.display().to_string(), &text) {
+            Ok(part) => loaded.push((p.display().to_string(), part)),
+            Err(e) => return fail(e),
         }
     }
     match hasim::sweep::merge(loaded) {
@@ -1460,6 +1568,12 @@ fn compare(file: &std::path::Path, run: &SweepArgs, a: &CompareArgs) -> ExitCode
         Ok(g) => g,
         Err(code) => return code,
     };
+    if let Err(code) = check_outputs(
+        &[run.visuals.html.as_deref(), a.out.as_deref()],
+        &[run.visuals.charts.as_deref()],
+    ) {
+        return code;
+    }
     let (s, seed) = match load_prepared(file, run) {
         Ok(x) => x,
         Err(code) => return code,
@@ -1560,7 +1674,7 @@ fn compare(file: &std::path::Path, run: &SweepArgs, a: &CompareArgs) -> ExitCode
             Err(e) => return fail(format!("cannot write {}: {e}", path.display())),
         },
     }
-    let source = std::fs::read_to_string(file).unwrap_or_default();
+    let source = read_input(file, "sweep").unwrap_or_default();
     if let Err(e) = write_visuals(
         &run.visuals,
         |f| hasim::visual::compare_charts(&paired.variants, &units, baseline, f),

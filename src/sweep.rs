@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use sim_core::{SimTime, StreamKey};
 use std::path::{Path, PathBuf};
 
-/// Partial-file format written by `--shard` and read by `merge`.
-pub const PARTIAL_FORMAT: &str = "hasim-partial/1";
+/// Partial-file format written by `--shard` and read by `merge` (2: with a checksum).
+pub const PARTIAL_FORMAT: &str = "hasim-partial/2";
 
 /// Which slice of the units to run: shard `k` of `n` (1-based) takes units with `u mod n = k−1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,11 +103,69 @@ pub struct Partial {
     pub units: u64,
     /// Per variant, the exact sums over this shard's replications.
     pub variants: Vec<VariantAgg>,
+    /// [`checksum`] of everything else in the file: `merge` refuses a file whose numbers were
+    /// altered (or cut short) after `sweep --shard` wrote it.
+    #[serde(default)]
+    pub checksum: String,
 }
 
-/// Units of the sweep that shard `shard` owns.
+/// FNV-1a 64 of a partial's content: its compact JSON without the `checksum` field (object
+/// keys sorted, so the text depends only on the values).
+pub fn checksum(v: &serde_json::Value) -> String {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("checksum");
+    }
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    fnv(
+        &mut h,
+        serde_json::to_string(&v).unwrap_or_default().as_bytes(),
+    );
+    format!("fnv1a64:{h:016x}")
+}
+
+impl Partial {
+    /// The file's text, with its checksum.
+    pub fn to_file(&self) -> String {
+        let mut part = self.clone();
+        part.checksum = String::new();
+        part.checksum = checksum(&serde_json::to_value(&part).unwrap_or_default());
+        to_json(&part)
+    }
+
+    /// Reads a partial file's text (`name` for messages): its format, its checksum, then its
+    /// fields. Checked further against the others by [`merge`].
+    pub fn from_file(name: &str, text: &str) -> Result<Partial, String> {
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| format!("{name}: not a hasim partial file: {e}"))?;
+        let format = v
+            .pointer("/header/format")
+            .and_then(|f| f.as_str())
+            .unwrap_or("none");
+        if format != PARTIAL_FORMAT {
+            return Err(format!(
+                "{name}: format `{format}` is not `{PARTIAL_FORMAT}` (write it again with this hasim's `sweep --shard`)"
+            ));
+        }
+        let written = v.get("checksum").and_then(|c| c.as_str()).unwrap_or("");
+        let actual = checksum(&v);
+        if written != actual {
+            return Err(format!(
+                "{name}: checksum mismatch (file says `{written}`, content gives `{actual}`): the file was altered or cut short after `sweep --shard` wrote it"
+            ));
+        }
+        serde_json::from_value(v).map_err(|e| format!("{name}: not a hasim partial file: {e}"))
+    }
+}
+
+/// Units of the sweep that shard `shard` owns: those `u < total` with `u mod n = k − 1`.
 pub fn units_of(shard: Shard, total: u64) -> u64 {
-    (0..total).filter(|&u| shard.owns(u)).count() as u64
+    let first = shard.k.saturating_sub(1);
+    if shard.n == 0 || total <= first {
+        0
+    } else {
+        (total - first - 1) / shard.n + 1
+    }
 }
 
 fn fnv(h: &mut u64, bytes: &[u8]) {
@@ -223,23 +281,37 @@ pub fn run_replication(
         r
     };
     let variant = &sweep.variants[v as usize];
-    crate::guarded(|| {
-        crate::Run::new(&variant.loaded)
+    let result = crate::guarded(|| {
+        let sim = crate::Run::new(&variant.loaded)
             .seed(seed)
             .replication(stream_replication)
-            .simulate()
-            .unit(u, v as u32, r as u32)
-    })
-    .map_err(|m| {
-        let how = if independent_streams { " (independent streams)" } else { "" };
-        format!(
-            "invariant violated in variant {v} ({}), replication {r}{how}: {m}\n  seed {seed}, sweep {}, hasim {}\n  reproduce: hasim run {} --variant {v} --replication {r} --seed {seed}",
-            variant.label,
-            sweep.file_name,
-            crate::VERSION,
-            sweep.file_name
-        )
-    })
+            .simulate();
+        match &sim.summary.stalled {
+            Some(why) => Err(why.clone()),
+            None => Ok(sim.unit(u, v as u32, r as u32)),
+        }
+    });
+    match result {
+        Ok(Ok(unit)) => Ok(unit),
+        Ok(Err(why)) => Err(format!(
+            "variant {v} ({}), replication {r}: {why}\n  reproduce: hasim run {} --variant {v} --replication {r} --seed {seed}",
+            variant.label, sweep.file_name
+        )),
+        Err(m) => {
+            let how = if independent_streams {
+                " (independent streams)"
+            } else {
+                ""
+            };
+            Err(format!(
+                "invariant violated in variant {v} ({}), replication {r}{how}: {m}\n  seed {seed}, sweep {}, hasim {}\n  reproduce: hasim run {} --variant {v} --replication {r} --seed {seed}",
+                variant.label,
+                sweep.file_name,
+                crate::VERSION,
+                sweep.file_name
+            ))
+        }
+    }
 }
 
 /// Runs this shard's units on `jobs` threads, folding each into its variant's aggregate. Units
@@ -575,6 +647,33 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<(Header, Vec<VariantAgg>),
     };
     let head = first.header.clone();
     let n = first.shard.n;
+    check_header(first_name, &head)?;
+    if !(1..=n).contains(&first.shard.k) {
+        return Err(format!(
+            "{first_name}: shard {}/{n} is not a shard K/N with 1 ≤ K ≤ N",
+            first.shard.k
+        ));
+    }
+    if n > parts.len() as u64 {
+        let given: Vec<u64> = parts.iter().map(|(_, p)| p.shard.k).collect();
+        let missing: Vec<String> = (1..=n)
+            .filter(|k| !given.contains(k))
+            .take(5)
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        return Err(format!(
+            "missing shard{} {}{}: the sweep has {n} shards and {} partial file{} given",
+            if n - parts.len() as u64 > 1 { "s" } else { "" },
+            missing.join(", "),
+            if n - parts.len() as u64 > 5 {
+                ", …"
+            } else {
+                ""
+            },
+            parts.len(),
+            if parts.len() == 1 { " is" } else { "s are" },
+        ));
+    }
     let mut seen = Vec::new();
     let mut aggs = vec![VariantAgg::default(); head.variants.len()];
     for (name, p) in &parts {
@@ -596,18 +695,47 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<(Header, Vec<VariantAgg>),
                 p.shard.k
             ));
         }
+        if !(1..=n).contains(&p.shard.k) {
+            return Err(format!(
+                "{name}: shard {}/{n} is not a shard K/N with 1 ≤ K ≤ N",
+                p.shard.k
+            ));
+        }
+        if p.variants.len() != head.variants.len() {
+            return Err(format!(
+                "{name}: {} variant aggregates for the sweep's {} variants",
+                p.variants.len(),
+                head.variants.len()
+            ));
+        }
         let expected = units_of(p.shard, head.units_total);
-        let held: u64 = p.variants.iter().map(|a| a.n).sum();
-        if p.units != expected || held != expected || p.variants.len() != head.variants.len() {
+        let held = p
+            .variants
+            .iter()
+            .try_fold(0u64, |acc, a| acc.checked_add(a.n))
+            .unwrap_or(u64::MAX);
+        if p.units != expected || held != expected {
             return Err(format!(
                 "{name}: shard {}/{n} should hold {expected} units but holds {held}",
                 p.shard.k
             ));
         }
         seen.push(p.shard.k);
-        for (a, b) in aggs.iter_mut().zip(&p.variants) {
-            a.merge(b);
+        for (v, (a, b)) in aggs.iter_mut().zip(&p.variants).enumerate() {
+            a.checked_merge(b)
+                .map_err(|e| format!("{name}: variant {v}: {e}"))?;
         }
+    }
+    // Every variant has all its replications, no more.
+    if let Some((v, a)) = aggs
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.n != u64::from(head.replications))
+    {
+        return Err(format!(
+            "variant {v} has {} replications in the partial files, not {}: a partial file is inconsistent",
+            a.n, head.replications
+        ));
     }
     let missing: Vec<String> = (1..=n)
         .filter(|k| !seen.contains(k))
@@ -625,6 +753,28 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<(Header, Vec<VariantAgg>),
         ));
     }
     Ok((head, aggs))
+}
+
+/// A header's own consistency: one label and one warm-up per variant, and the unit count they
+/// imply.
+fn check_header(name: &str, h: &Header) -> Result<(), String> {
+    let units = (h.variants.len() as u64).checked_mul(u64::from(h.replications));
+    if h.replications == 0 || units != Some(h.units_total) {
+        return Err(format!(
+            "{name}: the header's {} variants × {} replications do not make its {} units",
+            h.variants.len(),
+            h.replications,
+            h.units_total
+        ));
+    }
+    if h.warmups_ns.len() != h.variants.len() {
+        return Err(format!(
+            "{name}: the header has {} warm-ups for {} variants",
+            h.warmups_ns.len(),
+            h.variants.len()
+        ));
+    }
+    Ok(())
 }
 
 /// The report of a complete sweep's aggregates.

@@ -122,7 +122,8 @@ impl Pool {
                     classes,
                     spec.queue_capacity.unwrap_or(64).min(4096) as usize,
                 ),
-                in_service: Vec::with_capacity(spec.workers as usize),
+                // Grows with the work in service, not with the worker count.
+                in_service: Vec::with_capacity(spec.workers.min(64) as usize),
                 busy: TimeWeighted::default(),
                 queued: TimeWeighted::default(),
                 up_level: {

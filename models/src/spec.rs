@@ -323,8 +323,9 @@ pub fn steps_gap(
         .sample(rng)
         .0;
         let next = steps.get(i + 1).map_or(u64::MAX, |s| s.0.0);
-        if t.saturating_add(gap) < next {
-            return SimDuration(t + gap - now.0);
+        // The last step lasts forever (a gap past the end of time included).
+        if t.saturating_add(gap) < next || i + 1 >= steps.len() {
+            return SimDuration(t.saturating_add(gap) - now.0);
         }
         t = next;
         i += 1;

@@ -525,6 +525,10 @@ pub struct Report {
     /// Replica names in global order (`pool/index`).
     #[serde(skip)]
     pub replica_names: Vec<String>,
+    /// Set when the kernel stopped the run as stalled (no progress in virtual time): why, and
+    /// in which component. The figures then mean nothing; the CLI reports an error instead.
+    #[serde(skip)]
+    pub stalled: Option<String>,
 }
 
 /// The latency CDF as (ms, fraction ≤) points: every recorded bucket, thinned to at most ~400
@@ -872,6 +876,7 @@ impl Report {
             ));
         }
         Report {
+            stalled: s.stalled.clone(),
             hasim_version: meta.hasim_version,
             scenario: meta.scenario,
             scenario_hash: meta.scenario_hash,

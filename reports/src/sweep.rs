@@ -483,6 +483,45 @@ impl VariantAgg {
         let _ = self.latency.add(&o.latency);
     }
 
+    /// [`Self::merge`] of an aggregate read from a file: refuses arrays of the wrong length
+    /// and sums that overflow or that no replications could give.
+    pub fn checked_merge(&mut self, o: &VariantAgg) -> Result<(), String> {
+        let m = METRICS.len();
+        if o.sum.len() != m || o.sum_sq.len() != m {
+            return Err(format!(
+                "{} sums and {} sums of squares, not {m} of each",
+                o.sum.len(),
+                o.sum_sq.len()
+            ));
+        }
+        // Each quantized value is an i64, so |Σx| ≤ n·2⁶³ and Σx² ≤ n·2¹²⁶.
+        let n = u128::from(o.n);
+        for i in 0..m {
+            let (s, ss) = (o.sum[i], o.sum_sq[i]);
+            if s.unsigned_abs() > n.saturating_mul(1 << 63) || ss > n.saturating_mul(1 << 126) {
+                return Err(format!(
+                    "metric {i}: sums out of range for {} replications",
+                    o.n
+                ));
+            }
+            self.sum[i] = self.sum[i]
+                .checked_add(s)
+                .ok_or_else(|| format!("metric {i}: sum overflows"))?;
+            self.sum_sq[i] = self.sum_sq[i]
+                .checked_add(ss)
+                .ok_or_else(|| format!("metric {i}: sum of squares overflows"))?;
+        }
+        self.n = self
+            .n
+            .checked_add(o.n)
+            .ok_or("replication count overflows")?;
+        self.fingerprint = self.fingerprint.wrapping_add(o.fingerprint);
+        self.latency
+            .add(&o.latency)
+            .map_err(|e| format!("latency histogram: {e:?}"))?;
+        Ok(())
+    }
+
     /// Mean and Student-t half-width of metric `i`, from the exact sums.
     pub fn estimate(&self, i: usize) -> Estimate {
         let n = self.n as f64;
@@ -490,7 +529,10 @@ impl VariantAgg {
         let mean = s as f64 / n / SCALE;
         let ci95 = (self.n > 1).then(|| {
             // n·Σx² − (Σx)² exactly in integers, then one division: no cancellation.
-            let num = self.n as i128 * ss as i128 - s * s;
+            // Saturating: aggregates read from a file are range-checked, not trusted.
+            let num = (self.n as i128)
+                .saturating_mul(i128::try_from(ss).unwrap_or(i128::MAX))
+                .saturating_sub(s.saturating_mul(s));
             let var = num.max(0) as f64 / (n * (n - 1.0)) / (SCALE * SCALE);
             round(student_t_975(self.n as usize - 1) * (var / n).sqrt())
         });

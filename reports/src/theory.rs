@@ -88,10 +88,15 @@ pub fn theory(spec: &Spec) -> Vec<Theory> {
         let rho = lambda / (c * mu);
         let a = lambda / mu;
         let (mean_response_ms, p_wait, lq) = if rho < 1.0 {
-            // Erlang B by recursion, then C = B / (1 − ρ(1 − B)).
+            // Erlang B by recursion, then C = B / (1 − ρ(1 − B)). Past k = a the terms shrink
+            // at least geometrically once k > 2a; once B underflows to zero it stays there, so
+            // the loop ends early: its cost is bounded by the offered load, not by the workers.
             let mut b = 1.0;
             for k in 1..=pool.workers {
                 b = a * b / (k as f64 + a * b);
+                if b == 0.0 {
+                    break;
+                }
             }
             let erlang_c = b / (1.0 - rho * (1.0 - b));
             let wq = erlang_c / (c * mu - lambda);

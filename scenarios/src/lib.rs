@@ -17,6 +17,7 @@
 #![allow(clippy::result_large_err)]
 
 mod diagnose;
+pub mod limits;
 mod locate;
 pub mod raw;
 mod suggest;
@@ -32,7 +33,9 @@ use std::path::Path;
 pub use locate::{Locations, line_col};
 pub(crate) use suggest::did_you_mean;
 pub use sweep::{AxisDef, SweepFile, Variant, WarmupRule, load_sweep};
-pub use validate::{DEFAULT_MAX_EVENTS, MAX_WINDOWS, default_window};
+pub use validate::{
+    DEFAULT_MAX_EVENTS, MAX_WINDOWS, default_window, escape_controls, total_replicas,
+};
 
 /// A validated scenario and what the report must say about it.
 #[derive(Clone, Debug)]
@@ -160,15 +163,13 @@ pub fn load_golden(path: &Path) -> Result<raw::Golden, ScenarioError> {
 /// Reads a file as UTF-8. An unreadable file is an error without a position; text that is not
 /// UTF-8 is an error at the first bad byte.
 pub(crate) fn read_text(path: &Path, name: &str, what: &str) -> Result<String, ScenarioError> {
-    let bytes = std::fs::read(path).map_err(|e| ScenarioError {
+    let bytes = read_bounded(path, what).map_err(|(message, help)| ScenarioError {
         file: name.to_string(),
         position: None,
         span: None,
-        message: format!("cannot read the {what} file: {e}"),
+        message,
         expected: None,
-        help: Some(format!(
-            "check the path; {what} files are RON text, e.g. scenarios/mm1.ron"
-        )),
+        help: Some(help),
         source_text: String::new(),
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -190,6 +191,48 @@ pub(crate) fn read_text(path: &Path, name: &str, what: &str) -> Result<String, S
         Some(rest) => rest.to_string(),
         None => text,
     })
+}
+
+/// The bytes of the regular file at `path`, at most [`limits::Limits::file_bytes`] of them; else
+/// what is wrong and a hint. A device, a FIFO or a folder is refused before it is opened: reading
+/// `/dev/zero` would never end, and opening a FIFO would wait for a writer.
+pub fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>, (String, String)> {
+    use std::io::Read;
+    let check = if what.contains("scenario") || what.contains("sweep") {
+        format!("check the path; {what} files are RON text, e.g. scenarios/mm1.ron")
+    } else {
+        "check the path".to_string()
+    };
+    let meta = std::fs::metadata(path)
+        .map_err(|e| (format!("cannot read the {what} file: {e}"), check.clone()))?;
+    if !meta.is_file() {
+        return Err((
+            format!("cannot read the {what} file: not a regular file (a folder, device or FIFO)"),
+            check,
+        ));
+    }
+    let limit = limits::limits().file_bytes;
+    let too_big = |n: u64| {
+        (
+            format!(
+                "the {what} file is {n} bytes or more, larger than the limit of {limit} bytes (a file that size would take long to parse and validate)"
+            ),
+            limits::raise_hint().to_string(),
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_big(meta.len()));
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| (format!("cannot read the {what} file: {e}"), check.clone()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| (format!("cannot read the {what} file: {e}"), check))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Validates scenario text; `file_name` is used in diagnostics.

@@ -8,16 +8,26 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // The edit distance costs the product of the lengths: names longer than this are not
+    // typos worth a quadratic search (a 64 KiB name would take seconds).
+    const LONGEST: usize = 256;
     let w = word.to_lowercase();
+    let wn = w.chars().count();
     candidates
         .into_iter()
         .filter(|c| !c.is_empty() && *c != word)
         .filter_map(|c| {
             let cl = c.to_lowercase();
-            let d = edit_distance(&w, &cl);
-            let shortest = w.chars().count().min(cl.chars().count());
+            let cn = cl.chars().count();
+            let shortest = wn.min(cn);
             let limit = if shortest <= 3 { 1 } else { 2 };
             let prefix = shortest >= 3 && (cl.starts_with(&w) || w.starts_with(&cl));
+            // Lengths further apart than the limit cannot be within it.
+            let d = if wn.abs_diff(cn) > limit || wn.max(cn) > LONGEST {
+                usize::MAX
+            } else {
+                edit_distance(&w, &cl)
+            };
             (d <= limit || prefix).then_some((d, c))
         })
         .min_by_key(|(d, _)| *d)

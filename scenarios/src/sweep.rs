@@ -123,16 +123,20 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
     };
     let dir = path.parent().unwrap_or(Path::new(""));
     let scenario_path = dir.join(&raw.scenario);
-    let base_src = std::fs::read_to_string(&scenario_path).map_err(|e| {
-        at(
-            "scenario",
-            format!(
-                "cannot read the base scenario `{}`: {e}",
-                scenario_path.display()
-            ),
-        )
-        .with_help("the path is relative to the sweep file's folder")
-    })?;
+    let base_src = crate::read_bounded(&scenario_path, "base scenario")
+        .and_then(|b| {
+            String::from_utf8(b).map_err(|_| {
+                (
+                    "the base scenario is not UTF-8 text".to_string(),
+                    "save the file as UTF-8".to_string(),
+                )
+            })
+        })
+        .map_err(|(msg, help)| {
+            at("scenario", format!("`{}`: {msg}", scenario_path.display())).with_help(format!(
+                "{help}; the path is relative to the sweep file's folder"
+            ))
+        })?;
     let base_name = scenario_path.display().to_string();
     // The base must be valid on its own: its own diagnostics are the clearest.
     parse_str(&base_src, &base_name)?;
@@ -181,8 +185,40 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
         edits_per_axis.push(edits);
     }
 
+    // Budgets before anything is expanded: checked arithmetic, so that a product past 2⁶⁴
+    // is refused instead of wrapping to a small number.
+    let lim = crate::limits::limits();
+    let variants = edits_per_axis
+        .iter()
+        .try_fold(1u64, |acc, e| acc.checked_mul(e.len() as u64));
+    let Some(total) = variants.filter(|&v| v <= lim.variants) else {
+        let lengths: Vec<String> = edits_per_axis.iter().map(|e| e.len().to_string()).collect();
+        let count = variants.map_or("more than 2⁶⁴".to_string(), |v| v.to_string());
+        return Err(at(
+            "axes",
+            format!(
+                "the axes ({} values) make {count} variants, more than the limit of {} (each variant is a scenario validated and kept in memory)",
+                lengths.join(" × "),
+                lim.variants
+            ),
+        )
+        .with_help(format!("sweep fewer values, or split the sweep; {}", crate::limits::raise_hint())));
+    };
+    let runs = total.saturating_mul(u64::from(raw.replications));
+    if runs > lim.runs {
+        return Err(at(
+            "replications",
+            format!(
+                "{total} variant{} × {} replications make {runs} runs, more than the limit of {} (each run is a whole simulation)",
+                if total == 1 { "" } else { "s" },
+                raw.replications,
+                lim.runs
+            ),
+        )
+        .with_help(format!("use fewer replications (or --target-ci to stop when precise enough); {}", crate::limits::raise_hint())));
+    }
+    let total = total as usize;
     // Cross product, first axis slowest.
-    let total: usize = edits_per_axis.iter().map(Vec::len).product();
     let mut variants = Vec::with_capacity(total);
     for index in 0..total {
         // The value index on each axis, last axis fastest.

@@ -14,8 +14,8 @@ use crate::locate::Locations;
 use crate::raw;
 use crate::suggest::{did_you_mean, one_of};
 use models::spec::{
-    Arrivals, BalancerSpec, ClientSpec, Discipline, FailureSpec, FaultKind, GrayFailureSpec,
-    HealthCheckSpec, OutlierSpec, PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
+    Arrivals, BalancerSpec, ClientSpec, Discipline, FaultKind, GrayFailureSpec, HealthCheckSpec,
+    OutlierSpec, PolicySpec, PoolSpec, ScheduledFault, Spec, Target,
 };
 use models::store_spec::StoreSpec;
 use petgraph::algo::{has_path_connecting, tarjan_scc};
@@ -44,7 +44,16 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
     };
     let mut raw = raw;
     scaling::normalise(&mut cx, &mut raw);
+    // Sizes first: the other checks expand faults per replica, and a size past its budget
+    // would exhaust memory there.
+    budgets(&raw, &mut cx);
+    if let Some(first) = first_error(&mut cx.errors) {
+        return Err(first);
+    }
     let mut spec = build(&raw, &mut cx);
+    if let Some(s) = &spec {
+        events_per_second(s, &mut cx);
+    }
     let stores = crate::validate_store::stores(&raw, &mut cx);
     let expect = expectations(&raw, &mut cx);
     let slo = slo(&raw, &expect, spec.as_ref().map(|s| s.horizon), &mut cx);
@@ -52,16 +61,26 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
     let slo = slo.map(|(o, window)| {
         if let Some(s) = spec.as_mut() {
             s.window = window;
+            if let Err(msg) = crate::limits::check_samples(s.horizon, s.window, total_replicas(s)) {
+                let path = if raw.slo.as_ref().is_some_and(|o| o.window.is_some()) {
+                    "slo.window"
+                } else {
+                    "horizon"
+                };
+                cx.fail_help(
+                    path,
+                    msg,
+                    format!(
+                        "lengthen the window (slo: Slo(window: …)); {}",
+                        crate::limits::raise_hint()
+                    ),
+                );
+            }
         }
         o
     });
     crate::validate_store::drop_topology_notes(&raw, &mut cx.notes);
-    // The first problem in the file; for two at the same place, the first found.
-    if let Some(first) = cx
-        .errors
-        .into_iter()
-        .min_by_key(|e| e.span.as_ref().map_or(0, |s| s.start))
-    {
+    if let Some(first) = first_error(&mut cx.errors) {
         return Err(first);
     }
     match spec {
@@ -79,6 +98,142 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
             0..0,
             "the scenario is invalid",
         )),
+    }
+}
+
+/// `text` with every control character written as an escape (`\u{1b}`), so that printing it
+/// never moves a terminal's cursor, changes its colours or rings its bell.
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Replicas of every pool together.
+pub fn total_replicas(spec: &Spec) -> u64 {
+    spec.pools.iter().map(|p| u64::from(p.replicas)).sum()
+}
+
+/// The first problem in the file; for two at the same place, the first found.
+fn first_error(errors: &mut Vec<ScenarioError>) -> Option<ScenarioError> {
+    let i = (0..errors.len()).min_by_key(|&i| errors[i].span.as_ref().map_or(0, |s| s.start))?;
+    Some(errors.swap_remove(i))
+}
+
+/// Replicas (all pools together) and workers (per replica) within their budgets: the run keeps
+/// state per replica and per worker.
+fn budgets(raw: &raw::Scenario, cx: &mut Ctx<'_>) {
+    let lim = crate::limits::limits();
+    let mut total = 0u64;
+    for (i, p) in raw.pools.iter().enumerate() {
+        total = total.saturating_add(u64::from(p.replicas));
+        if p.replicas != raw::NO_REPLICAS && total > lim.replicas {
+            cx.fail_help(
+                &format!("pools[{i}].replicas"),
+                format!(
+                    "pool `{}` brings the scenario to {total} replicas, more than the limit of {} (the run keeps state for every replica)",
+                    p.name, lim.replicas
+                ),
+                crate::limits::raise_hint(),
+            );
+            break;
+        }
+    }
+    for (i, p) in raw.pools.iter().enumerate() {
+        if let Some(w) = p.workers
+            && u64::from(w) > lim.workers
+        {
+            cx.fail_help(
+                &format!("pools[{i}].workers"),
+                format!(
+                    "pool `{}` has {w} workers per replica, more than the limit of {} (the run keeps state for every worker)",
+                    p.name, lim.workers
+                ),
+                crate::limits::raise_hint(),
+            );
+        }
+    }
+}
+
+/// The events the arrival, failure and probe processes put into one simulated second, within
+/// its budget: past it a run would take hours of wall time per simulated second, and past 10⁹
+/// the nanosecond clock would stop advancing.
+fn events_per_second(spec: &Spec, cx: &mut Ctx<'_>) {
+    let lim = crate::limits::limits();
+    let mut total = 0.0;
+    let mut parts: Vec<(f64, String)> = Vec::new();
+    for c in &spec.clients {
+        let r = match &c.arrivals {
+            Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => *rate_per_s,
+            Arrivals::Uniform { min, max } => 2e9 / (min.0 as f64 + max.0 as f64).max(1.0),
+            Arrivals::PoissonSteps { steps } => steps.iter().map(|s| s.1).fold(0.0, f64::max),
+        };
+        total += r;
+        parts.push((r, format!("client `{}`", c.name)));
+    }
+    for p in &spec.pools {
+        let n = f64::from(p.replicas);
+        if let Some(f) = &p.failures {
+            let r = n * 2e9 / (f.time_to_failure.mean_ns() + f.time_to_repair.mean_ns()).max(1.0);
+            total += r;
+            parts.push((r, format!("pool `{}`'s failures", p.name)));
+        }
+        if let Some(g) = &p.gray_failures {
+            let r = n * 2e9 / (g.time_between.mean_ns() + g.duration.mean_ns()).max(1.0);
+            total += r;
+            parts.push((r, format!("pool `{}`'s gray failures", p.name)));
+        }
+    }
+    for b in &spec.balancers {
+        if let (Some(h), models::spec::Target::Pool(p)) = (&b.health_check, b.target)
+            && let Some(pool) = spec.pools.get(p)
+        {
+            let r = f64::from(pool.replicas) * 1e9 / h.interval.0.max(1) as f64;
+            total += r;
+            parts.push((r, format!("balancer `{}`'s health checks", b.name)));
+        }
+        if let Some(f) = &b.failures {
+            let r = 2e9 / (f.time_to_failure.mean_ns() + f.time_to_repair.mean_ns()).max(1.0);
+            total += r;
+            parts.push((r, format!("balancer `{}`'s failures", b.name)));
+        }
+    }
+    if total <= lim.events_per_s {
+        return;
+    }
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let top: Vec<String> = parts
+        .iter()
+        .take(3)
+        .map(|(r, what)| format!("{what} {}", round_rate(*r)))
+        .collect();
+    cx.fail_help(
+        if spec.clients.is_empty() { "pools" } else { "clients" },
+        format!(
+            "the scenario would put about {:.1e} events into each simulated second ({}), more than the limit of {:e} (each simulated second would cost seconds of computing, and past 10⁹ the nanosecond clock stops advancing)",
+            total,
+            top.join(", "),
+            lim.events_per_s
+        ),
+        format!("lower the rates or lengthen the times; {}", crate::limits::raise_hint()),
+    );
+}
+
+/// A rate for a message: `3.2e12/s`, `240/s`.
+fn round_rate(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{r:.1e}/s")
+    } else {
+        format!("{}/s", (r * 10.0).round() / 10.0)
     }
 }
 
@@ -141,6 +296,17 @@ impl Ctx<'_> {
     }
 
     pub(crate) fn rate(&mut self, r: f64, path: &str) -> Option<f64> {
+        let lim = crate::limits::limits().events_per_s;
+        if r.is_finite() && r > lim {
+            self.fail_help(
+                path,
+                format!(
+                    "rate_per_s {r:e} is more than the limit of {lim:e} events per simulated second (each simulated second would cost seconds of computing, and past 10⁹ the nanosecond clock stops advancing)"
+                ),
+                crate::limits::raise_hint(),
+            );
+            return None;
+        }
         if r.is_finite() && r > 0.0 {
             return Some(r);
         }
@@ -212,10 +378,23 @@ impl Ctx<'_> {
                     return None;
                 }
             },
-            raw::Dist::Erlang { k, mean } => (
-                "Erlang",
-                Dist::erlang(*k, self.duration(mean, &field("mean"))?),
-            ),
+            raw::Dist::Erlang { k, mean } => {
+                let lim = crate::limits::limits().erlang_k;
+                if u64::from(*k) > lim {
+                    self.fail_help(
+                        &field("k"),
+                        format!(
+                            "Erlang k ({k}) is more than the limit of {lim} (each draw sums k exponential draws)"
+                        ),
+                        format!("for a nearly constant time use Constant(…); {}", crate::limits::raise_hint()),
+                    );
+                    return None;
+                }
+                (
+                    "Erlang",
+                    Dist::erlang(*k, self.duration(mean, &field("mean"))?),
+                )
+            }
             raw::Dist::HyperExponential { branches } => {
                 return self.hyperexponential(branches, path);
             }
@@ -237,6 +416,49 @@ impl Ctx<'_> {
             }
         };
         built.map_err(|e| self.dist_error(variant, &e, path)).ok()
+    }
+
+    /// `failures: Failures(time_to_failure: …, time_to_repair: …)` at `path`: both times must
+    /// have a mean above zero, or crashes and repairs would follow each other without the clock
+    /// advancing.
+    pub(crate) fn failures(
+        &mut self,
+        f: &raw::Failures,
+        path: &str,
+    ) -> Option<models::spec::FailureSpec> {
+        let mut ok = true;
+        let mut time = |cx: &mut Ctx<'_>, d: &raw::Dist, field: &str, hint: &str| {
+            let at = format!("{path}.{field}");
+            let d = cx.dist(d, &at)?;
+            if d.mean_ns() < 1.0 {
+                cx.fail_help(
+                    &at,
+                    format!("{field} must have a mean above zero (crashes and repairs in no time would never let the clock advance)"),
+                    hint,
+                );
+                ok = false;
+            }
+            Some(d)
+        };
+        let ttf = time(
+            self,
+            &f.time_to_failure,
+            "time_to_failure",
+            "the mean time between failures (MTBF), e.g. Exponential(mean: \"7d\")",
+        );
+        let ttr = time(
+            self,
+            &f.time_to_repair,
+            "time_to_repair",
+            "the mean time to repair (MTTR), e.g. Exponential(mean: \"5m\")",
+        );
+        let (Some(time_to_failure), Some(time_to_repair), true) = (ttf, ttr, ok) else {
+            return None;
+        };
+        Some(models::spec::FailureSpec {
+            time_to_failure,
+            time_to_repair,
+        })
     }
 
     /// Branches are checked one by one here, so the error points at the branch at fault.
@@ -324,6 +546,12 @@ struct Registry<'a> {
 fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
     if raw.name.trim().is_empty() {
         cx.fail("name", "the scenario's name is empty");
+    }
+    if raw.name.chars().any(char::is_control) {
+        cx.notes.push(format!(
+            "the scenario's name `{}` contains control characters (shown escaped): a terminal would act on them",
+            escape_controls(&raw.name)
+        ));
     }
     let horizon = cx.positive_duration(&raw.horizon, "horizon", "horizon");
     let warmup = match &raw.warmup {
@@ -477,6 +705,12 @@ fn names<'a>(raw: &'a raw::Scenario, cx: &mut Ctx<'_>) -> Registry<'a> {
     let mut names = Names::new();
     let mut twice = BTreeSet::new();
     for (kind, i, name, path) in entries {
+        if name.chars().any(char::is_control) {
+            cx.notes.push(format!(
+                "the name `{}` contains control characters (shown escaped): a terminal would act on them",
+                escape_controls(name)
+            ));
+        }
         if name.trim().is_empty() {
             cx.fail(&path, "a component's name is empty");
             continue;
@@ -770,8 +1004,6 @@ fn policy(
 pub const MAX_RING_SIZE: u32 = 8_388_608;
 /// Largest Maglev table (Envoy's limit).
 pub const MAX_MAGLEV_TABLE: u32 = 5_000_011;
-/// Most keys in a population (a Zipf population keeps a table of them: 8 bytes per key).
-pub const MAX_KEYS: u32 = 1_000_000;
 
 fn is_prime(n: u32) -> bool {
     let n = u64::from(n);
@@ -788,11 +1020,13 @@ fn policy_keys(cx: &mut Ctx<'_>, i: usize, keys: &raw::Keys) -> Option<models::s
         raw::Keys::Uniform { n } | raw::Keys::Zipf { n, .. } => *n,
     };
     let mut ok = true;
-    if !(1..=MAX_KEYS).contains(&n) {
+    // A Zipf population keeps a table of its keys: 8 bytes per key.
+    let max = crate::limits::limits().keys;
+    if !(1..=max).contains(&u64::from(n)) {
         cx.fail_help(
             &at("n"),
-            format!("the number of keys must be between 1 and {MAX_KEYS}, found {n}"),
-            "e.g. keys: Zipf(n: 10000, s: 1.0)",
+            format!("the number of keys must be between 1 and {max}, found {n} (a key population keeps a table of 8 bytes per key)"),
+            format!("e.g. keys: Zipf(n: 10000, s: 1.0); {}", crate::limits::raise_hint()),
         );
         ok = false;
     }
@@ -971,6 +1205,7 @@ fn client(
     }
     let caller = resilience::Caller::client(c, i);
     let retry = resilience::retry(cx, &caller);
+    resilience::note_timeouts(cx, &caller.what, timeout.as_ref(), retry.as_ref());
     let hedge = resilience::hedge(cx, &caller);
     let breaker = resilience::breaker(cx, &caller);
     if c.max_in_flight == Some(0) {
@@ -1057,17 +1292,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
     }
     let service = cx.dist(&p.service, &path("service"));
     let failures = match &p.failures {
-        Some(f) => {
-            let ttf = cx.dist(&f.time_to_failure, &path("failures.time_to_failure"));
-            let ttr = cx.dist(&f.time_to_repair, &path("failures.time_to_repair"));
-            match (ttf, ttr) {
-                (Some(time_to_failure), Some(time_to_repair)) => Some(Some(FailureSpec {
-                    time_to_failure,
-                    time_to_repair,
-                })),
-                _ => None,
-            }
-        }
+        Some(f) => cx.failures(f, &path("failures")).map(Some),
         None => {
             cx.notes.push(no_failures_note(p));
             Some(None)
@@ -1411,6 +1636,11 @@ fn slo(
         Some(w) => cx.positive_duration(w, "slo.window", "the window")?,
         None => default_window(horizon),
     };
+    if window > horizon {
+        cx.notes.push(format!(
+            "the objective's window ({window}) is longer than the horizon ({horizon}): the time series has a single, partial window"
+        ));
+    }
     let windows = horizon.0.div_ceil(window.0);
     if windows > MAX_WINDOWS {
         cx.fail_help(

@@ -718,16 +718,16 @@ fn cache(
 
 /// `keys: Uniform(n: …)` or `Zipf(n: …, s: …)` of a store, at `path`.
 fn store_keys(cx: &mut Ctx<'_>, keys: &raw::Keys, path: &str) -> Option<models::spec::KeySpec> {
-    use crate::validate::MAX_KEYS;
     let n = match keys {
         raw::Keys::Uniform { n } | raw::Keys::Zipf { n, .. } => *n,
     };
     let mut ok = true;
-    if !(1..=MAX_KEYS).contains(&n) {
+    let max = crate::limits::limits().keys;
+    if !(1..=max).contains(&u64::from(n)) {
         cx.fail_help(
             &format!("{path}.n"),
-            format!("the number of keys must be between 1 and {MAX_KEYS}, found {n}"),
-            "e.g. keys: Zipf(n: 100000, s: 0.9)",
+            format!("the number of keys must be between 1 and {max}, found {n} (a key population keeps a table of 8 bytes per key)"),
+            format!("e.g. keys: Zipf(n: 100000, s: 0.9); {}", crate::limits::raise_hint()),
         );
         ok = false;
     }
@@ -759,23 +759,7 @@ fn failures(
     path: &str,
 ) -> Option<Option<FailureSpec>> {
     let Some(f) = f else { return Some(None) };
-    let ttf_path = format!("{path}.time_to_failure");
-    let ttf = cx.dist(&f.time_to_failure, &ttf_path);
-    let ttr = cx.dist(&f.time_to_repair, &format!("{path}.time_to_repair"));
-    if let Some(d) = &ttf
-        && d.mean_ns() < 1.0
-    {
-        cx.fail_help(
-            &ttf_path,
-            "time_to_failure must have a mean above zero",
-            "the mean time between failures (MTBF), e.g. Exponential(mean: \"7d\")",
-        );
-        return None;
-    }
-    Some(Some(FailureSpec {
-        time_to_failure: ttf?,
-        time_to_repair: ttr?,
-    }))
+    cx.failures(f, path).map(Some)
 }
 
 /// A scenario of stores alone has no requests: the notes about the request statistics' warm-up

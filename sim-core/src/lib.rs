@@ -32,5 +32,5 @@ pub use hosted::{EventSlots, HostedScheduler, Schedule};
 pub use observe::{NullObserver, Observer};
 pub use queue::{EventQueue, TimerId};
 pub use rng::{Stream, StreamKey, stream_id};
-pub use sim::{Model, RunStats, Scheduler, StopReason, Until, run};
+pub use sim::{Model, RunStats, STALL_EVENTS, Scheduler, StopReason, Until, run};
 pub use time::{DurationError, SimDuration, SimTime, format_duration, parse_duration};

@@ -10,7 +10,19 @@ pub trait Model {
 
     /// Reacts to `event` at `now`, scheduling future events through `sched`.
     fn handle(&mut self, now: SimTime, event: Self::Event, sched: &mut Scheduler<Self::Event>);
+
+    /// Called instead of [`Self::handle`] when the run stops because the clock has not moved
+    /// for [`STALL_EVENTS`] events: `event` is the next one. The model remembers which of its
+    /// components it belongs to, so that the error names it; the kernel knows no components.
+    fn stalled(&mut self, now: SimTime, event: &Self::Event) {
+        let _ = (now, event);
+    }
 }
+
+/// Events at one instant after which a run is stopped as stalled ([`StopReason::Stalled`]):
+/// far more than any real burst (every replica of the largest allowed topology failing at
+/// once is ~10⁵ events), and reached in well under a second when a zero-time loop spins.
+pub const STALL_EVENTS: u64 = 20_000_000;
 
 /// The clock and the future event list, as seen by a model.
 pub struct Scheduler<E> {
@@ -110,6 +122,9 @@ pub enum StopReason {
     MaxEvents,
     /// No event was left.
     Drained,
+    /// Virtual time did not advance for [`STALL_EVENTS`] events: the model loops at one
+    /// instant (see [`Model::stalled`]).
+    Stalled,
 }
 
 /// What the run loop did.
@@ -126,6 +141,9 @@ pub struct RunStats {
 /// Runs `model` until a stop condition holds. Can be called again to continue.
 pub fn run<M: Model>(model: &mut M, sched: &mut Scheduler<M::Event>, until: Until) -> RunStats {
     let mut events = 0u64;
+    // Events handled at the current instant: a guard against a model that never lets the
+    // clock advance.
+    let mut same_instant = 0u64;
     let reason = loop {
         if events >= until.max_events {
             break StopReason::MaxEvents;
@@ -142,6 +160,15 @@ pub fn run<M: Model>(model: &mut M, sched: &mut Scheduler<M::Event>, until: Unti
             "invariant: time ran backwards ({t:?} < {:?})",
             sched.now
         );
+        if t == sched.now {
+            same_instant += 1;
+            if same_instant > STALL_EVENTS {
+                model.stalled(t, &ev);
+                break StopReason::Stalled;
+            }
+        } else {
+            same_instant = 1;
+        }
         sched.now = t;
         events += 1;
         model.handle(t, ev, sched);
@@ -189,6 +216,43 @@ mod tests {
         );
         assert_eq!(r.reason, StopReason::MaxEvents);
         assert_eq!(m.0, vec![0, 10, 20, 30, 40, 50]);
+    }
+
+    #[test]
+    fn a_model_that_never_advances_the_clock_is_stopped_and_told() {
+        /// Reschedules itself with no delay, from t = 7 on.
+        struct Spin(Option<(SimTime, u8)>);
+        impl Model for Spin {
+            type Event = u8;
+            fn handle(&mut self, _: SimTime, e: u8, s: &mut Scheduler<u8>) {
+                s.after(SimDuration::ZERO, e);
+            }
+            fn stalled(&mut self, now: SimTime, e: &u8) {
+                self.0 = Some((now, *e));
+            }
+        }
+        let mut s = Scheduler::new();
+        s.at(SimTime(7), 3);
+        let mut m = Spin(None);
+        let r = run(&mut m, &mut s, Until::horizon(SimTime(100)));
+        assert_eq!(r.reason, StopReason::Stalled);
+        assert_eq!(r.events, STALL_EVENTS);
+        assert_eq!(m.0, Some((SimTime(7), 3)));
+        // A burst below the guard at one instant is fine.
+        struct Burst(u64);
+        impl Model for Burst {
+            type Event = ();
+            fn handle(&mut self, _: SimTime, _: (), s: &mut Scheduler<()>) {
+                self.0 += 1;
+                if self.0 < 1000 {
+                    s.after(SimDuration::ZERO, ());
+                }
+            }
+        }
+        let mut s = Scheduler::new();
+        s.at(SimTime(0), ());
+        let r = run(&mut Burst(0), &mut s, Until::horizon(SimTime(100)));
+        assert_eq!((r.reason, r.events), (StopReason::Drained, 1000));
     }
 
     #[test]

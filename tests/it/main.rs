@@ -17,6 +17,7 @@ mod golden;
 mod gray;
 #[allow(clippy::disallowed_methods)] // sqrt of a reference value
 mod health;
+mod hostile;
 mod ordering;
 mod repro;
 #[allow(clippy::disallowed_methods)] // closed forms (exp, ln, sqrt) of reference values

@@ -234,7 +234,14 @@ fn a_killed_sweep_resumes_to_the_same_report() {
 
 #[test]
 fn sweep_file_errors_point_into_the_sweep_file() {
-    for f in ["bad-path", "bad-value", "bad-field"] {
+    for f in [
+        "bad-path",
+        "bad-value",
+        "bad-field",
+        "bad-variants-wrap",
+        "bad-replications",
+        "bad-base-device",
+    ] {
         let rel = format!("tests/data/sweeps/{f}.ron");
         let text = std::fs::read_to_string(super::repo(&rel)).expect("read");
         let expect = text

@@ -29,6 +29,7 @@ mod routing;
 mod sampling;
 pub mod scaling;
 mod service;
+mod stall;
 mod summary;
 mod tiers;
 
@@ -81,6 +82,9 @@ pub struct System<O> {
     max_events: u64,
     /// Stores on the same loop (store/mod.rs), each with its own event slots.
     stores: Vec<Box<dyn crate::store::HostedStore>>,
+    /// Client names, for the error of a stalled run; the component it stalled in (stall.rs).
+    client_names: Vec<String>,
+    stall: Option<String>,
     observer: O,
 }
 
@@ -287,6 +291,8 @@ impl<O: Observer<Record>> System<O> {
             horizon: SimTime(spec.horizon.0),
             max_events: spec.max_events,
             stores: Vec::new(),
+            client_names: spec.clients.iter().map(|c| c.name.clone()).collect(),
+            stall: None,
             observer,
         };
         sys.init_scaling();
@@ -397,6 +403,14 @@ impl<O: Observer<Record>> System<O> {
 
 impl<O: Observer<Record>> Model for System<O> {
     type Event = Event;
+
+    fn stalled(&mut self, now: SimTime, event: &Event) {
+        self.stall = Some(format!(
+            "the run made no progress in virtual time for {} events at t = {now}, in {}",
+            sim_core::STALL_EVENTS,
+            self.component_of(event)
+        ));
+    }
 
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {

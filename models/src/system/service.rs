@@ -234,7 +234,9 @@ impl<O: Observer<Record>> System<O> {
         if n > 0 {
             let share = n.min(self.service.pools[rep.pool as usize].workers as u128);
             let dv = now.since(rep.ps_at).0 as u128 * crate::pool::PS_SCALE * share / n;
-            rep.ps_v += dv as u64;
+            rep.ps_v = rep
+                .ps_v
+                .saturating_add(u64::try_from(dv).unwrap_or(u64::MAX));
         }
         rep.ps_at = now;
     }
@@ -289,7 +291,10 @@ impl<O: Observer<Record>> System<O> {
             self.observer.record(now, &rec);
         }
         a.pos = rep.in_service.len() as u32;
-        a.ps_finish = rep.ps_v + (a.service.0 as u128 * crate::pool::PS_SCALE) as u64;
+        // Saturating: a service time of centuries must not wrap (found by the fuzzer).
+        a.ps_finish = rep.ps_v.saturating_add(
+            u64::try_from(a.service.0 as u128 * crate::pool::PS_SCALE).unwrap_or(u64::MAX),
+        );
         rep.ps_heap.push(std::cmp::Reverse((a.ps_finish, id)));
         rep.in_service.push(id);
         rep.busy

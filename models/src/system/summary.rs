@@ -113,6 +113,8 @@ pub struct Summary {
     pub gray_replicas: u32,
     /// Each store's figures, in the scenario's order.
     pub stores: Vec<crate::store::StoreSummary>,
+    /// The component the run was stuck in, when the kernel stopped it as stalled.
+    pub stalled: Option<String>,
 }
 
 impl<O: Observer<Record>> System<O> {
@@ -173,6 +175,7 @@ impl<O: Observer<Record>> System<O> {
             scaling: self.scaling_summary(end),
             gray_replicas: self.faults.gray.replicas(),
             stores: self.stores.iter_mut().map(|s| s.finish(run)).collect(),
+            stalled: self.stall.clone(),
         }
     }
 }

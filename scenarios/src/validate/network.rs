@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use crate::raw;
-use models::spec::{BalancerOutage, FailureSpec, PartitionSpec, Spec};
+use models::spec::{BalancerOutage, PartitionSpec, Spec};
 
 /// Resolves zones and partitions into `spec`. False when an error was recorded.
 pub(super) fn apply(cx: &mut Ctx<'_>, raw: &raw::Scenario, spec: &mut Spec) -> bool {
@@ -119,17 +119,9 @@ fn balancers_failing(cx: &mut Ctx<'_>, raw: &raw::Scenario, spec: &mut Spec) -> 
     let mut ok = true;
     for (i, b) in raw.balancers.iter().enumerate() {
         if let Some(f) = &b.failures {
-            let at = |x: &str| format!("balancers[{i}].failures.{x}");
-            let ttf = cx.dist(&f.time_to_failure, &at("time_to_failure"));
-            let ttr = cx.dist(&f.time_to_repair, &at("time_to_repair"));
-            match (ttf, ttr) {
-                (Some(time_to_failure), Some(time_to_repair)) => {
-                    spec.balancers[i].failures = Some(FailureSpec {
-                        time_to_failure,
-                        time_to_repair,
-                    })
-                }
-                _ => ok = false,
+            match cx.failures(f, &format!("balancers[{i}].failures")) {
+                Some(spec_f) => spec.balancers[i].failures = Some(spec_f),
+                None => ok = false,
             }
         }
         if let Some(s) = &b.standby {

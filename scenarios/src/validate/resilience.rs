@@ -34,6 +34,24 @@ impl<'a> Caller<'a> {
     }
 }
 
+/// A note when a per-try timeout is longer than the overall timeout: legal, but the overall
+/// deadline always ends the call first, so the per-try timeout never fires.
+pub(super) fn note_timeouts(
+    cx: &mut Ctx<'_>,
+    what: &str,
+    timeout: Option<&Option<SimDuration>>,
+    retry: Option<&Option<RetrySpec>>,
+) {
+    if let (Some(Some(t)), Some(Some(r))) = (timeout, retry)
+        && let Some(pt) = r.per_try_timeout
+        && pt > *t
+    {
+        cx.notes.push(format!(
+            "{what}: per_try_timeout ({pt}) is longer than the overall timeout ({t}): the overall timeout always ends the call first, so no try ever times out on its own"
+        ));
+    }
+}
+
 /// `retry: Retry(...)` of a caller. `None` when invalid (errors recorded).
 pub(super) fn retry(cx: &mut Ctx<'_>, c: &Caller<'_>) -> Option<Option<RetrySpec>> {
     let Some(r) = c.retry else {
@@ -241,6 +259,19 @@ pub(super) fn breaker(cx: &mut Ctx<'_>, c: &Caller<'_>) -> Option<Option<Breaker
         }
         Some(raw::BreakerWindow::Count(0)) => {
             cx.fail(&at("window"), "a count window must hold at least 1 call");
+            None
+        }
+        Some(raw::BreakerWindow::Count(n))
+            if u64::from(*n) > crate::limits::limits().breaker_calls =>
+        {
+            cx.fail_help(
+                &at("window"),
+                format!(
+                    "a count window of {n} calls is more than the limit of {} (the breaker keeps every call's outcome)",
+                    crate::limits::limits().breaker_calls
+                ),
+                format!("Resilience4j's default is 100 calls; {}", crate::limits::raise_hint()),
+            );
             None
         }
         Some(raw::BreakerWindow::Count(n)) => Some(BreakerWindow::Count(*n)),

@@ -159,6 +159,7 @@ fn hop(
         breaker: dep.breaker.as_ref(),
     };
     let retry = resilience::retry(cx, &caller);
+    resilience::note_timeouts(cx, &caller.what, timeout.as_ref(), retry.as_ref());
     let hedge = resilience::hedge(cx, &caller);
     let breaker = resilience::breaker(cx, &caller);
     if dep.max_in_flight == Some(0) {
