@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), scenarios::ScenarioError> {
-//! let loaded = scenarios::load_file("scenarios/web-tier.ron")?;
+//! let loaded = scenarios::load(std::path::Path::new("scenarios/web-tier.ron"))?;
 //! let (report, _) = hasim::Run::new(&loaded).seed(7).replication(0).execute();
 //! println!("p99 {} ms", report.latency_ms.p99);
 //! # Ok(()) }

@@ -568,7 +568,7 @@ fn a_sweep_variant_equals_run_variant_on_every_metric() {
             };
             // Both print rounded: they agree to the coarser rounding (plus the sum of three
             // rounded replica figures).
-            let tol = 2.0 * 0.5 * 10f64.powi(-decimals) * replicas.len() as f64;
+            let tol = 2.0 * 0.5 * libm::pow(10.0, -f64::from(decimals)) * replicas.len() as f64;
             assert!(
                 (swept - ran).abs() <= tol,
                 "variant {v}: {name}: sweep {swept}, run --variant {ran}"

@@ -235,7 +235,7 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
             "invariant: an election is open exactly while there is no leader"
         );
         let term = self.nodes.iter().map(|n| n.term).max().unwrap_or(1);
-        let summary = ElectionSummary {
+        ElectionSummary {
             name: self.name.clone(),
             nodes: self.nodes.len() as u32,
             elections: std::mem::take(&mut self.elections),
@@ -244,8 +244,7 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
             faults_skipped: self.faults_skipped,
             led_ns: self.led.area_until(run.end).0,
             run,
-        };
-        summary
+        }
     }
 
     fn majority(&self) -> u32 {

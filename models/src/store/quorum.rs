@@ -213,7 +213,7 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             }
             None => 1.0,
         };
-        let summary = QuorumSummary {
+        QuorumSummary {
             name: self.name.clone(),
             replicas: self.up.len() as u32,
             read_quorum: self.read_quorum,
@@ -231,8 +231,7 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             replica_crashes: self.crashes.clone(),
             replica_availability: availability,
             run,
-        };
-        summary
+        }
     }
 
     /// An operation that needs `quorum` answers: its latency, or `None` when too few are up.

@@ -466,7 +466,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             self.paused_ns += end.since(self.paused_since).0;
         }
         self.check_books();
-        let summary = BrokerSummary {
+        BrokerSummary {
             name: self.spec.name.clone(),
             brokers: self.spec.brokers,
             partitions: self.spec.partitions,
@@ -480,8 +480,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             windows: std::mem::take(&mut self.windows),
             window_ns: self.spec.window.0,
             run,
-        };
-        summary
+        }
     }
 
     /// Every message accounted for, and the running totals match the logs.

@@ -625,7 +625,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
         if let Some(cap) = self.capacity {
             assert!(self.lru.len <= cap, "invariant: at most capacity entries");
         }
-        let summary = CacheSummary {
+        CacheSummary {
             name: self.name.clone(),
             keys: self.keys_text.clone(),
             ttl: self.ttl,
@@ -640,8 +640,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             queue_ns: self.queue_tw.area_until(end).0,
             theory: self.theory,
             run,
-        };
-        summary
+        }
     }
 
     #[inline]

@@ -342,7 +342,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
     /// The end-of-run figures, the books checked.
     fn summary(&mut self, run: RunStats) -> PbSummary {
         let counts = self.check_invariants();
-        let summary = PbSummary {
+        PbSummary {
             name: self.name.clone(),
             synchronous: self.synchronous,
             fencing: self.fencing,
@@ -350,8 +350,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             counts,
             outages: std::mem::take(&mut self.outages),
             run,
-        };
-        summary
+        }
     }
 
     fn start_events(&mut self, sched: &mut dyn Schedule<Event>) {
