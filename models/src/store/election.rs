@@ -417,6 +417,10 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
 impl<O: Observer<StoreRecord>> super::StoreModel for LeaderElection<O> {
     type Event = Event;
 
+    fn name(&self) -> &str {
+        &self.name
+    }
+
     fn start(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
         self.start_at(sched, horizon);
     }

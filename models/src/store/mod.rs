@@ -161,6 +161,8 @@ impl StoreSummary {
 pub trait StoreModel {
     /// Everything that can happen in this store.
     type Event: Copy;
+    /// The store's name in the scenario.
+    fn name(&self) -> &str;
     /// Schedules its first events (the run ends at `horizon`).
     fn start(&mut self, sched: &mut dyn Schedule<Self::Event>, horizon: SimTime);
     /// Reacts to one of its events.
@@ -204,6 +206,8 @@ impl Observer<StoreRecord> for Outbox {
 
 /// A store on the topology's event loop, its event type erased: what the topology holds.
 pub trait HostedStore {
+    /// The store's name in the scenario.
+    fn name(&self) -> &str;
     /// Schedules its first events as store `me` of the host.
     fn start(&mut self, me: u32, sched: &mut Scheduler<crate::Event>, horizon: SimTime);
     /// Handles its event waiting in `slot`; its records go to `out`.
@@ -232,6 +236,10 @@ fn wrap(store: u32, slot: u32) -> crate::Event {
 }
 
 impl<M: StoreModel> HostedStore for Hosting<M> {
+    fn name(&self) -> &str {
+        self.model.name()
+    }
+
     fn start(&mut self, me: u32, sched: &mut Scheduler<crate::Event>, horizon: SimTime) {
         let mut view = HostedScheduler::new(sched, &mut self.slots, me, wrap);
         self.model.start(&mut view, horizon);

@@ -272,6 +272,10 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
 impl<O: Observer<StoreRecord>> super::StoreModel for Quorum<O> {
     type Event = Event;
 
+    fn name(&self) -> &str {
+        &self.name
+    }
+
     fn start(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
         self.start_at(sched, horizon);
     }

@@ -97,7 +97,10 @@ impl<O> System<O> {
                     None => format!("network partition {p}"),
                 }
             }
-            Event::Store(s, _) => format!("store {s}"),
+            Event::Store(s, _) => match self.stores.get(s as usize) {
+                Some(store) => format!("store `{}`", store.name()),
+                None => format!("store {s}"),
+            },
             Event::WarmupEnd => "the end of warm-up".to_string(),
             Event::Sample => "the time-series sampling".to_string(),
         }

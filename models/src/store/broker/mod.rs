@@ -805,6 +805,10 @@ impl<O: Observer<StoreRecord>> Broker<O> {
 impl<O: Observer<StoreRecord>> super::StoreModel for Broker<O> {
     type Event = Event;
 
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
     fn start(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
         self.start_at(sched, horizon);
     }

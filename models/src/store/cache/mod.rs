@@ -962,6 +962,10 @@ fn settle_after(up: SimTime, ttl: Option<SimDuration>) -> u64 {
 impl<O: Observer<StoreRecord>> super::StoreModel for Cache<O> {
     type Event = Event;
 
+    fn name(&self) -> &str {
+        &self.name
+    }
+
     fn start(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
         self.start_at(sched, horizon);
     }

@@ -947,6 +947,10 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
 impl<O: Observer<StoreRecord>> super::StoreModel for PrimaryBackup<O> {
     type Event = Event;
 
+    fn name(&self) -> &str {
+        &self.name
+    }
+
     fn start(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
         self.start_at(sched, horizon);
     }
