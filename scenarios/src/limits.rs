@@ -18,6 +18,8 @@ pub struct Limits {
     pub keys: u64,
     /// `k` of an Erlang distribution.
     pub erlang_k: u64,
+    /// Backends a pick draws (`choices` of a least-request balancer with replacement).
+    pub choices: u64,
     /// Calls in a count-based breaker window.
     pub breaker_calls: u64,
     /// Variants of a sweep (the product of its axes' lengths).
@@ -37,6 +39,7 @@ pub const DEFAULT: Limits = Limits {
     workers: 100_000,
     keys: 1_000_000,
     erlang_k: 1_000,
+    choices: 1_000,
     breaker_calls: 100_000,
     variants: 10_000,
     runs: 1_000_000,
@@ -52,6 +55,7 @@ pub const LARGE: Limits = Limits {
     workers: 100_000_000,
     keys: 100_000_000,
     erlang_k: 1_000_000,
+    choices: 1_000_000,
     breaker_calls: 10_000_000,
     variants: 1_000_000,
     runs: 1_000_000_000,

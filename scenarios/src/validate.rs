@@ -828,6 +828,22 @@ fn policy(
                 cx.fail_help(&path, "choices must be at least 1", "Envoy's default is 2");
                 return None;
             }
+            // Every pick draws `choices` times: a budget (found by the fuzzer: 2³² − 1 draws
+            // with replacement per request never ended).
+            let lim = crate::limits::limits().choices;
+            if u64::from(choices) > lim {
+                cx.fail_help(
+                    &path,
+                    format!(
+                        "choices ({choices}) is more than the limit of {lim} (every pick draws `choices` backends)"
+                    ),
+                    format!(
+                        "power of two choices (2) is Envoy's default; JoinShortestQueue compares every backend; {}",
+                        crate::limits::raise_hint()
+                    ),
+                );
+                return None;
+            }
             // Only a pool's replicas are backends to sample from; zero replicas is its own error.
             // Sampling with replacement may draw more times than there are replicas.
             if let Some(n) = replicas_of(raw, target).filter(|&n| n > 0 && choices > n)
