@@ -326,34 +326,37 @@ impl<O: Observer<Record>> System<O> {
                 self.schedule_lb_crash(BalancerId(b as u32), i as u32, sched);
             }
         }
+        // Each outage, partition and scheduled fault: its start, then its end (same order as
+        // ever, so ties at one instant fire as before).
+        let mut window = |at: SimDuration, duration: SimDuration, start: Event, end: Event| {
+            sched.at(SimTime(at.0), start);
+            sched.at(SimTime(at.0.saturating_add(duration.0)), end);
+        };
         for (i, o) in self.routing.balancer_outages.iter().enumerate() {
-            sched.at(
-                SimTime(o.at.0),
-                Event::Balancer(BalancerEvent::OutageStart(i as u32)),
-            );
-            sched.at(
-                SimTime(o.at.0.saturating_add(o.duration.0)),
-                Event::Balancer(BalancerEvent::OutageEnd(i as u32)),
+            let i = i as u32;
+            window(
+                o.at,
+                o.duration,
+                Event::Balancer(BalancerEvent::OutageStart(i)),
+                Event::Balancer(BalancerEvent::OutageEnd(i)),
             );
         }
         for (i, p) in self.routing.partitions.iter().enumerate() {
-            sched.at(
-                SimTime(p.at.0),
-                Event::Network(NetworkEvent::PartitionStart(i as u32)),
-            );
-            sched.at(
-                SimTime(p.at.0.saturating_add(p.duration.0)),
-                Event::Network(NetworkEvent::PartitionEnd(i as u32)),
+            let i = i as u32;
+            window(
+                p.at,
+                p.duration,
+                Event::Network(NetworkEvent::PartitionStart(i)),
+                Event::Network(NetworkEvent::PartitionEnd(i)),
             );
         }
         for (i, f) in self.faults.scheduled.iter().enumerate() {
-            sched.at(
-                SimTime(f.at.0),
-                Event::Fault(FaultEvent::ScheduledStart(i as u32)),
-            );
-            sched.at(
-                SimTime(f.at.0.saturating_add(f.duration.0)),
-                Event::Fault(FaultEvent::ScheduledEnd(i as u32)),
+            let i = i as u32;
+            window(
+                f.at,
+                f.duration,
+                Event::Fault(FaultEvent::ScheduledStart(i)),
+                Event::Fault(FaultEvent::ScheduledEnd(i)),
             );
         }
         for (b, lb) in self.routing.balancers.iter_mut().enumerate() {
