@@ -648,6 +648,15 @@ pub enum WaitFor {
     Sequence,
 }
 
+/// A hop's calls to a store: which store, and the operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreCall {
+    /// Index of the store in the scenario's `stores`.
+    pub store: u32,
+    /// Read, write, lock.
+    pub op: crate::store::StoreOp,
+}
+
 /// One hop: a pool calling a target, with a caller's resilience settings (its own timeout,
 /// retries, hedging, breaker and bulkhead, shared by every replica of the calling pool).
 #[derive(Clone, Debug)]
@@ -656,8 +665,10 @@ pub struct HopSpec {
     pub name: String,
     /// The calling pool.
     pub from_pool: u32,
-    /// Where the calls go.
+    /// Where the calls go (a balancer or a pool; unused when `store` is set).
     pub target: Target,
+    /// A store the calls go to instead (`stores[i]` of the scenario), and what they ask of it.
+    pub store: Option<StoreCall>,
     /// Deadline of each call (all its attempts).
     pub timeout: Option<SimDuration>,
     /// Retries, if any.

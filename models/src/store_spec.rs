@@ -114,8 +114,8 @@ pub struct PrimaryBackupSpec {
     pub name: String,
     /// Number of backups k (≥ 1); the store has k + 1 nodes.
     pub backups: u32,
-    /// Write arrivals from clients.
-    pub writes: Arrivals,
+    /// The store's own write arrivals, if any (besides the pools' calls).
+    pub writes: Option<Arrivals>,
     /// Read arrivals, if any: served by the primary (a deposed primary's reads are stale).
     pub reads: Option<Arrivals>,
     /// Synchronous or asynchronous replication.
@@ -159,8 +159,8 @@ pub struct QuorumSpec {
     pub read_quorum: u32,
     /// W: replicas that must acknowledge a write (1 ≤ W ≤ N).
     pub write_quorum: u32,
-    /// Write arrivals.
-    pub writes: Arrivals,
+    /// The store's own write arrivals, if any (besides the pools' calls).
+    pub writes: Option<Arrivals>,
     /// Read arrivals, if any.
     pub reads: Option<Arrivals>,
     /// One replica's response time to the coordinator, drawn per replica and operation; an
@@ -280,8 +280,9 @@ pub struct BrokerSpec {
     /// Time from a leader's crash until the controller made an in-sync follower leader
     /// (KRaft `broker.session.timeout.ms` 9 s).
     pub leader_failover: Dist,
-    /// Message arrivals from producers; each message goes to a uniformly random partition.
-    pub produce: Arrivals,
+    /// The producer's own message arrivals, if any (besides the pools' calls); each message goes
+    /// to a uniformly random partition.
+    pub produce: Option<Arrivals>,
     /// The producer's `acks`.
     pub acks: Acks,
     /// The consumer group.
@@ -306,8 +307,8 @@ pub struct BrokerSpec {
 pub struct CacheSpec {
     /// Unique name among stores (names its random streams `store/<name>/…`).
     pub name: String,
-    /// Request arrivals.
-    pub requests: Arrivals,
+    /// The cache's own request arrivals, if any (besides the pools' calls).
+    pub requests: Option<Arrivals>,
     /// The key population each request draws from (uniform or Zipf).
     pub keys: KeySpec,
     /// Time to live from insertion (`None`: entries never expire).

@@ -83,6 +83,39 @@ pub enum FailIf {
     Lower,
 }
 
+impl Store {
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Store::PrimaryBackup { name, .. }
+            | Store::Quorum { name, .. }
+            | Store::Election { name, .. }
+            | Store::Broker { name, .. }
+            | Store::Cache { name, .. } => name,
+        }
+    }
+
+    /// The kind's name, as a scenario file spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::PrimaryBackup { .. } => "PrimaryBackup",
+            Store::Quorum { .. } => "Quorum",
+            Store::Election { .. } => "Election",
+            Store::Broker { .. } => "Broker",
+            Store::Cache { .. } => "Cache",
+        }
+    }
+
+    /// The operations a pool may call it for; the first is the default when a kind serves one.
+    pub fn serves(&self) -> &'static [StoreOp] {
+        match self {
+            Store::PrimaryBackup { .. } | Store::Quorum { .. } => &[StoreOp::Read, StoreOp::Write],
+            Store::Election { .. } | Store::Broker { .. } => &[StoreOp::Write],
+            Store::Cache { .. } => &[StoreOp::Read],
+        }
+    }
+}
+
 /// A replicated store: state that failures can lose.
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
@@ -92,7 +125,8 @@ pub enum Store {
     PrimaryBackup {
         name: String,
         backups: u32,
-        writes: Arrivals,
+        #[serde(default)]
+        writes: Option<Arrivals>,
         #[serde(default)]
         reads: Option<Arrivals>,
         replication: Replication,
@@ -116,7 +150,8 @@ pub enum Store {
         replicas: u32,
         read_quorum: u32,
         write_quorum: u32,
-        writes: Arrivals,
+        #[serde(default)]
+        writes: Option<Arrivals>,
         #[serde(default)]
         reads: Option<Arrivals>,
         response: Dist,
@@ -160,7 +195,8 @@ pub enum Store {
     },
     Cache {
         name: String,
-        requests: Arrivals,
+        #[serde(default)]
+        requests: Option<Arrivals>,
         keys: Keys,
         #[serde(default)]
         ttl: Option<String>,
@@ -182,7 +218,8 @@ pub enum Store {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct Producer {
-    pub messages: Arrivals,
+    #[serde(default)]
+    pub messages: Option<Arrivals>,
     #[serde(default)]
     pub acks: Option<Acks>,
 }
@@ -701,6 +738,18 @@ pub struct Dependency {
     pub breaker: Option<Breaker>,
     #[serde(default)]
     pub max_in_flight: Option<u32>,
+    /// What a call to a store asks of it.
+    #[serde(default)]
+    pub op: Option<StoreOp>,
+}
+
+/// What a pool's call asks of a store.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub enum StoreOp {
+    Read,
+    Write,
+    Lock,
 }
 
 /// `replicas` was left out.

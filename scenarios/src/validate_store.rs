@@ -68,7 +68,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 PbRaw {
                     name,
                     backups: *backups,
-                    writes,
+                    writes: writes.as_ref(),
                     reads: reads.as_ref(),
                     replication,
                     heartbeat: heartbeat.as_deref(),
@@ -95,7 +95,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 i,
                 name,
                 (*replicas, *read_quorum, *write_quorum),
-                (writes, reads.as_ref()),
+                (writes.as_ref(), reads.as_ref()),
                 response,
                 failures.as_ref(),
             )
@@ -138,7 +138,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 (horizon, store_window(raw, horizon)),
                 CacheRaw {
                     name,
-                    requests,
+                    requests: requests.as_ref(),
                     keys,
                     ttl: ttl.as_deref(),
                     capacity: *capacity,
@@ -160,7 +160,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
 struct PbRaw<'a> {
     name: &'a str,
     backups: u32,
-    writes: &'a raw::Arrivals,
+    writes: Option<&'a raw::Arrivals>,
     reads: Option<&'a raw::Arrivals>,
     replication: &'a raw::Replication,
     heartbeat: Option<&'a str>,
@@ -192,7 +192,7 @@ fn primary_backup(
         );
         ok = false;
     }
-    let writes = arrivals(cx, r.writes, &at("writes"));
+    let writes = own_load(cx, r.writes, &at("writes"));
     let reads = match r.reads {
         Some(a) => arrivals(cx, a, &at("reads")).map(Some),
         None => Some(None),
@@ -364,7 +364,7 @@ fn quorum(
     i: usize,
     name: &str,
     (n, r, w): (u32, u32, u32),
-    (writes, reads): (&raw::Arrivals, Option<&raw::Arrivals>),
+    (writes, reads): (Option<&raw::Arrivals>, Option<&raw::Arrivals>),
     response: &raw::Dist,
     raw_failures: Option<&raw::Failures>,
 ) -> Option<QuorumSpec> {
@@ -393,7 +393,7 @@ fn quorum(
             "store `{name}`: R + W ≤ N ({r} + {w} ≤ {n}): a read may miss the latest write"
         ));
     }
-    let writes = arrivals(cx, writes, &at("writes"));
+    let writes = own_load(cx, writes, &at("writes"));
     let reads = match reads {
         Some(a) => arrivals(cx, a, &at("reads")).map(Some),
         None => Some(None),
@@ -534,7 +534,7 @@ const DEFAULT_QUEUE_LIMIT: u32 = 1000;
 /// The fields of a raw `Cache`, borrowed.
 struct CacheRaw<'a> {
     name: &'a str,
-    requests: &'a raw::Arrivals,
+    requests: Option<&'a raw::Arrivals>,
     keys: &'a raw::Keys,
     ttl: Option<&'a str>,
     capacity: Option<u32>,
@@ -568,7 +568,7 @@ fn cache(
     let at = |f: &str| format!("stores[{i}].{f}");
     let name = r.name;
     let mut ok = true;
-    let requests = arrivals(cx, r.requests, &at("requests"));
+    let requests = own_load(cx, r.requests, &at("requests"));
     let keys = store_keys(cx, r.keys, &at("keys"));
     let n_keys = match r.keys {
         raw::Keys::Uniform { n } | raw::Keys::Zipf { n, .. } => *n,
@@ -752,6 +752,15 @@ fn arrivals(cx: &mut Ctx<'_>, a: &raw::Arrivals, path: &str) -> Option<Arrivals>
     crate::validate::arrivals(cx, a, path, false)
 }
 
+/// A store's own load (`writes:`, `requests:`, `messages:`): optional, since a store that
+/// pools call on the request path may have no load of its own; `Some(None)` when absent.
+fn own_load(cx: &mut Ctx<'_>, a: Option<&raw::Arrivals>, path: &str) -> Option<Option<Arrivals>> {
+    match a {
+        Some(a) => arrivals(cx, a, path).map(Some),
+        None => Some(None),
+    }
+}
+
 /// `failures: Failures(time_to_failure: …, time_to_repair: …)`; `Some(None)` when absent.
 fn failures(
     cx: &mut Ctx<'_>,
@@ -896,7 +905,7 @@ fn broker(
             Some(Dist::constant(SimDuration::from_secs(9)))
         }
     };
-    let produce = arrivals(cx, &producer.messages, &at("producer.messages"));
+    let produce = own_load(cx, producer.messages.as_ref(), &at("producer.messages"));
     let acks = match producer.acks {
         Some(raw::Acks::Zero) => Acks::None,
         Some(raw::Acks::One) => Acks::Leader,

@@ -32,7 +32,7 @@ fn spec(acks: Acks) -> BrokerSpec {
         min_insync_replicas: 2,
         follower_lag: Dist::lognormal_median_p99(ms(5), ms(100)).expect("valid"),
         leader_failover: Dist::uniform(secs(2), secs(9)).expect("valid"),
-        produce: Arrivals::Poisson { rate_per_s: 200.0 },
+        produce: Some(Arrivals::Poisson { rate_per_s: 200.0 }),
         acks,
         consumers: ConsumerGroupSpec {
             consumers: 2,
@@ -168,7 +168,7 @@ fn without_failures_each_partition_is_an_mm1_queue() {
     s.partitions = 4;
     s.consumers.consumers = 4;
     s.consumers.processing = exp(ms(5));
-    s.produce = Arrivals::Poisson { rate_per_s: 400.0 };
+    s.produce = Some(Arrivals::Poisson { rate_per_s: 400.0 });
     let horizon = secs(4000);
     let (r, col) = Broker::new(&s, 0, StreamKey::new(5, 0), StoreCollector::default())
         .run(SimTime(horizon.0), u64::MAX);
@@ -204,7 +204,7 @@ fn without_failures_each_partition_is_an_mm1_queue() {
 #[test]
 fn dead_letter_share_is_p_to_the_max_receives() {
     let mut s = spec(Acks::Leader);
-    s.produce = Arrivals::Poisson { rate_per_s: 1000.0 };
+    s.produce = Some(Arrivals::Poisson { rate_per_s: 1000.0 });
     s.consumers.consumers = 3;
     s.consumers.processing = exp(SimDuration(500_000));
     s.consumers.failure_rate = 0.3;

@@ -16,7 +16,7 @@ fn ms(x: u64) -> SimDuration {
 fn spec(keys: KeySpec, rate: f64, ttl: Option<SimDuration>, capacity: Option<u32>) -> CacheSpec {
     CacheSpec {
         name: "c".into(),
-        requests: Arrivals::Poisson { rate_per_s: rate },
+        requests: Some(Arrivals::Poisson { rate_per_s: rate }),
         keys,
         ttl,
         capacity,

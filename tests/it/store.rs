@@ -21,7 +21,7 @@ fn pb(replication: Replication, fencing: bool, backups: u32) -> PrimaryBackupSpe
     PrimaryBackupSpec {
         name: "db".into(),
         backups,
-        writes: Arrivals::Poisson { rate_per_s: 20.0 },
+        writes: Some(Arrivals::Poisson { rate_per_s: 20.0 }),
         reads: None,
         replication,
         heartbeat: secs(1),
@@ -117,7 +117,7 @@ fn asynchronous_loses_write_rate_times_mean_lag_per_failover() {
         true,
         1,
     );
-    s.writes = Arrivals::Poisson { rate_per_s: 100.0 };
+    s.writes = Some(Arrivals::Poisson { rate_per_s: 100.0 });
     // A crash of the primary every 5 minutes, down for a minute: each is a failover, and the
     // old primary is back and in sync long before the next.
     s.faults = (1..=300u64)
@@ -216,7 +216,7 @@ fn quorum(n: u32, r: u32, w: u32) -> QuorumSpec {
         read_quorum: r,
         write_quorum: w,
         // Almost no operations: the test is about time availability.
-        writes: Arrivals::Poisson { rate_per_s: 0.01 },
+        writes: Some(Arrivals::Poisson { rate_per_s: 0.01 }),
         reads: None,
         response: Dist::constant(SimDuration::from_millis(1)),
         failures: Some(FailureSpec {
@@ -287,7 +287,7 @@ fn quorum_availability_matches_the_binomial_k_of_n_closed_form() {
 #[test]
 fn quorum_operations_see_time_availability() {
     let mut s = quorum(3, 2, 3);
-    s.writes = Arrivals::Poisson { rate_per_s: 2.0 };
+    s.writes = Some(Arrivals::Poisson { rate_per_s: 2.0 });
     let r = run_q(&s, 0, secs(200 * 3600));
     let time = r.write_up_ns as f64 / r.horizon_ns as f64;
     let ops = r.writes.succeeded as f64 / r.writes.offered as f64;
@@ -459,9 +459,9 @@ fn swarm_of_primary_backup_configurations_keeps_the_books() {
             g.chance(0.5),
             1 + g.below(3),
         );
-        s.writes = Arrivals::Poisson {
+        s.writes = Some(Arrivals::Poisson {
             rate_per_s: 1.0 + f64::from(g.below(50)),
-        };
+        });
         s.heartbeat = ms(&mut g, 100, 5_000);
         s.lease = SimDuration(s.heartbeat.0 + ms(&mut g, 1, 20_000).0);
         if g.chance(0.7) {

@@ -134,6 +134,8 @@ pub struct LeaderElection<O> {
     faults: Vec<StoreFault>,
     nodes: Vec<Node>,
     leader: Option<u8>,
+    /// Requests' calls answered, for the host.
+    answers: super::Answers,
     hb_origin: SimTime,
     led: crate::TimeWeighted,
     elections: Vec<Election>,
@@ -176,6 +178,7 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
             faults: spec.faults.clone(),
             nodes,
             leader: Some(0),
+            answers: Vec::new(),
             hb_origin: SimTime::ZERO,
             led,
             elections: Vec::new(),
@@ -427,6 +430,27 @@ impl<O: Observer<StoreRecord>> super::StoreModel for LeaderElection<O> {
 
     fn finish(&mut self, run: RunStats) -> super::StoreSummary {
         super::StoreSummary::Election(self.summary(run))
+    }
+
+    /// A request's write needs a leader: it succeeds at once while one is elected, and fails
+    /// while the cluster is between leaders (the client is told "no leader").
+    fn call(
+        &mut self,
+        _now: SimTime,
+        token: u32,
+        _op: super::StoreOp,
+        _sched: &mut dyn Schedule<Event>,
+    ) {
+        let answer = if self.leader.is_some() {
+            super::Answer::Ok
+        } else {
+            super::Answer::Failed
+        };
+        self.answers.push((token, answer));
+    }
+
+    fn answers(&mut self) -> &mut super::Answers {
+        &mut self.answers
     }
 
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {

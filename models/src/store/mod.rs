@@ -154,6 +154,45 @@ impl StoreSummary {
     }
 }
 
+/// What a request asks of a store: a pool's dependency call on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreOp {
+    /// Read a key: a cache lookup, a database or quorum read.
+    Read,
+    /// Write: a database or quorum write, a message produced to a broker, a write that needs
+    /// an elected leader.
+    Write,
+    /// Take a lock, run the critical section under it and release it (lock services).
+    Lock,
+}
+
+impl StoreOp {
+    /// The name a scenario file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreOp::Read => "Read",
+            StoreOp::Write => "Write",
+            StoreOp::Lock => "Lock",
+        }
+    }
+}
+
+/// A store's answer to a request's call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Done: read, written (acknowledged), produced, locked and released.
+    Ok,
+    /// Failed: unavailable, refused, not replicated, not acquired.
+    Failed,
+}
+
+/// The calls a store has answered since its host last looked, in order: (token, answer).
+pub type Answers = Vec<(u32, Answer)>;
+
+/// A call's token when a store makes the operation itself (its own `writes:`, `reads:`…
+/// arrivals): nobody waits for the answer.
+pub const OWN: u32 = u32::MAX;
+
 /// A store kind's model on the shared event loop: the one trait a store kind implements.
 /// Its events are its own type (they wait in its slots, the topology's queue holds their slot
 /// numbers), its draws come from `store/<name>/…` streams, its operations are
@@ -169,6 +208,18 @@ pub trait StoreModel {
     fn handle(&mut self, now: SimTime, event: Self::Event, sched: &mut dyn Schedule<Self::Event>);
     /// Its end-of-run figures, its books checked; `run` is the kernel's account of its events.
     fn finish(&mut self, run: RunStats) -> StoreSummary;
+    /// A request's call arrives: the store answers `token` in [`StoreModel::answers`], at once
+    /// or from a later event, exactly once. Validation lets a pool call only the operations
+    /// its kind serves ([`crate::store_spec::StoreSpec::serves`]).
+    fn call(
+        &mut self,
+        now: SimTime,
+        token: u32,
+        op: StoreOp,
+        sched: &mut dyn Schedule<Self::Event>,
+    );
+    /// The answers given since the host last took them.
+    fn answers(&mut self) -> &mut Answers;
 }
 
 /// Runs a store on a loop of its own (unit tests, and a store's figures without the rest).
@@ -222,6 +273,19 @@ pub trait HostedStore {
     /// Its end-of-run figures; `run` is the whole loop's account, its own events replace the
     /// count.
     fn finish(&mut self, run: RunStats) -> StoreSummary;
+    /// A request's call `token` arrives at store `me`; its answer comes in
+    /// [`HostedStore::take_answers`].
+    fn call(
+        &mut self,
+        now: SimTime,
+        me: u32,
+        token: u32,
+        op: StoreOp,
+        sched: &mut Scheduler<crate::Event>,
+        out: &mut dyn FnMut(SimTime, &StoreRecord),
+    );
+    /// Moves the answers given so far to the end of `into`.
+    fn take_answers(&mut self, into: &mut Answers);
 }
 
 struct Hosting<M: StoreModel> {
@@ -233,6 +297,17 @@ struct Hosting<M: StoreModel> {
 
 fn wrap(store: u32, slot: u32) -> crate::Event {
     crate::Event::Store(store, slot)
+}
+
+impl<M: StoreModel> Hosting<M> {
+    /// Hands the records the store made to `out`, in order.
+    fn pass_records(&mut self, out: &mut dyn FnMut(SimTime, &StoreRecord)) {
+        let mut records = self.outbox.0.borrow_mut();
+        for (t, r) in records.iter() {
+            out(*t, r);
+        }
+        records.clear();
+    }
 }
 
 impl<M: StoreModel> HostedStore for Hosting<M> {
@@ -258,11 +333,25 @@ impl<M: StoreModel> HostedStore for Hosting<M> {
         let e = self.slots.take(slot);
         let mut view = HostedScheduler::new(sched, &mut self.slots, me, wrap);
         self.model.handle(now, e, &mut view);
-        let mut records = self.outbox.0.borrow_mut();
-        for (t, r) in records.iter() {
-            out(*t, r);
-        }
-        records.clear();
+        self.pass_records(out);
+    }
+
+    fn call(
+        &mut self,
+        now: SimTime,
+        me: u32,
+        token: u32,
+        op: StoreOp,
+        sched: &mut Scheduler<crate::Event>,
+        out: &mut dyn FnMut(SimTime, &StoreRecord),
+    ) {
+        let mut view = HostedScheduler::new(sched, &mut self.slots, me, wrap);
+        self.model.call(now, token, op, &mut view);
+        self.pass_records(out);
+    }
+
+    fn take_answers(&mut self, into: &mut Answers) {
+        into.append(self.model.answers());
     }
 
     fn finish(&mut self, run: RunStats) -> StoreSummary {

@@ -48,6 +48,11 @@ pub enum Event {
         /// The replica.
         node: u32,
     },
+    /// A request's operation completes: its R-th (W-th) answer arrived.
+    Reply {
+        /// The call.
+        token: u32,
+    },
 }
 
 /// Operations of one kind.
@@ -99,7 +104,7 @@ pub struct Quorum<O> {
     name: String,
     read_quorum: u32,
     write_quorum: u32,
-    writes_gap: Dist,
+    writes_gap: Option<Dist>,
     reads_gap: Option<Dist>,
     response: Dist,
     failures: Option<FailureSpec>,
@@ -115,8 +120,10 @@ pub struct Quorum<O> {
     crashes: Vec<u64>,
     writes: OpCounts,
     reads: OpCounts,
-    /// Reused for the answers of one operation.
+    /// Reused for the replicas' answers to one operation.
     answers: Vec<u64>,
+    /// Requests' calls answered, for the host.
+    replies: super::Answers,
     observer: O,
 }
 
@@ -145,7 +152,7 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             name: spec.name.clone(),
             read_quorum: spec.read_quorum,
             write_quorum: spec.write_quorum,
-            writes_gap: spec.writes.interarrival(),
+            writes_gap: spec.writes.as_ref().map(|w| w.interarrival()),
             reads_gap: spec.reads.as_ref().map(|r| r.interarrival()),
             response: spec.response.clone(),
             failures: spec.failures.clone(),
@@ -162,6 +169,7 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             writes: OpCounts::default(),
             reads: OpCounts::default(),
             answers: Vec::with_capacity(n as usize),
+            replies: Vec::new(),
             observer,
         }
     }
@@ -177,7 +185,9 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
     /// Schedules the first events.
     fn start_at(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
         let _ = horizon;
-        sched.after(self.writes_gap.sample(&mut self.write_rng), Event::Write);
+        if let Some(g) = &self.writes_gap {
+            sched.after(g.sample(&mut self.write_rng), Event::Write);
+        }
         if let Some(g) = &self.reads_gap {
             sched.after(g.sample(&mut self.read_rng), Event::Read);
         }
@@ -249,6 +259,55 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
         Some(SimDuration(*kth))
     }
 
+    /// One read or write (the store's own, or a request's call `token`): counted and
+    /// recorded when issued; a call is answered at its R-th (W-th) answer, or at once when
+    /// too few replicas are up.
+    fn op(
+        &mut self,
+        now: SimTime,
+        token: u32,
+        op: super::StoreOp,
+        sched: &mut dyn Schedule<Event>,
+    ) {
+        let write = op == super::StoreOp::Write;
+        let r = self.operate(if write {
+            self.write_quorum
+        } else {
+            self.read_quorum
+        });
+        let counts = if write {
+            &mut self.writes
+        } else {
+            &mut self.reads
+        };
+        counts.offered += 1;
+        match r {
+            Some(_) => counts.succeeded += 1,
+            None => counts.failed += 1,
+        }
+        let (ok, latency) = (r.is_some(), r.unwrap_or(SimDuration::ZERO));
+        let rec = if write {
+            StoreRecord::Write {
+                store: self.index,
+                ok,
+                latency,
+            }
+        } else {
+            StoreRecord::Read {
+                store: self.index,
+                ok,
+                latency,
+            }
+        };
+        self.observer.record(now, &rec);
+        if token != super::OWN {
+            match r {
+                Some(d) => sched.after(d, Event::Reply { token }),
+                None => self.replies.push((token, super::Answer::Failed)),
+            }
+        }
+    }
+
     fn set_up(&mut self, now: SimTime, node: u32, up: bool) {
         assert_ne!(
             self.up[node as usize], up,
@@ -284,40 +343,35 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Quorum<O> {
         super::StoreSummary::Quorum(self.summary(run))
     }
 
+    fn call(
+        &mut self,
+        now: SimTime,
+        token: u32,
+        op: super::StoreOp,
+        sched: &mut dyn Schedule<Event>,
+    ) {
+        self.op(now, token, op, sched);
+    }
+
+    fn answers(&mut self) -> &mut super::Answers {
+        &mut self.replies
+    }
+
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {
         match event {
             Event::Write => {
-                sched.after(self.writes_gap.sample(&mut self.write_rng), Event::Write);
-                self.writes.offered += 1;
-                let r = self.operate(self.write_quorum);
-                match r {
-                    Some(_) => self.writes.succeeded += 1,
-                    None => self.writes.failed += 1,
+                if let Some(g) = &self.writes_gap {
+                    sched.after(g.sample(&mut self.write_rng), Event::Write);
                 }
-                let rec = StoreRecord::Write {
-                    store: self.index,
-                    ok: r.is_some(),
-                    latency: r.unwrap_or(SimDuration::ZERO),
-                };
-                self.observer.record(now, &rec);
+                self.op(now, super::OWN, super::StoreOp::Write, sched);
             }
             Event::Read => {
                 if let Some(g) = &self.reads_gap {
                     sched.after(g.sample(&mut self.read_rng), Event::Read);
                 }
-                self.reads.offered += 1;
-                let r = self.operate(self.read_quorum);
-                match r {
-                    Some(_) => self.reads.succeeded += 1,
-                    None => self.reads.failed += 1,
-                }
-                let rec = StoreRecord::Read {
-                    store: self.index,
-                    ok: r.is_some(),
-                    latency: r.unwrap_or(SimDuration::ZERO),
-                };
-                self.observer.record(now, &rec);
+                self.op(now, super::OWN, super::StoreOp::Read, sched);
             }
+            Event::Reply { token } => self.replies.push((token, super::Answer::Ok)),
             Event::Crash { node } | Event::Repair { node } => {
                 let repaired = matches!(event, Event::Repair { .. });
                 self.set_up(now, node, repaired);

@@ -27,6 +27,8 @@ pub(super) struct Client {
     pub(super) rng: Stream,
     pub(super) timeout: Option<SimDuration>,
     pub(super) target: Target,
+    /// A hop's store: its calls go to this store, with this operation, not to `target`.
+    pub(super) store: Option<crate::spec::StoreCall>,
     pub(super) retry: Option<crate::spec::RetrySpec>,
     pub(super) hedge: Option<crate::spec::HedgeSpec>,
     pub(super) breaker: Option<Breaker>,
@@ -100,6 +102,8 @@ pub(super) struct Attempt {
     pub(super) is_retry: bool,
     /// Queued or in service at a replica.
     pub(super) at_server: bool,
+    /// A store holds it: it is freed once the store answered.
+    pub(super) at_store: bool,
     /// Its own work is done and it waits for its dependency calls (still holding its worker).
     pub(super) waiting_deps: bool,
     /// Dependency calls made, succeeded and failed so far.
@@ -184,7 +188,7 @@ impl<O: Observer<Record>> System<O> {
     #[inline]
     pub(super) fn release_attempt(&mut self, id: AttemptId) {
         let a = &self.req.attempts[id];
-        if !a.live && !a.at_server {
+        if !a.live && !a.at_server && !a.at_store {
             self.free_attempt(id);
         }
     }
@@ -296,8 +300,9 @@ impl<O: Observer<Record>> System<O> {
         if is_retry {
             client.retries_in_flight += 1;
         }
-        let (target, per_try, hedge) = (
+        let (target, store, per_try, hedge) = (
             client.target,
+            client.store,
             client.retry.as_ref().and_then(|r| r.per_try_timeout),
             client.hedge,
         );
@@ -320,6 +325,7 @@ impl<O: Observer<Record>> System<O> {
             cancelled: false,
             is_retry,
             at_server: false,
+            at_store: false,
             waiting_deps: false,
             deps_started: 0,
             deps_ok: 0,
@@ -351,6 +357,10 @@ impl<O: Observer<Record>> System<O> {
                 sched.cancel(t);
             }
             cl.pending = Some(sched.timeout_after(h.delay, Event::Call(CallEvent::Hedge(call))));
+        }
+        if let Some(s) = store {
+            self.call_store(now, s, id, sched);
+            return;
         }
         let parent = self.req.calls[call].parent;
         let from = if parent == AttemptId::NONE {

@@ -9,6 +9,7 @@
 //! | `service.rs` | [`Service`]: pools, replicas, queues, processor sharing | [`ServiceEvent`] |
 //! | `faults.rs`, `gray.rs` | [`Faults`]: crash/repair, scheduled faults, slowdowns, gray failures | [`FaultEvent`] |
 //! | `tiers.rs` | [`Tiers`]: dependency calls and hops | (calls' events) |
+//! | `store_calls.rs` | stores on the request path: a hop's attempts at a store, its answers | `Store` |
 //! | `scaling.rs` | autoscaling: slots, evaluation, warm-up, drain | [`ScalingEvent`] |
 //! | `discovery.rs` | a pool's registry: registration, heartbeats, TTL | [`DiscoveryEvent`] |
 //! | `sampling.rs` | [`Sampling`]: per-window replica state, the end of warm-up | `Sample`, `WarmupEnd` |
@@ -30,6 +31,7 @@ mod sampling;
 pub mod scaling;
 mod service;
 mod stall;
+mod store_calls;
 mod summary;
 mod tiers;
 
@@ -82,6 +84,8 @@ pub struct System<O> {
     max_events: u64,
     /// Stores on the same loop (store/mod.rs), each with its own event slots.
     stores: Vec<Box<dyn crate::store::HostedStore>>,
+    /// Reused buffer for the answers a store gave (no allocation per answer).
+    answers: crate::store::Answers,
     /// Client names, for the error of a stalled run; the component it stalled in (stall.rs).
     client_names: Vec<String>,
     stall: Option<String>,
@@ -119,6 +123,7 @@ impl<O: Observer<Record>> System<O> {
                 rng: key.stream(&format!("client/{}/arrivals", c.name)),
                 timeout: c.timeout,
                 target: c.target,
+                store: None,
                 retry: c.retry.clone(),
                 hedge: c.hedge,
                 breaker: c.breaker.map(Breaker::new),
@@ -141,6 +146,7 @@ impl<O: Observer<Record>> System<O> {
                 rng: key.stream(&format!("hop/{}/unused", h.name)),
                 timeout: h.timeout,
                 target: h.target,
+                store: h.store,
                 retry: h.retry.clone(),
                 hedge: h.hedge,
                 breaker: h.breaker.map(Breaker::new),
@@ -291,6 +297,7 @@ impl<O: Observer<Record>> System<O> {
             horizon: SimTime(spec.horizon.0),
             max_events: spec.max_events,
             stores: Vec::new(),
+            answers: Vec::new(),
             client_names: spec.clients.iter().map(|c| c.name.clone()).collect(),
             stall: None,
             observer,
@@ -432,6 +439,7 @@ impl<O: Observer<Record>> Model for System<O> {
                 self.stores[s as usize].handle(now, s, slot, sched, &mut |t, r| {
                     observer.record(t, &Record::Store(*r))
                 });
+                self.store_answers(now, s, sched);
             }
             Event::WarmupEnd => self.on_warmup_end(now),
             Event::Sample => self.on_sample(now, sched),

@@ -5,7 +5,8 @@
 use super::resilience::{self, Caller};
 use super::{Ctx, Registry, replicas_of, resolve};
 use crate::raw;
-use models::spec::{DependenciesSpec, HopSpec, PoolSpec, Target, WaitFor};
+use models::spec::{DependenciesSpec, HopSpec, PoolSpec, StoreCall, Target, WaitFor};
+use models::store::StoreOp;
 
 /// A calling pool and the target of one of its dependencies (unresolved: `None`).
 pub(super) type DependencyEdge = (usize, Option<Target>);
@@ -41,9 +42,16 @@ pub(super) fn dependencies(
         let mut pool_hops = Vec::new();
         for (j, dep) in d.calls.iter().enumerate() {
             let path = format!("{at}.calls[{j}]");
-            let target = resolve(cx, names, &dep.target, &format!("{path}.target"));
-            edges.push((i, target));
-            match hop(cx, raw, i, dep, target, &path) {
+            let store = store_call(cx, raw, names, dep, &path);
+            let target = match store {
+                Some(_) => None,
+                None => {
+                    let t = resolve(cx, names, &dep.target, &format!("{path}.target"));
+                    edges.push((i, t));
+                    t
+                }
+            };
+            match hop(cx, raw, i, dep, (target, store), &path) {
                 Some(h) => {
                     let copies = copies(cx, dep, &path).unwrap_or(0);
                     let index = (hops.len() + pool_hops.len()) as u32;
@@ -119,12 +127,76 @@ fn copies(cx: &mut Ctx<'_>, dep: &raw::Dependency, path: &str) -> Option<u32> {
     }
 }
 
+/// A dependency whose target names a store: the store and the operation (`None`: the target is
+/// not a store, or the call is invalid, errors recorded — then `op` was checked too).
+fn store_call(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    names: &Registry<'_>,
+    dep: &raw::Dependency,
+    path: &str,
+) -> Option<Option<StoreCall>> {
+    let Some(i) = raw.stores.iter().position(|s| s.name() == dep.target) else {
+        if dep.op.is_some() {
+            cx.fail_help(
+                &format!("{path}.op"),
+                format!(
+                    "`{}` is not a store: op applies to calls to a store",
+                    dep.target
+                ),
+                "leave op out for a call to a pool or a balancer",
+            );
+        }
+        return None;
+    };
+    if names.names.contains_key(dep.target.as_str()) {
+        cx.fail_help(
+            &format!("{path}.target"),
+            format!("`{}` names both a store and a component", dep.target),
+            "give the store or the component another name",
+        );
+        return Some(None);
+    }
+    let store = &raw.stores[i];
+    let serves = store.serves();
+    let op = match dep.op {
+        Some(op) if serves.contains(&op) => op,
+        None if serves.len() == 1 => serves[0],
+        given => {
+            let list: Vec<String> = serves.iter().map(|o| format!("{o:?}")).collect();
+            let what = match given {
+                Some(op) => format!("a {} store serves no {op:?} calls", store.kind()),
+                None => format!(
+                    "a call to {} store `{}` needs an op",
+                    store.kind(),
+                    dep.target
+                ),
+            };
+            cx.fail_help(
+                &format!("{path}.op"),
+                what,
+                format!("write op: {}", list.join(" or ")),
+            );
+            return Some(None);
+        }
+    };
+    let op = match op {
+        raw::StoreOp::Read => StoreOp::Read,
+        raw::StoreOp::Write => StoreOp::Write,
+        raw::StoreOp::Lock => StoreOp::Lock,
+    };
+    Some(Some(StoreCall {
+        store: i as u32,
+        op,
+    }))
+}
+
 fn hop(
     cx: &mut Ctx<'_>,
     raw: &raw::Scenario,
     from_pool: usize,
     dep: &raw::Dependency,
-    target: Option<Target>,
+    (target, store): (Option<Target>, Option<Option<StoreCall>>),
     path: &str,
 ) -> Option<HopSpec> {
     let p = &raw.pools[from_pool];
@@ -178,10 +250,16 @@ fn hop(
         );
         return None;
     }
+    let (target, store) = match store {
+        // A store's hop has no balancer or pool target: its own pool stands in, unused.
+        Some(s) => (Target::Pool(from_pool), Some(s?)),
+        None => (target?, None),
+    };
     Some(HopSpec {
         name,
         from_pool: from_pool as u32,
-        target: target?,
+        target,
+        store,
         timeout: timeout?,
         retry: retry?,
         hedge: hedge?,

@@ -255,6 +255,8 @@ struct Msg {
     acked: bool,
     delivered: bool,
     dead: bool,
+    /// The request's call waiting for its acknowledgement ([`super::OWN`]: none).
+    token: u32,
 }
 
 impl Msg {
@@ -308,7 +310,7 @@ pub struct Broker<O> {
     parts: Vec<Partition>,
     node_down: Vec<u32>,
     consumers: Vec<Consumer>,
-    produce_gap: Dist,
+    produce_gap: Option<Dist>,
     produce_rng: Stream,
     keys: Stream,
     lag_rng: Stream,
@@ -332,6 +334,8 @@ pub struct Broker<O> {
     last_counts: BrokerCounts,
     last_area: u128,
     windows: Vec<BrokerWindow>,
+    /// Requests' calls answered, for the host.
+    answers: super::Answers,
     observer: O,
 }
 
@@ -383,7 +387,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             parts,
             node_down: vec![0; spec.brokers as usize],
             consumers,
-            produce_gap: spec.produce.interarrival(),
+            produce_gap: spec.produce.as_ref().map(|p| p.interarrival()),
             produce_rng: s("produce"),
             keys: s("keys"),
             lag_rng: s("replication"),
@@ -410,6 +414,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             last_counts: BrokerCounts::default(),
             last_area: 0,
             windows: Vec::new(),
+            answers: Vec::new(),
             observer,
             spec: spec.clone(),
         };
@@ -428,10 +433,9 @@ impl<O: Observer<StoreRecord>> Broker<O> {
     /// Schedules the first events.
     fn start_at(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
         let _ = horizon;
-        sched.after(
-            self.produce_gap.sample(&mut self.produce_rng),
-            Event::Produce,
-        );
+        if let Some(g) = &self.produce_gap {
+            sched.after(g.sample(&mut self.produce_rng), Event::Produce);
+        }
         if let Some(f) = &self.spec.failures {
             for (i, rng) in self.node_rng.iter_mut().enumerate() {
                 let d = f.time_to_failure.sample(rng);
@@ -540,8 +544,27 @@ impl<O: Observer<StoreRecord>> Broker<O> {
     }
 
     fn on_produce(&mut self, now: SimTime, sched: &mut dyn Schedule<Event>) {
-        let gap = self.produce_gap.sample(&mut self.produce_rng);
-        sched.after(gap, Event::Produce);
+        if let Some(g) = &self.produce_gap {
+            sched.after(g.sample(&mut self.produce_rng), Event::Produce);
+        }
+        self.produce(now, super::OWN, sched);
+    }
+
+    /// Tells request call `token` (if it is one) whether its message was acknowledged.
+    fn answer(&mut self, token: u32, ok: bool) {
+        if token != super::OWN {
+            let a = if ok {
+                super::Answer::Ok
+            } else {
+                super::Answer::Failed
+            };
+            self.answers.push((token, a));
+        }
+    }
+
+    /// A message produced (the store's own, or a request's call `token`, answered when the
+    /// producer's `acks` are met, or refused).
+    fn produce(&mut self, now: SimTime, token: u32, sched: &mut dyn Schedule<Event>) {
         self.counts.produced += 1;
         let p = self.keys.below(self.spec.partitions);
         let acks = self.spec.acks;
@@ -556,6 +579,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
                 self.counts.refused += 1;
             }
             self.record_write(now, ok, SimDuration::ZERO);
+            self.answer(token, ok);
             return;
         }
         let acked = acks == Acks::Leader;
@@ -567,6 +591,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             acked,
             delivered: false,
             dead: false,
+            token,
         });
         let offset = part.base + part.log.len() as u64 - 1;
         part.leo[part.leader as usize] = offset + 1;
@@ -576,6 +601,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         }
         if acks != Acks::All {
             self.record_write(now, true, SimDuration::ZERO);
+            self.answer(token, true);
         }
         self.set_undone(now, 1);
         for r in 0..self.spec.replication_factor {
@@ -630,9 +656,10 @@ impl<O: Observer<StoreRecord>> Broker<O> {
                 let part = &mut self.parts[p as usize];
                 let m = &mut part.log[(o - part.base) as usize];
                 m.acked = true;
-                let latency = now.since(m.produced);
+                let (latency, token) = (now.since(m.produced), m.token);
                 self.counts.acked += 1;
                 self.record_write(now, true, latency);
+                self.answer(token, true);
             }
         }
         self.parts[p as usize].hw = hw;
@@ -772,7 +799,13 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             let m = part.log.pop_back().unwrap_or_else(|| unreachable!());
             cut -= 1;
             match (acks, m.acked) {
-                (Acks::All, false) => self.counts.cut_unacked += 1,
+                (Acks::All, false) => {
+                    // The producer's request times out or is told NOT_LEADER: it failed.
+                    self.counts.cut_unacked += 1;
+                    if m.token != super::OWN {
+                        self.answers.push((m.token, super::Answer::Failed));
+                    }
+                }
                 (_, true) => {
                     self.counts.lost_unreplicated += 1;
                     self.counts.lost_acked += 1;
@@ -811,6 +844,20 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Broker<O> {
 
     fn start(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
         self.start_at(sched, horizon);
+    }
+
+    fn call(
+        &mut self,
+        now: SimTime,
+        token: u32,
+        _op: super::StoreOp,
+        sched: &mut dyn Schedule<Event>,
+    ) {
+        self.produce(now, token, sched);
+    }
+
+    fn answers(&mut self) -> &mut super::Answers {
+        &mut self.answers
     }
 
     fn finish(&mut self, run: RunStats) -> super::StoreSummary {

@@ -18,7 +18,7 @@ fn spec(acks: Acks, faults: Vec<BrokerFault>) -> BrokerSpec {
         min_insync_replicas: 1,
         follower_lag: Dist::constant(ms(10)),
         leader_failover: Dist::constant(ms(2000)),
-        produce: Arrivals::Constant { rate_per_s: 1000.0 },
+        produce: Some(Arrivals::Constant { rate_per_s: 1000.0 }),
         acks,
         consumers: ConsumerGroupSpec {
             consumers: 1,
@@ -108,7 +108,7 @@ fn always_failing_messages_go_to_the_dead_letter_queue_after_max_receives() {
     let mut s = spec(Acks::Leader, Vec::new());
     s.replication_factor = 1;
     s.brokers = 1;
-    s.produce = Arrivals::Constant { rate_per_s: 10.0 };
+    s.produce = Some(Arrivals::Constant { rate_per_s: 10.0 });
     s.consumers.failure_rate = 1.0;
     s.consumers.max_receives = 3;
     s.consumers.visibility_timeout = SimDuration::from_secs(1);

@@ -73,6 +73,11 @@ pub enum Event {
     },
     /// A scheduled restart ends.
     FaultEnd,
+    /// A request's lookup hit: it is answered.
+    Hit {
+        /// The call.
+        token: u32,
+    },
 }
 
 /// One window's counts.
@@ -245,14 +250,16 @@ pub fn che_hit_ratio(keys: &Keys, n: u32, capacity: u32) -> f64 {
 
 /// The closed form for `spec`, when one applies: TTL with unbounded capacity (fetch time = mean
 /// lookup + mean service: exact for constant times and a backend that never queues), or Che's
-/// approximation for LRU without a TTL (fetches taken as instantaneous).
-pub fn theory(spec: &CacheSpec) -> Option<(f64, &'static str)> {
+/// approximation for LRU without a TTL (fetches taken as instantaneous). Lookups come as a
+/// Poisson stream of `rate_per_s`: the cache's own `requests`, or the pools' calls (a Poisson
+/// client's requests leave an uncongested pool as a Poisson stream).
+pub fn theory(spec: &CacheSpec, rate_per_s: f64) -> Option<(f64, &'static str)> {
     let keys = Keys::new(&spec.keys);
     let n = key_count(spec);
     match (spec.ttl, spec.capacity.filter(|&c| c < n)) {
         (Some(ttl), None) => {
             let fetch = spec.hit_latency.mean_ns() + spec.backend.service.mean_ns();
-            let rate = spec.requests.rate_per_s() / 1e9;
+            let rate = rate_per_s / 1e9;
             let t = ttl.0 as f64;
             let h = (0..n)
                 .map(|k| {
@@ -369,12 +376,15 @@ struct Fetch {
     /// First coalesced waiter (NIL: none).
     waiters: u32,
     state: FetchState,
+    /// The request's call waiting for it ([`super::OWN`]: the cache's own request).
+    token: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Waiter {
     arrival: u64,
     next: u32,
+    token: u32,
 }
 
 /// A slab with a free list: indices stay valid until freed, no allocation once warm.
@@ -413,6 +423,8 @@ impl<T: Copy> Slab<T> {
 /// The running cache, emitting [`StoreRecord::Cache`] to `O`.
 pub struct Cache<O> {
     index: u32,
+    /// A cache only the pools call: its spec, for the closed form at the calls' measured rate.
+    called: Option<Box<CacheSpec>>,
     /// The closed-form hit ratio, if one applies.
     theory: Option<(f64, &'static str)>,
     name: String,
@@ -428,7 +440,7 @@ pub struct Cache<O> {
     timeout: Option<SimDuration>,
     failures: Option<FailureSpec>,
     faults: Vec<CacheFault>,
-    gap: Dist,
+    gap: Option<Dist>,
     // Per key.
     epoch_of: Vec<u32>,
     state: Vec<u8>,
@@ -463,6 +475,8 @@ pub struct Cache<O> {
     lookup_rng: Stream,
     service_rng: Stream,
     fail_rng: Stream,
+    /// Requests' calls answered, for the host.
+    answers: super::Answers,
     observer: O,
 }
 
@@ -486,7 +500,11 @@ impl<O: Observer<StoreRecord>> Cache<O> {
         };
         let queue_cap = spec.backend.queue_limit.min(1 << 16) as usize;
         Cache {
-            theory: theory(spec),
+            theory: spec
+                .requests
+                .as_ref()
+                .and_then(|r| theory(spec, r.rate_per_s())),
+            called: spec.requests.is_none().then(|| Box::new(spec.clone())),
             index,
             name: spec.name.clone(),
             keys_text,
@@ -501,7 +519,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             timeout: spec.backend.timeout,
             failures: spec.failures.clone(),
             faults: spec.faults.clone(),
-            gap: spec.requests.interarrival(),
+            gap: spec.requests.as_ref().map(|r| r.interarrival()),
             epoch_of: vec![0; n as usize],
             state: vec![COLD; n as usize],
             expires: vec![0; n as usize],
@@ -529,6 +547,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             lookup_rng: s("hit_latency"),
             service_rng: s("backend/service"),
             fail_rng: s("failures"),
+            answers: Vec::new(),
             observer,
         }
     }
@@ -544,7 +563,9 @@ impl<O: Observer<StoreRecord>> Cache<O> {
     /// Schedules the first events.
     fn start_at(&mut self, sched: &mut dyn Schedule<Event>, horizon: SimTime) {
         let _ = horizon;
-        sched.after(self.gap.sample(&mut self.arrivals_rng), Event::Request);
+        if let Some(g) = &self.gap {
+            sched.after(g.sample(&mut self.arrivals_rng), Event::Request);
+        }
         if let Some(f) = &self.failures {
             sched.after(f.time_to_failure.sample(&mut self.fail_rng), Event::Crash);
         }
@@ -556,6 +577,12 @@ impl<O: Observer<StoreRecord>> Cache<O> {
     /// The end-of-run figures, the books checked.
     fn summary(&mut self, run: RunStats) -> CacheSummary {
         let end = run.end;
+        if let Some(spec) = &self.called
+            && end.0 > 0
+        {
+            let rate = self.counts.requests as f64 * 1e9 / end.0 as f64;
+            self.theory = theory(spec, rate);
+        }
         self.close_windows(end);
         // Fetches still queued whose wait already passed the time-out have failed for their
         // clients: count them now (their records carry the end time).
@@ -690,8 +717,28 @@ impl<O: Observer<StoreRecord>> Cache<O> {
         }
     }
 
-    fn request(&mut self, now: SimTime, sched: &mut dyn Schedule<Event>) {
-        sched.after(self.gap.sample(&mut self.arrivals_rng), Event::Request);
+    /// Tells request call `token` (if it is one) whether it got its value.
+    fn answer(&mut self, token: u32, ok: bool) {
+        if token != super::OWN {
+            let a = if ok {
+                super::Answer::Ok
+            } else {
+                super::Answer::Failed
+            };
+            self.answers.push((token, a));
+        }
+    }
+
+    fn on_request(&mut self, now: SimTime, sched: &mut dyn Schedule<Event>) {
+        if let Some(g) = &self.gap {
+            sched.after(g.sample(&mut self.arrivals_rng), Event::Request);
+        }
+        self.request(now, super::OWN, sched);
+    }
+
+    /// A lookup (the cache's own request, or a request's call `token`): a hit answers after the
+    /// lookup; a miss fetches from the backend (or waits for the key's fetch in flight).
+    fn request(&mut self, now: SimTime, token: u32, sched: &mut dyn Schedule<Event>) {
         let k = self.keys.draw(&mut self.keys_rng);
         let w = self.window_of(now.0);
         self.windows[w].requests += 1;
@@ -712,6 +759,9 @@ impl<O: Observer<StoreRecord>> Cache<O> {
                         latency: lookup,
                     };
                     self.observer.record(now, &rec);
+                    if token != super::OWN {
+                        sched.after(lookup, Event::Hit { token });
+                    }
                     return;
                 }
                 CACHED => {
@@ -738,6 +788,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
                 let wi = self.waiters.insert(Waiter {
                     arrival: now.0,
                     next: head,
+                    token,
                 });
                 self.fetches.items[l as usize].waiters = wi;
                 self.counts.coalesced += 1;
@@ -750,6 +801,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             at_backend: 0,
             waiters: NIL,
             state: FetchState::Lookup,
+            token,
         });
         if self.coalesce {
             self.leader[k as usize] = f;
@@ -818,7 +870,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
         if self.down == 0 {
             self.insert(fx.key, now);
         }
-        let ok = |arrival: u64, this: &mut Self| {
+        let ok = |arrival: u64, token: u32, this: &mut Self| {
             this.counts.misses_ok += 1;
             let rec = StoreRecord::Cache {
                 store: this.index,
@@ -827,12 +879,13 @@ impl<O: Observer<StoreRecord>> Cache<O> {
                 latency: SimDuration(now.0 - arrival),
             };
             this.observer.record(now, &rec);
+            this.answer(token, true);
         };
-        ok(fx.arrival, self);
+        ok(fx.arrival, fx.token, self);
         let mut w = fx.waiters;
         while w != NIL {
             let wx = self.waiters.items[w as usize];
-            ok(wx.arrival, self);
+            ok(wx.arrival, wx.token, self);
             self.waiters.remove(w);
             w = wx.next;
         }
@@ -864,7 +917,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
     /// Fails the requests of fetch `f` (its own and its waiters') at `at` (recorded `now`).
     fn fail_requests(&mut self, f: u32, at: u64, now: SimTime) {
         let fx = self.fetches.items[f as usize];
-        let fail = |arrival: u64, this: &mut Self| {
+        let fail = |arrival: u64, token: u32, this: &mut Self| {
             this.counts.failed += 1;
             let wi = this.window_of(arrival);
             this.windows[wi].failed += 1;
@@ -875,12 +928,13 @@ impl<O: Observer<StoreRecord>> Cache<O> {
                 latency: SimDuration(at.saturating_sub(arrival)),
             };
             this.observer.record(now, &rec);
+            this.answer(token, false);
         };
-        fail(fx.arrival, self);
+        fail(fx.arrival, fx.token, self);
         let mut w = fx.waiters;
         while w != NIL {
             let wx = self.waiters.items[w as usize];
-            fail(wx.arrival, self);
+            fail(wx.arrival, wx.token, self);
             self.waiters.remove(w);
             w = wx.next;
         }
@@ -970,6 +1024,21 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Cache<O> {
         self.start_at(sched, horizon);
     }
 
+    fn call(
+        &mut self,
+        now: SimTime,
+        token: u32,
+        _op: super::StoreOp,
+        sched: &mut dyn Schedule<Event>,
+    ) {
+        self.roll(now);
+        self.request(now, token, sched);
+    }
+
+    fn answers(&mut self) -> &mut super::Answers {
+        &mut self.answers
+    }
+
     fn finish(&mut self, run: RunStats) -> super::StoreSummary {
         super::StoreSummary::Cache(self.summary(run))
     }
@@ -977,7 +1046,8 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Cache<O> {
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {
         self.roll(now);
         match event {
-            Event::Request => self.request(now, sched),
+            Event::Request => self.on_request(now, sched),
+            Event::Hit { token } => self.answer(token, true),
             Event::Fetch { fetch } => self.fetch(fetch, now, sched),
             Event::Done { fetch } => self.done(fetch, now, sched),
             Event::Crash => {

@@ -44,7 +44,7 @@ fn ttl_hit_probability_limits() {
 fn spec() -> CacheSpec {
     CacheSpec {
         name: "c".into(),
-        requests: crate::spec::Arrivals::Poisson { rate_per_s: 1000.0 },
+        requests: Some(crate::spec::Arrivals::Poisson { rate_per_s: 1000.0 }),
         keys: crate::spec::KeySpec::Uniform { n: 10 },
         ttl: None,
         capacity: None,

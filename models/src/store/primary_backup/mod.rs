@@ -217,6 +217,8 @@ struct Slot {
     holders: u32,
     /// Its place in the order of acknowledgements (1, 2, …; 0 until acknowledged).
     ack_seq: u64,
+    /// The request's call waiting for it ([`super::OWN`]: the store's own write).
+    token: u32,
 }
 
 /// The running store, emitting [`StoreRecord`]s to `O`.
@@ -229,7 +231,7 @@ pub struct PrimaryBackup<O> {
     promotion: Dist,
     heartbeat: SimDuration,
     lease: SimDuration,
-    interarrival: Dist,
+    interarrival: Option<Dist>,
     read_gap: Option<Dist>,
     reads: Stream,
     read_sides: Stream,
@@ -262,6 +264,8 @@ pub struct PrimaryBackup<O> {
     durable_since_snap: u64,
     counts: PbCounts,
     outages: Vec<Outage>,
+    /// Requests' calls answered, for the host.
+    answers: super::Answers,
     observer: O,
 }
 
@@ -288,7 +292,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             promotion: spec.promotion.clone(),
             heartbeat: spec.heartbeat,
             lease: spec.lease,
-            interarrival: spec.writes.interarrival(),
+            interarrival: spec.writes.as_ref().map(|w| w.interarrival()),
             read_gap: spec.reads.as_ref().map(|r| r.interarrival()),
             reads: s("reads"),
             read_sides: s("read-clients"),
@@ -321,6 +325,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             durable_since_snap: 0,
             counts: PbCounts::default(),
             outages: Vec::new(),
+            answers: Vec::new(),
             observer,
         }
     }
@@ -355,7 +360,9 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
 
     fn start_events(&mut self, sched: &mut dyn Schedule<Event>) {
         self.hb_origin = SimTime(self.heartbeats.next_u64() % self.heartbeat.0.max(1));
-        sched.after(self.interarrival.sample(&mut self.arrivals), Event::Write);
+        if let Some(g) = &self.interarrival {
+            sched.after(g.sample(&mut self.arrivals), Event::Write);
+        }
         if let Some(f) = &self.failures {
             for (i, rng) in self.fail_rng.iter_mut().enumerate() {
                 sched.after(
@@ -380,6 +387,11 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
         if let Some(g) = &self.read_gap {
             sched.after(g.sample(&mut self.reads), Event::Read);
         }
+        self.read(now, super::OWN);
+    }
+
+    /// A read (the store's own, or a request's call `token`), answered at once.
+    fn read(&mut self, now: SimTime, token: u32) {
         self.counts.reads_offered += 1;
         let ok = match self.partition {
             Some((q, share, _)) if self.read_sides.uniform() < share => {
@@ -404,6 +416,19 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             latency: SimDuration::ZERO,
         };
         self.observer.record(now, &r);
+        self.answer(token, ok);
+    }
+
+    /// Tells request call `token` (if it is one) how its operation ended.
+    fn answer(&mut self, token: u32, ok: bool) {
+        if token != super::OWN {
+            let a = if ok {
+                super::Answer::Ok
+            } else {
+                super::Answer::Failed
+            };
+            self.answers.push((token, a));
+        }
     }
 
     /// A write acknowledged as number `ack_seq` is now durable.
@@ -470,17 +495,26 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
         self.free.push(i);
     }
 
-    fn emit(&mut self, now: SimTime, ok: bool, latency: SimDuration) {
+    /// Write `token` ended: recorded, and its caller answered.
+    fn emit(&mut self, now: SimTime, token: u32, ok: bool, latency: SimDuration) {
         let r = StoreRecord::Write {
             store: self.index,
             ok,
             latency,
         };
         self.observer.record(now, &r);
+        self.answer(token, ok);
     }
 
     fn on_write(&mut self, now: SimTime, sched: &mut dyn Schedule<Event>) {
-        sched.after(self.interarrival.sample(&mut self.arrivals), Event::Write);
+        if let Some(g) = &self.interarrival {
+            sched.after(g.sample(&mut self.arrivals), Event::Write);
+        }
+        self.write(now, super::OWN, sched);
+    }
+
+    /// A write (the store's own, or a request's call `token`).
+    fn write(&mut self, now: SimTime, token: u32, sched: &mut dyn Schedule<Event>) {
         self.counts.offered += 1;
         // Clients on the partitioned node's side still reach it, and only it.
         if let Some((q, share, outage)) = self.partition
@@ -491,26 +525,26 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
                 && (!self.fencing
                     || now < self.outages[self.open.unwrap_or(0) as usize].lease_expiry);
             if self.nodes[q as usize].down == 0 && (as_primary || q == self.deposed) {
-                self.accept(q, now, sched);
+                self.accept(q, now, token, sched);
             } else {
-                self.fail_unavailable(now, outage);
+                self.fail_unavailable(now, token, outage);
             }
             return;
         }
         match self.open {
-            None => self.accept(self.primary, now, sched),
-            Some(o) => self.fail_unavailable(now, o),
+            None => self.accept(self.primary, now, token, sched),
+            Some(o) => self.fail_unavailable(now, token, o),
         }
     }
 
-    fn fail_unavailable(&mut self, now: SimTime, outage: u32) {
+    fn fail_unavailable(&mut self, now: SimTime, token: u32, outage: u32) {
         self.counts.failed_unavailable += 1;
         self.outages[outage as usize].failed += 1;
-        self.emit(now, false, SimDuration::ZERO);
+        self.emit(now, token, false, SimDuration::ZERO);
     }
 
     /// Node `n` (the primary, or a deposed primary) takes a write.
-    fn accept(&mut self, n: u8, now: SimTime, sched: &mut dyn Schedule<Event>) {
+    fn accept(&mut self, n: u8, now: SimTime, token: u32, sched: &mut dyn Schedule<Event>) {
         if n == self.deposed {
             // Split brain: the write is acknowledged and will be discarded when the partition
             // heals (a partitioned node cannot replicate, so only asynchronous writes get here
@@ -518,13 +552,13 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             if self.synchronous {
                 self.counts.failed_unreplicated += 1;
                 self.outages[self.deposed_outage as usize].failed += 1;
-                self.emit(now, false, SimDuration::ZERO);
+                self.emit(now, token, false, SimDuration::ZERO);
             } else {
                 self.counts.acked += 1;
                 self.counts.lost += 1;
                 self.counts.conflicting += 1;
                 self.outages[self.deposed_outage as usize].conflicting += 1;
-                self.emit(now, true, SimDuration::ZERO);
+                self.emit(now, token, true, SimDuration::ZERO);
             }
             return;
         }
@@ -541,14 +575,14 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             if let Some(o) = self.open {
                 self.outages[o as usize].failed += 1;
             }
-            self.emit(now, false, SimDuration::ZERO);
+            self.emit(now, token, false, SimDuration::ZERO);
             return;
         }
         let mut ack_seq = 0;
         if !self.synchronous {
             self.counts.acked += 1;
             ack_seq = self.counts.acked;
-            self.emit(now, true, SimDuration::ZERO);
+            self.emit(now, token, true, SimDuration::ZERO);
         }
         let slot = self.alloc(Slot {
             generation: 0,
@@ -559,6 +593,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             pending: targets,
             holders: 0,
             ack_seq,
+            token,
         });
         let generation = self.slots[slot as usize].generation;
         for b in 0..self.nodes.len() as u8 {
@@ -610,12 +645,12 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             (false, true) => {
                 self.counts.acked += 1;
                 self.made_durable(self.counts.acked);
-                self.emit(now, true, now.since(s.issued));
+                self.emit(now, s.token, true, now.since(s.issued));
                 self.release(slot);
             }
             (false, false) => {
                 self.counts.failed_unreplicated += 1;
-                self.emit(now, false, now.since(s.issued));
+                self.emit(now, s.token, false, now.since(s.issued));
                 self.release(slot);
             }
         }
@@ -631,7 +666,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
                 if let Some(o) = self.open {
                     self.outages[o as usize].failed += 1;
                 }
-                self.emit(now, false, now.since(s.issued));
+                self.emit(now, s.token, false, now.since(s.issued));
                 self.release(i);
             }
         }
@@ -957,6 +992,23 @@ impl<O: Observer<StoreRecord>> super::StoreModel for PrimaryBackup<O> {
 
     fn finish(&mut self, run: RunStats) -> super::StoreSummary {
         super::StoreSummary::PrimaryBackup(self.summary(run))
+    }
+
+    fn call(
+        &mut self,
+        now: SimTime,
+        token: u32,
+        op: super::StoreOp,
+        sched: &mut dyn Schedule<Event>,
+    ) {
+        match op {
+            super::StoreOp::Write => self.write(now, token, sched),
+            _ => self.read(now, token),
+        }
+    }
+
+    fn answers(&mut self) -> &mut super::Answers {
+        &mut self.answers
     }
 
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {

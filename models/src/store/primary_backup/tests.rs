@@ -7,7 +7,7 @@ fn spec(replication: Replication, fencing: bool, faults: Vec<StoreFault>) -> Pri
         name: "db".into(),
         backups: 1,
         // A write every 10 ms exactly.
-        writes: Arrivals::Constant { rate_per_s: 100.0 },
+        writes: Some(Arrivals::Constant { rate_per_s: 100.0 }),
         reads: None,
         replication,
         heartbeat: SimDuration::from_secs(1),
