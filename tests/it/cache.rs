@@ -50,7 +50,7 @@ fn run(s: &CacheSpec, seed: u64, horizon: SimDuration) -> CacheSummary {
 /// The hit ratio over the settled windows and its standard error by batch means (20 batches
 /// of consecutive windows: hits of one key cluster within a TTL cycle, so requests are not
 /// independent, but batches many TTLs long are).
-fn hit_ratio_and_se(c: &CacheSummary) -> (f64, f64) {
+pub(crate) fn hit_ratio_and_se(c: &CacheSummary) -> (f64, f64) {
     let ws: Vec<_> = c.windows.iter().filter(|w| w.settled).collect();
     let b = 20;
     let per = ws.len() / b;

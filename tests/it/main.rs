@@ -1,5 +1,7 @@
 //! hasim's integration tests: one binary, modules by area (see ARCHITECTURE.md).
 
+#[allow(clippy::disallowed_methods)] // closed forms (exp, sqrt) of reference values
+mod architecture;
 mod autoscale;
 #[allow(clippy::disallowed_methods)] // sqrt of sample variances, pow of reference values
 mod balancing;

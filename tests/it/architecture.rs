@@ -1,0 +1,260 @@
+//! Whole architectures (issue 20): stores on the request path, on one clock. A database
+//! failover fails exactly the writes that arrive in its gap; synchronous replication adds the
+//! backup round trip to a request, exactly; a quorum read at low load is the R-th order
+//! statistic of N replica times; a message's time to processing is its produce latency plus
+//! the consumer's service; a cache the pools call keeps its closed-form hit ratio; and a
+//! pipeline whose workers are down keeps its front end available while the lag grows and
+//! drains. Tolerances are 4 standard errors of each estimate over its run.
+
+use hasim::Run;
+use models::store::{StoreRecord, StoreSummary};
+use models::{Outcome, Record};
+use sim_core::{Observer, SimTime};
+
+const Z: f64 = 4.0;
+
+fn scenario(text: &str) -> scenarios::Loaded {
+    scenarios::parse_str(text, "test.ron").unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// Every successful request's exact latency, every failure, and every first processing of a
+/// broker message, after warm-up.
+#[derive(Default)]
+struct Seen {
+    ok_ns: Vec<u64>,
+    failed: u64,
+    consumed_ns: Vec<u64>,
+}
+
+impl Observer<Record> for Seen {
+    fn record(&mut self, _now: SimTime, r: &Record) {
+        match *r {
+            Record::Finished {
+                outcome, latency, ..
+            } => {
+                if outcome == Outcome::Succeeded {
+                    self.ok_ns.push(latency.0);
+                } else {
+                    self.failed += 1;
+                }
+            }
+            Record::Store(StoreRecord::Consumed {
+                first: true, delay, ..
+            }) => self.consumed_ns.push(delay.0),
+            _ => {}
+        }
+    }
+}
+
+fn web_to(store_call: &str, arrivals: &str, horizon: &str, stores: &str) -> String {
+    format!(
+        r#"Scenario(
+    name: "t", seed: 1, horizon: "{horizon}",
+    clients: [Client(name: "u", arrivals: {arrivals}, target: "web")],
+    pools: [Pool(name: "web", replicas: 1, workers: 64, service: Constant("5ms"),
+        dependencies: Dependencies(calls: [{store_call}]))],
+    stores: [{stores}],
+)"#
+    )
+}
+
+fn pb(replication: &str, faults: &str) -> String {
+    format!(
+        r#"PrimaryBackup(name: "db", backups: 1, replication: {replication},
+            heartbeat: "2s", lease: "10s", promotion: Constant("3s"), faults: [{faults}])"#
+    )
+}
+
+#[test]
+fn a_database_failover_fails_the_writes_that_arrive_in_its_gap() {
+    let rate = 200.0;
+    for seed in 1..=3 {
+        let text = web_to(
+            r#"Dependency(target: "db", op: Write)"#,
+            &format!("Poisson(rate_per_s: {rate})"),
+            "10m",
+            &pb(
+                r#"Asynchronous(lag: Exponential(mean: "50ms"))"#,
+                r#"Crash(at: "5m", duration: "2m")"#,
+            ),
+        );
+        let loaded = scenario(&text);
+        let sim = Run::new(&loaded)
+            .seed(seed)
+            .observe(Seen::default())
+            .simulate();
+        let StoreSummary::PrimaryBackup(db) = &sim.stores[0].0 else {
+            panic!("a primary-backup store")
+        };
+        assert_eq!(db.outages.len(), 1);
+        let o = &db.outages[0];
+        let gap = o.rto().expect("the failover ended").0 as f64 / 1e9;
+        // Every request that failed was a write that found no primary, and vice versa.
+        assert_eq!(sim.observer.failed, o.failed, "seed {seed}");
+        assert_eq!(o.failed, db.counts.failed_unavailable);
+        // Writes in the gap are Poisson(rate × gap).
+        let want = rate * gap;
+        let got = o.failed as f64;
+        assert!(
+            (got - want).abs() <= Z * want.sqrt(),
+            "seed {seed}: {got} writes failed in a {gap} s gap, expected {want} ± {}",
+            Z * want.sqrt()
+        );
+        // The gap is the lease left after the last heartbeat, plus the promotion.
+        assert!((10.0..=15.0).contains(&gap), "gap {gap}");
+    }
+}
+
+#[test]
+fn synchronous_replication_adds_the_backup_round_trip_exactly() {
+    for (replication, want_ms) in [
+        (r#"Synchronous(round_trip: Constant("2ms"))"#, 7),
+        (r#"Asynchronous(lag: Constant("2ms"))"#, 5),
+    ] {
+        let text = web_to(
+            r#"Dependency(target: "db", op: Write)"#,
+            "Constant(rate_per_s: 20.0)",
+            "1m",
+            &pb(replication, ""),
+        );
+        let loaded = scenario(&text);
+        let sim = Run::new(&loaded).observe(Seen::default()).simulate();
+        let seen = &sim.observer;
+        assert_eq!(seen.failed, 0);
+        assert!(seen.ok_ns.len() > 1000);
+        assert!(
+            seen.ok_ns.iter().all(|&l| l == want_ms * 1_000_000),
+            "{replication}: every request takes {want_ms} ms, found {:?}",
+            &seen.ok_ns[..5]
+        );
+    }
+}
+
+#[test]
+fn a_quorum_read_at_low_load_is_the_rth_order_statistic_of_n() {
+    // N = 3 replicas answering after Exponential(10 ms) each, R = 2: the read ends at the
+    // second of three, X(2) = E/3 + E'/2 in units of the mean (the gaps of order statistics
+    // of exponentials), so E[X(2)] = 10 (1/3 + 1/2) ms and Var = 100 (1/9 + 1/4) ms².
+    let mean_ms = 10.0;
+    let text = web_to(
+        r#"Dependency(target: "kv", op: Read)"#,
+        "Poisson(rate_per_s: 50.0)",
+        "2000s",
+        r#"Quorum(name: "kv", replicas: 3, read_quorum: 2, write_quorum: 2,
+            response: Exponential(mean: "10ms"))"#,
+    );
+    let loaded = scenario(&text);
+    let sim = Run::new(&loaded).observe(Seen::default()).simulate();
+    let lat: Vec<f64> = (sim.observer.ok_ns.iter())
+        .map(|&l| l as f64 / 1e6 - 5.0)
+        .collect();
+    let n = lat.len() as f64;
+    assert!(n > 90_000.0);
+    let want = mean_ms * (1.0 / 3.0 + 1.0 / 2.0);
+    let sd = mean_ms * (1.0f64 / 9.0 + 1.0 / 4.0).sqrt();
+    let got = lat.iter().sum::<f64>() / n;
+    assert!(
+        (got - want).abs() <= Z * sd / n.sqrt(),
+        "mean {got} ms, expected {want} ± {}",
+        Z * sd / n.sqrt()
+    );
+    // And its distribution: P(X(2) ≤ t) = 3F² − 2F³, F = 1 − e^(−t/10).
+    for t in [3.0, 8.0, 20.0] {
+        let f = 1.0 - (-t / mean_ms).exp();
+        let p = 3.0 * f * f - 2.0 * f * f * f;
+        let got = lat.iter().filter(|&&x| x <= t).count() as f64 / n;
+        let se = (p * (1.0 - p) / n).sqrt();
+        assert!(
+            (got - p).abs() <= Z * se,
+            "P(X ≤ {t}) = {got}, expected {p}"
+        );
+    }
+}
+
+#[test]
+fn a_message_takes_its_produce_latency_plus_the_consumer_service() {
+    // acks All with one follower copying in exactly 3 ms: the produce answers after 3 ms, and
+    // the consumer (idle: 5 messages/s) reads it then and processes it in exactly 20 ms.
+    let text = web_to(
+        r#"Dependency(target: "q")"#,
+        "Constant(rate_per_s: 5.0)",
+        "10m",
+        r#"Broker(name: "q", partitions: 1, replication_factor: 2, min_insync_replicas: 2,
+            follower_lag: Constant("3ms"), producer: Producer(acks: All),
+            consumers: ConsumerGroup(consumers: 1, processing: Constant("20ms"), failure_rate: 0.0,
+                heartbeat_interval: "3s", session_timeout: "10s", rebalance_pause: "3s",
+                visibility_timeout: "30s", max_receives: 3, commit_interval: "5s"))"#,
+    );
+    let loaded = scenario(&text);
+    let sim = Run::new(&loaded).observe(Seen::default()).simulate();
+    let seen = &sim.observer;
+    assert!(seen.ok_ns.len() > 2900);
+    assert!(
+        seen.ok_ns.iter().all(|&l| l == 8_000_000),
+        "the user waits for the web's 5 ms and the produce's 3 ms"
+    );
+    assert!(seen.consumed_ns.len() > 2900);
+    assert!(
+        seen.consumed_ns.iter().all(|&d| d == 23_000_000),
+        "produced → processed: 3 ms to be acknowledged, 20 ms of processing: {:?}",
+        &seen.consumed_ns[..5]
+    );
+}
+
+#[test]
+fn a_cache_the_pools_call_keeps_its_closed_form_hit_ratio() {
+    // Web requests arrive as a Poisson stream and leave an uncongested pool as one: the cache
+    // sees the same lookups as a standalone cache with `requests` would, and its TTL renewal
+    // closed form (at the calls' measured rate) holds within the batch-means error.
+    let text = web_to(
+        r#"Dependency(target: "c")"#,
+        "Poisson(rate_per_s: 1000.0)",
+        "2000s",
+        r#"Cache(name: "c", keys: Zipf(n: 2000, s: 0.8), ttl: "10s", hit_latency: Constant("0ms"),
+            backend: Backend(workers: 100000, service: Constant("1ms"), queue_limit: 0))"#,
+    );
+    let loaded = scenario(&text);
+    let sim = Run::new(&loaded).simulate();
+    let StoreSummary::Cache(c) = &sim.stores[0].0 else {
+        panic!("a cache")
+    };
+    let (theory, _) = c.theory.expect("a closed form for TTL without capacity");
+    let (got, se) = crate::cache::hit_ratio_and_se(c);
+    assert!(
+        (got - theory).abs() <= Z * se,
+        "hit ratio {got} ± {se}, closed form {theory}"
+    );
+    assert!(c.counts.requests > 1_900_000);
+}
+
+#[test]
+fn the_order_pipeline_stays_available_while_its_workers_are_down() {
+    let loaded = crate::load("scenarios/order-pipeline.ron");
+    let sim = Run::new(&loaded).observe(Seen::default()).simulate();
+    let StoreSummary::Broker(b) = &sim.stores[0].0 else {
+        panic!("a broker")
+    };
+    assert_eq!(sim.observer.failed, 0, "the front end never fails");
+    // 50 orders/s for the 600 s every worker is down.
+    let want = 50.0 * 600.0;
+    assert!(
+        (b.max_lag as f64 - want).abs() <= Z * want.sqrt() + 200.0,
+        "peak lag {} (≈ {want})",
+        b.max_lag
+    );
+    // Drained: within 5 minutes of the workers' return the lag is back to its level before
+    // the outage (what a commit interval leaves uncommitted: 50/s × 5 s).
+    let lag_in = |from_s: u64, to_s: u64| {
+        (b.windows.iter())
+            .filter(|w| (from_s * 1_000_000_000..=to_s * 1_000_000_000).contains(&w.end.0))
+            .map(|w| w.lag)
+            .max()
+            .expect("windows")
+    };
+    let (before, after) = (lag_in(120, 600), lag_in(1_500, 2_400));
+    assert!(before < 500, "lag before the outage: {before}");
+    assert!(
+        after <= 2 * before,
+        "lag after the drain {after}, before {before}"
+    );
+}
