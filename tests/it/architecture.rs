@@ -258,3 +258,72 @@ fn the_order_pipeline_stays_available_while_its_workers_are_down() {
         "lag after the drain {after}, before {before}"
     );
 }
+
+/// The README's excerpt of `hasim run scenarios/three-tier.ron` is what the command prints,
+/// line for line, and its `ron` block is a valid dependency list.
+#[test]
+fn the_readme_section_is_real() {
+    let readme = std::fs::read_to_string(crate::repo("README.md")).expect("README");
+    let from = readme.find("## Whole architectures").expect("the section");
+    let block = |fence: &str| -> String {
+        let start = readme[from..].find(fence).expect("fence") + from + fence.len();
+        let end = readme[start..].find("```").expect("closing fence") + start;
+        readme[start..end].to_string()
+    };
+    let out = crate::hasim(&["run", "scenarios/three-tier.ron"]);
+    assert_eq!(out.status.code(), Some(0));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = printed.lines().collect();
+    for line in block("```text\n").lines() {
+        assert!(
+            lines.contains(&line),
+            "the README shows a line the run does not print: {line}"
+        );
+    }
+    let deps = block("```ron\n");
+    let text = format!(
+        r#"Scenario(name: "t", horizon: "1s",
+    clients: [Client(name: "u", arrivals: Poisson(rate_per_s: 1.0), target: "web")],
+    pools: [Pool(name: "web", replicas: 1, service: Constant("1ms"), {deps})],
+    stores: [
+        Cache(name: "catalog", keys: Uniform(n: 10), backend: Backend(workers: 1, service: Constant("1ms"))),
+        PrimaryBackup(name: "orders-db", backups: 1, replication: Asynchronous(lag: Constant("1ms"))),
+    ])"#
+    );
+    scenario(&text);
+}
+
+/// A dependency on a store is checked like any other: an operation the kind does not serve,
+/// a missing one, or `op` on a pool is an error with its place and a hint.
+#[test]
+fn a_bad_store_call_is_an_error_with_a_hint() {
+    let with = |call: &str| {
+        format!(
+            r#"Scenario(name: "t", horizon: "1s",
+    clients: [Client(name: "u", arrivals: Poisson(rate_per_s: 1.0), target: "web")],
+    pools: [Pool(name: "web", replicas: 1, service: Constant("1ms"),
+        dependencies: Dependencies(calls: [{call}])),
+        Pool(name: "other", replicas: 1, service: Constant("1ms"))],
+    stores: [
+        Cache(name: "c", keys: Uniform(n: 10), backend: Backend(workers: 1, service: Constant("1ms"))),
+        PrimaryBackup(name: "db", backups: 1, replication: Asynchronous(lag: Constant("1ms"))),
+    ])"#
+        )
+    };
+    for (call, says) in [
+        (
+            r#"Dependency(target: "c", op: Write)"#,
+            "a Cache store serves no Write calls",
+        ),
+        (r#"Dependency(target: "db")"#, "needs an op"),
+        (r#"Dependency(target: "other", op: Read)"#, "is not a store"),
+    ] {
+        let text = with(call);
+        let e = scenarios::parse_str(&text, "t.ron")
+            .err()
+            .unwrap_or_else(|| panic!("{call} is refused"))
+            .to_string();
+        assert!(e.contains(says), "{call}: {e}");
+        assert!(e.contains("t.ron:"), "{e}");
+    }
+}
