@@ -484,6 +484,23 @@ impl crate::store::StoreSection for CacheReport {
     fn render(&self, w: &mut String) {
         render(w, self)
     }
+    fn incidents(&self) -> Vec<crate::FaultWindow> {
+        use crate::store::ns;
+        (self.stampedes.iter())
+            .map(|r| crate::FaultWindow {
+                fault: format!(
+                    "store {}: cache restarted{} (backend peak {}× steady)",
+                    self.name,
+                    if r.scheduled { "" } else { " (random)" },
+                    r.peak_over_steady.map_or("?".into(), |x| x.to_string())
+                ),
+                start_ns: ns(r.at_s),
+                end_ns: Some(ns(r.at_s + r.down_s.unwrap_or(0.0))),
+                requests_failed: r.failed_requests,
+                detected_ns: None,
+            })
+            .collect()
+    }
     fn series(&self) -> Vec<crate::StoreSeries> {
         let x = self;
         let s = |name: &str, unit: &str, f: &dyn Fn(&crate::CacheWindowRow) -> f64| {

@@ -600,14 +600,19 @@ impl Report {
     /// Builds a run's report in one step: request figures, stores, expectations' verdicts and
     /// the closed forms beside them.
     pub fn build(i: ReportInputs<'_>) -> Report {
+        // A store's faults are incidents of the request path only when there is one.
+        let store_faults = (i.stores.iter())
+            .filter(|_| !i.spec.clients.is_empty())
+            .flat_map(|s| s.section().incidents())
+            .collect();
         let mut report = Report::new(
             i.meta,
             i.collector,
             i.summary,
-            i.spec.warmup.0,
-            i.spec.window.0,
+            (i.spec.warmup.0, i.spec.window.0),
             i.slo,
             i.notes,
+            store_faults,
         );
         crate::store::add_stores(&mut report, i.stores);
         report.check(i.expect);
@@ -619,10 +624,10 @@ impl Report {
         meta: ReportMeta,
         c: &Collector,
         s: &Summary,
-        warmup_ns: u64,
-        series_window_ns: u64,
+        (warmup_ns, series_window_ns): (u64, u64),
         slo: &Slo,
         notes: Vec<String>,
+        store_faults: Vec<FaultWindow>,
     ) -> Report {
         let succeeded = c.count(Outcome::Succeeded);
         let failed: u64 = Outcome::ALL
@@ -780,6 +785,7 @@ impl Report {
                 requests_failed: p.failed,
                 detected_ns: None,
             }))
+            .chain(store_faults)
             .collect();
         let sre = Sre::new(
             &series,

@@ -461,6 +461,17 @@ pub trait StoreSection {
     fn max_rto_s(&self) -> f64 {
         0.0
     }
+    /// Its faults, for the SRE view's incidents beside the request path's: each with the
+    /// store's operations it failed; the incident adds when the end-to-end objective was met
+    /// again.
+    fn incidents(&self) -> Vec<crate::FaultWindow> {
+        Vec::new()
+    }
+}
+
+/// Seconds (as reports print them) back to nanoseconds.
+pub(crate) fn ns(s: f64) -> u64 {
+    (s * 1e9).round() as u64
 }
 
 impl StoreReport {
@@ -513,6 +524,20 @@ impl StoreSection for PbReport {
     fn max_rto_s(&self) -> f64 {
         self.rto_s.max
     }
+    fn incidents(&self) -> Vec<crate::FaultWindow> {
+        (self.outages.iter())
+            .map(|o| crate::FaultWindow {
+                fault: format!(
+                    "store {}: primary node {} {} ({} writes failed, {} acknowledged lost)",
+                    self.name, o.node, o.cause, o.failed_writes, o.rpo_writes
+                ),
+                start_ns: ns(o.start_s),
+                end_ns: o.end_s.map(ns),
+                requests_failed: o.failed_writes,
+                detected_ns: Some(ns(o.lease_expiry_s)),
+            })
+            .collect()
+    }
 }
 
 impl StoreSection for QuorumReport {
@@ -536,6 +561,20 @@ impl StoreSection for ClusterReport {
     }
     fn render(&self, w: &mut String) {
         render_election(w, self)
+    }
+    fn incidents(&self) -> Vec<crate::FaultWindow> {
+        (self.listed.iter())
+            .map(|e| crate::FaultWindow {
+                fault: format!(
+                    "store {}: leader node {} lost ({} terms to a new one)",
+                    self.name, e.old_leader, e.terms
+                ),
+                start_ns: ns(e.lost_at_s),
+                end_ns: e.elected_at_s.map(ns),
+                requests_failed: 0,
+                detected_ns: None,
+            })
+            .collect()
     }
 }
 

@@ -398,6 +398,7 @@ pub fn render_table(r: &Report) -> String {
         );
     }
     crate::store::render(w, &r.stores);
+    render_store_incidents(w, r);
     tail(w, r);
     o
 }
@@ -418,4 +419,29 @@ fn tail(w: &mut String, r: &Report) {
     }
     let _ = writeln!(w);
     let _ = writeln!(w, "reproduce: {}", r.reproduce);
+}
+
+/// The stores' faults as incidents of the whole path: what the store failed, and when the
+/// end-to-end objective was met again (they come last in `sre.incidents`).
+fn render_store_incidents(w: &mut String, r: &Report) {
+    let n: usize = (r.stores.iter())
+        .map(|s| s.section().incidents().len())
+        .sum();
+    let all = &r.sre.incidents;
+    if n == 0 || r.replicas.is_empty() || all.len() < n {
+        return;
+    }
+    let _ = writeln!(w);
+    for i in &all[all.len() - n..] {
+        let recover = i
+            .time_to_recover_s
+            .map_or("never met the objective again".to_string(), |t| {
+                format!("objective met again after {t}s")
+            });
+        let _ = writeln!(
+            w,
+            "incident     {} at {:.3}s: {recover}; {}",
+            i.fault, i.start_s, i.verdict
+        );
+    }
 }
