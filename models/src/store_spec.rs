@@ -136,6 +136,9 @@ pub struct PrimaryBackupSpec {
     pub faults: Vec<StoreFault>,
     /// Periodic snapshots to restore from when every node lost its data, if any.
     pub snapshots: Option<SnapshotSpec>,
+    /// Reads go to a live backup (chosen uniformly; the primary when none is up), which may
+    /// not hold the latest acknowledged writes yet (a stale read), rather than to the primary.
+    pub reads_from_backups: bool,
 }
 
 /// Periodic snapshots of a primary–backup store.

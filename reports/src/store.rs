@@ -256,6 +256,24 @@ pub struct PbReads {
     pub stale: u64,
     /// ok / offered.
     pub availability: f64,
+    /// Reads answered by backups (`reads_from: Backups`; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_backups: Option<BackupReads>,
+}
+
+/// Reads a primary–backup store's backups answered, and how stale they were.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BackupReads {
+    /// Answered by a backup (the others went to the primary: no backup was up).
+    pub answered: u64,
+    /// Of those, answered without an acknowledged write the backup had not received yet.
+    pub stale: u64,
+    /// stale / answered.
+    pub stale_share: f64,
+    /// Mean staleness of the stale reads (now − the oldest acknowledged write missing), s.
+    pub staleness_s_mean: f64,
+    /// Largest staleness, s.
+    pub staleness_s_max: f64,
 }
 
 /// One outage of the primary.
@@ -725,6 +743,22 @@ fn pb(p: &PbSummary, c: &StoreCollector) -> PbReport {
                 ratio(u128::from(k.reads_ok), u128::from(k.reads_offered)),
                 6,
             ),
+            from_backups: p.reads_from_backups.then(|| BackupReads {
+                answered: k.reads_backup,
+                stale: k.reads_backup_stale,
+                stale_share: round(
+                    ratio(u128::from(k.reads_backup_stale), u128::from(k.reads_backup)),
+                    6,
+                ),
+                staleness_s_mean: round(
+                    ratio(
+                        u128::from(k.staleness_ns_sum),
+                        u128::from(k.reads_backup_stale),
+                    ) / 1e9,
+                    6,
+                ),
+                staleness_s_max: round(k.staleness_ns_max as f64 / 1e9, 6),
+            }),
         }),
         failovers: k.failovers,
         rpo_writes: Spread::of(rpo, 3),
@@ -1066,6 +1100,13 @@ fn render_pb(w: &mut String, p: &PbReport) {
             "  reads      offered {}  ok {}  failed {}  stale (split brain) {}  availability {}",
             rd.offered, rd.ok, rd.failed, rd.stale, rd.availability
         );
+        if let Some(b) = &rd.from_backups {
+            let _ = writeln!(
+                w,
+                "  from backups {} answered, {} stale ({}): staleness mean {} s  max {} s",
+                b.answered, b.stale, b.stale_share, b.staleness_s_mean, b.staleness_s_max
+            );
+        }
     }
     let l = &p.write_latency_ms;
     let _ = writeln!(

@@ -144,6 +144,8 @@ pub enum Store {
         faults: Vec<StoreFault>,
         #[serde(default)]
         snapshots: Option<Snapshots>,
+        #[serde(default)]
+        reads_from: Option<ReadsFrom>,
     },
     Quorum {
         name: String,
@@ -741,6 +743,14 @@ pub struct Dependency {
     /// What a call to a store asks of it.
     #[serde(default)]
     pub op: Option<StoreOp>,
+}
+
+/// Which node answers a primary-backup store's reads.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum ReadsFrom {
+    Primary,
+    Backups,
 }
 
 /// What a pool's call asks of a store.

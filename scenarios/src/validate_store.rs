@@ -61,6 +61,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 failures,
                 faults,
                 snapshots,
+                reads_from,
             } => primary_backup(
                 cx,
                 i,
@@ -78,6 +79,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                     failures: failures.as_ref(),
                     faults,
                     snapshots: snapshots.as_ref(),
+                    reads_from: *reads_from,
                 },
             )
             .map(StoreSpec::PrimaryBackup),
@@ -170,6 +172,7 @@ struct PbRaw<'a> {
     failures: Option<&'a raw::Failures>,
     faults: &'a [raw::StoreFault],
     snapshots: Option<&'a raw::Snapshots>,
+    reads_from: Option<raw::ReadsFrom>,
 }
 
 fn primary_backup(
@@ -356,6 +359,7 @@ fn primary_backup(
         failures: failures?,
         faults,
         snapshots: snapshots?,
+        reads_from_backups: matches!(r.reads_from, Some(raw::ReadsFrom::Backups)),
     })
 }
 

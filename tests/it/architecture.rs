@@ -327,3 +327,42 @@ fn a_bad_store_call_is_an_error_with_a_hint() {
         assert!(e.contains("t.ron:"), "{e}");
     }
 }
+
+/// Reads from backups behind asynchronous replication: with Poisson writes at λ and a
+/// constant lag L, a read finds its backup missing an acknowledged write exactly when one was
+/// acknowledged in the last L: P(stale) = 1 − e^(−λL); its staleness is then the age of the
+/// oldest such write, with mean L − 1/λ + L e^(−λL) / (1 − e^(−λL)), never more than L.
+#[test]
+fn reads_from_backups_are_stale_as_the_lag_predicts() {
+    let (lambda, lag_ms): (f64, f64) = (100.0, 20.0);
+    let text = web_to(
+        r#"Dependency(target: "db", op: Read)"#,
+        "Poisson(rate_per_s: 200.0)",
+        "200s",
+        &format!(
+            r#"PrimaryBackup(name: "db", backups: 2, writes: Poisson(rate_per_s: {lambda}),
+            replication: Asynchronous(lag: Constant("{lag_ms}ms")), reads_from: Backups)"#
+        ),
+    );
+    let loaded = scenario(&text);
+    let (report, _) = Run::new(&loaded).execute();
+    let json = serde_json::to_value(&report).expect("json");
+    let b = &json["stores"][0]["reads"]["from_backups"];
+    let n = b["answered"].as_f64().expect("answered");
+    assert!(n > 39_000.0, "{b}");
+    let x = lambda * lag_ms / 1e3;
+    let p = 1.0 - (-x).exp();
+    let got = b["stale_share"].as_f64().expect("share");
+    assert!(
+        (got - p).abs() <= Z * (p * (1.0 - p) / n).sqrt(),
+        "stale share {got}, expected {p}"
+    );
+    let want = lag_ms - 1e3 / lambda + lag_ms * (-x).exp() / p;
+    let mean = b["staleness_s_mean"].as_f64().expect("mean") * 1e3;
+    let stale = b["stale"].as_f64().expect("stale");
+    assert!(
+        (mean - want).abs() <= Z * (lag_ms / 2.0) / stale.sqrt() + 1e-3,
+        "staleness {mean} ms, expected {want}"
+    );
+    assert!(b["staleness_s_max"].as_f64().expect("max") * 1e3 <= lag_ms);
+}

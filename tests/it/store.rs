@@ -31,6 +31,7 @@ fn pb(replication: Replication, fencing: bool, backups: u32) -> PrimaryBackupSpe
         failures: None,
         faults: Vec::new(),
         snapshots: None,
+        reads_from_backups: false,
     }
 }
 

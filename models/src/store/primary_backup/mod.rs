@@ -171,6 +171,15 @@ pub struct PbCounts {
     pub reads_ok: u64,
     /// Reads answered by a deposed primary after a promotion (stale; counted in `reads_ok`).
     pub reads_stale: u64,
+    /// Reads answered by a backup (`reads_from: Backups`; counted in `reads_ok`).
+    pub reads_backup: u64,
+    /// Of those, reads the backup answered without an acknowledged write it had not received.
+    pub reads_backup_stale: u64,
+    /// Σ staleness of the stale backup reads (now − the oldest acknowledged write the backup
+    /// lacked), ns.
+    pub staleness_ns_sum: u64,
+    /// The largest staleness, ns.
+    pub staleness_ns_max: u64,
 }
 
 /// A primary–backup store's end-of-run figures.
@@ -180,6 +189,8 @@ pub struct PbSummary {
     pub name: String,
     /// Synchronous replication.
     pub synchronous: bool,
+    /// Reads go to backups.
+    pub reads_from_backups: bool,
     /// Fencing on.
     pub fencing: bool,
     /// Number of backups.
@@ -235,6 +246,9 @@ pub struct PrimaryBackup<O> {
     read_gap: Option<Dist>,
     reads: Stream,
     read_sides: Stream,
+    /// Reads go to a backup (`reads_from: Backups`), chosen with `read_backups`.
+    reads_from_backups: bool,
+    read_backups: Stream,
     failures: Option<FailureSpec>,
     faults: Vec<StoreFault>,
     nodes: Vec<Node>,
@@ -296,6 +310,8 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             read_gap: spec.reads.as_ref().map(|r| r.interarrival()),
             reads: s("reads"),
             read_sides: s("read-clients"),
+            reads_from_backups: spec.reads_from_backups,
+            read_backups: s("read-backups"),
             failures: spec.failures.clone(),
             faults: spec.faults.clone(),
             nodes: vec![
@@ -350,6 +366,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
         PbSummary {
             name: self.name.clone(),
             synchronous: self.synchronous,
+            reads_from_backups: self.reads_from_backups,
             fencing: self.fencing,
             backups: self.nodes.len() as u32 - 1,
             counts,
@@ -393,6 +410,25 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
     /// A read (the store's own, or a request's call `token`), answered at once.
     fn read(&mut self, now: SimTime, token: u32) {
         self.counts.reads_offered += 1;
+        if self.reads_from_backups
+            && let Some(b) = self.pick_backup()
+        {
+            self.counts.reads_ok += 1;
+            self.counts.reads_backup += 1;
+            if let Some(stale) = self.staleness(b, now) {
+                self.counts.reads_backup_stale += 1;
+                self.counts.staleness_ns_sum += stale.0;
+                self.counts.staleness_ns_max = self.counts.staleness_ns_max.max(stale.0);
+            }
+            let r = StoreRecord::Read {
+                store: self.index,
+                ok: true,
+                latency: SimDuration::ZERO,
+            };
+            self.observer.record(now, &r);
+            self.answer(token, true);
+            return;
+        }
         let ok = match self.partition {
             Some((q, share, _)) if self.read_sides.uniform() < share => {
                 let in_lease = q == self.primary
@@ -417,6 +453,30 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
         };
         self.observer.record(now, &r);
         self.answer(token, ok);
+    }
+
+    /// A live, reachable, in-sync backup of the primary, uniformly (none: the read goes to
+    /// the primary).
+    fn pick_backup(&mut self) -> Option<u8> {
+        let n = self.nodes.len() as u8;
+        let ok = |s: &Self, b: u8| b != s.primary && s.reachable(b) && s.nodes[b as usize].synced;
+        let live = (0..n).filter(|&b| ok(self, b)).count() as u64;
+        if live == 0 {
+            return None;
+        }
+        let k = self.read_backups.next_u64() % live;
+        (0..n).filter(|&b| ok(self, b)).nth(k as usize)
+    }
+
+    /// How far behind backup `b` is: now − the oldest acknowledged write of the primary it has
+    /// not received yet (`None`: it holds every acknowledged write).
+    fn staleness(&self, b: u8, now: SimTime) -> Option<SimDuration> {
+        let bit = 1u32 << b;
+        (self.slots.iter())
+            .filter(|s| s.in_use && s.acked && s.node == self.primary && s.pending & bit != 0)
+            .map(|s| s.issued)
+            .min()
+            .map(|t| now.since(t))
     }
 
     /// Tells request call `token` (if it is one) how its operation ended.

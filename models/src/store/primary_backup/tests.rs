@@ -17,6 +17,7 @@ fn spec(replication: Replication, fencing: bool, faults: Vec<StoreFault>) -> Pri
         failures: None,
         faults,
         snapshots: None,
+        reads_from_backups: false,
     }
 }
 
