@@ -118,6 +118,8 @@ pub struct Quorum<O> {
     /// Reused for the answers of one operation.
     answers: Vec<u64>,
     observer: O,
+    /// Placeholder answers until the request path (issue 20, the lead's version replaces it).
+    call_answers: super::Answers,
 }
 
 impl<O: Observer<StoreRecord>> Quorum<O> {
@@ -163,6 +165,7 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             reads: OpCounts::default(),
             answers: Vec::with_capacity(n as usize),
             observer,
+            call_answers: Vec::new(), // placeholder until the request path (issue 20)
         }
     }
 
@@ -271,6 +274,7 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
 
 impl<O: Observer<StoreRecord>> super::StoreModel for Quorum<O> {
     type Event = Event;
+    crate::store::placeholder_calls!();
 
     fn name(&self) -> &str {
         &self.name

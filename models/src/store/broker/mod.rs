@@ -333,6 +333,8 @@ pub struct Broker<O> {
     last_area: u128,
     windows: Vec<BrokerWindow>,
     observer: O,
+    /// Placeholder answers until the request path (issue 20, the lead's version replaces it).
+    call_answers: super::Answers,
 }
 
 impl<O: Observer<StoreRecord>> Broker<O> {
@@ -411,6 +413,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             last_area: 0,
             windows: Vec::new(),
             observer,
+            call_answers: Vec::new(), // placeholder until the request path (issue 20)
             spec: spec.clone(),
         };
         b.assign();
@@ -804,6 +807,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
 
 impl<O: Observer<StoreRecord>> super::StoreModel for Broker<O> {
     type Event = Event;
+    crate::store::placeholder_calls!();
 
     fn name(&self) -> &str {
         &self.spec.name

@@ -464,6 +464,8 @@ pub struct Cache<O> {
     service_rng: Stream,
     fail_rng: Stream,
     observer: O,
+    /// Placeholder answers until the request path (issue 20, the lead's version replaces it).
+    call_answers: super::Answers,
 }
 
 impl<O: Observer<StoreRecord>> Cache<O> {
@@ -530,6 +532,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             service_rng: s("backend/service"),
             fail_rng: s("failures"),
             observer,
+            call_answers: Vec::new(), // placeholder until the request path (issue 20)
         }
     }
 
@@ -961,6 +964,7 @@ fn settle_after(up: SimTime, ttl: Option<SimDuration>) -> u64 {
 
 impl<O: Observer<StoreRecord>> super::StoreModel for Cache<O> {
     type Event = Event;
+    crate::store::placeholder_calls!();
 
     fn name(&self) -> &str {
         &self.name

@@ -263,6 +263,8 @@ pub struct PrimaryBackup<O> {
     counts: PbCounts,
     outages: Vec<Outage>,
     observer: O,
+    /// Placeholder answers until the request path (issue 20, the lead's version replaces it).
+    call_answers: super::Answers,
 }
 
 impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
@@ -322,6 +324,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             counts: PbCounts::default(),
             outages: Vec::new(),
             observer,
+            call_answers: Vec::new(), // placeholder until the request path (issue 20)
         }
     }
 
@@ -946,6 +949,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
 
 impl<O: Observer<StoreRecord>> super::StoreModel for PrimaryBackup<O> {
     type Event = Event;
+    crate::store::placeholder_calls!();
 
     fn name(&self) -> &str {
         &self.name
