@@ -18,6 +18,7 @@
 mod broker;
 mod cache;
 mod election;
+mod lock;
 mod primary_backup;
 mod quorum;
 
@@ -27,6 +28,7 @@ pub use cache::{
     ttl_hit_probability,
 };
 pub use election::{Election, ElectionSummary, LeaderElection};
+pub use lock::{LockCounts, LockService, LockSummary};
 pub use primary_backup::{Outage, OutageCause, PbCounts, PbSummary, PrimaryBackup};
 pub use quorum::{OpCounts, Quorum, QuorumSummary, k_of_n};
 
@@ -139,6 +141,8 @@ pub enum StoreSummary {
     Broker(BrokerSummary),
     /// A cache in front of a backend.
     Cache(CacheSummary),
+    /// A lock service.
+    Lock(LockSummary),
 }
 
 impl StoreSummary {
@@ -150,6 +154,7 @@ impl StoreSummary {
             StoreSummary::Election(e) => e.run,
             StoreSummary::Broker(b) => b.run,
             StoreSummary::Cache(c) => c.run,
+            StoreSummary::Lock(l) => l.run,
         }
     }
 }
@@ -370,5 +375,6 @@ pub fn host(
         StoreSpec::Election(s) => boxed(|o| LeaderElection::new(s, key, o)),
         StoreSpec::Broker(s) => boxed(|o| Broker::new(s, index, key, o)),
         StoreSpec::Cache(s) => boxed(|o| Cache::new(s, index, key, horizon, o)),
+        StoreSpec::Lock(s) => boxed(|o| LockService::new(s, index, key, o)),
     }
 }
