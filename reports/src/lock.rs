@@ -216,11 +216,12 @@ fn render(w: &mut String, r: &LockReport) {
     };
     let _ = writeln!(
         w,
-        "store        {} · {kind} · ttl {}s · fencing {} · {} clients",
+        "store        {} · {kind} · ttl {}s · fencing {} · {} client{}",
         r.name,
         r.ttl_s,
         if r.fencing { "on" } else { "off" },
-        r.clients
+        r.clients,
+        if r.clients == 1 { "" } else { "s" }
     );
     let a = &r.acquisitions;
     let _ = writeln!(

@@ -205,18 +205,20 @@ pub(crate) fn lock(
             Some(Dist::constant(SimDuration::from_millis(1)))
         }
     };
-    // Each client sends at most one attempt (two events) per retry delay.
-    if let Some(r) = retry {
+    // Each client sends at most one attempt (two events) per retry delay, and a turn (four
+    // events) per think + hold + round trip.
+    if let (Some(r), Some(t), Some(h), Some(rt)) = (retry, &think, &hold, &round_trip) {
         let lim = crate::limits::limits().events_per_s;
-        let rate = 2.0 * f64::from(clients) / r.as_secs_f64();
+        let turn_ns = (t.mean_ns() + h.mean_ns() + rt.mean_ns()).max(1.0);
+        let rate = 2.0 * f64::from(clients) / r.as_secs_f64() + 4e9 * f64::from(clients) / turn_ns;
         if rate > lim {
             cx.fail_help(
                 &at("retry"),
                 format!(
-                    "{clients} clients retrying every {r} make up to {rate:e} events per simulated second, more than the limit of {lim:e}"
+                    "{clients} clients retrying every {r} make up to {rate:.1e} events per simulated second, more than the limit of {lim:e}"
                 ),
                 format!(
-                    "fewer clients or a longer retry; {}",
+                    "fewer clients, a longer retry or think time; {}",
                     crate::limits::raise_hint()
                 ),
             );
