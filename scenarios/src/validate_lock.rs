@@ -134,9 +134,11 @@ pub(crate) fn lock(
             cx.notes.push(format!(
                 "store `{name}`: think not set: Exponential(mean: \"1s\") between a client's release and its next acquire"
             ));
-            Some(Dist::exponential(SimDuration::from_secs(1)).unwrap_or_else(|e| {
-                unreachable!("a positive mean is a valid exponential: {e}")
-            }))
+            Some(
+                Dist::exponential(SimDuration::from_secs(1)).unwrap_or_else(|e| {
+                    unreachable!("a positive mean is a valid exponential: {e}")
+                }),
+            )
         }
     };
     let hold = cx.dist(hold, &at("hold"));

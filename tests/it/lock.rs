@@ -70,7 +70,11 @@ fn a_single_lock_server_is_available_mttf_over_mttf_plus_mttr() {
     assert!(l[0].attempts.unavailable > 0 && l[0].acquisitions.timed_out > 0);
     // P(at least 3 of 5 up) at A = 0.8.
     let redlock = &l[1].availability;
-    assert!((redlock.theory - 0.94208).abs() < 1e-9, "{}", redlock.theory);
+    assert!(
+        (redlock.theory - 0.94208).abs() < 1e-9,
+        "{}",
+        redlock.theory
+    );
     assert!(redlock.time > single.time + 4.0 * sd, "{redlock:?}");
 }
 

@@ -288,7 +288,10 @@ impl<O: Observer<StoreRecord>> LockService<O> {
     /// Builds store `index` of `spec` with the random streams of `key`.
     pub fn new(spec: &LockSpec, index: u32, key: StreamKey, observer: O) -> Self {
         let n = spec.kind.servers();
-        assert!((1..=31).contains(&n), "invariant: 1 to 31 servers (validated)");
+        assert!(
+            (1..=31).contains(&n),
+            "invariant: 1 to 31 servers (validated)"
+        );
         assert!(
             spec.allowance_ok(),
             "invariant: the drift allowance is shorter than the ttl (validated)"
@@ -396,7 +399,10 @@ impl<O: Observer<StoreRecord>> LockService<O> {
             }
         }
         for (i, f) in self.faults.iter().enumerate() {
-            sched.at(SimTime::ZERO.after(f.at), Event::FaultStart { fault: i as u32 });
+            sched.at(
+                SimTime::ZERO.after(f.at),
+                Event::FaultStart { fault: i as u32 },
+            );
         }
     }
 
@@ -426,6 +432,8 @@ impl<O: Observer<StoreRecord>> LockService<O> {
                 if !self.can_grant() {
                     self.counts.attempts_unavailable += 1;
                 } else {
+                    // A consensus group times its leases by one clock (its leader's; who
+                    // leads is not modelled): server 0's.
                     let expiry_rate = self.servers[0].rate;
                     let lease = match self.kind {
                         LockKind::SingleNode => &mut self.servers[0].lease,

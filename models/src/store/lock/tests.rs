@@ -94,10 +94,16 @@ fn fencing_admits_no_violation_in_a_swarm_of_seeds() {
             assert!(k.written > 100, "{k:?}");
             fenced += k.rejected_by_fencing();
             s.fencing = false;
-            unfenced_violations += run(&s, seed, SimDuration::from_secs(300)).0.counts.violations;
+            unfenced_violations += run(&s, seed, SimDuration::from_secs(300))
+                .0
+                .counts
+                .violations;
         }
         assert!(fenced > 0, "{kind:?}: stale holders came and were fenced");
-        assert!(unfenced_violations > 0, "{kind:?}: without fencing they act");
+        assert!(
+            unfenced_violations > 0,
+            "{kind:?}: without fencing they act"
+        );
     }
 }
 
@@ -225,7 +231,10 @@ fn majority_availability_is_the_k_of_n_closed_form() {
         let var = runs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
         let se = (var / n).sqrt();
         let theory = k_of_n(5, 3, 2.0 / 3.0);
-        assert!((mean - theory).abs() < 4.0 * se, "{mean} vs {theory} ± {se}");
+        assert!(
+            (mean - theory).abs() < 4.0 * se,
+            "{mean} vs {theory} ± {se}"
+        );
         // One server's availability is not the majority's.
         assert!((mean - 2.0 / 3.0).abs() > 4.0 * se);
     }
@@ -334,13 +343,15 @@ fn calls_are_answered_once_each() {
         duration: SimDuration::from_secs(20),
         server: 0,
     }];
-    let calls: Vec<(SimDuration, u32)> = (0..200u32)
-        .map(|i| (ms(u64::from(i) * 200), i))
-        .collect();
+    let calls: Vec<(SimDuration, u32)> = (0..200u32).map(|i| (ms(u64::from(i) * 200), i)).collect();
     let (sum, answers, holders) = drive(&s, &calls, SimDuration::from_secs(60));
     let mut tokens: Vec<u32> = answers.iter().map(|a| a.0).collect();
     tokens.sort_unstable();
-    assert_eq!(tokens, (0..200).collect::<Vec<_>>(), "each call answered once");
+    assert_eq!(
+        tokens,
+        (0..200).collect::<Vec<_>>(),
+        "each call answered once"
+    );
     let ok = answers.iter().filter(|a| a.1 == Answer::Ok).count() as u64;
     assert_eq!(ok, sum.counts.written);
     assert_eq!(sum.counts.calls, 200);
