@@ -123,3 +123,16 @@ fn the_lock_lease_example_answers_its_question_and_the_readme_quotes_it() {
         rest = &rest[at + 1 + line.len()..];
     }
 }
+
+/// Same seed, same fingerprint (and same figures); another seed, another.
+#[test]
+fn same_seed_same_fingerprint() {
+    let s = load("tests/data/good/lock-fencing.ron");
+    let a = hasim::Run::new(&s).seed(3).execute().0;
+    let b = hasim::Run::new(&s).seed(3).execute().0;
+    let c = hasim::Run::new(&s).seed(4).execute().0;
+    assert_eq!(a.fingerprint, b.fingerprint);
+    assert_eq!(a.stores, b.stores);
+    assert_ne!(a.fingerprint, c.fingerprint);
+    assert_ne!(locks(&a)[0].fingerprint, locks(&c)[0].fingerprint);
+}
