@@ -6,6 +6,7 @@ pub mod balancer;
 pub mod breaker;
 pub mod lb_pair;
 pub mod limit;
+mod lock_spec;
 pub mod pool;
 mod record;
 pub mod retry;

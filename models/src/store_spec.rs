@@ -6,6 +6,8 @@
 use crate::spec::{Arrivals, FailureSpec, KeySpec};
 use sim_core::{Dist, SimDuration};
 
+pub use crate::lock_spec::{LockFault, LockKind, LockSpec, PauseSpec};
+
 /// One replicated store.
 #[derive(Clone, Debug)]
 pub enum StoreSpec {
@@ -19,6 +21,8 @@ pub enum StoreSpec {
     Broker(BrokerSpec),
     /// A cache in front of a backend service (hits, misses, TTL, LRU, restarts).
     Cache(CacheSpec),
+    /// A lease-based lock service (single node, Redlock, consensus) and its clients.
+    Lock(LockSpec),
 }
 
 impl StoreSpec {
@@ -30,6 +34,7 @@ impl StoreSpec {
             StoreSpec::Election(s) => &s.name,
             StoreSpec::Broker(s) => &s.name,
             StoreSpec::Cache(s) => &s.name,
+            StoreSpec::Lock(s) => &s.name,
         }
     }
 }

@@ -10,6 +10,7 @@ mod collector;
 pub mod compare;
 mod expect;
 pub mod html;
+mod lock;
 mod mser;
 mod report;
 mod sre;
@@ -25,6 +26,9 @@ pub use cache::{
 };
 pub use collector::{Collector, FaultEffect, HopStats, MAX_FAULTS, mix_record};
 pub use expect::{Expectation, Verdict};
+pub use lock::{
+    LockAcquisitions, LockAttempts, LockAvailability, LockReport, LockSafety, LockSections,
+};
 pub use mser::{Mser5, Truncation};
 pub use report::{ClassReport, HopReport, Report, ReportInputs, ReportMeta, Resilience};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};

@@ -456,6 +456,8 @@ pub enum StoreReport {
     Broker(BrokerReport),
     /// A cache in front of a backend.
     Cache(crate::cache::CacheReport),
+    /// A lock service.
+    Lock(crate::lock::LockReport),
 }
 
 /// What every store kind's section of the report can do, whatever the kind: the one trait a
@@ -501,6 +503,7 @@ impl StoreReport {
             StoreSummary::Election(e) => StoreReport::Election(cluster(e)),
             StoreSummary::Broker(b) => StoreReport::Broker(broker(b, c)),
             StoreSummary::Cache(x) => StoreReport::Cache(crate::cache::cache(x, c)),
+            StoreSummary::Lock(x) => StoreReport::Lock(crate::lock::lock(x, c)),
         }
     }
 
@@ -512,6 +515,7 @@ impl StoreReport {
             StoreReport::Election(e) => e,
             StoreReport::Broker(b) => b,
             StoreReport::Cache(x) => x,
+            StoreReport::Lock(x) => x,
         }
     }
 

@@ -214,6 +214,64 @@ pub enum Store {
         #[serde(default)]
         faults: Vec<CacheFault>,
     },
+    // A lock service (validated in `validate_lock`).
+    Lock {
+        name: String,
+        kind: LockKind,
+        #[serde(default)]
+        fencing: Option<bool>,
+        #[serde(default)]
+        clients: Option<u32>,
+        ttl: String,
+        #[serde(default)]
+        acquire_timeout: Option<String>,
+        #[serde(default)]
+        retry: Option<String>,
+        #[serde(default)]
+        think: Option<Dist>,
+        hold: Dist,
+        #[serde(default)]
+        pauses: Option<Pauses>,
+        #[serde(default)]
+        clock_drift: Option<f64>,
+        #[serde(default)]
+        drift_allowance: Option<String>,
+        #[serde(default)]
+        round_trip: Option<Dist>,
+        #[serde(default)]
+        failures: Option<Failures>,
+        #[serde(default)]
+        faults: Vec<LockFault>,
+    },
+}
+
+/// How a lock is served.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum LockKind {
+    SingleNode,
+    Redlock { servers: u32 },
+    Consensus { servers: u32 },
+}
+
+/// A lock holder's stop-the-world pauses.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Pauses {
+    pub probability: f64,
+    pub duration: Dist,
+}
+
+/// A lock server's crash at a fixed time.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub enum LockFault {
+    Crash {
+        at: String,
+        duration: String,
+        #[serde(default)]
+        server: Option<u32>,
+    },
 }
 
 /// A broker's producer.

@@ -36,6 +36,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
             | raw::Store::Election { name, .. }
             | raw::Store::Broker { name, .. } => name,
             raw::Store::Cache { name, .. } => name,
+            raw::Store::Lock { name, .. } => name,
         };
         let name_path = format!("stores[{i}].name");
         if name.trim().is_empty() {
@@ -152,6 +153,9 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 },
             )
             .map(StoreSpec::Cache),
+            raw::Store::Lock { .. } => {
+                crate::validate_lock::lock(cx, i, horizon, s).map(StoreSpec::Lock)
+            }
         };
         out.extend(built);
     }
@@ -766,7 +770,7 @@ fn own_load(cx: &mut Ctx<'_>, a: Option<&raw::Arrivals>, path: &str) -> Option<O
 }
 
 /// `failures: Failures(time_to_failure: …, time_to_repair: …)`; `Some(None)` when absent.
-fn failures(
+pub(crate) fn failures(
     cx: &mut Ctx<'_>,
     f: Option<&raw::Failures>,
     path: &str,

@@ -20,6 +20,8 @@ mod gray;
 #[allow(clippy::disallowed_methods)] // sqrt of a reference value
 mod health;
 mod hostile;
+#[allow(clippy::disallowed_methods)] // sqrt of a reference value
+mod lock;
 mod ordering;
 mod repro;
 #[allow(clippy::disallowed_methods)] // closed forms (exp, ln, sqrt) of reference values
