@@ -91,7 +91,8 @@ impl Store {
             | Store::Quorum { name, .. }
             | Store::Election { name, .. }
             | Store::Broker { name, .. }
-            | Store::Cache { name, .. } => name,
+            | Store::Cache { name, .. }
+            | Store::Lock { name, .. } => name,
         }
     }
 
@@ -103,6 +104,7 @@ impl Store {
             Store::Election { .. } => "Election",
             Store::Broker { .. } => "Broker",
             Store::Cache { .. } => "Cache",
+            Store::Lock { .. } => "Lock",
         }
     }
 
@@ -112,6 +114,7 @@ impl Store {
             Store::PrimaryBackup { .. } | Store::Quorum { .. } => &[StoreOp::Read, StoreOp::Write],
             Store::Election { .. } | Store::Broker { .. } => &[StoreOp::Write],
             Store::Cache { .. } => &[StoreOp::Read],
+            Store::Lock { .. } => &[StoreOp::Lock],
         }
     }
 }

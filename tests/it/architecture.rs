@@ -366,3 +366,47 @@ fn reads_from_backups_are_stale_as_the_lag_predicts() {
     );
     assert!(b["staleness_s_max"].as_f64().expect("max") * 1e3 <= lag_ms);
 }
+
+/// A lock taken by a pool's requests: each request acquires it (a round trip), holds it for
+/// its critical section and releases it; while the single lock server is down no request can
+/// take it, and each fails when its acquire time-out runs out.
+#[test]
+fn requests_take_a_lock_and_fail_while_its_server_is_down() {
+    let lock = |faults: &str| {
+        format!(
+            r#"Lock(name: "l", kind: SingleNode, fencing: false, ttl: "10s",
+            acquire_timeout: "2s", retry: "100ms", hold: Constant("10ms"),
+            round_trip: Constant("1ms"), faults: [{faults}])"#
+        )
+    };
+    let run = |faults: &str| {
+        let text = web_to(
+            r#"Dependency(target: "l", op: Lock)"#,
+            "Constant(rate_per_s: 5.0)",
+            "10m",
+            &lock(faults),
+        );
+        let loaded = scenario(&text);
+        Run::new(&loaded)
+            .observe(Seen::default())
+            .simulate()
+            .observer
+    };
+    let calm = run("");
+    assert_eq!(calm.failed, 0);
+    assert!(calm.ok_ns.len() > 2900);
+    // Never faster than the web's 5 ms plus the 10 ms critical section.
+    assert!(
+        calm.ok_ns.iter().all(|&l| l >= 15_000_000),
+        "{:?}",
+        &calm.ok_ns[..3]
+    );
+    let down = run(r#"Crash(at: "2m", duration: "1m", server: 0)"#);
+    // 5 requests/s for the minute it is down: every one of them fails (give or take the ones
+    // arriving within an acquire time-out of the repair, which get the lock once it is back).
+    assert!(
+        (280..=300).contains(&down.failed),
+        "{} requests failed while the lock server was down",
+        down.failed
+    );
+}

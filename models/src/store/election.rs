@@ -148,8 +148,6 @@ pub struct LeaderElection<O> {
     fail_rng: Vec<Stream>,
     #[allow(dead_code)]
     observer: O,
-    /// Placeholder answers until the request path (issue 20, the lead's version replaces it).
-    call_answers: super::Answers,
 }
 
 impl<O: Observer<StoreRecord>> LeaderElection<O> {
@@ -191,7 +189,6 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
             votes: s("votes"),
             fail_rng: (0..n).map(|i| s(&format!("node/{i}/failures"))).collect(),
             observer,
-            call_answers: Vec::new(), // placeholder until the request path (issue 20)
         }
     }
 
@@ -422,7 +419,6 @@ impl<O: Observer<StoreRecord>> LeaderElection<O> {
 
 impl<O: Observer<StoreRecord>> super::StoreModel for LeaderElection<O> {
     type Event = Event;
-    crate::store::placeholder_calls!();
 
     fn name(&self) -> &str {
         &self.name

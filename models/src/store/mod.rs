@@ -215,7 +215,7 @@ pub trait StoreModel {
     fn finish(&mut self, run: RunStats) -> StoreSummary;
     /// A request's call arrives: the store answers `token` in [`StoreModel::answers`], at once
     /// or from a later event, exactly once. Validation lets a pool call only the operations
-    /// its kind serves ([`crate::store_spec::StoreSpec::serves`]).
+    /// its kind serves (`serves` of the raw store in the `scenarios` crate).
     fn call(
         &mut self,
         now: SimTime,
@@ -226,68 +226,6 @@ pub trait StoreModel {
     /// The answers given since the host last took them.
     fn answers(&mut self) -> &mut Answers;
 }
-
-// --- Request-path interface (issue 20; the lead's version replaces this block at merge) ---
-
-/// What a request asks of a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreOp {
-    /// Read a key: a cache lookup, a database or quorum read.
-    Read,
-    /// Write: a database or quorum write, a message produced to a broker, a write that needs
-    /// an elected leader.
-    Write,
-    /// Take a lock, run the critical section under it and release it (lock services).
-    Lock,
-}
-
-impl StoreOp {
-    /// The name a scenario file uses.
-    pub fn name(self) -> &'static str {
-        match self {
-            StoreOp::Read => "Read",
-            StoreOp::Write => "Write",
-            StoreOp::Lock => "Lock",
-        }
-    }
-}
-
-/// A store's answer to a request's call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Answer {
-    /// Done: read, written (acknowledged), produced, locked and released.
-    Ok,
-    /// Failed: unavailable, refused, not replicated, not acquired.
-    Failed,
-}
-
-/// The calls a store has answered since its host last looked, in order: (token, answer).
-pub type Answers = Vec<(u32, Answer)>;
-
-/// A call's token when a store makes the operation itself (its own `writes:`, `reads:`…
-/// arrivals): nobody waits for the answer.
-pub const OWN: u32 = u32::MAX;
-
-/// Placeholder `call`/`answers` of the kinds not yet on the request path (this branch only:
-/// the lead's versions replace them at merge): every call fails at once.
-macro_rules! placeholder_calls {
-    () => {
-        fn call(
-            &mut self,
-            _now: SimTime,
-            token: u32,
-            _op: super::StoreOp,
-            _sched: &mut dyn Schedule<Self::Event>,
-        ) {
-            self.call_answers.push((token, super::Answer::Failed));
-        }
-        fn answers(&mut self) -> &mut super::Answers {
-            &mut self.call_answers
-        }
-    };
-}
-pub(crate) use placeholder_calls;
-// --- end of the request-path interface ---
 
 /// Runs a store on a loop of its own (unit tests, and a store's figures without the rest).
 pub fn run_alone<M: StoreModel>(model: &mut M, horizon: SimTime, max_events: u64) -> RunStats {

@@ -125,8 +125,6 @@ pub struct Quorum<O> {
     /// Requests' calls answered, for the host.
     replies: super::Answers,
     observer: O,
-    /// Placeholder answers until the request path (issue 20, the lead's version replaces it).
-    call_answers: super::Answers,
 }
 
 impl<O: Observer<StoreRecord>> Quorum<O> {
@@ -173,7 +171,6 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             answers: Vec::with_capacity(n as usize),
             replies: Vec::new(),
             observer,
-            call_answers: Vec::new(), // placeholder until the request path (issue 20)
         }
     }
 
@@ -333,7 +330,6 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
 
 impl<O: Observer<StoreRecord>> super::StoreModel for Quorum<O> {
     type Event = Event;
-    crate::store::placeholder_calls!();
 
     fn name(&self) -> &str {
         &self.name

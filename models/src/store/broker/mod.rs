@@ -337,8 +337,6 @@ pub struct Broker<O> {
     /// Requests' calls answered, for the host.
     answers: super::Answers,
     observer: O,
-    /// Placeholder answers until the request path (issue 20, the lead's version replaces it).
-    call_answers: super::Answers,
 }
 
 impl<O: Observer<StoreRecord>> Broker<O> {
@@ -418,7 +416,6 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             windows: Vec::new(),
             answers: Vec::new(),
             observer,
-            call_answers: Vec::new(), // placeholder until the request path (issue 20)
             spec: spec.clone(),
         };
         b.assign();
@@ -840,7 +837,6 @@ impl<O: Observer<StoreRecord>> Broker<O> {
 
 impl<O: Observer<StoreRecord>> super::StoreModel for Broker<O> {
     type Event = Event;
-    crate::store::placeholder_calls!();
 
     fn name(&self) -> &str {
         &self.spec.name

@@ -478,8 +478,6 @@ pub struct Cache<O> {
     /// Requests' calls answered, for the host.
     answers: super::Answers,
     observer: O,
-    /// Placeholder answers until the request path (issue 20, the lead's version replaces it).
-    call_answers: super::Answers,
 }
 
 impl<O: Observer<StoreRecord>> Cache<O> {
@@ -551,7 +549,6 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             fail_rng: s("failures"),
             answers: Vec::new(),
             observer,
-            call_answers: Vec::new(), // placeholder until the request path (issue 20)
         }
     }
 
@@ -1018,7 +1015,6 @@ fn settle_after(up: SimTime, ttl: Option<SimDuration>) -> u64 {
 
 impl<O: Observer<StoreRecord>> super::StoreModel for Cache<O> {
     type Event = Event;
-    crate::store::placeholder_calls!();
 
     fn name(&self) -> &str {
         &self.name

@@ -281,8 +281,6 @@ pub struct PrimaryBackup<O> {
     /// Requests' calls answered, for the host.
     answers: super::Answers,
     observer: O,
-    /// Placeholder answers until the request path (issue 20, the lead's version replaces it).
-    call_answers: super::Answers,
 }
 
 impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
@@ -345,7 +343,6 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             outages: Vec::new(),
             answers: Vec::new(),
             observer,
-            call_answers: Vec::new(), // placeholder until the request path (issue 20)
         }
     }
 
@@ -1044,7 +1041,6 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
 
 impl<O: Observer<StoreRecord>> super::StoreModel for PrimaryBackup<O> {
     type Event = Event;
-    crate::store::placeholder_calls!();
 
     fn name(&self) -> &str {
         &self.name
