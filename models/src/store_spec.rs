@@ -174,6 +174,10 @@ pub struct QuorumSpec {
     /// One replica's response time to the coordinator, drawn per replica and operation; an
     /// operation completes at the R-th (W-th) fastest answer of the replicas that are up.
     pub response: Dist,
+    /// Operations each replica serves at once, the others waiting in its FIFO queue (then
+    /// `response` is a replica's service time, and load makes operations wait); `None`: no
+    /// queue, every replica answers every operation after its own draw.
+    pub workers: Option<u32>,
     /// Crash/repair of each replica.
     pub failures: Option<FailureSpec>,
 }

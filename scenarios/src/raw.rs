@@ -161,6 +161,8 @@ pub enum Store {
         reads: Option<Arrivals>,
         response: Dist,
         #[serde(default)]
+        workers: Option<u32>,
+        #[serde(default)]
         failures: Option<Failures>,
     },
     Election {

@@ -17,6 +17,8 @@ use std::collections::BTreeSet;
 pub const MAX_BACKUPS: u32 = 30;
 /// Most replicas of a quorum store.
 pub const MAX_QUORUM_REPLICAS: u32 = 1000;
+/// Most operations a quorum replica serves at once.
+pub const MAX_QUORUM_WORKERS: u32 = 100_000;
 
 /// Patroni's `loop_wait`: the leader renews its key every 10 s.
 const DEFAULT_HEARTBEAT: SimDuration = SimDuration::from_secs(10);
@@ -92,6 +94,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 writes,
                 reads,
                 response,
+                workers,
                 failures,
             } => quorum(
                 cx,
@@ -99,7 +102,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 name,
                 (*replicas, *read_quorum, *write_quorum),
                 (writes.as_ref(), reads.as_ref()),
-                response,
+                (response, *workers),
                 failures.as_ref(),
             )
             .map(StoreSpec::Quorum),
@@ -373,7 +376,7 @@ fn quorum(
     name: &str,
     (n, r, w): (u32, u32, u32),
     (writes, reads): (Option<&raw::Arrivals>, Option<&raw::Arrivals>),
-    response: &raw::Dist,
+    (response, workers): (&raw::Dist, Option<u32>),
     raw_failures: Option<&raw::Failures>,
 ) -> Option<QuorumSpec> {
     let at = |f: &str| format!("stores[{i}].{f}");
@@ -407,6 +410,16 @@ fn quorum(
         None => Some(None),
     };
     let response = cx.dist(response, &at("response"));
+    if let Some(k) = workers
+        && !(1..=MAX_QUORUM_WORKERS).contains(&k)
+    {
+        cx.fail_help(
+            &at("workers"),
+            format!("store `{name}`: workers must be 1 to {MAX_QUORUM_WORKERS}, found {k}"),
+            "operations each replica serves at once; leave it out for replicas without a queue",
+        );
+        ok = false;
+    }
     let failures = failures(cx, raw_failures, &at("failures"));
     if raw_failures.is_none() {
         cx.notes.push(format!(
@@ -424,6 +437,7 @@ fn quorum(
         writes: writes?,
         reads: reads?,
         response: response?,
+        workers,
         failures: failures?,
     })
 }

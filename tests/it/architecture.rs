@@ -410,3 +410,28 @@ fn requests_take_a_lock_and_fail_while_its_server_is_down() {
         down.failed
     );
 }
+
+/// A quorum store whose replicas have their own workers queues its operations: one replica
+/// with one worker and exponential service is an M/M/1 queue, whose mean response is
+/// 1/(μ − λ); behind a web tier of constant 5 ms, the request's mean is that plus 5 ms.
+#[test]
+fn a_quorum_replica_with_one_worker_is_an_mm1_queue() {
+    let text = web_to(
+        r#"Dependency(target: "kv", op: Write)"#,
+        "Poisson(rate_per_s: 50.0)",
+        "4000s",
+        r#"Quorum(name: "kv", replicas: 1, read_quorum: 1, write_quorum: 1,
+            response: Exponential(mean: "10ms"), workers: 1)"#,
+    );
+    let loaded = scenario(&text);
+    let (report, _) = Run::new(&loaded).execute();
+    let l = &report.latency_ms;
+    let want = 5.0 + 1e3 / (100.0 - 50.0);
+    let ci = l.mean_ci95.expect("a confidence interval");
+    assert!(
+        (l.mean - want).abs() <= 2.0 * ci,
+        "mean {} ± {ci} ms, M/M/1 says {want}",
+        l.mean
+    );
+    assert_eq!(report.requests.failed, 0);
+}

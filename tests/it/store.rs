@@ -220,6 +220,7 @@ fn quorum(n: u32, r: u32, w: u32) -> QuorumSpec {
         writes: Some(Arrivals::Poisson { rate_per_s: 0.01 }),
         reads: None,
         response: Dist::constant(SimDuration::from_millis(1)),
+        workers: None,
         failures: Some(FailureSpec {
             time_to_failure: exp(secs(3600)),
             time_to_repair: exp(secs(360)),
