@@ -322,7 +322,11 @@ fn numbers_are_short() {
 #[test]
 fn cdf_axis_starts_where_the_curves_do() {
     let mut points = vec![(0.0001, 1.0 / 5000.0)];
-    points.extend((1..=100).map(|k| (10.0 * f64::from(k).powi(2) / 2.0, f64::from(k) / 100.0)));
+    points.extend(
+        (1..=100)
+            .map(f64::from)
+            .map(|k| (10.0 * k * k / 2.0, k / 100.0)),
+    );
     let c = series("LeastRequest(choices: 2), pools[app].replicas=12", points);
     let x = cdf_axis(std::slice::from_ref(&c)).expect("an axis");
     assert!(x.log, "5 ms … 50 s spans four decades");
