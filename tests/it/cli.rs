@@ -132,25 +132,18 @@ fn diff_says_what_moved_and_exits_1() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
-/// The README shows real things: its scenario example parses, and its example output is what
-/// the README's own command prints.
+/// The README's scenario example parses (its commands and outputs are run by `docs.rs`).
 #[test]
-fn readme_example_scenario_and_output_are_real() {
+fn readme_example_scenario_parses() {
     let readme = std::fs::read_to_string(super::repo("README.md")).expect("README");
-    let block = |fence: &str, after: &str| -> String {
-        let from = readme.find(after).expect("section") + after.len();
-        let start = readme[from..].find(fence).expect("fence") + from + fence.len();
-        let end = readme[start..].find("```").expect("closing fence") + start;
-        readme[start..end].to_string()
-    };
-    let ron = block("```ron\n", "## Scenario files");
-    if let Err(e) = scenarios::parse_str(&ron, "README.md") {
+    let after = "## Scenario files";
+    let from = readme.find(after).expect("section") + after.len();
+    let fence = "```ron\n";
+    let start = readme[from..].find(fence).expect("fence") + from + fence.len();
+    let end = readme[start..].find("```").expect("closing fence") + start;
+    if let Err(e) = scenarios::parse_str(&readme[start..end], "README.md") {
         panic!("the README's scenario does not parse: {e}");
     }
-    let shown = block("```text\n", "## Example output");
-    let out = super::hasim(&["run", "scenarios/web-tier.ron"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), shown);
 }
 
 /// Every link of the README and of docs/ leads somewhere: an in-page `#anchor` to one of the
