@@ -214,6 +214,33 @@ impl<W: Write> Observer<Record> for Trace<W> {
                 None,
                 None,
             ),
+            Record::DependencyCall {
+                request,
+                hop,
+                replica,
+            } => {
+                extra.push(("hop", name(&self.hops, hop).into()));
+                (
+                    name(&self.replicas, replica),
+                    "dependency_call",
+                    Some(request),
+                    None,
+                    None,
+                    None,
+                )
+            }
+            Record::DependencyEnded {
+                request,
+                hop,
+                outcome,
+            } => (
+                name(&self.hops, hop),
+                "dependency_end",
+                Some(request),
+                None,
+                Some(outcome.map_or("cancelled", outcome_name)),
+                None,
+            ),
             Record::Offered { client, request } => (
                 name(&self.clients, client),
                 "offered",
@@ -660,7 +687,9 @@ pub fn explain(trace: &str, request: u64) -> Result<String, String> {
     let ms = |ns: u64| format!("{:.3} ms", ns as f64 / 1e6);
     let str_of = |v: &Value, k: &str| v[k].as_str().unwrap_or("-").to_string();
     let mut o = String::new();
-    let mut started: Option<u64> = None;
+    // When each replica began serving it (a request with dependencies is served by several at
+    // once).
+    let mut started: Vec<(String, u64)> = Vec::new();
     let mut i = 0;
     while i < steps.len() {
         let s = &steps[i];
@@ -699,16 +728,23 @@ pub fn explain(trace: &str, request: u64) -> Result<String, String> {
             "picked" => format!("{who} picks {}", str_of(s, "replica")),
             "enqueued" => format!("{who} queues it (queue length {} with it)", s["queued"]),
             "service_start" => {
-                started = Some(t);
+                started.retain(|(w, _)| *w != who);
+                started.push((who.clone(), t));
                 format!("{who} starts serving it")
             }
-            "service_end" => format!(
-                "{who} finishes serving it{}",
-                started.map_or(String::new(), |b| format!(
-                    " (service {})",
-                    ms(t.saturating_sub(b))
-                ))
-            ),
+            "service_end" => {
+                format!(
+                    "{who} finishes serving it{}",
+                    started.iter().find(|(w, _)| *w == who).map_or(
+                        String::new(),
+                        |&(_, b)| format!(" (service {})", ms(t.saturating_sub(b)))
+                    )
+                )
+            }
+            "dependency_call" => format!("{who} calls its dependency through {}", str_of(s, "hop")),
+            "dependency_end" => {
+                format!("{who}: the dependency call ends: {}", str_of(s, "outcome"))
+            }
             "retry" => format!("{who} will retry"),
             "finished" => format!(
                 "{who} learns: {} by {}, latency {} (waited {}), {} attempt(s)",

@@ -75,6 +75,7 @@ fn store_charts(
                     y_label: format!("{} ({})", series.name, series.unit),
                     series: vec![line],
                     y_range: None,
+                    spread: None,
                 },
             )),
         }
@@ -166,6 +167,7 @@ fn topology_charts(
                         },
                     ],
                     y_range: None,
+                    spread: None,
                 },
                 Panel {
                     y_label: "requests per second".into(),
@@ -176,6 +178,7 @@ fn topology_charts(
                         line("succeeded", &|w| Some(w.goodput_rps())),
                     ],
                     y_range: None,
+                    spread: None,
                 },
                 Panel {
                     y_label: "latency (ms)".into(),
@@ -184,11 +187,13 @@ fn topology_charts(
                         line("p99", &|w| ms(w.p99_ns)),
                     ],
                     y_range: None,
+                    spread: None,
                 },
                 Panel {
                     y_label: "replicas up".into(),
                     series: vec![line("replicas up", &|w| Some(w.replicas_up))],
                     y_range: Some((0.0, r.replicas.len() as f64 + 0.5)),
+                    spread: None,
                 },
             ],
             &shades,
@@ -222,6 +227,7 @@ fn topology_charts(
                         spread(3, "max"),
                     ],
                     y_range: None,
+                    spread: None,
                 }],
                 &shades,
                 format,
@@ -229,9 +235,14 @@ fn topology_charts(
         );
     }
     let kept = rows.iter().map(|w| w.replicas.len()).max().unwrap_or(0);
+    let load = |l: &reports::ReplicaLoad| l.in_service + l.queued;
+    // Past eight lines the palette repeats: then the busiest replicas (by mean load) get lines
+    // and the others one grey band, their range at each window, with their median.
+    let drawn = replicas_drawn(rows, kept, &load);
     let per_replica = |f: &dyn Fn(&reports::ReplicaLoad) -> f64| -> Vec<Series> {
-        (0..kept)
-            .map(|i| Series {
+        drawn
+            .iter()
+            .map(|&i| Series {
                 name: r.replica_names.get(i).cloned().unwrap_or(format!("#{i}")),
                 points: rows
                     .iter()
@@ -240,11 +251,35 @@ fn topology_charts(
             })
             .collect()
     };
-    let more = if r.replicas.len() > kept {
+    let others = (drawn.len() < kept).then(|| kept - drawn.len());
+    let spread = |f: &dyn Fn(&reports::ReplicaLoad) -> f64| {
+        others.map(|n| Band {
+            name: format!("the other {n}: range, median"),
+            points: rows
+                .iter()
+                .filter_map(|w| {
+                    let mut v: Vec<f64> = (0..kept)
+                        .filter(|i| !drawn.contains(i))
+                        .filter_map(|i| w.replicas.get(i).map(f))
+                        .collect();
+                    v.sort_by(f64::total_cmp);
+                    let median = *v.get(v.len() / 2)?;
+                    Some((mid(w), median, v[0], v[v.len() - 1]))
+                })
+                .collect(),
+        })
+    };
+    let mut more = if r.replicas.len() > kept {
         format!(" (the first {kept} of {} replicas)", r.replicas.len())
     } else {
         String::new()
     };
+    if let Some(n) = others {
+        more += &format!(
+            "; a line for each of the {} busiest replicas (by mean load), a grey band for the range of the other {n} with their median",
+            drawn.len()
+        );
+    }
     push(
         out,
         "replicas",
@@ -256,13 +291,15 @@ fn topology_charts(
             &[
                 Panel {
                     y_label: "in flight (requests)".into(),
-                    series: per_replica(&|l| l.in_service + l.queued),
+                    series: per_replica(&load),
                     y_range: None,
+                    spread: spread(&load),
                 },
                 Panel {
                     y_label: "queue length (requests)".into(),
                     series: per_replica(&|l| l.queued),
                     y_range: None,
+                    spread: spread(&|l| l.queued),
                 },
             ],
             &shades,
@@ -271,6 +308,35 @@ fn topology_charts(
     )?;
     Ok(())
 }
+
+/// Replicas drawn as lines in the per-replica chart: all of them up to [`REPLICA_LINES`], else
+/// the [`BUSIEST`] with the highest mean `load` over the windows (ties by index), in index order.
+fn replicas_drawn(
+    rows: &[reports::WindowRow],
+    kept: usize,
+    load: &dyn Fn(&reports::ReplicaLoad) -> f64,
+) -> Vec<usize> {
+    if kept <= REPLICA_LINES {
+        return (0..kept).collect();
+    }
+    let mean = |i: usize| {
+        let v: Vec<f64> = rows
+            .iter()
+            .filter_map(|w| w.replicas.get(i).map(load))
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let mut order: Vec<(usize, f64)> = (0..kept).map(|i| (i, mean(i))).collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut top: Vec<usize> = order.into_iter().take(BUSIEST).map(|(i, _)| i).collect();
+    top.sort_unstable();
+    top
+}
+
+/// Up to this many replicas, one line each (the palette has eight colours).
+const REPLICA_LINES: usize = 8;
+/// With more, lines for this many of the busiest.
+const BUSIEST: usize = 5;
 
 fn fault_shades(r: &Report) -> Vec<Shade> {
     let mut shades = Vec::new();
@@ -1188,5 +1254,32 @@ mod tests {
         assert_eq!(numeric("\"6h\""), Some(21600.0));
         assert_eq!(numeric("0.5"), Some(0.5));
         assert_eq!(numeric("RoundRobin"), None);
+    }
+
+    /// Twenty replicas: lines for the five busiest (whatever their index), the rest a band;
+    /// eight or fewer: a line each.
+    #[test]
+    fn many_replicas_draw_the_busiest_as_lines() {
+        let load = |l: &reports::ReplicaLoad| l.in_service + l.queued;
+        let busy = [17, 3, 11, 19, 0];
+        let row = |k: u64| reports::WindowRow {
+            start_ns: k,
+            end_ns: k + 1,
+            replicas: (0..20)
+                .map(|i| reports::ReplicaLoad {
+                    in_service: if busy.contains(&i) {
+                        2.0 + i as f64 / 100.0
+                    } else {
+                        1.0
+                    },
+                    queued: (k % 2) as f64,
+                    up: 1.0,
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let rows: Vec<_> = (0..5).map(row).collect();
+        assert_eq!(replicas_drawn(&rows, 20, &load), [0, 3, 11, 17, 19]);
+        assert_eq!(replicas_drawn(&rows, 8, &load), (0..8).collect::<Vec<_>>());
     }
 }

@@ -282,6 +282,26 @@ pub enum Record {
         /// Global replica index.
         replica: u32,
     },
+    /// Detail (traces only): a replica serving an attempt of a request calls a dependency (one
+    /// hop of a multi-tier request), after its own work.
+    DependencyCall {
+        /// The end-user request's sequence number.
+        request: u64,
+        /// Index of the hop in the scenario's hops.
+        hop: u32,
+        /// Global index of the calling replica.
+        replica: u32,
+    },
+    /// Detail (traces only): a dependency call ended (the request's view of
+    /// [`Record::HopFinished`]).
+    DependencyEnded {
+        /// The end-user request's sequence number.
+        request: u64,
+        /// Index of the hop in the scenario's hops.
+        hop: u32,
+        /// The result; `None` when its caller cancelled it.
+        outcome: Option<Outcome>,
+    },
     /// End of a time-series window: a scaled pool's mean replica counts over the window that
     /// ends now. An observation, not part of the trajectory.
     PoolSample {
@@ -332,6 +352,8 @@ impl Record {
                 | Record::Enqueued { .. }
                 | Record::ServiceStarted { .. }
                 | Record::ServiceEnded { .. }
+                | Record::DependencyCall { .. }
+                | Record::DependencyEnded { .. }
         )
     }
 }

@@ -481,7 +481,9 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
         | Record::Picked { .. }
         | Record::Enqueued { .. }
         | Record::ServiceStarted { .. }
-        | Record::ServiceEnded { .. } => {}
+        | Record::ServiceEnded { .. }
+        | Record::DependencyCall { .. }
+        | Record::DependencyEnded { .. } => {}
         Record::HopFinished {
             hop,
             outcome,
@@ -843,7 +845,9 @@ impl Observer<Record> for Collector {
             | Record::Picked { .. }
             | Record::Enqueued { .. }
             | Record::ServiceStarted { .. }
-            | Record::ServiceEnded { .. } => {}
+            | Record::ServiceEnded { .. }
+            | Record::DependencyCall { .. }
+            | Record::DependencyEnded { .. } => {}
             Record::BreakerChange { state, .. } => {
                 if now >= self.warmup {
                     self.breaker_changes[state as usize] += 1;

@@ -132,9 +132,11 @@ p.missing { color: var(--fail); font-style: italic; }
 table { border-collapse: collapse; font-size: .9rem; font-variant-numeric: tabular-nums; }
 table caption { caption-side: top; text-align: left; padding: 0 0 6px; font-weight: 600; color: var(--fg); }
 th, td { padding: 5px 12px; text-align: left; vertical-align: top; border-bottom: 1px solid var(--border); }
-thead th { background: var(--head); border-bottom: 2px solid var(--border); font-weight: 600; white-space: nowrap; }
+thead th { background: var(--head); border-bottom: 2px solid var(--border); font-weight: 600; }
 tbody tr:nth-child(even) { background: var(--zebra); }
-th.num, td.num { text-align: right; white-space: nowrap; }
+th.num, td.num { text-align: right; }
+td.num { white-space: nowrap; }
+td:not(.num) { overflow-wrap: anywhere; }
 table.facts th { background: none; font-weight: 600; white-space: nowrap; color: var(--muted); }
 table.facts td { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; overflow-wrap: anywhere; }
 ul.notes { padding-left: 1.3rem; }
@@ -198,6 +200,15 @@ const SCRIPT: &str = r#"
     body.dataset.chartsRendered = String(n);
     body.dataset.chartsTotal = String(document.querySelectorAll("figure.chart").length);
     body.dataset.pageHeight = String(Math.ceil(document.documentElement.getBoundingClientRect().height));
+    var scrolling = [];
+    document.querySelectorAll(".table-wrap").forEach(function (w) {
+      if (w.scrollWidth > w.clientWidth + 1) {
+        var c = w.querySelector("caption");
+        scrolling.push((c ? c.textContent : "a table").replace(/[<>"&|]/g, " ").slice(0, 80));
+      }
+    });
+    body.dataset.tablesScrolling = String(scrolling.length);
+    if (scrolling.length) { body.dataset.tablesScrollingCaptions = scrolling.join(" | "); }
   }
   if (document.readyState === "complete") { countCharts(); }
   else { window.addEventListener("load", countCharts); }

@@ -150,7 +150,9 @@ impl TimeSeries {
             | Record::Picked { .. }
             | Record::Enqueued { .. }
             | Record::ServiceStarted { .. }
-            | Record::ServiceEnded { .. } => {}
+            | Record::ServiceEnded { .. }
+            | Record::DependencyCall { .. }
+            | Record::DependencyEnded { .. } => {}
             Record::Offered { .. } => {
                 self.advance(k);
                 self.row(k).offered += 1;

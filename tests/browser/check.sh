@@ -8,6 +8,8 @@
 #     (it leaves data-charts-rendered on <body>; see reports/src/html.rs);
 #   - data-charts-rendered == EXPECTED_CHARTS: that many chart SVGs have a non-zero rendered size;
 #   - data-errors is absent or 0: no script error, unhandled rejection or console.error;
+#   - data-tables-scrolling is 0: no table is wider than the page at a 1200 px window (no table
+#     scrolls sideways on a 1280 px screen);
 #   - Chromium's log has no console line at all and no "Uncaught": the report logs nothing itself,
 #     and Chromium's log does not tell console levels apart, so any console message is a finding.
 # With SCREENSHOT.png, also writes a 1200 px wide screenshot of the whole page there.
@@ -86,6 +88,8 @@ total=$(attr data-charts-total)
 errors=$(attr data-errors)
 messages=$(attr data-error-messages)
 height=$(attr data-page-height)
+scrolling=$(attr data-tables-scrolling)
+scrolling_captions=$(attr data-tables-scrolling-captions)
 
 problems=$(page_problems "$log")
 failures=()
@@ -96,6 +100,9 @@ elif [[ $rendered != "$expected" ]]; then
 fi
 if [[ -n $errors && $errors != 0 ]]; then
     failures+=("the page recorded $errors script error(s): ${messages:-no message}")
+fi
+if [[ -n $scrolling && $scrolling != 0 ]]; then
+    failures+=("$scrolling table(s) scroll sideways at 1200 px: ${scrolling_captions:-?}")
 fi
 if [[ -n $problems ]]; then
     failures+=("Chromium's log has console output or an uncaught exception:"$'\n'"$problems")

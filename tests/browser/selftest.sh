@@ -44,6 +44,7 @@ sed -E '0,/<svg width="[0-9]+"/s//<svg width="0"/' "$sample" > "$work/zero-width
 sed 's#</body>#<script>throw new Error("selftest: boom")</script>\n</body>#' "$sample" > "$work/throws.html"
 sed 's#</body>#<script>Promise.reject(new Error("selftest: rejected"))</script>\n</body>#' "$sample" > "$work/rejects.html"
 sed 's#</body>#<script>console.error("selftest: complaint")</script>\n</body>#' "$sample" > "$work/console-error.html"
+sed 's#</body>#<div class="table-wrap"><table><caption>wide</caption><tr><td class="num">'"$(printf '9%.0s' $(seq 1 400))"'</td></tr></table></div>\n</body>#' "$sample" > "$work/wide-table.html"
 sed '/^<script>$/,/^<\/script>$/d' "$sample" > "$work/no-script.html"
 grep -q '<script>' "$work/no-script.html" && { echo "selftest: could not strip the script" >&2; exit 2; }
 
@@ -54,6 +55,7 @@ expect fail "one chart zero width" "$work/zero-width-chart.html" "$charts"
 expect fail "a script that throws" "$work/throws.html" "$charts"
 expect fail "an unhandled rejection" "$work/rejects.html" "$charts"
 expect fail "console.error" "$work/console-error.html" "$charts"
+expect fail "a table wider than the page" "$work/wide-table.html" "$charts"
 expect fail "the page's script missing" "$work/no-script.html" "$charts"
 
 echo "selftest: $passed passed, $failed failed"

@@ -132,25 +132,74 @@ fn diff_says_what_moved_and_exits_1() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
-/// The README shows real things: its scenario example parses, and its example output is what
-/// the README's own command prints.
+/// The README's scenario example parses (its commands and outputs are run by `docs.rs`).
 #[test]
-fn readme_example_scenario_and_output_are_real() {
+fn readme_example_scenario_parses() {
     let readme = std::fs::read_to_string(super::repo("README.md")).expect("README");
-    let block = |fence: &str, after: &str| -> String {
-        let from = readme.find(after).expect("section") + after.len();
-        let start = readme[from..].find(fence).expect("fence") + from + fence.len();
-        let end = readme[start..].find("```").expect("closing fence") + start;
-        readme[start..end].to_string()
-    };
-    let ron = block("```ron\n", "## Scenario files");
-    if let Err(e) = scenarios::parse_str(&ron, "README.md") {
+    let after = "## Scenario files";
+    let from = readme.find(after).expect("section") + after.len();
+    let fence = "```ron\n";
+    let start = readme[from..].find(fence).expect("fence") + from + fence.len();
+    let end = readme[start..].find("```").expect("closing fence") + start;
+    if let Err(e) = scenarios::parse_str(&readme[start..end], "README.md") {
         panic!("the README's scenario does not parse: {e}");
     }
-    let shown = block("```text\n", "## Example output");
-    let out = super::hasim(&["run", "scenarios/web-tier.ron"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), shown);
+}
+
+/// Every link of the README and of docs/ leads somewhere: an in-page `#anchor` to one of the
+/// page's headings (GitHub's slugs), a relative path to a file of the repository.
+#[test]
+fn readme_and_docs_links_resolve() {
+    let slug = |h: &str| -> String {
+        h.trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect()
+    };
+    let mut pages = vec![super::repo("README.md")];
+    for e in std::fs::read_dir(super::repo("docs")).expect("docs") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push(p);
+        }
+    }
+    let mut broken = Vec::new();
+    for page in pages {
+        let text = std::fs::read_to_string(&page).expect("page");
+        let mut in_code = false;
+        let mut headings = Vec::new();
+        for line in text.lines() {
+            in_code ^= line.starts_with("```");
+            if !in_code && line.starts_with('#') {
+                headings.push(slug(line.trim_start_matches('#')));
+            }
+        }
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let Some(end) = rest.find(')') else { continue };
+            let link = &rest[..end];
+            if link.starts_with("http") || link.contains(' ') {
+                continue;
+            }
+            let (file, anchor) = link.split_once('#').unwrap_or((link, ""));
+            let target = if file.is_empty() {
+                page.clone()
+            } else {
+                page.parent().expect("dir").join(file)
+            };
+            if !target.exists() {
+                broken.push(format!("{}: {link}", page.display()));
+            } else if !anchor.is_empty()
+                && file.is_empty()
+                && !headings.contains(&anchor.to_string())
+            {
+                broken.push(format!("{}: #{anchor}", page.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{broken:#?}");
 }
 
 /// A user of the repository has only the repository: no file may point outside it.

@@ -125,3 +125,60 @@ fn a_filter_that_matches_nothing_says_so() {
     let missing = hasim(&["explain", path.to_str().expect("utf-8"), "999999999"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// A request of a multi-tier scenario: each dependency call it makes is a step of its life,
+/// in the trace (which replica called, through which hop, and when the call ended) and in
+/// `hasim explain`; every call that starts also ends.
+#[test]
+fn dependency_calls_are_steps_of_a_request() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let path = t.path().join("mt.jsonl");
+    let out = hasim(&[
+        "run",
+        "scenarios/multi-tier.ron",
+        "--trace",
+        path.to_str().expect("utf-8"),
+        "--trace-request",
+        "1000",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = steps(&path);
+    let calls: Vec<&serde_json::Value> = s
+        .iter()
+        .filter(|x| x["event"] == "dependency_call")
+        .collect();
+    let ends = s.iter().filter(|x| x["event"] == "dependency_end").count();
+    // api calls search three times (copies: 3) and every search replica that serves it calls
+    // profile once (retries aside): at least four calls, each one ended (or was cancelled).
+    assert!(calls.len() >= 4, "{s:?}");
+    assert_eq!(calls.len(), ends, "{s:?}");
+    let first = calls[0];
+    assert_eq!(first["hop"], "hop/api → lb-search");
+    // The calling replica is the one the client's balancer picked, and the call starts after
+    // it began serving (its own work comes first).
+    let picked = s.iter().find(|x| x["event"] == "picked").expect("picked");
+    assert_eq!(first["component"], picked["replica"]);
+    let served = at(&s, "service_start")[0];
+    assert!(first["t_ns"].as_u64().expect("t_ns") >= served);
+    // Each call's attempt follows it at the same instant, made by the hop.
+    let i = s
+        .iter()
+        .position(|x| std::ptr::eq(x, first))
+        .expect("index");
+    assert_eq!(s[i + 1]["event"], "attempt");
+    assert_eq!(s[i + 1]["component"], first["hop"]);
+    let told = hasim(&["explain", path.to_str().expect("utf-8"), "1000"]);
+    assert_eq!(told.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&told.stdout);
+    let caller = first["component"].as_str().expect("component");
+    assert!(
+        text.contains(&format!(
+            "{caller} calls its dependency through hop/api → lb-search"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("the dependency call ends: succeeded"),
+        "{text}"
+    );
+}

@@ -12,6 +12,7 @@ mod cache;
 mod cli;
 mod compare;
 mod determinism;
+mod docs;
 mod explain;
 mod faults;
 mod golden;

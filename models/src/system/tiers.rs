@@ -41,6 +41,15 @@ impl<O: Observer<Record>> System<O> {
                 attempts: cl.attempts,
             },
         );
+        // Trace detail: the request's own view of the call's end.
+        if self.observer.detailed() {
+            let rec = Record::DependencyEnded {
+                request: cl.seq,
+                hop: h,
+                outcome,
+            };
+            self.observer.record(now, &rec);
+        }
         if let Some(outcome) = outcome {
             self.dependency_result(now, cl.parent, outcome == Outcome::Succeeded, sched);
         }
@@ -110,6 +119,16 @@ impl<O: Observer<Record>> System<O> {
             .as_ref()
             .unwrap_or_else(|| unreachable!())
             .calls[j];
+        // Trace detail: the call starts here (its attempts follow as the hop's).
+        if self.observer.detailed() {
+            let a = &self.req.attempts[id];
+            let rec = Record::DependencyCall {
+                request: self.req.calls[a.call].seq,
+                hop,
+                replica: a.replica.0,
+            };
+            self.observer.record(now, &rec);
+        }
         self.open_call(now, CallerId(self.req.n_clients + hop), id, sched);
     }
 

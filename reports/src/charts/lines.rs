@@ -4,8 +4,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    Area, Axis, Band, ChartError, ChartFormat, Entry, GREY, LEGEND_W, SIZE, Series, colour,
-    draw_line, finite_range, frame, legend, no_data, padded, render, short, text, titled, y_area,
+    Area, Axis, Band, ChartError, ChartFormat, Entry, GREY, SIZE, Series, colour, draw_line,
+    finite_range, frame, legend, legend_width, no_data, padded, render, short, text, titled,
+    y_area,
 };
 
 /// Latency CDF, one curve per variant. Each Series' points are (latency_ms, cumulative fraction
@@ -43,7 +44,7 @@ pub fn metric_vs_parameter(
 }
 
 /// The latency where a CDF first reaches `q`, interpolated between points.
-fn crossing(points: &[(f64, f64)], q: f64) -> Option<f64> {
+pub(super) fn crossing(points: &[(f64, f64)], q: f64) -> Option<f64> {
     let mut prev: Option<(f64, f64)> = None;
     for &(x, y) in points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()) {
         if y >= q {
@@ -57,34 +58,84 @@ fn crossing(points: &[(f64, f64)], q: f64) -> Option<f64> {
     None
 }
 
+/// Below this fraction of requests a CDF is flat against zero: the x axis starts where the
+/// first curve reaches it, not at the fastest request of all (one request of a microsecond
+/// would otherwise stretch a log axis over decades of nothing).
+pub(super) const CDF_START: f64 = 0.01;
+
+/// The x axis of a latency CDF, from the data: from where the first curve reaches
+/// [`CDF_START`] (or its smallest latency) to the largest latency of all. Logarithmic when that
+/// spans more than two decades. `None` without finite points.
+pub(super) fn cdf_axis(curves: &[Series]) -> Option<Axis> {
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let (_, hi) = finite_range(
+        curves
+            .iter()
+            .flat_map(|c| c.points.iter().filter(finite).map(|p| p.0)),
+    )?;
+    let start = |c: &Series| {
+        crossing(&c.points, CDF_START)
+            .or_else(|| c.points.iter().filter(finite).map(|p| p.0).next())
+    };
+    let lo = curves
+        .iter()
+        .filter_map(start)
+        .fold(f64::INFINITY, f64::min);
+    let lo = if lo.is_finite() { lo } else { hi };
+    if lo > 0.0 && hi / lo > 100.0 {
+        return Some(Axis::log(lo, hi));
+    }
+    let (lo, hi) = padded((lo.min(hi), hi), true);
+    Some(Axis::linear(lo, hi, 8))
+}
+
+/// A curve's points in plot coordinates from the axis' left end on: the part left of it is
+/// replaced by one point where the curve crosses the axis start (interpolated).
+pub(super) fn from_axis_start(points: &[(f64, f64)], log: bool, x: &Axis) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = vec![];
+    let mut prev: Option<(f64, f64)> = None;
+    for &(px, py) in points {
+        if !px.is_finite() || !py.is_finite() {
+            out.push((f64::NAN, f64::NAN)); // a gap
+            prev = None;
+            continue;
+        }
+        if log && px <= 0.0 {
+            continue;
+        }
+        let p = (x.pos(px), py);
+        if p.0 < x.lo {
+            prev = Some(p);
+            continue;
+        }
+        if out.is_empty()
+            && let Some(q) = prev.filter(|q| p.0 > q.0)
+        {
+            out.push((x.lo, q.1 + (p.1 - q.1) * (x.lo - q.0) / (p.0 - q.0)));
+        }
+        out.push(p);
+        prev = Some(p);
+    }
+    out
+}
+
 fn draw_cdf<DB: DrawingBackend>(
     root: &Area<DB>,
     title: &str,
     curves: &[Series],
 ) -> Result<(), ChartError> {
     let area = titled(root, title)?;
-    let points = || {
-        curves
-            .iter()
-            .flat_map(|c| &c.points)
-            .filter(|p| p.1.is_finite())
-    };
-    let Some(range) = finite_range(points().map(|p| p.0)) else {
+    let Some(x) = cdf_axis(curves) else {
         return no_data(&area);
-    };
-    let x = match finite_range(points().map(|p| p.0).filter(|&x| x > 0.0)) {
-        Some((lo, _)) if range.1 / lo > 100.0 => Axis::log(lo, range.1),
-        _ => {
-            let (lo, hi) = padded(range, true);
-            Axis::linear(lo, hi, 8)
-        }
     };
     // Up to 1.03, so that the curves' flat tops clear the frame.
     let y = Axis {
         hi: 1.03,
         ..Axis::linear(0.0, 1.0, 5)
     };
-    let (plot, side) = area.split_horizontally(area.dim_in_pixel().0 - LEGEND_W);
+    let w = area.dim_in_pixel().0;
+    let legend_w = legend_width(&area, curves.iter().map(|c| c.name.clone()), w)?;
+    let (plot, side) = area.split_horizontally(w - legend_w);
     let desc = ("latency (ms)", "fraction of requests ≤ latency");
     let mut chart = frame(&plot, (&x, &y), desc, true, y_area(&plot, &[&y])?)?;
 
@@ -101,11 +152,11 @@ fn draw_cdf<DB: DrawingBackend>(
     }
     let mut entries = vec![];
     for (i, c) in curves.iter().enumerate() {
-        let on_axis = c.points.iter().filter(|p| !x.log || p.0 > 0.0);
-        draw_line(&mut chart, on_axis.map(|&(px, py)| (x.pos(px), py)), (i, 2))?;
+        let shown = from_axis_start(&c.points, x.log, &x);
+        draw_line(&mut chart, shown.into_iter(), (i, 2))?;
         let (p50, p99) = (crossing(&c.points, 0.5), crossing(&c.points, 0.99));
         for (q, v) in [(0.5, p50), (0.99, p99)] {
-            if let Some(v) = v.filter(|&v| !x.log || v > 0.0) {
+            if let Some(v) = v.filter(|&v| (!x.log || v > 0.0) && x.pos(v) >= x.lo) {
                 chart.draw_series([Circle::new((x.pos(v), q), 4, colour(i).filled())])?;
             }
         }
@@ -163,7 +214,9 @@ fn draw_sweep<DB: DrawingBackend>(
     } else {
         desc
     };
-    let (plot, side) = area.split_horizontally(area.dim_in_pixel().0 - LEGEND_W);
+    let w = area.dim_in_pixel().0;
+    let legend_w = legend_width(&area, bands.iter().map(|b| b.name.clone()), w)?;
+    let (plot, side) = area.split_horizontally(w - legend_w);
     let mut chart = frame(&plot, (&x, &y), desc, true, y_area(&plot, &[&y])?)?;
 
     // All bands first, so that no band covers another variant's line.

@@ -86,12 +86,14 @@ pub struct Shade {
     pub label: String,
 }
 
-/// One panel of a stacked timeline: its y axis label (with unit) and lines.
+/// One panel of a stacked timeline: its y axis label (with unit) and lines, and optionally the
+/// spread of many more lines as one grey band (low..high) with its middle line.
 #[derive(Clone, Debug)]
 pub struct Panel {
     pub y_label: String,
     pub series: Vec<Series>,
     pub y_range: Option<(f64, f64)>,
+    pub spread: Option<Band>,
 }
 
 /// One bar: label, value, optional 95% CI half-width (whisker).
@@ -548,6 +550,8 @@ struct Entry {
     note: Option<String>,
     line: usize,
     band: bool,
+    /// Drawn in grey (a spread of many lines), not in the palette colour of `line`.
+    grey: bool,
 }
 
 impl Entry {
@@ -558,35 +562,114 @@ impl Entry {
             note: None,
             line,
             band: false,
+            grey: false,
         }
     }
 }
 
-/// A legend column: one entry per row, top down, and a count of what did not fit.
+/// The legend column's width: wide enough for the longest label on one line where that leaves
+/// the plot most of the chart (at most 40% of `total`); longer labels wrap, never cut.
+fn legend_width<DB: DrawingBackend>(
+    area: &Area<DB>,
+    labels: impl IntoIterator<Item = String>,
+    total: u32,
+) -> Result<u32, ChartError> {
+    let mut widest = 0;
+    for label in labels {
+        widest = widest.max(area.estimate_text_size(&label, &font(13))?.0);
+    }
+    Ok((widest + 50).clamp(LEGEND_W, (total * 2 / 5).max(LEGEND_W)))
+}
+
+/// `s` in lines of at most `px` pixels of `style`, broken after spaces or commas where possible,
+/// else inside a word: nothing is left out.
+fn wrap<DB: DrawingBackend>(
+    area: &Area<DB>,
+    s: &str,
+    px: u32,
+    style: &TextStyle,
+) -> Result<Vec<String>, ChartError> {
+    let fits =
+        |t: &str| -> Result<bool, ChartError> { Ok(area.estimate_text_size(t, style)?.0 <= px) };
+    let mut lines: Vec<String> = vec![];
+    let mut line = String::new();
+    // Words keep their trailing separator, so that joining them gives `s` back.
+    let mut words: Vec<String> = vec![];
+    let mut word = String::new();
+    for c in s.chars() {
+        word.push(c);
+        if c == ' ' || c == ',' || c == '(' {
+            words.push(std::mem::take(&mut word));
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    for w in words {
+        let joined = format!("{line}{w}");
+        if fits(joined.trim_end())? || line.is_empty() {
+            line = joined;
+        } else {
+            lines.push(std::mem::take(&mut line).trim_end().to_string());
+            line = w;
+        }
+        // A word longer than a line is broken where it overflows.
+        while !fits(line.trim_end())? && line.chars().count() > 1 {
+            let mut head = String::new();
+            for c in line.chars() {
+                head.push(c);
+                if !fits(&head)? {
+                    head.pop();
+                    break;
+                }
+            }
+            if head.is_empty() {
+                head = line.chars().take(1).collect();
+            }
+            let rest: String = line.chars().skip(head.chars().count()).collect();
+            lines.push(head);
+            line = rest;
+        }
+    }
+    if !line.trim_end().is_empty() || lines.is_empty() {
+        lines.push(line.trim_end().to_string());
+    }
+    Ok(lines)
+}
+
+/// A legend column: one entry per row (labels wrapped onto more lines when long), top down, and
+/// a count of what did not fit.
 fn legend<DB: DrawingBackend>(
     area: &Area<DB>,
     top: i32,
     entries: &[Entry],
 ) -> Result<(), ChartError> {
     let (w, h) = area.dim_in_pixel();
-    let chars = ((w as usize).saturating_sub(50) / 7).max(6);
+    let room = w.saturating_sub(44).max(40);
     let left = text(13, HPos::Left, VPos::Center);
+    let small = text(11, HPos::Left, VPos::Center).color(&GREY);
     let mut y = top + 8;
     for (k, e) in entries.iter().enumerate() {
-        let need = if e.note.is_some() { 36 } else { 20 };
+        let lines = wrap(area, &e.label, room, &left)?;
+        let notes = match &e.note {
+            Some(n) => wrap(area, n, room, &small)?,
+            None => vec![],
+        };
+        let need = 16 * lines.len() as i32 + 15 * notes.len() as i32 + 4;
         let rest = entries.len() - k;
         if rest > 1 && y + need + 20 > h as i32 {
             let more = format!("… and {rest} more");
             return Ok(area.draw(&Text::new(more, (6, y), left.color(&GREY)))?);
         }
         let (i, x) = (e.line, 6);
+        let c = if e.grey { GREY } else { colour(i) };
         if e.band {
             area.draw(&Rectangle::new(
                 [(x, y - 7), (x + 26, y + 7)],
-                colour(i).mix(0.2).filled(),
+                c.mix(0.2).filled(),
             ))?;
         }
-        let dashes: &[(i32, i32)] = if dashed(i) {
+        let dashes: &[(i32, i32)] = if dashed(i) && !e.grey {
             &[(0, 10), (16, 26)]
         } else {
             &[(0, 26)]
@@ -594,13 +677,18 @@ fn legend<DB: DrawingBackend>(
         for &(a, b) in dashes {
             area.draw(&PathElement::new(
                 [(x + a, y), (x + b, y)],
-                colour(i).stroke_width(2),
+                c.stroke_width(2),
             ))?;
         }
-        area.draw(&Text::new(clip(&e.label, chars), (38, y), left.clone()))?;
-        if let Some(note) = &e.note {
-            let small = text(11, HPos::Left, VPos::Center).color(&GREY);
-            area.draw(&Text::new(clip(note, chars * 13 / 11), (38, y + 15), small))?;
+        let mut at = y;
+        for line in lines {
+            area.draw(&Text::new(line, (38, at), left.clone()))?;
+            at += 16;
+        }
+        for note in notes {
+            at -= 1;
+            area.draw(&Text::new(note, (38, at), small.clone()))?;
+            at += 15;
         }
         y += need;
     }

@@ -1,6 +1,8 @@
 //! Every chart type with realistic data, plus odd inputs. With `HASIM_CHARTS_DIR` set, the demo
 //! charts are also written there (`HASIM_CHARTS_DIR=/tmp/charts cargo test -p reports charts`).
 
+use super::lines::{CDF_START, cdf_axis, crossing, from_axis_start};
+use super::timeline::{LANE_H, distinct_labels, lanes_height, shaded_across, y_axis};
 use super::*;
 
 /// xorshift64*: deterministic noise in [0, 1) without a dependency.
@@ -62,6 +64,7 @@ fn panel(y_label: &str, series: Vec<Series>, y_range: Option<(f64, f64)>) -> Pan
         y_label,
         series,
         y_range,
+        spread: None,
     }
 }
 
@@ -312,4 +315,119 @@ fn numbers_are_short() {
     let ticks = ["5", "10", "20", "50", "100", "200", "500"];
     assert_eq!(Axis::log(4.8, 750.0).labels, ticks);
     assert_eq!(clip("a-long-replica-name/12", 9), "a-lo…e/12");
+}
+
+/// The CDF's x axis is set by the data: one request of a microsecond among thousands of
+/// 10 ms–5 s ones does not start a log axis four decades early.
+#[test]
+fn cdf_axis_starts_where_the_curves_do() {
+    let mut points = vec![(0.0001, 1.0 / 5000.0)];
+    points.extend(
+        (1..=100)
+            .map(f64::from)
+            .map(|k| (10.0 * k * k / 2.0, k / 100.0)),
+    );
+    let c = series("LeastRequest(choices: 2), pools[app].replicas=12", points);
+    let x = cdf_axis(std::slice::from_ref(&c)).expect("an axis");
+    assert!(x.log, "5 ms … 50 s spans four decades");
+    // The 1% point is 5 ms (the first point at or past 0.01): the axis starts within the
+    // log axis' margin below it, not at 0.0001 ms.
+    let start = crossing(&c.points, CDF_START).expect("crosses 1%");
+    assert!(
+        (x.lo - (libm::log10(start) - 0.08)).abs() < 1e-9,
+        "{} vs {start}",
+        x.lo
+    );
+    assert!((x.hi - (libm::log10(50_000.0) + 0.08)).abs() < 1e-9);
+    // The part left of the axis becomes one point on its left edge.
+    let shown = from_axis_start(&c.points, true, &x);
+    assert_eq!(shown[0].0, x.lo);
+    assert!(shown.iter().all(|p| p.0 >= x.lo));
+    // A narrow curve gets a linear axis around its own range, not from a far-away outlier.
+    let narrow = series(
+        "a",
+        (0..=50)
+            .map(|k| (100.0 + f64::from(k), f64::from(k) / 50.0))
+            .collect(),
+    );
+    let x = cdf_axis(&[narrow]).expect("an axis");
+    assert!(!x.log && x.lo > 90.0 && x.hi < 160.0, "{}..{}", x.lo, x.hi);
+}
+
+/// Legend names are wrapped, never cut: the lines put back together give the name.
+#[test]
+fn legend_labels_wrap_without_losing_text() {
+    let mut rgb = vec![0u8; 300 * 100 * 3];
+    let area = BitMapBackend::with_buffer(&mut rgb, (300, 100)).into_drawing_area();
+    fonts().expect("font");
+    let style = font(13);
+    for name in [
+        "LeastRequest(choices: 2), pools[app].replicas=12, horizon=\"6h\"",
+        "web/2",
+        "averyveryveryveryveryveryveryveryverylongnamewithoutanyspaceatall",
+    ] {
+        let lines = wrap(&area, name, 120, &style).expect("wrap");
+        assert!(
+            lines
+                .iter()
+                .all(|l| area.estimate_text_size(l, &style).unwrap().0 <= 120)
+        );
+        let joined: String = lines.concat();
+        assert_eq!(joined.replace(' ', ""), name.replace(' ', ""), "{lines:?}");
+    }
+}
+
+/// A whole-run slowdown is drawn in its lane only, so that the crash windows stay visible in
+/// the panels (a window over half the axis would tint all of it).
+#[test]
+fn long_fault_windows_stay_in_their_lane() {
+    let shade = |from, to, label: &str| Shade {
+        from,
+        to,
+        label: label.into(),
+    };
+    let axis = (0.0, 1800.0);
+    assert!(!shaded_across(
+        &shade(0.0, 1800.0, "replica slow (×3)"),
+        axis
+    ));
+    assert!(!shaded_across(&shade(-100.0, 1e9, "slow"), axis));
+    assert!(shaded_across(&shade(480.0, 600.0, "replica down"), axis));
+    assert!(shaded_across(&shade(0.0, 120.0, "warm-up"), axis));
+    // The image has a lane per kind of window, whatever the windows' lengths.
+    let shades = [
+        shade(-1e9, 1e9, "slow"),
+        shade(480.0, 600.0, "down"),
+        shade(900.0, 960.0, "down"),
+    ];
+    assert_eq!(distinct_labels(&shades), ["slow", "down"]);
+    assert_eq!(lanes_height(2), 12 + 2 * LANE_H);
+    let svg = timeline("t", &health(), &shades, ChartFormat::Svg).expect("svg");
+    let svg = String::from_utf8(svg).expect("utf-8");
+    assert!(
+        svg.contains("slow (not shaded below)") && svg.contains("down"),
+        "lanes named"
+    );
+}
+
+/// A panel's grey spread band counts in its y range and gets a legend entry.
+#[test]
+fn spread_band_sets_the_range_and_is_named() {
+    let p = Panel {
+        y_label: "in flight".into(),
+        series: vec![series("web/2", vec![(0.0, 2.0), (60.0, 2.1)])],
+        y_range: None,
+        spread: Some(Band {
+            name: "the other 15: range, median".into(),
+            points: vec![(0.0, 1.2, 0.0, 1.4), (60.0, 1.3, 0.9, 5.0)],
+        }),
+    };
+    let y = y_axis(&p);
+    assert!(y.lo <= 0.0 && y.hi >= 5.0, "{}..{}", y.lo, y.hi);
+    let svg = timeline("t", &[p], &[], ChartFormat::Svg).expect("svg");
+    assert!(
+        String::from_utf8(svg)
+            .expect("utf-8")
+            .contains("the other 15: range, median")
+    );
 }
