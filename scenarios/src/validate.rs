@@ -55,7 +55,7 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
         events_per_second(s, &mut cx);
     }
     let stores = crate::validate_store::stores(&raw, &mut cx);
-    let expect = expectations(&raw, &mut cx);
+    let expect = expectations(&raw, &stores, &mut cx);
     let slo = slo(&raw, &expect, spec.as_ref().map(|s| s.horizon), &mut cx);
     // The window's one home is the spec; the objective keeps only its target.
     let slo = slo.map(|(o, window)| {
@@ -1536,7 +1536,11 @@ fn topology(
 }
 
 /// `expect: [...]`: bounds the report must meet.
-fn expectations(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<Expectation> {
+fn expectations(
+    raw: &raw::Scenario,
+    stores: &[models::store_spec::StoreSpec],
+    cx: &mut Ctx<'_>,
+) -> Vec<Expectation> {
     let mut out = Vec::new();
     for (i, e) in raw.expect.iter().enumerate() {
         let path = format!("expect[{i}]");
@@ -1573,6 +1577,13 @@ fn expectations(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<Expectation> {
             raw::Expect::MaxRpo { .. } | raw::Expect::MaxRto { .. } => {
                 crate::validate_store::expectation(raw, e, &path, cx, &mut out)
             }
+            raw::Expect::Store { metric, min, max } => crate::validate_store::store_metric(
+                (metric, *min, *max),
+                stores,
+                &path,
+                cx,
+                &mut out,
+            ),
             raw::Expect::ErrorBudget { max } => cx.fail_help(
                 &format!("{path}.max"),
                 format!("an error budget fraction must be a number ≥ 0, found {max}"),
