@@ -76,7 +76,7 @@ pub struct QuorumSummary {
     pub writes: OpCounts,
     /// Reads.
     pub reads: OpCounts,
-    /// Length of the run, ns.
+    /// Length of the run after warm-up, ns (the figures' window).
     pub horizon_ns: u64,
     /// ∫ [at least W replicas up] dt, ns.
     pub write_up_ns: u128,
@@ -220,7 +220,8 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             write_quorum: self.write_quorum,
             writes: self.writes,
             reads: self.reads,
-            horizon_ns: end.0,
+            // From the end of warm-up (zero without one).
+            horizon_ns: self.write_ok.area_until(end).1,
             write_up_ns: self.write_ok.area_until(end).0,
             read_up_ns: self.read_ok.area_until(end).0,
             replica_up_ns: self
@@ -282,6 +283,18 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Quorum<O> {
 
     fn finish(&mut self, run: RunStats) -> super::StoreSummary {
         super::StoreSummary::Quorum(self.summary(run))
+    }
+
+    fn warmup_ended(&mut self, now: SimTime) {
+        // Operations end as they start: counts restart; time integrals restart at `now`.
+        (self.writes, self.reads) = (OpCounts::default(), OpCounts::default());
+        self.crashes.fill(0);
+        for t in [&mut self.write_ok, &mut self.read_ok]
+            .into_iter()
+            .chain(&mut self.replica_up)
+        {
+            t.restart(now);
+        }
     }
 
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {
