@@ -725,6 +725,20 @@ fn run(
     };
     let mut loaded = loaded;
     let names = reports::store_metric_list(&loaded.stores);
+    if loaded.spec.pools.is_empty()
+        && let Some(i) = extra_expect
+            .iter()
+            .position(|e| !matches!(e, reports::Expectation::Store { .. }))
+    {
+        return fail(format!(
+            "--fail-if '{}': {} has no request path (stores alone): bound a store's metric instead, e.g. '{} < 0.999'",
+            debug.fail_if[i],
+            file.display(),
+            names
+                .first()
+                .map_or("db.write_availability", String::as_str)
+        ));
+    }
     for e in &extra_expect {
         if let reports::Expectation::Store { metric, .. } = e
             && !names.contains(metric)

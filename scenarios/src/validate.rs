@@ -1545,6 +1545,11 @@ fn expectations(
     for (i, e) in raw.expect.iter().enumerate() {
         let path = format!("expect[{i}]");
         let ok_fraction = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
+        // Stores alone have no request figures: a bound on one would read a zero.
+        if raw.pools.is_empty() && crate::validate_store::about_requests(e) {
+            crate::validate_store::no_requests(stores, &path, cx);
+            continue;
+        }
         match e {
             raw::Expect::Availability { min } if ok_fraction(*min) => {
                 out.push(Expectation::Availability { min: *min })

@@ -801,6 +801,32 @@ pub(crate) fn expectation(
     }
 }
 
+/// True for an expectation about the request path (availability, latency, throughput, the
+/// error budget).
+pub(crate) fn about_requests(e: &raw::Expect) -> bool {
+    matches!(
+        e,
+        raw::Expect::Availability { .. }
+            | raw::Expect::LatencyP99 { .. }
+            | raw::Expect::LatencyMean { .. }
+            | raw::Expect::Throughput { .. }
+            | raw::Expect::ErrorBudget { .. }
+    )
+}
+
+/// A request expectation in a scenario of stores alone: refused, pointing at a store metric.
+pub(crate) fn no_requests(stores: &[StoreSpec], path: &str, cx: &mut Ctx<'_>) {
+    let example = reports::store_metric_list(stores)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "db.write_availability".into());
+    cx.fail_help(
+        path,
+        "the scenario has no request path (stores alone): a request expectation has nothing to measure",
+        format!("bound a store's metric instead, e.g. Store(metric: \"{example}\", min: 0.999)"),
+    );
+}
+
 /// `Store(metric: "kv.write_availability", min: 0.999)` (and/or `max:`): a bound on one of a
 /// store's metrics, which must be one the scenario's stores have.
 pub(crate) fn store_metric(

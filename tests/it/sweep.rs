@@ -787,6 +787,15 @@ fn store_metric_expectations_pass_and_fail() {
     let run = |cond: &str| hasim(&["run", base, "--fail-if", cond]);
     assert_eq!(run("kv.write_availability < 0.9").status.code(), Some(0));
     assert_eq!(run("kv.write_availability < 0.9999").status.code(), Some(1));
+    // A request bound on stores alone would read a zero: refused.
+    let requests = run("availability < 0.9");
+    assert_eq!(requests.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&requests.stderr)
+            .contains("has no request path (stores alone): bound a store's metric instead"),
+        "{}",
+        String::from_utf8_lossy(&requests.stderr)
+    );
     let bad = run("kv.write_p99 > 3");
     assert_eq!(bad.status.code(), Some(2));
     assert!(
