@@ -851,16 +851,15 @@ impl SweepReport {
             .variants
             .iter()
             .any(|v| v.metrics.contains_key(cols[0]));
-        if !requests {
-            let _ = writeln!(o, "no request path (stores alone): no request metrics");
-        }
-        let _ = requests
-            && writeln!(
+        if requests {
+            let _ = writeln!(
                 o,
                 "{:<4} {:<w$} {:>22} {:>22} {:>22} {:>20}",
                 "#", "variant", "availability", "mean latency ms", "p99 ms", "throughput/s"
-            )
-            .is_ok();
+            );
+        } else {
+            let _ = writeln!(o, "no request path (stores alone): no request metrics");
+        }
         for v in self.variants.iter().filter(|_| requests) {
             let cell = |name: &str| cell(v, name);
             let _ = writeln!(
