@@ -1,6 +1,8 @@
 //! `--fail-if` on sweeps and comparisons: a condition over variants' mean figures that fails
 //! the command (exit 1) when it holds, e.g. `p99_ms(LeastRequest) > p99_ms(RoundRobin)`,
-//! `availability(#2) < 0.999`, or `p99_ms > 250` (any variant).
+//! `availability(#2) < 0.999`, `p99_ms > 250` (any variant), or over a store's metric,
+//! `kv.write_availability(#0) < kv.write_availability(#2)`. A metric that a variant named (or,
+//! without a variant, any variant) does not have is refused, with the names it has.
 
 use reports::METRICS;
 
@@ -40,8 +42,8 @@ impl Op {
 /// `METRIC` or `METRIC(VARIANT)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Term {
-    /// Index into [`METRICS`].
-    pub metric: usize,
+    /// The metric's key: a [`METRICS`] name, or a store's `<store>.<metric>`.
+    pub metric: String,
     /// The variant as written (`#2`, `2`, a label or a unique part of one); none for every
     /// variant.
     pub variant: Option<String>,
@@ -69,10 +71,17 @@ pub struct Condition {
     pub rhs: Rhs,
 }
 
-const HINT: &str = "write e.g. 'p99_ms(LeastRequest) > p99_ms(RoundRobin)', 'availability(#2) < 0.999' or 'mean_ms > 50' (metrics: p50_ms, p90_ms, p99_ms, p999_ms, mean_ms, max_ms, availability, throughput or any sweep metric name)";
+const HINT: &str = "write e.g. 'p99_ms(LeastRequest) > p99_ms(RoundRobin)', 'availability(#2) < 0.999' or 'mean_ms > 50' (metrics: p50_ms, p90_ms, p99_ms, p999_ms, mean_ms, max_ms, availability, throughput, any sweep metric name, or a store's STORE.METRIC such as kv.write_availability)";
 
-/// The metric a person's name stands for.
-fn metric(name: &str) -> Option<usize> {
+/// The metric a person's name stands for: a [`METRICS`] name (or its short form), or a
+/// store's `<store>.<metric>`, which only the sweep's variants can confirm (see [`check`]).
+fn metric(name: &str) -> Option<String> {
+    if let Some((store, m)) = name.rsplit_once('.')
+        && !store.is_empty()
+        && !m.is_empty()
+    {
+        return Some(name.to_string());
+    }
     let key = match name {
         "p50" | "p50_ms" => "latency_ms_p50",
         "p90" | "p90_ms" => "latency_ms_p90",
@@ -84,7 +93,10 @@ fn metric(name: &str) -> Option<usize> {
         "throughput" | "throughput_rps" => "throughput_rps",
         other => other,
     };
-    METRICS.iter().position(|m| m.name == key)
+    METRICS
+        .iter()
+        .find(|m| m.name == key)
+        .map(|m| m.name.to_string())
 }
 
 fn term(text: &str, whole: &str) -> Result<Term, String> {
@@ -205,35 +217,59 @@ pub fn variant(sel: &str, labels: &[String]) -> Result<usize, String> {
     }
 }
 
-/// Checks that every variant a condition names exists.
-pub fn check(c: &Condition, labels: &[String]) -> Result<(), String> {
+/// Checks that every variant a condition names exists and has the metric it reads (without a
+/// variant: that every variant has it). `metrics(v)` lists variant `v`'s metric names.
+pub fn check(
+    c: &Condition,
+    labels: &[String],
+    metrics: &dyn Fn(usize) -> Vec<String>,
+) -> Result<(), String> {
     let err = |e: String| format!("--fail-if '{}': {e}", c.text);
-    if let Some(v) = &c.lhs.variant {
-        variant(v, labels).map_err(err)?;
+    let has = |t: &Term, v: usize| -> Result<(), String> {
+        let names = metrics(v);
+        if names.contains(&t.metric) {
+            return Ok(());
+        }
+        let what = if t.metric.contains('.') {
+            "store metric"
+        } else {
+            "request metric"
+        };
+        Err(err(format!(
+            "variant #{v} ({}) has no {what} `{}`; it has: {}",
+            reports::compare::short(&labels[v]),
+            t.metric,
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        )))
+    };
+    match &c.lhs.variant {
+        Some(v) => has(&c.lhs, variant(v, labels).map_err(err)?)?,
+        None => (0..labels.len()).try_for_each(|v| has(&c.lhs, v))?,
     }
-    if let Rhs::Term(Term {
-        variant: Some(v), ..
-    }) = &c.rhs
+    if let Rhs::Term(t) = &c.rhs
+        && let Some(v) = &t.variant
     {
-        variant(v, labels).map_err(err)?;
+        has(t, variant(v, labels).map_err(err)?)?;
     }
     Ok(())
 }
 
 /// Where the condition holds: one line per variant it holds for (empty when it does not).
-/// `mean(variant, metric)` gives a variant's mean figure.
+/// `mean(variant, metric)` gives a variant's mean figure (none: it does not have it, an error).
 pub fn evaluate(
     c: &Condition,
     labels: &[String],
-    mean: impl Fn(usize, usize) -> f64,
+    mean: impl Fn(usize, &str) -> Option<f64>,
 ) -> Result<Vec<String>, String> {
     let err = |e: String| format!("--fail-if '{}': {e}", c.text);
-    let name = |t: &Term, v: usize| {
-        format!(
-            "{}(#{v} {})",
-            METRICS[t.metric].name,
-            reports::compare::short(&labels[v])
-        )
+    let name =
+        |t: &Term, v: usize| format!("{}(#{v} {})", t.metric, reports::compare::short(&labels[v]));
+    let mean = |v: usize, t: &Term| {
+        mean(v, &t.metric).ok_or_else(|| err(format!("variant #{v} has no metric `{}`", t.metric)))
     };
     let lhs: Vec<usize> = match &c.lhs.variant {
         Some(v) => vec![variant(v, labels).map_err(err)?],
@@ -241,12 +277,12 @@ pub fn evaluate(
     };
     let mut held = Vec::new();
     for v in lhs {
-        let a = mean(v, c.lhs.metric);
+        let a = mean(v, &c.lhs)?;
         let (b, rhs) = match &c.rhs {
             Rhs::Number(x) => (*x, reports::compare::human(*x)),
             Rhs::Term(t) => {
                 let w = variant(t.variant.as_deref().unwrap_or(""), labels).map_err(err)?;
-                let b = mean(w, t.metric);
+                let b = mean(w, t)?;
                 (
                     b,
                     format!("{} = {}", name(t, w), reports::compare::human(b)),
@@ -283,9 +319,8 @@ mod tests {
     fn parses_and_evaluates() {
         let c = parse("p99_ms(LeastRequest) > p99_ms(RoundRobin)").expect("parses");
         assert_eq!(c.op, Op::Gt);
-        let p99 = metric("latency_ms_p99").expect("metric");
         // p99 of variant v is 10 − v: LeastRequest (2) has 8, RoundRobin (0) has 10.
-        let mean = |v: usize, m: usize| if m == p99 { 10.0 - v as f64 } else { 0.0 };
+        let mean = |v: usize, m: &str| (m == "latency_ms_p99").then_some(10.0 - v as f64);
         assert!(evaluate(&c, &labels(), mean).expect("ok").is_empty());
         let c = parse("p99_ms(RoundRobin) >= p99_ms(#2)").expect("parses");
         let held = evaluate(&c, &labels(), mean).expect("ok");
@@ -313,15 +348,39 @@ mod tests {
                 .unwrap_err()
                 .contains("variant on each side")
         );
+        let all = |_: usize| METRICS.iter().map(|m| m.name.to_string()).collect();
         let c = parse("p99(Least) > 1").expect("parses");
-        assert!(check(&c, &labels()).is_ok());
+        assert!(check(&c, &labels(), &all).is_ok());
         let c = parse("p99(policy) > 1").expect("parses");
         assert!(
-            check(&c, &labels())
+            check(&c, &labels(), &all)
                 .unwrap_err()
                 .contains("matches 3 variants")
         );
         let c = parse("p99(#7) > 1").expect("parses");
-        assert!(check(&c, &labels()).unwrap_err().contains("0 to 2"));
+        assert!(check(&c, &labels(), &all).unwrap_err().contains("0 to 2"));
+        // A store metric parses, and is refused where a variant does not have it.
+        let c = parse("kv.write_availability(#1) < 0.99").expect("parses");
+        assert_eq!(c.lhs.metric, "kv.write_availability");
+        let e = check(&c, &labels(), &all).unwrap_err();
+        assert!(
+            e.contains("variant #1 (Random) has no store metric `kv.write_availability`; it has: availability_request"),
+            "{e}"
+        );
+        let kv = |v: usize| {
+            let mut m = all(v);
+            if v == 1 {
+                m.push("kv.write_availability".to_string());
+            }
+            m
+        };
+        assert!(check(&c, &labels(), &kv).is_ok());
+        // Without a variant, every variant must have it.
+        let c = parse("kv.write_availability < 0.99").expect("parses");
+        assert!(
+            check(&c, &labels(), &kv)
+                .unwrap_err()
+                .contains("variant #0")
+        );
     }
 }

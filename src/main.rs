@@ -339,7 +339,7 @@ struct RunDebug {
 fn parse_fail_if(text: &str) -> Result<reports::Expectation, String> {
     use reports::Expectation as E;
     let parts: Vec<&str> = text.split_whitespace().collect();
-    let hint = "write e.g. 'availability < 0.999', 'p99 > 250ms', 'mean > 50ms', 'throughput < 100' or 'error_budget > 0.5'";
+    let hint = "write e.g. 'availability < 0.999', 'p99 > 250ms', 'mean > 50ms', 'throughput < 100', 'error_budget > 0.5' or, for a store, 'kv.write_availability < 0.999'";
     let [metric, op, value] = parts[..] else {
         return Err(format!(
             "--fail-if '{text}': expected METRIC OP VALUE; {hint}"
@@ -352,6 +352,13 @@ fn parse_fail_if(text: &str) -> Result<reports::Expectation, String> {
     let duration =
         |v: &str| sim_core::parse_duration(v).map_err(|e| format!("--fail-if '{text}': {e}"));
     match (metric, op) {
+        // A store's metric, in its own unit (checked against the scenario's stores once it is
+        // loaded).
+        (m, "<" | ">") if m.contains('.') => Ok(E::Store {
+            metric: m.to_string(),
+            bound: number(value)?,
+            at_least: op == "<",
+        }),
         ("availability", "<") => Ok(E::Availability {
             min: number(value)?,
         }),
@@ -717,6 +724,36 @@ fn run(
         },
     };
     let mut loaded = loaded;
+    let names = reports::store_metric_list(&loaded.stores);
+    if loaded.spec.pools.is_empty()
+        && let Some(i) = extra_expect
+            .iter()
+            .position(|e| !matches!(e, reports::Expectation::Store { .. }))
+    {
+        return fail(format!(
+            "--fail-if '{}': {} has no request path (stores alone): bound a store's metric instead, e.g. '{} < 0.999'",
+            debug.fail_if[i],
+            file.display(),
+            names
+                .first()
+                .map_or("db.write_availability", String::as_str)
+        ));
+    }
+    for e in &extra_expect {
+        if let reports::Expectation::Store { metric, .. } = e
+            && !names.contains(metric)
+        {
+            return fail(format!(
+                "--fail-if: `{metric}` is not a metric of any store of {}; {}",
+                file.display(),
+                if names.is_empty() {
+                    "it has no stores".to_string()
+                } else {
+                    format!("its stores' metrics are: {}", names.join(", "))
+                }
+            ));
+        }
+    }
     loaded.expect.extend(extra_expect);
     if let Some(w) = &outputs.window {
         let d = match sim_core::parse_duration(w) {
@@ -1228,6 +1265,9 @@ fn sweep(
         Ok(x) => x,
         Err(code) => return code,
     };
+    if let Err(code) = check_gates_first(gates, &s) {
+        return code;
+    }
     let head = header(&s, seed, false);
     let shard = match shard.as_deref() {
         None => None,
@@ -1325,6 +1365,9 @@ fn adaptive(
         Ok(x) => x,
         Err(code) => return code,
     };
+    if let Err(code) = check_gates_first(gates, &s) {
+        return code;
+    }
     if (s.variants.len() as u64).saturating_mul(u64::from(max)) > scenarios::limits::limits().runs {
         return fail(format!(
             "{} variants × --max-replications {max} could make more runs than the limit of {}: lower --max-replications, or run with --allow-large",
@@ -1415,8 +1458,9 @@ fn emit_report(
     gates: &[hasim::gate::Condition],
 ) -> ExitCode {
     let labels: Vec<String> = report.variants.iter().map(|v| v.label.clone()).collect();
+    let names = |v: usize| report.variants[v].metrics.keys().cloned().collect();
     for g in gates {
-        if let Err(e) = hasim::gate::check(g, &labels) {
+        if let Err(e) = hasim::gate::check(g, &labels, &names) {
             return fail(e);
         }
     }
@@ -1466,13 +1510,22 @@ fn emit_report(
             SweepFormat::Csv => csv,
         }
     );
-    let mean = |v: usize, m: usize| {
-        report.variants[v]
-            .metrics
-            .get(reports::METRICS[m].name)
-            .map_or(f64::NAN, |e| e.mean)
-    };
+    let mean = |v: usize, m: &str| report.variants[v].metrics.get(m).map(|e| e.mean);
     check_gates(gates, &labels, mean)
+}
+
+/// Checks a sweep's `--fail-if` conditions before it runs: the variants they name exist and
+/// have the metrics they read (exit 2 otherwise).
+fn check_gates_first(
+    gates: &[hasim::gate::Condition],
+    s: &scenarios::SweepFile,
+) -> Result<(), ExitCode> {
+    let labels: Vec<String> = s.variants.iter().map(|v| v.label.clone()).collect();
+    let names = |v: usize| hasim::sweep::metric_names(&s.variants[v].loaded);
+    for g in gates {
+        hasim::gate::check(g, &labels, &names).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// Parses every `--fail-if` of a sweep or comparison (exit 2 on the first bad one).
@@ -1487,7 +1540,7 @@ fn parse_gates(texts: &[String]) -> Result<Vec<hasim::gate::Condition>, ExitCode
 fn check_gates(
     gates: &[hasim::gate::Condition],
     labels: &[String],
-    mean: impl Fn(usize, usize) -> f64,
+    mean: impl Fn(usize, &str) -> Option<f64>,
 ) -> ExitCode {
     let mut failed = false;
     for g in gates {
@@ -1594,10 +1647,8 @@ fn compare(file: &std::path::Path, run: &SweepArgs, a: &CompareArgs) -> ExitCode
         return fail("compare needs at least 2 replications for a confidence interval");
     }
     let labels: Vec<String> = s.variants.iter().map(|v| v.label.clone()).collect();
-    for g in &gates {
-        if let Err(e) = hasim::gate::check(g, &labels) {
-            return fail(e);
-        }
+    if let Err(code) = check_gates_first(&gates, &s) {
+        return code;
     }
     let progress = matches!(run.progress, Progress::Auto);
     let mut paired = header(&s, seed, false);
@@ -1653,12 +1704,15 @@ fn compare(file: &std::path::Path, run: &SweepArgs, a: &CompareArgs) -> ExitCode
         reproduce,
     };
     let why = |x: usize, y: usize| hasim::sweep::why_identical(&s, x, y);
+    let (columns, values) = units.common();
+    let independent = ind_units.map(|u| u.common().1);
     let report = reports::compare::CompareReport::new(&reports::compare::CompareInput {
         meta: meta.clone(),
         labels: &paired.variants,
-        values: &units,
+        columns: &columns,
+        values: &values,
         baseline,
-        independent: ind_units.as_deref(),
+        independent: independent.as_deref(),
         min_effect: a.min_effect,
         why_identical: &why,
     });
@@ -1677,11 +1731,11 @@ fn compare(file: &std::path::Path, run: &SweepArgs, a: &CompareArgs) -> ExitCode
     let source = read_input(file, "sweep").unwrap_or_default();
     if let Err(e) = write_visuals(
         &run.visuals,
-        |f| hasim::visual::compare_charts(&paired.variants, &units, baseline, f),
+        |f| hasim::visual::compare_charts(&paired.variants, (&columns, &values), baseline, f),
         || {
             let charts = hasim::visual::compare_charts(
                 &paired.variants,
-                &units,
+                (&columns, &values),
                 baseline,
                 reports::charts::ChartFormat::Svg,
             )?;
@@ -1695,11 +1749,7 @@ fn compare(file: &std::path::Path, run: &SweepArgs, a: &CompareArgs) -> ExitCode
     ) {
         return fail(e);
     }
-    let mean = |v: usize, m: usize| {
-        let xs: Vec<f64> = units[v].iter().map(|row| row[m]).collect();
-        reports::estimate(&xs).mean
-    };
-    check_gates(&gates, &labels, mean)
+    check_gates(&gates, &labels, |v, m| units.mean(v, m))
 }
 
 /// Renders a scenario error once, and exits 2: where and what on one line, then the source

@@ -202,6 +202,10 @@ impl<O> Simulated<O> {
                 .map(|(s, c)| reports::StoreReport::new(s, c))
                 .collect();
             u.fingerprint = reports::with_stores_fingerprint(u.fingerprint, &stores);
+            u.stores = stores
+                .iter()
+                .flat_map(reports::StoreReport::metrics)
+                .collect();
         }
         u
     }

@@ -4,15 +4,16 @@
 
 use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use reports::{METRICS, Mser5, SweepMeta, SweepReport, UnitResult, VariantAgg};
+use reports::{Column, METRICS, Mser5, SweepMeta, SweepReport, UnitResult, VariantAgg};
 use scenarios::SweepFile;
 use scenarios::WarmupRule;
 use serde::{Deserialize, Serialize};
 use sim_core::{SimTime, StreamKey};
 use std::path::{Path, PathBuf};
 
-/// Partial-file format written by `--shard` and read by `merge` (2: with a checksum).
-pub const PARTIAL_FORMAT: &str = "hasim-partial/2";
+/// Partial-file format written by `--shard` and read by `merge` (2: with a checksum; 3: with
+/// store metrics).
+pub const PARTIAL_FORMAT: &str = "hasim-partial/3";
 
 /// Which slice of the units to run: shard `k` of `n` (1-based) takes units with `u mod n = k−1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -430,7 +431,11 @@ pub fn run_adaptive(
             aggs[u.variant as usize].add(u);
         }
         r_done = r_next;
+        // A variant of stores alone has no latency to make precise: it holds no one back.
         let precise = aggs.iter().all(|a| {
+            if a.no_requests {
+                return true;
+            }
             let e = a.estimate(latency);
             e.ci95.is_some_and(|c| e.mean > 0.0 && c / e.mean <= target)
         });
@@ -454,31 +459,100 @@ fn progress_bar(show: bool, len: u64) -> ProgressBar {
     bar
 }
 
-/// Every unit's metric values, `[variant][replication][metric]`, for paired comparisons.
+/// The metrics a run of `loaded` has, known before it runs: the request path's [`METRICS`]
+/// (a scenario of stores alone has none), then each store's `<store>.<metric>`.
+pub fn metric_names(loaded: &scenarios::Loaded) -> Vec<String> {
+    let requests = METRICS
+        .iter()
+        .filter(|_| !loaded.spec.pools.is_empty())
+        .map(|m| m.name.to_string());
+    requests
+        .chain(reports::store_metric_list(&loaded.stores))
+        .collect()
+}
+
+/// Every unit's metric values, for paired comparisons: per variant its metrics (the request
+/// path's, then its stores'), and `[variant][replication][metric]` in that order.
+#[derive(Clone, Debug, Default)]
+pub struct Measured {
+    /// Per variant, the metrics it has.
+    pub columns: Vec<Vec<Column>>,
+    /// `[variant][replication][metric]`, each variant's metrics in its `columns` order.
+    pub values: UnitValues,
+}
+
+impl Measured {
+    fn new(columns: Vec<Vec<Column>>, values: UnitValues) -> Measured {
+        Measured { columns, values }
+    }
+
+    /// The metrics every variant has (in the first variant's order), and the values of those
+    /// alone: what a comparison ranks.
+    pub fn common(&self) -> (Vec<Column>, UnitValues) {
+        let first = self.columns.first().cloned().unwrap_or_default();
+        let common: Vec<Column> = first
+            .into_iter()
+            .filter(|c| {
+                self.columns
+                    .iter()
+                    .all(|cs| cs.iter().any(|d| d.name == c.name))
+            })
+            .collect();
+        let values = (self.values.iter().zip(&self.columns))
+            .map(|(reps, cols)| {
+                let at: Vec<usize> = common
+                    .iter()
+                    .filter_map(|c| cols.iter().position(|d| d.name == c.name))
+                    .collect();
+                reps.iter()
+                    .map(|row| at.iter().map(|&i| row[i]).collect())
+                    .collect()
+            })
+            .collect();
+        (common, values)
+    }
+
+    /// Variant `v`'s mean of metric `name` over its replications, if it has that metric.
+    pub fn mean(&self, v: usize, name: &str) -> Option<f64> {
+        let i = self.columns.get(v)?.iter().position(|c| c.name == name)?;
+        let xs: Vec<f64> = self.values[v].iter().map(|row| row[i]).collect();
+        Some(reports::estimate(&xs).mean)
+    }
+}
+
+/// One unit's metrics and their values.
+type Measurement = (Vec<Column>, Vec<f64>);
+
+/// Every unit's metric values (see [`Measured`]).
 pub fn unit_metrics(
     sweep: &SweepFile,
     head: &Header,
     jobs: usize,
     progress: bool,
-) -> Result<Vec<Vec<Vec<f64>>>, String> {
+) -> Result<Measured, String> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
         .map_err(|e| e.to_string())?;
     let bar = progress_bar(progress, head.units_total);
-    let values: Result<Vec<Vec<f64>>, String> = pool.install(|| {
+    let values: Result<Vec<Measurement>, String> = pool.install(|| {
         (0..head.units_total)
             .into_par_iter()
             .progress_with(bar.clone())
             .map(|u| {
                 let r = run_unit(sweep, head.seed, u, head.independent_streams)?;
-                Ok(METRICS.iter().map(|m| (m.value)(&r)).collect())
+                Ok((r.columns(), r.row()))
             })
             .collect()
     });
     bar.finish_and_clear();
     let r = head.replications as usize;
-    Ok(values?.chunks(r).map(<[Vec<f64>]>::to_vec).collect())
+    let (mut columns, mut rows) = (Vec::new(), Vec::new());
+    for chunk in values?.chunks(r) {
+        columns.push(chunk.first().map(|c| c.0.clone()).unwrap_or_default());
+        rows.push(chunk.iter().map(|c| c.1.clone()).collect());
+    }
+    Ok(Measured::new(columns, rows))
 }
 
 /// Metric values `[variant][replication][metric]` (METRICS order).
@@ -495,25 +569,22 @@ pub fn unit_metrics_adaptive(
     progress: bool,
     target: f64,
     max: u32,
-) -> Result<(UnitValues, u32), String> {
+) -> Result<(Measured, u32), String> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
         .map_err(|e| e.to_string())?;
     let step = sweep.replications;
     let mut values: Vec<Vec<Vec<f64>>> = vec![Vec::new(); sweep.variants.len()];
+    let mut columns: Vec<Vec<Column>> = vec![Vec::new(); sweep.variants.len()];
     let mut r_done = 0u32;
-    let latency = METRICS
-        .iter()
-        .position(|m| m.name == "latency_ms_mean")
-        .unwrap_or(0);
     loop {
         let r_next = (r_done + step).min(max.max(step));
         let work: Vec<(u64, u64)> = (0..sweep.variants.len() as u64)
             .flat_map(|v| (r_done as u64..r_next as u64).map(move |r| (v, r)))
             .collect();
         let bar = progress_bar(progress, work.len() as u64);
-        let results: Result<Vec<Vec<f64>>, String> = pool.install(|| {
+        let results: Result<Vec<Measurement>, String> = pool.install(|| {
             work.par_iter()
                 .progress_with(bar.clone())
                 .map(|&(v, r)| {
@@ -525,23 +596,28 @@ pub fn unit_metrics_adaptive(
                         v * max as u64 + r,
                         head.independent_streams,
                     )?;
-                    Ok(METRICS.iter().map(|m| (m.value)(&u)).collect())
+                    Ok((u.columns(), u.row()))
                 })
                 .collect()
         });
         bar.finish_and_clear();
         // `work` is in (variant, replication) order, and so are the results.
-        for (&(v, _), row) in work.iter().zip(results?) {
+        for (&(v, _), (cols, row)) in work.iter().zip(results?) {
             values[v as usize].push(row);
+            columns[v as usize] = cols;
         }
         r_done = r_next;
-        let precise = values.iter().all(|reps| {
+        // A variant of stores alone has no latency to make precise: it holds no one back.
+        let precise = values.iter().zip(&columns).all(|(reps, cols)| {
+            let Some(latency) = cols.iter().position(|c| c.name == "latency_ms_mean") else {
+                return true;
+            };
             let xs: Vec<f64> = reps.iter().map(|row| row[latency]).collect();
             let e = reports::estimate(&xs);
             e.ci95.is_some_and(|c| e.mean > 0.0 && c / e.mean <= target)
         });
         if precise || r_done >= max {
-            return Ok((values, r_done));
+            return Ok((Measured::new(columns, values), r_done));
         }
     }
 }

@@ -988,7 +988,7 @@ pub fn sweep_charts(
 /// baseline with its 95% CI.
 pub fn compare_charts(
     labels: &[String],
-    values: &[Vec<Vec<f64>>],
+    (columns, values): (&[reports::Column], &[Vec<Vec<f64>>]),
     baseline: usize,
     format: ChartFormat,
 ) -> Result<Vec<Chart>, String> {
@@ -1004,11 +1004,8 @@ pub fn compare_charts(
         ("compare-p99", "latency_ms_p99"),
         ("compare-availability", "availability_request"),
     ] {
-        let Some((i, m)) = reports::METRICS
-            .iter()
-            .enumerate()
-            .find(|(_, m)| m.name == metric)
-        else {
+        // A comparison of stores alone has no request metrics to chart.
+        let Some((i, m)) = columns.iter().enumerate().find(|(_, m)| m.name == metric) else {
             continue;
         };
         let bars: Vec<Bar> = (0..labels.len())

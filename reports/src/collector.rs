@@ -133,6 +133,9 @@ pub struct Collector {
     pub scaling: ScalingLag,
     /// Per store (by index), its operations' statistics and fingerprint.
     pub stores: Vec<StoreCollector>,
+    /// The warm-up is over (at `Record::WarmupEnded`, the instant the stores reset their
+    /// counts): store records count in their figures from then on.
+    stores_warm: bool,
 }
 
 /// One hop's calls (made after warm-up): outcomes and the latency of successful ones.
@@ -349,6 +352,7 @@ impl Collector {
             client_class: Vec::new(),
             scaling: ScalingLag::default(),
             stores: Vec::new(),
+            stores_warm: warmup == SimTime::ZERO,
         }
     }
 
@@ -750,7 +754,11 @@ impl Collector {
         if self.stores.len() <= i {
             self.stores.resize_with(i + 1, StoreCollector::default);
         }
-        self.stores[i].record(now, r);
+        if self.stores_warm {
+            self.stores[i].record(now, r);
+        } else {
+            self.stores[i].warming(now, r);
+        }
     }
 }
 
@@ -760,6 +768,9 @@ impl Observer<Record> for Collector {
         if let Record::Store(r) = record {
             self.store_record(now, r);
             return;
+        }
+        if let Record::WarmupEnded = record {
+            self.stores_warm = true;
         }
         // Trace-only detail is not part of the trajectory (and reaches a collector only beside
         // a trace writer).

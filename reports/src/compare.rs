@@ -8,12 +8,13 @@
 //! are not corrected for multiplicity: with many variants, read a lone significant pair with
 //! care (the table says so).
 
-use crate::sweep::{Estimate, METRICS, Metric, SweepMeta, estimate, unpaired_half_width};
+use crate::sweep::{Column, Estimate, SweepMeta, estimate, unpaired_half_width};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-/// The metrics a comparison shows, in order.
+/// The request metrics a comparison shows, in order; it also shows every store metric that
+/// every variant has.
 pub const HEADLINE: &[&str] = &[
     "latency_ms_mean",
     "latency_ms_p99",
@@ -100,7 +101,9 @@ pub struct CompareInput<'a> {
     pub meta: SweepMeta,
     /// Variant labels.
     pub labels: &'a [String],
-    /// `[variant][replication][metric]` in [`METRICS`] order.
+    /// The metrics of `values`' rows, in order (those every variant has).
+    pub columns: &'a [Column],
+    /// `[variant][replication][metric]` in `columns` order.
     pub values: &'a [Vec<Vec<f64>>],
     /// The baseline variant.
     pub baseline: usize,
@@ -187,7 +190,7 @@ fn letter(k: usize) -> String {
     }
 }
 
-fn verdict(m: &Metric, e: &Estimate, base_mean: f64, min_effect: f64) -> &'static str {
+fn verdict(m: &Column, e: &Estimate, base_mean: f64, min_effect: f64) -> &'static str {
     let Some(ci) = e.ci95 else {
         return "no verdict";
     };
@@ -226,10 +229,9 @@ impl CompareReport {
                 });
             }
         }
-        let metrics = METRICS
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| HEADLINE.contains(&m.name))
+        let shown = |m: &Column| HEADLINE.contains(&m.name.as_str()) || m.name.contains('.');
+        let metrics = (input.columns.iter().enumerate())
+            .filter(|(_, m)| shown(m))
             .map(|(i, m)| {
                 let est: Vec<Estimate> = (0..nv).map(|v| estimate(&column(values, v, i))).collect();
                 let mut order: Vec<usize> = (0..nv).collect();
@@ -282,8 +284,8 @@ impl CompareReport {
                     });
                 }
                 MetricComparison {
-                    name: m.name.to_string(),
-                    label: m.label.to_string(),
+                    name: m.name.clone(),
+                    label: m.label.clone(),
                     better: if m.lower_is_better { "lower" } else { "higher" },
                     ranking,
                 }

@@ -44,6 +44,16 @@ pub enum Expectation {
         /// Longest acceptable outage.
         max: SimDuration,
     },
+    /// A store's metric (`<store>.<metric>`, see [`crate::store_metric_names`]) at least or
+    /// at most a bound, in the metric's unit.
+    Store {
+        /// `<store>.<metric>`.
+        metric: String,
+        /// The bound.
+        bound: f64,
+        /// At least the bound (true) or at most it.
+        at_least: bool,
+    },
 }
 
 /// How a report fared against one expectation.
@@ -65,6 +75,17 @@ impl Expectation {
     /// Checks `r` against this expectation.
     pub fn check(&self, r: &Report) -> Verdict {
         let (expect, actual, bound, at_least) = match *self {
+            Expectation::Store {
+                ref metric,
+                bound,
+                at_least,
+            } => (
+                format!("{metric} {} {bound}", if at_least { "≥" } else { "≤" }),
+                // Validation refuses names a store does not have; NaN fails the check.
+                crate::store_metric(&r.stores, metric).unwrap_or(f64::NAN),
+                bound,
+                at_least,
+            ),
             Expectation::Availability { min } => (
                 format!("availability ≥ {min}"),
                 r.availability.request,

@@ -15,6 +15,7 @@ mod mser;
 mod report;
 mod sre;
 mod store;
+mod store_metrics;
 mod sweep;
 mod table;
 mod theory;
@@ -38,9 +39,12 @@ pub use store::{
     QuorumReport, QuorumTheory, Spread, StoreCollector, StoreReport, StoreSection, StoreSeries,
     with_stores_fingerprint,
 };
+pub use store_metrics::{
+    StoreMetric, StoreValue, kind_metric_names, store_metric, store_metric_list, store_metric_names,
+};
 pub use sweep::{
-    Estimate, METRICS, Metric, Pooled, SweepMeta, SweepReport, UnitResult, VariantAgg,
-    VariantReport, estimate, unpaired_half_width,
+    Column, Estimate, METRICS, Metric, Pooled, StoreAgg, SweepMeta, SweepReport, UnitResult,
+    VariantAgg, VariantReport, estimate, unpaired_half_width,
 };
 pub use table::render_table;
 pub use theory::{ASSUMES as THEORY_ASSUMES, Theory, theory};

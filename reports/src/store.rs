@@ -1,8 +1,11 @@
 //! Figures of replicated stores: writes acknowledged, failed and lost, RPO and RTO per outage
 //! (count, mean, p50, p90, max), split-brain writes, quorum read/write availability next to the
 //! binomial closed form. Built from a [`StoreCollector`] (latency histograms and a fingerprint,
-//! fed the store's records) and the store's integer summary. Stores count the whole run: they
-//! have no queueing transient for a warm-up to cut.
+//! fed the store's records) and the store's integer summary. Like the request path's, store
+//! figures count from the end of warm-up (the stores' `warmup_ended`, and the collector counts
+//! records after `WarmupEnded`); the fingerprints fold every record, so a warm-up changes none.
+//! A cache counts the whole run (its filling is the point; its settled windows are its steady
+//! state).
 
 use crate::collector::{HIGHEST_NS, mix};
 use hdrhistogram::Histogram;
@@ -74,18 +77,23 @@ impl Default for StoreCollector {
     }
 }
 
-impl Observer<StoreRecord> for StoreCollector {
-    fn record(&mut self, now: SimTime, record: &StoreRecord) {
-        mix(&mut self.fingerprint, now.0);
+impl StoreCollector {
+    /// A record during the warm-up: part of the trajectory (the fingerprint), not of the
+    /// figures, which count from the end of warm-up as the request path's do. A cache counts
+    /// everything: its filling is what it is about (its settled windows give the steady state).
+    pub fn warming(&mut self, now: SimTime, record: &StoreRecord) {
+        if matches!(record, StoreRecord::Cache { .. }) {
+            return self.record(now, record);
+        }
+        fold(&mut self.fingerprint, now, record);
+    }
+
+    /// Counts one record in the figures.
+    fn count(&mut self, record: &StoreRecord) {
         if let StoreRecord::Cache {
             hit, ok, latency, ..
         } = *record
         {
-            mix(
-                &mut self.fingerprint,
-                (2 + u64::from(hit)) << 1 | u64::from(ok),
-            );
-            mix(&mut self.fingerprint, latency.0);
             if ok {
                 let c = self.cache.get_or_insert_with(|| {
                     Box::new(CacheLatency {
@@ -105,14 +113,7 @@ impl Observer<StoreRecord> for StoreCollector {
             }
             return;
         }
-        let (kind, ok, latency) = match *record {
-            StoreRecord::Write { ok, latency, .. } => (0u64, ok, latency),
-            StoreRecord::Read { ok, latency, .. } => (1, ok, latency),
-            StoreRecord::Consumed { first, delay, .. } => (2, first, delay),
-            StoreRecord::Cache { .. } => unreachable!("cache records are handled above"),
-        };
-        mix(&mut self.fingerprint, kind << 1 | u64::from(ok));
-        mix(&mut self.fingerprint, latency.0);
+        let (kind, ok, latency) = kind_ok_latency(record);
         if ok {
             let v = latency.0.clamp(1, HIGHEST_NS);
             if kind == 0 {
@@ -126,6 +127,32 @@ impl Observer<StoreRecord> for StoreCollector {
                 self.reads_sum_ns += u128::from(latency.0);
             }
         }
+    }
+}
+
+fn kind_ok_latency(record: &StoreRecord) -> (u64, bool, sim_core::SimDuration) {
+    match *record {
+        StoreRecord::Write { ok, latency, .. } => (0u64, ok, latency),
+        StoreRecord::Read { ok, latency, .. } => (1, ok, latency),
+        StoreRecord::Consumed { first, delay, .. } => (2, first, delay),
+        StoreRecord::Cache {
+            hit, ok, latency, ..
+        } => (2 + u64::from(hit), ok, latency),
+    }
+}
+
+/// Folds one record into a store's trajectory fingerprint.
+fn fold(h: &mut u64, now: SimTime, record: &StoreRecord) {
+    mix(h, now.0);
+    let (kind, ok, latency) = kind_ok_latency(record);
+    mix(h, kind << 1 | u64::from(ok));
+    mix(h, latency.0);
+}
+
+impl Observer<StoreRecord> for StoreCollector {
+    fn record(&mut self, now: SimTime, record: &StoreRecord) {
+        fold(&mut self.fingerprint, now, record);
+        self.count(record);
     }
 }
 
@@ -799,11 +826,11 @@ fn pb(p: &PbSummary, c: &StoreCollector) -> PbReport {
 
 fn cluster(e: &ElectionSummary) -> ClusterReport {
     let s = |t: SimTime| round(t.0 as f64 / 1e9, 6);
-    let ended: Vec<_> = e
-        .elections
-        .iter()
-        .filter(|x| x.elected_at.is_some())
+    // The figures count the elections not over by the end of warm-up; the fingerprint all.
+    let counted: Vec<_> = (e.elections.iter())
+        .filter(|x| x.elected_at.is_none_or(|t| t >= e.since))
         .collect();
+    let ended: Vec<_> = counted.iter().filter(|x| x.elected_at.is_some()).collect();
     let mut h = 0u64;
     for x in &e.elections {
         mix(&mut h, x.lost_at.0);
@@ -816,10 +843,10 @@ fn cluster(e: &ElectionSummary) -> ClusterReport {
     ClusterReport {
         name: e.name.clone(),
         nodes: e.nodes,
-        elections: e.elections.len() as u64,
-        split_elections: e.elections.iter().filter(|x| x.terms > 1).count() as u64,
+        elections: counted.len() as u64,
+        split_elections: counted.iter().filter(|x| x.terms > 1).count() as u64,
         term: e.term,
-        leader_availability: round(ratio(e.led_ns, u128::from(e.run.end.0)), 6),
+        leader_availability: round(ratio(e.led_ns, u128::from(e.run.end.0 - e.since.0)), 6),
         unavailable_s: Spread::of(
             ended
                 .iter()
@@ -831,8 +858,7 @@ fn cluster(e: &ElectionSummary) -> ClusterReport {
         terms_per_election: Spread::of(ended.iter().map(|x| x.terms as f64).collect(), 3),
         node_crashes: e.node_crashes,
         faults_skipped: e.faults_skipped,
-        listed: e
-            .elections
+        listed: counted
             .iter()
             .take(MAX_OUTAGES_LISTED)
             .map(|x| ElectionReport {
@@ -991,7 +1017,8 @@ pub struct BrokerReport {
 
 fn broker(b: &models::store::BrokerSummary, c: &StoreCollector) -> BrokerReport {
     let k = &b.counts;
-    let end = b.run.end.0;
+    // The figures' window: from the end of warm-up.
+    let end = b.run.end.0 - b.since.0;
     BrokerReport {
         name: b.name.clone(),
         brokers: b.brokers,

@@ -7,6 +7,7 @@
 
 use crate::batch::student_t_975;
 use crate::collector::Collector;
+use crate::store_metrics::StoreValue;
 use base64::Engine;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
@@ -64,6 +65,10 @@ pub struct UnitResult {
     /// Success latencies (HDR V2, deflated, base64).
     #[serde(with = "hdr_base64")]
     pub latency: Histogram<u64>,
+    /// Every store's metrics, stores in the scenario's order (each in
+    /// [`crate::store_metric_names`] order); none without stores.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stores: Vec<StoreValue>,
 }
 
 mod u128_string {
@@ -125,12 +130,60 @@ impl UnitResult {
             events: s.run.events,
             fingerprint: c.fingerprint,
             latency: c.latency,
+            stores: Vec::new(),
         }
     }
 
     fn succeeded(&self) -> u64 {
         self.outcomes[Outcome::Succeeded as usize]
     }
+
+    /// True when the run had a request path (a scenario of stores alone has none, and its
+    /// request metrics are left out rather than shown as zeros).
+    pub fn has_requests(&self) -> bool {
+        self.replicas > 0
+    }
+
+    /// Every metric this unit has, in order: [`METRICS`] (with a request path), then its
+    /// stores'.
+    pub fn columns(&self) -> Vec<Column> {
+        let requests = METRICS
+            .iter()
+            .filter(|_| self.has_requests())
+            .map(|m| Column {
+                name: m.name.to_string(),
+                label: m.label.to_string(),
+                lower_is_better: m.lower_is_better,
+            });
+        let stores = self.stores.iter().map(|v| Column {
+            name: v.name.clone(),
+            label: v.name.clone(),
+            lower_is_better: v.lower_is_better,
+        });
+        requests.chain(stores).collect()
+    }
+
+    /// The values of [`Self::columns`], in the same order.
+    pub fn row(&self) -> Vec<f64> {
+        let requests = METRICS
+            .iter()
+            .filter(|_| self.has_requests())
+            .map(|m| (m.value)(self));
+        requests
+            .chain(self.stores.iter().map(|v| v.value))
+            .collect()
+    }
+}
+
+/// A metric by name, wherever it comes from (the request path or a store).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// Its key in JSON and CSV (`latency_ms_p99`, `kv.write_availability`).
+    pub name: String,
+    /// What a person calls it.
+    pub label: String,
+    /// True when lower is better.
+    pub lower_is_better: bool,
 }
 
 fn ratio(a: u128, b: u128) -> f64 {
@@ -345,8 +398,12 @@ pub struct VariantReport {
     pub replications: u64,
     /// The warm-up used (statistics start after it), seconds.
     pub warmup_s: f64,
-    /// Every metric of [`METRICS`], by name.
+    /// Every metric of [`METRICS`] (none for stores alone) and of its stores
+    /// (`<store>.<metric>`), by name.
     pub metrics: BTreeMap<String, Estimate>,
+    /// Its store metrics' names in their stores' order (the table shows each store's first).
+    #[serde(skip)]
+    pub store_metrics: Vec<String>,
     /// Latency percentiles over all replications pooled (HDR, 3 significant digits).
     pub pooled_latency_ms: Pooled,
     /// Order-independent hash of the replications' trajectory fingerprints.
@@ -415,6 +472,39 @@ pub struct VariantAgg {
     /// Every replication's success latencies, merged (exact integer counts).
     #[serde(with = "hdr_base64")]
     pub latency: Histogram<u64>,
+    /// The variant has no request path (stores alone): its request metrics are left out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_requests: bool,
+    /// Per store metric, in the units' order: exact sums as for [`METRICS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stores: Vec<StoreAgg>,
+}
+
+/// Exact sums of one store metric over replications.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StoreAgg {
+    /// `<store>.<metric>`.
+    pub name: String,
+    /// True when lower is better.
+    pub lower_is_better: bool,
+    /// Σ quantized value.
+    #[serde(with = "i128_string")]
+    pub sum: i128,
+    /// Σ quantized value².
+    #[serde(with = "u128_string")]
+    pub sum_sq: u128,
+}
+
+mod i128_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &i128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 mod i128_strings {
@@ -454,6 +544,8 @@ impl Default for VariantAgg {
             // (lowest 1 ns, 3 significant digits) match the collectors' exactly.
             latency: Histogram::new(3)
                 .unwrap_or_else(|_| unreachable!("3 significant digits is valid")),
+            no_requests: false,
+            stores: Vec::new(),
         }
     }
 }
@@ -461,6 +553,32 @@ impl Default for VariantAgg {
 impl VariantAgg {
     /// Folds one replication in.
     pub fn add(&mut self, u: &UnitResult) {
+        if self.n == 0 {
+            self.no_requests = !u.has_requests();
+            self.stores = (u.stores.iter())
+                .map(|v| StoreAgg {
+                    name: v.name.clone(),
+                    lower_is_better: v.lower_is_better,
+                    sum: 0,
+                    sum_sq: 0,
+                })
+                .collect();
+        }
+        // Every replication of a variant runs the same stores.
+        assert!(
+            self.stores.len() == u.stores.len()
+                && self
+                    .stores
+                    .iter()
+                    .zip(&u.stores)
+                    .all(|(a, v)| a.name == v.name),
+            "invariant: a variant's units carry the same store metrics"
+        );
+        for (a, v) in self.stores.iter_mut().zip(&u.stores) {
+            let q = quantize(v.value);
+            a.sum += q as i128;
+            a.sum_sq += (q as i128 * q as i128) as u128;
+        }
         self.n += 1;
         for (i, m) in METRICS.iter().enumerate() {
             let q = quantize((m.value)(u));
@@ -474,6 +592,27 @@ impl VariantAgg {
 
     /// Folds another set of replications in (exact: integers only).
     pub fn merge(&mut self, o: &VariantAgg) {
+        if o.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            self.no_requests = o.no_requests;
+            self.stores = o.stores.clone();
+        } else {
+            assert!(
+                self.stores.len() == o.stores.len()
+                    && self
+                        .stores
+                        .iter()
+                        .zip(&o.stores)
+                        .all(|(a, b)| a.name == b.name),
+                "invariant: a variant's aggregates carry the same store metrics"
+            );
+            for (a, b) in self.stores.iter_mut().zip(&o.stores) {
+                a.sum += b.sum;
+                a.sum_sq += b.sum_sq;
+            }
+        }
         self.n += o.n;
         for i in 0..METRICS.len() {
             self.sum[i] += o.sum[i];
@@ -496,6 +635,48 @@ impl VariantAgg {
         }
         // Each quantized value is an i64, so |Σx| ≤ n·2⁶³ and Σx² ≤ n·2¹²⁶.
         let n = u128::from(o.n);
+        let in_range = |s: i128, ss: u128| {
+            s.unsigned_abs() <= n.saturating_mul(1 << 63) && ss <= n.saturating_mul(1 << 126)
+        };
+        if o.n > 0 && self.n > 0 {
+            let theirs: Vec<&str> = o.stores.iter().map(|a| a.name.as_str()).collect();
+            let ours: Vec<&str> = self.stores.iter().map(|a| a.name.as_str()).collect();
+            if theirs != ours || o.no_requests != self.no_requests {
+                return Err(format!(
+                    "its metrics ({}) are not the other files' ({})",
+                    theirs.join(", "),
+                    ours.join(", ")
+                ));
+            }
+        }
+        if let Some(a) = o.stores.iter().find(|a| !in_range(a.sum, a.sum_sq)) {
+            return Err(format!(
+                "metric {}: sums out of range for {} replications",
+                a.name, o.n
+            ));
+        }
+        if o.n > 0 && self.n == 0 {
+            self.no_requests = o.no_requests;
+            self.stores = (o.stores.iter())
+                .map(|a| StoreAgg {
+                    sum: 0,
+                    sum_sq: 0,
+                    ..a.clone()
+                })
+                .collect();
+        }
+        if o.n > 0 {
+            for (a, b) in self.stores.iter_mut().zip(&o.stores) {
+                a.sum = a
+                    .sum
+                    .checked_add(b.sum)
+                    .ok_or_else(|| format!("metric {}: sum overflows", a.name))?;
+                a.sum_sq = a
+                    .sum_sq
+                    .checked_add(b.sum_sq)
+                    .ok_or_else(|| format!("metric {}: sum of squares overflows", a.name))?;
+            }
+        }
         for i in 0..m {
             let (s, ss) = (o.sum[i], o.sum_sq[i]);
             if s.unsigned_abs() > n.saturating_mul(1 << 63) || ss > n.saturating_mul(1 << 126) {
@@ -524,8 +705,12 @@ impl VariantAgg {
 
     /// Mean and Student-t half-width of metric `i`, from the exact sums.
     pub fn estimate(&self, i: usize) -> Estimate {
+        self.estimate_of(self.sum[i], self.sum_sq[i])
+    }
+
+    /// Mean and Student-t half-width from the exact sums `s` and `ss` of its replications.
+    fn estimate_of(&self, s: i128, ss: u128) -> Estimate {
         let n = self.n as f64;
-        let (s, ss) = (self.sum[i], self.sum_sq[i]);
         let mean = s as f64 / n / SCALE;
         let ci95 = (self.n > 1).then(|| {
             // n·Σx² − (Σx)² exactly in integers, then one division: no cancellation.
@@ -568,11 +753,14 @@ impl SweepReport {
             .enumerate()
             .map(|(v, (label, a))| {
                 let warmup_s = warmups_ns.get(v).map_or(0.0, |w| *w as f64 / 1e9);
-                let metrics = METRICS
+                let requests = METRICS
                     .iter()
                     .enumerate()
-                    .map(|(i, m)| (m.name.to_string(), a.estimate(i)))
-                    .collect();
+                    .filter(|_| !a.no_requests)
+                    .map(|(i, m)| (m.name.to_string(), a.estimate(i)));
+                let stores =
+                    (a.stores.iter()).map(|s| (s.name.clone(), a.estimate_of(s.sum, s.sum_sq)));
+                let metrics = requests.chain(stores).collect();
                 let q = |p: f64| {
                     if a.latency.is_empty() {
                         0.0
@@ -586,6 +774,7 @@ impl SweepReport {
                     replications: a.n,
                     warmup_s,
                     metrics,
+                    store_metrics: a.stores.iter().map(|s| s.name.clone()).collect(),
                     pooled_latency_ms: Pooled {
                         p50: q(0.5),
                         p99: q(0.99),
@@ -658,18 +847,21 @@ impl SweepReport {
             .max()
             .unwrap_or(7)
             .max(7);
-        let _ = writeln!(
-            o,
-            "{:<4} {:<w$} {:>22} {:>22} {:>22} {:>20}",
-            "#", "variant", "availability", "mean latency ms", "p99 ms", "throughput/s"
-        );
-        for v in &self.variants {
-            let cell = |name: &str| {
-                v.metrics.get(name).map_or(String::new(), |e| match e.ci95 {
-                    Some(c) => format!("{} ± {}", sig(e.mean), sig(c)),
-                    None => sig(e.mean),
-                })
-            };
+        let requests = self
+            .variants
+            .iter()
+            .any(|v| v.metrics.contains_key(cols[0]));
+        if requests {
+            let _ = writeln!(
+                o,
+                "{:<4} {:<w$} {:>22} {:>22} {:>22} {:>20}",
+                "#", "variant", "availability", "mean latency ms", "p99 ms", "throughput/s"
+            );
+        } else {
+            let _ = writeln!(o, "no request path (stores alone): no request metrics");
+        }
+        for v in self.variants.iter().filter(|_| requests) {
+            let cell = |name: &str| cell(v, name);
             let _ = writeln!(
                 o,
                 "{:<4} {:<w$} {:>22} {:>22} {:>22} {:>20}",
@@ -681,9 +873,66 @@ impl SweepReport {
                 cell(cols[3])
             );
         }
+        self.store_tables(&mut o, w);
         let _ = writeln!(o, "\nreproduce: {}", m.reproduce);
         o
     }
+
+    /// Per store, its headline metrics (its first four) per variant; n/a where a variant
+    /// does not have the store.
+    fn store_tables(&self, o: &mut String, w: usize) {
+        // Stores in the order variants name them.
+        let mut stores: Vec<&str> = Vec::new();
+        for v in &self.variants {
+            for name in &v.store_metrics {
+                let store = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+                if !stores.contains(&store) {
+                    stores.push(store);
+                }
+            }
+        }
+        for store in stores {
+            let mut cols: Vec<&str> = Vec::new();
+            for v in &self.variants {
+                for name in &v.store_metrics {
+                    if name.rsplit_once('.').is_some_and(|(s, _)| s == store)
+                        && !cols.contains(&name.as_str())
+                        && cols.len() < 4
+                    {
+                        cols.push(name);
+                    }
+                }
+            }
+            let _ = writeln!(
+                o,
+                "\nstore {store} · mean ± 95% CI (every store metric is in the JSON and CSV)"
+            );
+            let width = |c: &str| c.len().max(20);
+            let _ = write!(o, "{:<4} {:<w$}", "#", "variant");
+            for c in &cols {
+                let short = c.rsplit_once('.').map_or(*c, |(_, m)| m);
+                let _ = write!(o, " {:>cw$}", short, cw = width(c) + 2);
+            }
+            let _ = writeln!(o);
+            for v in &self.variants {
+                let _ = write!(o, "{:<4} {:<w$}", v.index, v.label);
+                for c in &cols {
+                    let _ = write!(o, " {:>cw$}", cell(v, c), cw = width(c) + 2);
+                }
+                let _ = writeln!(o);
+            }
+        }
+    }
+}
+
+/// A variant's figure for a table: `mean ± half-width`, or n/a when it does not have it.
+fn cell(v: &VariantReport, name: &str) -> String {
+    v.metrics
+        .get(name)
+        .map_or("n/a".to_string(), |e| match e.ci95 {
+            Some(c) => format!("{} ± {}", sig(e.mean), sig(c)),
+            None => sig(e.mean),
+        })
 }
 
 /// A number with about 5 significant digits, for tables.

@@ -957,11 +957,32 @@ pub struct Branch {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub enum Expect {
-    Availability { min: f64 },
-    LatencyP99 { max: String },
-    LatencyMean { max: String },
-    Throughput { min_rps: f64 },
-    ErrorBudget { max: f64 },
-    MaxRpo { writes: u64 },
-    MaxRto { max: String },
+    Availability {
+        min: f64,
+    },
+    LatencyP99 {
+        max: String,
+    },
+    LatencyMean {
+        max: String,
+    },
+    Throughput {
+        min_rps: f64,
+    },
+    ErrorBudget {
+        max: f64,
+    },
+    MaxRpo {
+        writes: u64,
+    },
+    MaxRto {
+        max: String,
+    },
+    Store {
+        metric: String,
+        #[serde(default)]
+        min: Option<f64>,
+        #[serde(default)]
+        max: Option<f64>,
+    },
 }

@@ -55,7 +55,7 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
         events_per_second(s, &mut cx);
     }
     let stores = crate::validate_store::stores(&raw, &mut cx);
-    let expect = expectations(&raw, &mut cx);
+    let expect = expectations(&raw, &stores, &mut cx);
     let slo = slo(&raw, &expect, spec.as_ref().map(|s| s.horizon), &mut cx);
     // The window's one home is the spec; the objective keeps only its target.
     let slo = slo.map(|(o, window)| {
@@ -1536,11 +1536,20 @@ fn topology(
 }
 
 /// `expect: [...]`: bounds the report must meet.
-fn expectations(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<Expectation> {
+fn expectations(
+    raw: &raw::Scenario,
+    stores: &[models::store_spec::StoreSpec],
+    cx: &mut Ctx<'_>,
+) -> Vec<Expectation> {
     let mut out = Vec::new();
     for (i, e) in raw.expect.iter().enumerate() {
         let path = format!("expect[{i}]");
         let ok_fraction = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
+        // Stores alone have no request figures: a bound on one would read a zero.
+        if raw.pools.is_empty() && crate::validate_store::about_requests(e) {
+            crate::validate_store::no_requests(stores, &path, cx);
+            continue;
+        }
         match e {
             raw::Expect::Availability { min } if ok_fraction(*min) => {
                 out.push(Expectation::Availability { min: *min })
@@ -1573,6 +1582,13 @@ fn expectations(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<Expectation> {
             raw::Expect::MaxRpo { .. } | raw::Expect::MaxRto { .. } => {
                 crate::validate_store::expectation(raw, e, &path, cx, &mut out)
             }
+            raw::Expect::Store { metric, min, max } => crate::validate_store::store_metric(
+                (metric, *min, *max),
+                stores,
+                &path,
+                cx,
+                &mut out,
+            ),
             raw::Expect::ErrorBudget { max } => cx.fail_help(
                 &format!("{path}.max"),
                 format!("an error budget fraction must be a number ≥ 0, found {max}"),

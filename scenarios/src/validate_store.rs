@@ -832,6 +832,78 @@ pub(crate) fn expectation(
     }
 }
 
+/// True for an expectation about the request path (availability, latency, throughput, the
+/// error budget).
+pub(crate) fn about_requests(e: &raw::Expect) -> bool {
+    matches!(
+        e,
+        raw::Expect::Availability { .. }
+            | raw::Expect::LatencyP99 { .. }
+            | raw::Expect::LatencyMean { .. }
+            | raw::Expect::Throughput { .. }
+            | raw::Expect::ErrorBudget { .. }
+    )
+}
+
+/// A request expectation in a scenario of stores alone: refused, pointing at a store metric.
+pub(crate) fn no_requests(stores: &[StoreSpec], path: &str, cx: &mut Ctx<'_>) {
+    let example = reports::store_metric_list(stores)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "db.write_availability".into());
+    cx.fail_help(
+        path,
+        "the scenario has no request path (stores alone): a request expectation has nothing to measure",
+        format!("bound a store's metric instead, e.g. Store(metric: \"{example}\", min: 0.999)"),
+    );
+}
+
+/// `Store(metric: "kv.write_availability", min: 0.999)` (and/or `max:`): a bound on one of a
+/// store's metrics, which must be one the scenario's stores have.
+pub(crate) fn store_metric(
+    (metric, min, max): (&str, Option<f64>, Option<f64>),
+    stores: &[StoreSpec],
+    path: &str,
+    cx: &mut Ctx<'_>,
+    out: &mut Vec<Expectation>,
+) {
+    let names = reports::store_metric_list(stores);
+    if !names.iter().any(|n| n == metric) {
+        let hint = if names.is_empty() {
+            "the scenario has no stores: add `stores: [...]`, or drop the expectation".to_string()
+        } else {
+            format!("its stores' metrics are: {}", names.join(", "))
+        };
+        cx.fail_help(
+            &format!("{path}.metric"),
+            format!("`{metric}` is not a metric of any store of this scenario"),
+            hint,
+        );
+        return;
+    }
+    if min.is_none() && max.is_none() {
+        cx.fail_help(
+            path,
+            "a store expectation needs a bound",
+            format!("e.g. Store(metric: \"{metric}\", min: 0.999) or max: …"),
+        );
+    }
+    for (bound, at_least, key) in [(min, true, "min"), (max, false, "max")] {
+        match bound {
+            Some(b) if b.is_finite() => out.push(Expectation::Store {
+                metric: metric.to_string(),
+                bound: b,
+                at_least,
+            }),
+            Some(b) => cx.fail(
+                &format!("{path}.{key}"),
+                format!("a bound must be a finite number, found {b}"),
+            ),
+            None => {}
+        }
+    }
+}
+
 /// Most partitions of a broker's topic.
 pub const MAX_PARTITIONS: u32 = 1000;
 /// Most broker nodes (replicas are tracked in 32-bit masks).

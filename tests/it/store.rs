@@ -519,3 +519,156 @@ fn swarm_of_primary_backup_configurations_keeps_the_books() {
         "{failovers} failovers, {disasters} disasters, {conflicting} split-brain writes"
     );
 }
+
+/// Warm-up applies to stores as to requests (issue 20): with a warm-up, each store's counts
+/// are those of the operations that ended after it, that is of the records the store emitted
+/// after `WarmupEnded` (per kind: writes acknowledged / failed, reads, quorum operations,
+/// first deliveries, and the latency means of exactly those records); the trajectory is the
+/// one the same run has without a warm-up (equal store fingerprints), whose counts are the
+/// whole run's and larger.
+#[test]
+fn store_figures_count_from_the_end_of_warm_up() {
+    #[derive(Default)]
+    struct Log {
+        warm: bool,
+        after: Vec<models::store::StoreRecord>,
+        all: u64,
+    }
+    impl sim_core::Observer<models::Record> for Log {
+        fn record(&mut self, _now: SimTime, r: &models::Record) {
+            match r {
+                models::Record::WarmupEnded => self.warm = true,
+                models::Record::Store(s) => {
+                    self.all += 1;
+                    if self.warm {
+                        self.after.push(*s);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    use models::store::StoreRecord as R;
+    let loaded = scenarios::load(&super::repo("tests/data/good/store-warmup.ron"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.spec.warmup, secs(300));
+    let (warm, log) = hasim::Run::new(&loaded).observe(Log::default()).execute();
+    assert!(
+        log.warm && (log.after.len() as u64) < log.all,
+        "records before and after"
+    );
+    let count = |f: &dyn Fn(&R) -> bool| log.after.iter().filter(|r| f(r)).count() as u64;
+    let mean_ms = |f: &dyn Fn(&R) -> Option<SimDuration>| {
+        let xs: Vec<u64> = log.after.iter().filter_map(f).map(|d| d.0).collect();
+        xs.iter().map(|&x| x as u128).sum::<u128>() as f64 / xs.len() as f64 / 1e6
+    };
+    let json: serde_json::Value = serde_json::from_str(&warm.to_json()).expect("json");
+    let n = |s: usize, path: &str| -> f64 {
+        let mut x = &json["stores"][s];
+        for k in path.split('.') {
+            x = &x[k];
+        }
+        x.as_f64().unwrap_or_else(|| panic!("stores[{s}].{path}"))
+    };
+    let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 1e-4, "{what}: {a} vs {b}");
+    // db (store 0): primary–backup with reads.
+    let w = |ok: bool| move |r: &R| matches!(*r, R::Write { store: 0, ok: o, .. } if o == ok);
+    assert_eq!(n(0, "writes.acked"), count(&w(true)) as f64);
+    assert_eq!(n(0, "writes.failed"), count(&w(false)) as f64);
+    let rd = |ok: bool| move |r: &R| matches!(*r, R::Read { store: 0, ok: o, .. } if o == ok);
+    assert_eq!(n(0, "reads.ok"), count(&rd(true)) as f64);
+    assert_eq!(n(0, "reads.failed"), count(&rd(false)) as f64);
+    close(
+        n(0, "write_latency_ms.mean"),
+        mean_ms(&|r| match *r {
+            R::Write {
+                store: 0,
+                ok: true,
+                latency,
+            } => Some(latency),
+            _ => None,
+        }),
+        "db write latency",
+    );
+    // kv (store 1): quorum, operations end as they start.
+    for (what, read) in [("writes", false), ("reads", true)] {
+        let op = |ok: bool| {
+            move |r: &R| match *r {
+                R::Write {
+                    store: 1, ok: o, ..
+                } => !read && o == ok,
+                R::Read {
+                    store: 1, ok: o, ..
+                } => read && o == ok,
+                _ => false,
+            }
+        };
+        assert_eq!(n(1, &format!("{what}.succeeded")), count(&op(true)) as f64);
+        assert_eq!(n(1, &format!("{what}.failed")), count(&op(false)) as f64);
+        assert_eq!(
+            n(1, &format!("{what}.offered")),
+            (count(&op(true)) + count(&op(false))) as f64
+        );
+    }
+    // events (store 2): first deliveries after the warm-up, and their delays.
+    let first = |r: &R| {
+        matches!(
+            *r,
+            R::Consumed {
+                store: 2,
+                first: true,
+                ..
+            }
+        )
+    };
+    assert_eq!(n(2, "messages.delivered"), count(&first) as f64);
+    close(
+        n(2, "delay_ms.mean"),
+        mean_ms(&|r| match *r {
+            R::Consumed {
+                store: 2,
+                first: true,
+                delay,
+            } => Some(delay),
+            _ => None,
+        }),
+        "broker delay",
+    );
+    // The same run without a warm-up: the same trajectories, the whole run's (larger) counts.
+    let mut cold = loaded.clone();
+    cold.spec.warmup = SimDuration::ZERO;
+    let (cold, _) = hasim::Run::new(&cold).execute();
+    for (a, b) in warm.stores.iter().zip(&cold.stores) {
+        assert_eq!(
+            a.section().fingerprint(),
+            b.section().fingerprint(),
+            "{}",
+            a.name()
+        );
+    }
+    let cold: serde_json::Value = serde_json::from_str(&cold.to_json()).expect("json");
+    for (s, path) in [
+        (0, "writes.acked"),
+        (1, "writes.offered"),
+        (2, "messages.delivered"),
+        (3, "elections"),
+    ] {
+        let whole = cold["stores"][s]
+            .pointer(&format!("/{}", path.replace('.', "/")))
+            .and_then(serde_json::Value::as_f64)
+            .expect("a count");
+        assert!(
+            n(s, path) < whole,
+            "stores[{s}].{path}: {} vs {whole}",
+            n(s, path)
+        );
+    }
+    // The elections listed are those still open or begun after the warm-up.
+    let listed = json["stores"][3]["listed"].as_array().expect("listed");
+    assert!(
+        listed
+            .iter()
+            .all(|e| e["elected_at_s"].as_f64().is_none_or(|t| t >= 300.0)),
+        "{listed:?}"
+    );
+}

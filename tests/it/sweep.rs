@@ -528,7 +528,10 @@ fn a_sweep_variant_equals_run_variant_on_every_metric() {
         let n = |path: &str| -> f64 {
             let mut x = &run;
             for k in path.split('.') {
-                x = &x[k];
+                x = match k.parse::<usize>() {
+                    Ok(i) => &x[i],
+                    Err(_) => &x[k],
+                };
             }
             x.as_f64()
                 .unwrap_or_else(|| panic!("run report lacks {path}"))
@@ -564,6 +567,16 @@ fn a_sweep_variant_equals_run_variant_on_every_metric() {
                 "utilisation" => (per_replica_mean("utilisation"), 6),
                 "mean_queue_length" => (per_replica_mean("mean_queue_length"), 6),
                 "up_fraction" => (per_replica_mean("up_fraction"), 6),
+                // The store's metrics are its section's figures.
+                "db.write_availability" => (n("stores.0.write_availability"), 6),
+                "db.write_p99_ms" => (n("stores.0.write_latency_ms.p99"), 4),
+                "db.write_mean_ms" => (n("stores.0.write_latency_ms.mean"), 4),
+                "db.lost_acked_writes" => (n("stores.0.writes.lost"), 0),
+                "db.failed_writes" => (n("stores.0.writes.failed"), 0),
+                "db.rpo_writes_max" => (n("stores.0.rpo_writes.max"), 3),
+                "db.rto_s_max" => (n("stores.0.rto_s.max"), 6),
+                "db.rto_s_mean" => (n("stores.0.rto_s.mean"), 6),
+                "db.failovers" => (n("stores.0.failovers"), 0),
                 other => panic!("metric {other} has no figure in the run report: map it here"),
             };
             // Both print rounded: they agree to the coarser rounding (plus the sum of three
@@ -575,4 +588,253 @@ fn a_sweep_variant_equals_run_variant_on_every_metric() {
             );
         }
     }
+}
+
+const QUORUM: &str = "tests/data/sweeps/quorum-sweep.ron";
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// A sweep over a store's parameter (the write quorum W of a quorum store alone) reports the
+/// store's metrics per variant: distinct, in the order W dictates, time availability within
+/// two 95% half-widths of the binomial closed form P(≥ W of 3 up), no request metric at all
+/// (the scenario has no clients), and the same bytes for any --jobs and any sharding.
+#[test]
+fn a_sweep_over_a_store_parameter_reports_the_store_metrics() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let local = t.path().join("local");
+    ok(&["sweep", QUORUM, "--jobs", "1", "--out", s(&local)]);
+    let expected = reports(&local);
+    let two = t.path().join("two");
+    ok(&["sweep", QUORUM, "--jobs", "2", "--out", s(&two)]);
+    assert!(reports(&two) == expected, "--jobs 1 and 2 differ");
+    assert!(
+        shards_merged(QUORUM, 3, "2", t.path()) == expected,
+        "3 shards merged differ from the local sweep"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&expected[1]).expect("json");
+    let variants = v["variants"].as_array().expect("variants");
+    assert_eq!(variants.len(), 3);
+    let metric = |w: usize, name: &str| -> (f64, f64) {
+        let m = &variants[w]["metrics"][name];
+        let mean = m["mean"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("variant {w} lacks {name}: {m}"));
+        (mean, m["ci95"].as_f64().expect("ci95"))
+    };
+    for (w, variant) in variants.iter().enumerate() {
+        let metrics = variant["metrics"].as_object().expect("metrics");
+        assert!(
+            metrics.keys().all(|k| k.starts_with("kv.")),
+            "variant {w}: a request metric in a sweep of a store alone: {:?}",
+            metrics.keys().collect::<Vec<_>>()
+        );
+        // A replica is up with A = MTBF / (MTBF + MTTR); a write needs W + 1 of 3.
+        let a = 12.0 / 12.5;
+        let theory = models::store::k_of_n(3, w as u32 + 1, a);
+        let (mean, ci) = metric(w, "kv.write_availability_time");
+        // With W = 1 all three replicas are down together for 6.4e-5 of the time: 8
+        // replications of 2 days may not see it at all (an interval of 0); the bound is then
+        // the closed form's distance from 1.
+        let tol = (2.0 * ci).max(1.0 - theory);
+        assert!(
+            (mean - theory).abs() <= tol,
+            "W = {}: time availability {mean} ± {ci}, closed form {theory}",
+            w + 1
+        );
+    }
+    // More replicas to wait for: less available, slower.
+    let avail: Vec<f64> = (0..3)
+        .map(|w| metric(w, "kv.write_availability").0)
+        .collect();
+    let p99: Vec<f64> = (0..3).map(|w| metric(w, "kv.write_p99_ms").0).collect();
+    assert!(
+        avail[0] > avail[1] && avail[1] > avail[2] && avail[2] > 0.5,
+        "{avail:?}"
+    );
+    assert!(
+        p99[0] > 0.0 && p99[0] < p99[1] && p99[1] < p99[2],
+        "{p99:?}"
+    );
+    // Reads need R = 2 whatever W is: the same replicas up, the same availability.
+    let reads: Vec<f64> = (0..3)
+        .map(|w| metric(w, "kv.read_availability").0)
+        .collect();
+    assert!(reads.windows(2).all(|p| p[0] == p[1]), "{reads:?}");
+    // The table leaves the request metrics out and shows the store's.
+    let table = String::from_utf8_lossy(&expected[0]);
+    assert!(table.contains("no request path (stores alone)"), "{table}");
+    assert!(table.contains("store kv · mean ± 95% CI"), "{table}");
+    assert!(!table.contains("throughput/s"), "{table}");
+    let csv = String::from_utf8_lossy(&expected[2]);
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("2,\"stores[kv].write_quorum=3\",kv.write_p99_ms,")),
+        "{csv}"
+    );
+}
+
+/// `compare` over a store's parameter ranks the store's metrics the right way round
+/// (availability: higher is better; latency: lower) with verdicts, and shows no request metric.
+#[test]
+fn compare_over_a_store_parameter_ranks_its_metrics() {
+    let c = json(&ok(&["compare", QUORUM, "--jobs", "2", "--format", "json"]));
+    let metrics = c["metrics"].as_array().expect("metrics");
+    assert!(
+        metrics
+            .iter()
+            .all(|m| m["name"].as_str().is_some_and(|n| n.starts_with("kv."))),
+        "{c}"
+    );
+    let block = |name: &str| {
+        metrics
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} block"))
+    };
+    let order = |name: &str| -> Vec<u64> {
+        block(name)["ranking"]
+            .as_array()
+            .expect("ranking")
+            .iter()
+            .map(|r| r["variant"].as_u64().expect("variant"))
+            .collect()
+    };
+    assert_eq!(order("kv.write_availability"), [0, 1, 2]);
+    assert_eq!(block("kv.write_availability")["better"], "higher");
+    assert_eq!(order("kv.write_p99_ms"), [0, 1, 2]);
+    assert_eq!(block("kv.write_p99_ms")["better"], "lower");
+    let verdict = |name: &str, v: u64| {
+        block(name)["ranking"]
+            .as_array()
+            .expect("ranking")
+            .iter()
+            .find(|r| r["variant"] == v)
+            .expect("row")["vs_baseline"]["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("kv.write_p99_ms", 2), "worse");
+    assert_eq!(verdict("kv.write_availability", 2), "worse");
+}
+
+/// `--fail-if` over a store metric fails exactly when it holds, and a metric a variant does
+/// not have (an unknown store metric, or a request metric of stores alone) is refused before
+/// anything runs, exit 2, with the names the variants have.
+#[test]
+fn fail_if_on_store_metrics_passes_fails_and_refuses() {
+    let code = |args: &[&str]| hasim(args).status.code();
+    // W = 3 makes about 88% of writes, W = 2 over 99%.
+    let sweep = |cond: &str| code(&["sweep", QUORUM, "--jobs", "2", "--fail-if", cond]);
+    assert_eq!(sweep("kv.write_availability(#2) < 0.95"), Some(1));
+    assert_eq!(sweep("kv.write_availability(#1) < 0.95"), Some(0));
+    let compare = |cond: &str| code(&["compare", QUORUM, "--jobs", "2", "--fail-if", cond]);
+    assert_eq!(
+        compare("kv.write_p99_ms(#2) > kv.write_p99_ms(#0)"),
+        Some(1)
+    );
+    assert_eq!(
+        compare("kv.write_p99_ms(#0) > kv.write_p99_ms(#2)"),
+        Some(0)
+    );
+    for (cond, says) in [
+        (
+            "kv.write_p99 > 20",
+            "variant #0 (1) has no store metric `kv.write_p99`; it has: kv.write_availability, kv.read_availability, kv.write_p99_ms",
+        ),
+        (
+            "p99_ms(#1) > 20",
+            "variant #1 (2) has no request metric `latency_ms_p99`; it has: kv.write_availability",
+        ),
+    ] {
+        for cmd in ["sweep", "compare"] {
+            let out = hasim(&[cmd, QUORUM, "--fail-if", cond]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {cond}: {err}");
+            assert!(err.contains(says), "{cmd} {cond}: {err}");
+            assert!(out.stdout.is_empty(), "{cmd} {cond}: ran anyway");
+        }
+    }
+}
+
+/// `expect: [Store(metric: …)]` and `run --fail-if` on a store metric: met and missed as the
+/// figures say, `hunt` lists the seeds that miss one, and an unknown name is exit 2.
+#[test]
+fn store_metric_expectations_pass_and_fail() {
+    let file = "tests/data/good/store-metric-expectations.ron";
+    let out = hasim(&["run", file]);
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("expect FAIL db.lost_acked_writes ≤ 0: got 11"),
+        "{table}"
+    );
+    assert!(
+        table.contains("expect ok   db.write_availability ≥ 0.8: 0.98"),
+        "{table}"
+    );
+    // The figure the expectation read is the report's own.
+    let report = json(&hasim(&["run", file, "--format", "json"]));
+    assert_eq!(report["stores"][0]["writes"]["lost"], 11);
+    let hunt = hasim(&["hunt", file, "--seeds", "3", "--jobs", "2"]);
+    assert_eq!(hunt.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&hunt.stdout).contains("3 of 3 failed"),
+        "{}",
+        String::from_utf8_lossy(&hunt.stdout)
+    );
+    let base = "tests/data/sweeps/quorum-base.ron";
+    let run = |cond: &str| hasim(&["run", base, "--fail-if", cond]);
+    assert_eq!(run("kv.write_availability < 0.9").status.code(), Some(0));
+    assert_eq!(run("kv.write_availability < 0.9999").status.code(), Some(1));
+    // A request bound on stores alone would read a zero: refused.
+    let requests = run("availability < 0.9");
+    assert_eq!(requests.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&requests.stderr)
+            .contains("has no request path (stores alone): bound a store's metric instead"),
+        "{}",
+        String::from_utf8_lossy(&requests.stderr)
+    );
+    let bad = run("kv.write_p99 > 3");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains(
+            "`kv.write_p99` is not a metric of any store of tests/data/sweeps/quorum-base.ron; its stores' metrics are: kv.write_availability,"
+        ),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+/// The README's store-metric section is the code's: its table lists every kind's metrics in
+/// order, and its sweep output is what the command prints.
+#[test]
+fn the_readme_store_metrics_are_real() {
+    let readme = std::fs::read_to_string(super::repo("README.md")).expect("README");
+    let from = readme
+        .find("### Store metrics: sweeps, compare")
+        .expect("section");
+    let section = &readme[from..];
+    let mut kinds = 0;
+    for line in section
+        .lines()
+        .take_while(|l| !l.starts_with("A sweep over"))
+    {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [_, kind, metrics, _] = cells[..] else {
+            continue;
+        };
+        let Some(names) = reports::kind_metric_names(kind) else {
+            continue;
+        };
+        let listed: Vec<&str> = metrics.split(", ").map(|m| m.trim_matches('`')).collect();
+        assert_eq!(listed, names, "README row for {kind}");
+        kinds += 1;
+    }
+    assert_eq!(kinds, 5, "a README row per store kind");
+    let start = section.find("```text\n").expect("output block") + 8;
+    let shown = &section[start..start + section[start..].find("```").expect("fence")];
+    let out = ok(&["sweep", QUORUM]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), shown);
 }

@@ -211,6 +211,10 @@ pub trait StoreModel {
     fn start(&mut self, sched: &mut dyn Schedule<Self::Event>, horizon: SimTime);
     /// Reacts to one of its events.
     fn handle(&mut self, now: SimTime, event: Self::Event, sched: &mut dyn Schedule<Self::Event>);
+    /// The scenario's warm-up ended at `now` (never called without one): from here on its
+    /// figures count what happens from `now`, like the request path's (operations ending,
+    /// time integrals, outages), and its summary says so. Its trajectory does not change.
+    fn warmup_ended(&mut self, now: SimTime);
     /// Its end-of-run figures, its books checked; `run` is the kernel's account of its events.
     fn finish(&mut self, run: RunStats) -> StoreSummary;
     /// A request's call arrives: the store answers `token` in [`StoreModel::answers`], at once
@@ -275,6 +279,8 @@ pub trait HostedStore {
         sched: &mut Scheduler<crate::Event>,
         out: &mut dyn FnMut(SimTime, &StoreRecord),
     );
+    /// The scenario's warm-up ended at `now` (see [`StoreModel::warmup_ended`]).
+    fn warmup_ended(&mut self, now: SimTime);
     /// Its end-of-run figures; `run` is the whole loop's account, its own events replace the
     /// count.
     fn finish(&mut self, run: RunStats) -> StoreSummary;
@@ -357,6 +363,10 @@ impl<M: StoreModel> HostedStore for Hosting<M> {
 
     fn take_answers(&mut self, into: &mut Answers) {
         into.append(self.model.answers());
+    }
+
+    fn warmup_ended(&mut self, now: SimTime) {
+        self.model.warmup_ended(now);
     }
 
     fn finish(&mut self, run: RunStats) -> StoreSummary {

@@ -114,7 +114,7 @@ pub struct QuorumSummary {
     pub writes: OpCounts,
     /// Reads.
     pub reads: OpCounts,
-    /// Length of the run, ns.
+    /// Length of the run after warm-up, ns (the figures' window).
     pub horizon_ns: u64,
     /// ∫ [at least W replicas up] dt, ns.
     pub write_up_ns: u128,
@@ -280,7 +280,8 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             write_quorum: self.write_quorum,
             writes: self.writes,
             reads: self.reads,
-            horizon_ns: end.0,
+            // From the end of warm-up (zero without one).
+            horizon_ns: self.write_ok.area_until(end).1,
             write_up_ns: self.write_ok.area_until(end).0,
             read_up_ns: self.read_ok.area_until(end).0,
             replica_up_ns: self
@@ -552,6 +553,26 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Quorum<O> {
 
     fn answers(&mut self) -> &mut super::Answers {
         &mut self.replies
+    }
+
+    fn warmup_ended(&mut self, now: SimTime) {
+        // Operations end as they start: counts restart; time integrals restart at `now`.
+        (self.writes, self.reads) = (OpCounts::default(), OpCounts::default());
+        // Queued operations still waiting end after warm-up: they count as offered then.
+        for o in self.ops.iter().filter(|o| !o.done && o.outstanding > 0) {
+            if o.write {
+                self.writes.offered += 1;
+            } else {
+                self.reads.offered += 1;
+            }
+        }
+        self.crashes.fill(0);
+        for t in [&mut self.write_ok, &mut self.read_ok]
+            .into_iter()
+            .chain(&mut self.replica_up)
+        {
+            t.restart(now);
+        }
     }
 
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {

@@ -101,6 +101,10 @@ impl<O: Observer<Record>> System<O> {
         for h in &mut self.tiers.hops {
             h.resilience = ResilienceCounts::default();
         }
+        // Stores count from here too (issue 20: warm-up applies to every component).
+        for store in &mut self.stores {
+            store.warmup_ended(now);
+        }
         self.observer.record(now, &Record::WarmupEnded);
     }
 }

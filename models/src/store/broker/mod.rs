@@ -183,6 +183,32 @@ pub struct BrokerCounts {
 }
 
 impl BrokerCounts {
+    /// What happened after `base` was taken (the end of warm-up); backlog and in flight are
+    /// as they are.
+    fn since(&self, base: &BrokerCounts) -> BrokerCounts {
+        BrokerCounts {
+            produced: self.produced - base.produced,
+            acked: self.acked - base.acked,
+            refused: self.refused - base.refused,
+            cut_unacked: self.cut_unacked - base.cut_unacked,
+            dropped: self.dropped - base.dropped,
+            lost_unreplicated: self.lost_unreplicated - base.lost_unreplicated,
+            lost_acked: self.lost_acked - base.lost_acked,
+            lost_retention: self.lost_retention - base.lost_retention,
+            delivered: self.delivered - base.delivered,
+            duplicates: self.duplicates - base.duplicates,
+            processing_failures: self.processing_failures - base.processing_failures,
+            dead_lettered: self.dead_lettered - base.dead_lettered,
+            backlog: self.backlog,
+            in_flight: self.in_flight,
+            elections: self.elections - base.elections,
+            node_crashes: self.node_crashes - base.node_crashes,
+            consumer_crashes: self.consumer_crashes - base.consumer_crashes,
+            rebalances: self.rebalances - base.rebalances,
+            faults_skipped: self.faults_skipped - base.faults_skipped,
+        }
+    }
+
     /// Lost for any reason.
     pub fn lost(&self) -> u64 {
         self.dropped + self.lost_unreplicated + self.lost_retention
@@ -231,8 +257,12 @@ pub struct BrokerSummary {
     pub consumers: u32,
     /// Message counts.
     pub counts: BrokerCounts,
-    /// ∫ backlog dt over the run, ns · messages (Little's law: λ · mean time in the broker).
+    /// ∫ backlog dt over the run after warm-up, ns · messages (Little's law: λ · mean time
+    /// in the broker).
     pub backlog_area: u128,
+    /// Where the figures start: the end of warm-up (zero without one); window rows cover
+    /// the whole run.
+    pub since: SimTime,
     /// Largest consumer lag.
     pub max_lag: u64,
     /// Time the group spent paused by rebalances, ns.
@@ -336,6 +366,8 @@ pub struct Broker<O> {
     windows: Vec<BrokerWindow>,
     /// Requests' calls answered, for the host.
     answers: super::Answers,
+    /// At the end of warm-up (issue 20): the counts, ∫ backlog and time paused then, and when.
+    warm: Option<(BrokerCounts, u128, u64, SimTime)>,
     observer: O,
 }
 
@@ -413,6 +445,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             last_sample: SimTime::ZERO,
             last_counts: BrokerCounts::default(),
             last_area: 0,
+            warm: None,
             windows: Vec::new(),
             answers: Vec::new(),
             observer,
@@ -470,6 +503,16 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             self.paused_ns += end.since(self.paused_since).0;
         }
         self.check_books();
+        let (mut counts, mut backlog_area) = (self.counts, self.backlog.area_until(end).0);
+        let since = match self.warm {
+            Some((base, area, paused, at)) => {
+                counts = counts.since(&base);
+                backlog_area -= area;
+                self.paused_ns -= paused;
+                at
+            }
+            None => SimTime::ZERO,
+        };
         BrokerSummary {
             name: self.spec.name.clone(),
             brokers: self.spec.brokers,
@@ -477,8 +520,9 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             replication_factor: self.spec.replication_factor,
             acks: self.spec.acks,
             consumers: self.spec.consumers.consumers,
-            counts: self.counts,
-            backlog_area: self.backlog.area_until(end).0,
+            counts,
+            backlog_area,
+            since,
             max_lag: self.max_lag,
             paused_ns: self.paused_ns,
             windows: std::mem::take(&mut self.windows),
@@ -862,6 +906,19 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Broker<O> {
 
     fn finish(&mut self, run: RunStats) -> super::StoreSummary {
         super::StoreSummary::Broker(self.summary(run))
+    }
+
+    fn warmup_ended(&mut self, now: SimTime) {
+        // Window rows difference the running counts, so they run on; the summary subtracts
+        // these. The largest lag restarts from the lag now.
+        let paused = self.paused_ns
+            + if self.paused {
+                now.since(self.paused_since).0
+            } else {
+                0
+            };
+        self.warm = Some((self.counts, self.backlog.area_until(now).0, paused, now));
+        self.max_lag = self.lag;
     }
 
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {

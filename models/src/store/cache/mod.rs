@@ -1043,6 +1043,12 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Cache<O> {
         super::StoreSummary::Cache(self.summary(run))
     }
 
+    fn warmup_ended(&mut self, _now: SimTime) {
+        // A cache counts the whole run: its filling, and the refills after restarts, are what
+        // it is about; its settled windows (a TTL after it came back, or after its first
+        // eviction) give its steady state, whatever the scenario's warm-up.
+    }
+
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {
         self.roll(now);
         match event {

@@ -748,6 +748,11 @@ impl<O: Observer<StoreRecord>> LockService<O> {
 }
 
 impl<O: Observer<StoreRecord>> super::StoreModel for LockService<O> {
+    /// A lock service counts the whole run, warm-up included (like a cache): its counts are
+    /// tied by invariants to acquisitions and critical sections in progress, which a restart
+    /// at warm-up would split.
+    fn warmup_ended(&mut self, _now: SimTime) {}
+
     type Event = Event;
 
     fn name(&self) -> &str {

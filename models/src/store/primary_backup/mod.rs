@@ -132,7 +132,7 @@ impl Outage {
     }
 }
 
-/// Whole-run write counts of a primary–backup store.
+/// Write counts of a primary–backup store (in a summary, from the end of warm-up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PbCounts {
     /// Writes issued by clients.
@@ -180,6 +180,39 @@ pub struct PbCounts {
     pub staleness_ns_sum: u64,
     /// The largest staleness, ns.
     pub staleness_ns_max: u64,
+}
+
+impl PbCounts {
+    /// What happened after `base` was taken (the end of warm-up): every count of events less
+    /// its value then; writes in progress and replicating are as they are at the end.
+    /// `durable` saturates: a disaster after warm-up can take back writes made durable before.
+    fn since(&self, base: &PbCounts) -> PbCounts {
+        let d = |now: u64, then: u64| now.saturating_sub(then);
+        PbCounts {
+            offered: d(self.offered, base.offered),
+            acked: d(self.acked, base.acked),
+            failed_unavailable: d(self.failed_unavailable, base.failed_unavailable),
+            failed_unreplicated: d(self.failed_unreplicated, base.failed_unreplicated),
+            in_progress: self.in_progress,
+            durable: d(self.durable, base.durable),
+            lost: d(self.lost, base.lost),
+            replicating: self.replicating,
+            conflicting: d(self.conflicting, base.conflicting),
+            failovers: d(self.failovers, base.failovers),
+            node_crashes: d(self.node_crashes, base.node_crashes),
+            faults_skipped: d(self.faults_skipped, base.faults_skipped),
+            snapshots: d(self.snapshots, base.snapshots),
+            disasters: d(self.disasters, base.disasters),
+            reads_offered: d(self.reads_offered, base.reads_offered),
+            reads_ok: d(self.reads_ok, base.reads_ok),
+            reads_stale: d(self.reads_stale, base.reads_stale),
+            reads_backup: d(self.reads_backup, base.reads_backup),
+            reads_backup_stale: d(self.reads_backup_stale, base.reads_backup_stale),
+            staleness_ns_sum: d(self.staleness_ns_sum, base.staleness_ns_sum),
+            // The largest over the whole run: a maximum cannot be taken back.
+            staleness_ns_max: self.staleness_ns_max,
+        }
+    }
 }
 
 /// A primary–backup store's end-of-run figures.
@@ -280,6 +313,8 @@ pub struct PrimaryBackup<O> {
     outages: Vec<Outage>,
     /// Requests' calls answered, for the host.
     answers: super::Answers,
+    /// The counts and the time at the end of warm-up (issue 20): the summary counts from there.
+    warm: Option<(PbCounts, SimTime)>,
     observer: O,
 }
 
@@ -340,6 +375,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
             snap_seq: 0,
             durable_since_snap: 0,
             counts: PbCounts::default(),
+            warm: None,
             outages: Vec::new(),
             answers: Vec::new(),
             observer,
@@ -362,7 +398,12 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
 
     /// The end-of-run figures, the books checked.
     fn summary(&mut self, run: RunStats) -> PbSummary {
-        let counts = self.check_invariants();
+        let mut counts = self.check_invariants();
+        if let Some((base, at)) = self.warm {
+            counts = counts.since(&base);
+            // Outages over before the end of warm-up are its; one open then counts whole.
+            self.outages.retain(|o| o.end.is_none_or(|e| e >= at));
+        }
         PbSummary {
             name: self.name.clone(),
             synchronous: self.synchronous,
@@ -1069,6 +1110,12 @@ impl<O: Observer<StoreRecord>> super::StoreModel for PrimaryBackup<O> {
 
     fn answers(&mut self) -> &mut super::Answers {
         &mut self.answers
+    }
+
+    fn warmup_ended(&mut self, now: SimTime) {
+        // Acknowledgement counts number the writes (snapshots compare them), so the counts
+        // run on; the summary subtracts these.
+        self.warm = Some((self.counts, now));
     }
 
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {
