@@ -832,9 +832,18 @@ fn the_readme_store_metrics_are_real() {
         assert_eq!(listed, names, "README row for {kind}");
         kinds += 1;
     }
-    assert_eq!(kinds, 5, "a README row per store kind");
-    let start = section.find("```text\n").expect("output block") + 8;
+    assert_eq!(kinds, 6, "a README row per store kind");
+    // The console block: the command's line, then what it prints (trycmd runs it too).
+    let start = section
+        .find("```console\n$ hasim sweep")
+        .expect("output block")
+        + 11;
+    let start = start + section[start..].find('\n').expect("command line") + 1;
     let shown = &section[start..start + section[start..].find("```").expect("fence")];
     let out = ok(&["sweep", QUORUM]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), shown);
+    // trycmd's block keeps a blank line before its closing fence.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        shown.trim_end()
+    );
 }

@@ -444,12 +444,7 @@ impl<O: Observer<StoreRecord>> super::StoreModel for LeaderElection<O> {
         _op: super::StoreOp,
         _sched: &mut dyn Schedule<Event>,
     ) {
-        let answer = if self.leader.is_some() {
-            super::Answer::Ok
-        } else {
-            super::Answer::Failed
-        };
-        self.answers.push((token, answer));
+        super::answer(&mut self.answers, token, self.leader.is_some());
     }
 
     fn answers(&mut self) -> &mut super::Answers {

@@ -194,6 +194,13 @@ pub enum Answer {
 /// The calls a store has answered since its host last looked, in order: (token, answer).
 pub type Answers = Vec<(u32, Answer)>;
 
+/// Answers call `token` (unless it is the store's own operation, [`OWN`]): done or failed.
+pub(crate) fn answer(answers: &mut Answers, token: u32, ok: bool) {
+    if token != OWN {
+        answers.push((token, if ok { Answer::Ok } else { Answer::Failed }));
+    }
+}
+
 /// A call's token when a store makes the operation itself (its own `writes:`, `reads:`…
 /// arrivals): nobody waits for the answer.
 pub const OWN: u32 = u32::MAX;

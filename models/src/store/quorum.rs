@@ -340,21 +340,8 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             Some(_) => counts.succeeded += 1,
             None => counts.failed += 1,
         }
-        let (ok, latency) = (r.is_some(), r.unwrap_or(SimDuration::ZERO));
-        let rec = if write {
-            StoreRecord::Write {
-                store: self.index,
-                ok,
-                latency,
-            }
-        } else {
-            StoreRecord::Read {
-                store: self.index,
-                ok,
-                latency,
-            }
-        };
-        self.observer.record(now, &rec);
+        // Recorded when issued (its latency is known); a call is answered when it completes.
+        self.record_op(now, write, r);
         if token != super::OWN {
             match r {
                 Some(d) => sched.after(d, Event::Reply { token }),
@@ -470,6 +457,12 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
 
     /// Records an operation's end (`latency`: met its quorum) and answers its caller.
     fn end_op(&mut self, now: SimTime, token: u32, write: bool, latency: Option<SimDuration>) {
+        self.record_op(now, write, latency);
+        super::answer(&mut self.replies, token, latency.is_some());
+    }
+
+    /// An operation's record: met its quorum after `latency`, or failed (`None`).
+    fn record_op(&mut self, now: SimTime, write: bool, latency: Option<SimDuration>) {
         let (ok, latency) = (latency.is_some(), latency.unwrap_or(SimDuration::ZERO));
         let rec = if write {
             StoreRecord::Write {
@@ -485,14 +478,6 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             }
         };
         self.observer.record(now, &rec);
-        if token != super::OWN {
-            let a = if ok {
-                super::Answer::Ok
-            } else {
-                super::Answer::Failed
-            };
-            self.replies.push((token, a));
-        }
     }
 
     /// A crash of `node` loses the work queued or in service there.

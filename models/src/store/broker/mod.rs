@@ -596,14 +596,7 @@ impl<O: Observer<StoreRecord>> Broker<O> {
 
     /// Tells request call `token` (if it is one) whether its message was acknowledged.
     fn answer(&mut self, token: u32, ok: bool) {
-        if token != super::OWN {
-            let a = if ok {
-                super::Answer::Ok
-            } else {
-                super::Answer::Failed
-            };
-            self.answers.push((token, a));
-        }
+        super::answer(&mut self.answers, token, ok);
     }
 
     /// A message produced (the store's own, or a request's call `token`, answered when the

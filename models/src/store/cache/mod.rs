@@ -719,14 +719,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
 
     /// Tells request call `token` (if it is one) whether it got its value.
     fn answer(&mut self, token: u32, ok: bool) {
-        if token != super::OWN {
-            let a = if ok {
-                super::Answer::Ok
-            } else {
-                super::Answer::Failed
-            };
-            self.answers.push((token, a));
-        }
+        super::answer(&mut self.answers, token, ok);
     }
 
     fn on_request(&mut self, now: SimTime, sched: &mut dyn Schedule<Event>) {

@@ -522,14 +522,7 @@ impl<O: Observer<StoreRecord>> PrimaryBackup<O> {
 
     /// Tells request call `token` (if it is one) how its operation ended.
     fn answer(&mut self, token: u32, ok: bool) {
-        if token != super::OWN {
-            let a = if ok {
-                super::Answer::Ok
-            } else {
-                super::Answer::Failed
-            };
-            self.answers.push((token, a));
-        }
+        super::answer(&mut self.answers, token, ok);
     }
 
     /// A write acknowledged as number `ack_seq` is now durable.
