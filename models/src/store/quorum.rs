@@ -325,16 +325,8 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             self.queued_op(now, token, write, sched);
             return;
         }
-        let r = self.operate(if write {
-            self.write_quorum
-        } else {
-            self.read_quorum
-        });
-        let counts = if write {
-            &mut self.writes
-        } else {
-            &mut self.reads
-        };
+        let r = self.operate(self.quorum(write));
+        let counts = self.counts(write);
         counts.offered += 1;
         match r {
             Some(_) => counts.succeeded += 1,
@@ -350,6 +342,24 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
         }
     }
 
+    /// W for a write, R for a read.
+    fn quorum(&self, write: bool) -> u32 {
+        if write {
+            self.write_quorum
+        } else {
+            self.read_quorum
+        }
+    }
+
+    /// The counts of writes or of reads.
+    fn counts(&mut self, write: bool) -> &mut OpCounts {
+        if write {
+            &mut self.writes
+        } else {
+            &mut self.reads
+        }
+    }
+
     /// An operation at replicas with their own workers: sent to every replica up, it completes
     /// at the R-th (W-th) answer, each replica answering after its queue and its service; it
     /// fails at once when too few are up, or later when crashes leave too few working on it.
@@ -360,19 +370,10 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
         write: bool,
         sched: &mut dyn Schedule<Event>,
     ) {
-        let quorum = if write {
-            self.write_quorum
-        } else {
-            self.read_quorum
-        };
-        let counts = if write {
-            &mut self.writes
-        } else {
-            &mut self.reads
-        };
-        counts.offered += 1;
+        let quorum = self.quorum(write);
+        self.counts(write).offered += 1;
         if self.n_up < quorum {
-            counts.failed += 1;
+            self.counts(write).failed += 1;
             self.end_op(now, token, write, None);
             return;
         }
@@ -436,11 +437,7 @@ impl<O: Observer<StoreRecord>> Quorum<O> {
             let o = *o;
             if o.needed == 0 || o.outstanding < o.needed {
                 self.ops[id as usize].done = true;
-                let counts = if o.write {
-                    &mut self.writes
-                } else {
-                    &mut self.reads
-                };
+                let counts = self.counts(o.write);
                 if o.needed == 0 {
                     counts.succeeded += 1;
                     self.end_op(now, o.token, o.write, Some(now.since(o.issued)));
