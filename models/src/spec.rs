@@ -655,6 +655,9 @@ pub struct StoreCall {
     pub store: u32,
     /// Read, write, lock.
     pub op: crate::store::StoreOp,
+    /// For a cache whose callers fetch its misses: the hop (index into [`Spec::hops`]) they
+    /// fetch them through.
+    pub miss_hop: Option<u32>,
 }
 
 /// One hop: a pool calling a target, with a caller's resilience settings (its own timeout,

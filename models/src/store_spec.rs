@@ -332,8 +332,9 @@ pub struct CacheSpec {
     /// Single flight: a miss on a key whose fetch is already in flight waits for that fetch
     /// instead of sending its own.
     pub coalesce_misses: bool,
-    /// The service behind the cache.
-    pub backend: BackendSpec,
+    /// The service behind the cache (`None`: its callers fetch misses themselves, through
+    /// their hop to the cache's `backend: Call(…)`, a pool or a store of the scenario).
+    pub backend: Option<BackendSpec>,
     /// Random crash/repair of the cache node (a crash empties it; it is down until repaired).
     pub failures: Option<FailureSpec>,
     /// Restarts at fixed times, in time order.

@@ -235,7 +235,7 @@ pub fn cache(c: &CacheSummary, col: &StoreCollector) -> CacheReport {
                 rejected: w.rejected,
                 timed_out: w.timed_out,
                 queue_mean: round(per(w.queue_ns), 3),
-                utilisation: round(per(w.busy_ns) / f64::from(c.workers), 6),
+                utilisation: round(per(w.busy_ns) / f64::from(c.workers.max(1)), 6),
                 settled: w.settled,
             }
         })
@@ -359,7 +359,7 @@ pub fn cache(c: &CacheSummary, col: &StoreCollector) -> CacheReport {
                 if end == 0 {
                     0.0
                 } else {
-                    c.busy_ns as f64 / end as f64 / f64::from(c.workers)
+                    c.busy_ns as f64 / end as f64 / f64::from(c.workers.max(1))
                 },
                 6,
             ),
@@ -429,19 +429,32 @@ pub(crate) fn render(w: &mut String, c: &CacheReport) {
         );
     }
     let b = &c.backend;
-    let _ = writeln!(
-        w,
-        "  backend    {} workers · fetches {} ({}/s, steady {}/s)  rejected {}  timed out {}  duplicate {}  utilisation {}  mean queue {}",
-        b.workers,
-        b.fetches,
-        b.rate_per_s,
-        opt(b.steady_rate_per_s),
-        b.rejected,
-        b.timed_out,
-        b.duplicate_fetches,
-        b.utilisation,
-        b.mean_queue
-    );
+    if b.workers == 0 {
+        // Its callers fetch the misses through their hop (its line in `dependencies`).
+        let _ = writeln!(
+            w,
+            "  backend    fetched by the callers · fetches {} ({}/s, steady {}/s)  failed {}  duplicate {}",
+            b.fetches,
+            b.rate_per_s,
+            opt(b.steady_rate_per_s),
+            c.requests.failed,
+            b.duplicate_fetches,
+        );
+    } else {
+        let _ = writeln!(
+            w,
+            "  backend    {} workers · fetches {} ({}/s, steady {}/s)  rejected {}  timed out {}  duplicate {}  utilisation {}  mean queue {}",
+            b.workers,
+            b.fetches,
+            b.rate_per_s,
+            opt(b.steady_rate_per_s),
+            b.rejected,
+            b.timed_out,
+            b.duplicate_fetches,
+            b.utilisation,
+            b.mean_queue
+        );
+    }
     if c.evictions > 0 {
         let _ = writeln!(w, "  evictions  {}", c.evictions);
     }

@@ -213,7 +213,10 @@ pub enum Store {
         hit_latency: Option<Dist>,
         #[serde(default)]
         coalesce_misses: Option<bool>,
-        backend: Backend,
+        #[serde(default)]
+        backend: Option<Backend>,
+        #[serde(default)]
+        misses_from: Option<Dependency>,
         #[serde(default)]
         failures: Option<Failures>,
         #[serde(default)]

@@ -136,6 +136,7 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                 hit_latency,
                 coalesce_misses,
                 backend,
+                misses_from,
                 failures,
                 faults,
             } => cache(
@@ -150,7 +151,8 @@ pub(crate) fn stores(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Vec<StoreSpec> {
                     capacity: *capacity,
                     hit_latency: hit_latency.as_ref(),
                     coalesce_misses: *coalesce_misses,
-                    backend,
+                    backend: backend.as_ref(),
+                    misses_from: misses_from.as_ref(),
                     failures: failures.as_ref(),
                     faults,
                 },
@@ -562,7 +564,8 @@ struct CacheRaw<'a> {
     capacity: Option<u32>,
     hit_latency: Option<&'a raw::Dist>,
     coalesce_misses: Option<bool>,
-    backend: &'a raw::Backend,
+    backend: Option<&'a raw::Backend>,
+    misses_from: Option<&'a raw::Dependency>,
     failures: Option<&'a raw::Failures>,
     faults: &'a [raw::CacheFault],
 }
@@ -644,46 +647,36 @@ fn cache(
         ));
         false
     });
-    let b = r.backend;
-    if !(1..=MAX_BACKEND_WORKERS).contains(&b.workers) {
-        cx.fail_help(
-            &at("backend.workers"),
-            format!(
-                "the backend needs 1 to {MAX_BACKEND_WORKERS} workers, found {}",
-                b.workers
-            ),
-            "fetches served at once, e.g. a database's connection pool size",
-        );
-        ok = false;
-    }
-    let service = cx.dist(&b.service, &at("backend.service"));
-    let queue_limit = match b.queue_limit {
-        Some(q) if q <= MAX_BACKEND_QUEUE => q,
-        Some(q) => {
+    let backend = match (r.backend, r.misses_from) {
+        (Some(b), None) => cache_backend(cx, name, b, &at).map(Some),
+        (None, Some(_)) => {
+            if r.requests.is_some() {
+                cx.fail_help(
+                    &at("requests"),
+                    format!("store `{name}`: a cache whose misses its callers fetch has no requests of its own"),
+                    "leave requests out (pools call it), or give it a backend: Backend(…) of its own",
+                );
+                ok = false;
+            }
+            Some(None)
+        }
+        (Some(_), Some(_)) => {
             cx.fail_help(
-                &at("backend.queue_limit"),
-                format!("the backend queue holds at most {MAX_BACKEND_QUEUE} fetches, found {q}"),
-                "0 rejects every fetch that finds all workers busy",
+                &at("misses_from"),
+                format!("store `{name}` has both a backend and misses_from"),
+                "keep one: backend: Backend(…) models the cache's own backend, misses_from: Dependency(…) has its callers fetch from a pool or a store",
             );
             ok = false;
-            0
+            None
         }
-        None => {
-            cx.notes.push(format!(
-                "store `{name}`: backend queue_limit not set: {DEFAULT_QUEUE_LIMIT} (a fetch that finds them waiting is rejected)"
-            ));
-            DEFAULT_QUEUE_LIMIT
-        }
-    };
-    let timeout = match b.timeout.as_deref() {
-        Some(t) => cx
-            .positive_duration(t, &at("backend.timeout"), "the backend timeout")
-            .map(Some),
-        None => {
-            cx.notes.push(format!(
-                "store `{name}`: backend timeout not set: a fetch waits in the queue as long as it takes"
-            ));
-            Some(None)
+        (None, None) => {
+            cx.fail_help(
+                &at("backend"),
+                format!("store `{name}` needs a backend"),
+                "backend: Backend(workers: 8, service: Exponential(mean: \"10ms\")), or misses_from: Dependency(target: \"db\", op: Read)",
+            );
+            ok = false;
+            None
         }
     };
     let failures = failures(cx, r.failures, &at("failures"));
@@ -726,15 +719,70 @@ fn cache(
         capacity,
         hit_latency: hit_latency?,
         coalesce_misses,
-        backend: BackendSpec {
-            workers: b.workers,
-            service: service?,
-            queue_limit,
-            timeout: timeout?,
-        },
+        backend: backend?,
         failures: failures?,
         faults,
         window,
+    })
+}
+
+/// A cache's own backend: `workers` servers and a FIFO queue.
+fn cache_backend(
+    cx: &mut Ctx<'_>,
+    name: &str,
+    b: &raw::Backend,
+    at: &dyn Fn(&str) -> String,
+) -> Option<BackendSpec> {
+    let mut ok = true;
+    if !(1..=MAX_BACKEND_WORKERS).contains(&b.workers) {
+        cx.fail_help(
+            &at("backend.workers"),
+            format!(
+                "the backend needs 1 to {MAX_BACKEND_WORKERS} workers, found {}",
+                b.workers
+            ),
+            "fetches served at once, e.g. a database's connection pool size",
+        );
+        ok = false;
+    }
+    let service = cx.dist(&b.service, &at("backend.service"));
+    let queue_limit = match b.queue_limit {
+        Some(q) if q <= MAX_BACKEND_QUEUE => q,
+        Some(q) => {
+            cx.fail_help(
+                &at("backend.queue_limit"),
+                format!("the backend queue holds at most {MAX_BACKEND_QUEUE} fetches, found {q}"),
+                "0 rejects every fetch that finds all workers busy",
+            );
+            ok = false;
+            0
+        }
+        None => {
+            cx.notes.push(format!(
+                "store `{name}`: backend queue_limit not set: {DEFAULT_QUEUE_LIMIT} (a fetch that finds them waiting is rejected)"
+            ));
+            DEFAULT_QUEUE_LIMIT
+        }
+    };
+    let timeout = match b.timeout.as_deref() {
+        Some(t) => cx
+            .positive_duration(t, &at("backend.timeout"), "the backend timeout")
+            .map(Some),
+        None => {
+            cx.notes.push(format!(
+                "store `{name}`: backend timeout not set: a fetch waits in the queue as long as it takes"
+            ));
+            Some(None)
+        }
+    };
+    if !ok {
+        return None;
+    }
+    Some(BackendSpec {
+        workers: b.workers,
+        service: service?,
+        queue_limit,
+        timeout: timeout?,
     })
 }
 

@@ -435,3 +435,72 @@ fn a_quorum_replica_with_one_worker_is_an_mm1_queue() {
     );
     assert_eq!(report.requests.failed, 0);
 }
+
+/// A cache whose misses its callers fetch (`misses_from`): a hit takes the lookup, a miss the
+/// lookup plus the backend pool's service, exactly; the pool serves one request per fetch; and
+/// when the backend is a database that fails over, exactly the misses in the gap fail.
+#[test]
+fn a_cache_miss_reads_through_to_its_backend() {
+    let text = r#"Scenario(
+    name: "t", seed: 3, horizon: "120s",
+    clients: [Client(name: "u", arrivals: Poisson(rate_per_s: 50.0), target: "web")],
+    pools: [
+        Pool(name: "web", replicas: 1, workers: 64, service: Constant("5ms"),
+            dependencies: Dependencies(calls: [Dependency(target: "c")])),
+        Pool(name: "db", replicas: 1, workers: 64, service: Constant("10ms")),
+    ],
+    stores: [Cache(name: "c", keys: Zipf(n: 500, s: 0.9), ttl: "20s", hit_latency: Constant("1ms"),
+        misses_from: Dependency(target: "db", timeout: "1s"))],
+)"#;
+    let loaded = scenario(text);
+    let sim = Run::new(&loaded).observe(Seen::default()).simulate();
+    let StoreSummary::Cache(c) = &sim.stores[0].0 else {
+        panic!("a cache")
+    };
+    let seen = &sim.observer;
+    assert_eq!(seen.failed, 0);
+    let hits = seen.ok_ns.iter().filter(|&&l| l == 6_000_000).count() as u64;
+    let misses = seen.ok_ns.iter().filter(|&&l| l == 16_000_000).count() as u64;
+    assert_eq!(
+        hits + misses,
+        seen.ok_ns.len() as u64,
+        "only 6 ms and 16 ms"
+    );
+    assert_eq!(hits, c.counts.hits);
+    assert_eq!(misses, c.counts.misses_ok);
+    assert!(hits > 1000 && misses > 500, "{hits} hits, {misses} misses");
+    // One backend request per fetch (no single flight: every miss fetches).
+    assert_eq!(sim.summary.hops[1].offered, c.counts.fetches);
+
+    // The database behind it fails over: a miss finds no primary and fails; hits do not.
+    let text = r#"Scenario(
+    name: "t", seed: 3, horizon: "120s",
+    clients: [Client(name: "u", arrivals: Poisson(rate_per_s: 50.0), target: "web")],
+    pools: [Pool(name: "web", replicas: 1, workers: 64, service: Constant("5ms"),
+        dependencies: Dependencies(calls: [Dependency(target: "c")]))],
+    stores: [
+        Cache(name: "c", keys: Zipf(n: 500, s: 0.9), ttl: "20s", hit_latency: Constant("1ms"),
+            misses_from: Dependency(target: "db", op: Read)),
+        PrimaryBackup(name: "db", backups: 1, replication: Asynchronous(lag: Constant("1ms")),
+            heartbeat: "2s", lease: "10s", promotion: Constant("3s"),
+            faults: [Crash(at: "60s", duration: "30s")]),
+    ],
+)"#;
+    let loaded = scenario(text);
+    let sim = Run::new(&loaded).observe(Seen::default()).simulate();
+    let (StoreSummary::Cache(c), StoreSummary::PrimaryBackup(db)) =
+        (&sim.stores[0].0, &sim.stores[1].0)
+    else {
+        panic!("a cache and a database")
+    };
+    assert!(sim.observer.failed > 0, "misses in the failover gap fail");
+    assert_eq!(
+        sim.observer.failed, c.counts.failed,
+        "every failure is a miss"
+    );
+    assert_eq!(
+        c.counts.failed,
+        db.counts.reads_offered - db.counts.reads_ok
+    );
+    assert_eq!(db.counts.reads_offered, c.counts.fetches);
+}

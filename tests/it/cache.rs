@@ -23,12 +23,12 @@ fn spec(keys: KeySpec, rate: f64, ttl: Option<SimDuration>, capacity: Option<u32
         hit_latency: Dist::constant(SimDuration::ZERO),
         coalesce_misses: false,
         // Enough workers that no fetch ever queues: every fetch takes exactly its service.
-        backend: BackendSpec {
+        backend: Some(BackendSpec {
             workers: 100_000,
             service: Dist::constant(SimDuration::ZERO),
             queue_limit: 0,
             timeout: None,
-        },
+        }),
         failures: None,
         faults: Vec::new(),
         window: SimDuration::from_secs(10),
@@ -111,7 +111,7 @@ fn ttl_hit_ratio_matches_the_renewal_closed_form() {
     for coalesce in [false, true] {
         let mut s = spec(keys, rate, Some(ms(200)), None);
         s.hit_latency = Dist::constant(ms(2));
-        s.backend.service = Dist::constant(ms(98));
+        s.backend.as_mut().expect("a backend").service = Dist::constant(ms(98));
         s.coalesce_misses = coalesce;
         let c = run(&s, 7, SimDuration::from_secs(2000));
         assert_eq!(c.counts.failed, 0);
@@ -218,12 +218,12 @@ fn stampede_spec(coalesce: bool) -> CacheSpec {
     s.hit_latency = Dist::constant(SimDuration(500_000));
     s.coalesce_misses = coalesce;
     // Sized for the steady miss rate (about 10 % of 2000/s at 60 % busy), not for a cold cache.
-    s.backend = BackendSpec {
+    s.backend = Some(BackendSpec {
         workers: 4,
         service: Dist::exponential(ms(10)).expect("valid"),
         queue_limit: 200,
         timeout: Some(ms(500)),
-    };
+    });
     s.faults = vec![CacheFault {
         at: SimDuration::from_secs(500),
         duration: SimDuration::ZERO,

@@ -189,6 +189,13 @@ pub enum Answer {
     Ok,
     /// Failed: unavailable, refused, not replicated, not acquired.
     Failed,
+    /// A cache miss that its caller fetches itself, through its hop to the cache's backend; it
+    /// then tells the cache with [`StoreModel::fetched`] (naming `fetch`), and the cache
+    /// answers the call.
+    Miss {
+        /// The cache's fetch.
+        fetch: u32,
+    },
 }
 
 /// The calls a store has answered since its host last looked, in order: (token, answer).
@@ -236,6 +243,18 @@ pub trait StoreModel {
     );
     /// The answers given since the host last took them.
     fn answers(&mut self) -> &mut Answers;
+    /// The caller told [`Answer::Miss`] fetched the value of `fetch` through its hop (`ok`)
+    /// or failed to; only a cache whose backend the callers reach gives that answer.
+    fn fetched(
+        &mut self,
+        now: SimTime,
+        fetch: u32,
+        ok: bool,
+        sched: &mut dyn Schedule<Self::Event>,
+    ) {
+        let _ = (now, fetch, ok, sched);
+        unreachable!("only a cache answers Miss")
+    }
 }
 
 /// Runs a store on a loop of its own (unit tests, and a store's figures without the rest).
@@ -304,6 +323,15 @@ pub trait HostedStore {
     );
     /// Moves the answers given so far to the end of `into`.
     fn take_answers(&mut self, into: &mut Answers);
+    /// The caller fetched what the store missed, (fetch, ok) ([`StoreModel::fetched`]).
+    fn fetched(
+        &mut self,
+        now: SimTime,
+        me: u32,
+        call: (u32, bool),
+        sched: &mut Scheduler<crate::Event>,
+        out: &mut dyn FnMut(SimTime, &StoreRecord),
+    );
 }
 
 struct Hosting<M: StoreModel> {
@@ -370,6 +398,19 @@ impl<M: StoreModel> HostedStore for Hosting<M> {
 
     fn take_answers(&mut self, into: &mut Answers) {
         into.append(self.model.answers());
+    }
+
+    fn fetched(
+        &mut self,
+        now: SimTime,
+        me: u32,
+        (fetch, ok): (u32, bool),
+        sched: &mut Scheduler<crate::Event>,
+        out: &mut dyn FnMut(SimTime, &StoreRecord),
+    ) {
+        let mut view = HostedScheduler::new(sched, &mut self.slots, me, wrap);
+        self.model.fetched(now, fetch, ok, &mut view);
+        self.pass_records(out);
     }
 
     fn warmup_ended(&mut self, now: SimTime) {

@@ -362,7 +362,11 @@ impl<O: Observer<Record>> System<O> {
             self.call_store(now, s, id, sched);
             return;
         }
-        let parent = self.req.calls[call].parent;
+        let mut parent = self.req.calls[call].parent;
+        // A cache's fetch is made by the attempt at the cache, itself made at a replica.
+        while parent != AttemptId::NONE && self.req.attempts[parent].replica == ReplicaId::NONE {
+            parent = self.req.calls[self.req.attempts[parent].call].parent;
+        }
         let from = if parent == AttemptId::NONE {
             self.routing.client_zone[c.ix()]
         } else {

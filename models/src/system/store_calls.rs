@@ -29,6 +29,40 @@ impl<O: Observer<Record>> System<O> {
         self.store_answers(now, s, sched);
     }
 
+    /// Attempt `id` missed a cache whose callers fetch misses themselves: it calls the cache's
+    /// backend through its hop (a dependency call of the attempt, with the hop's timeout and
+    /// retries), and the cache learns the result when that call ends (`backend_fetched`).
+    fn fetch_miss(&mut self, now: SimTime, id: AttemptId, sched: &mut Scheduler<Event>) {
+        let c = self.req.calls[self.req.attempts[id].call].client;
+        let hop = (self.req.clients[c].store)
+            .and_then(|s| s.miss_hop)
+            .unwrap_or_else(|| {
+                unreachable!("a cache answers Miss only to callers with a fetch hop")
+            });
+        self.open_call(now, CallerId(self.req.n_clients + hop), id, sched);
+    }
+
+    /// The fetch that attempt `id` made for its cache ended (`ok`: the value came back): the
+    /// cache fills the key and answers the attempt and those that waited for the same key.
+    pub(super) fn backend_fetched(
+        &mut self,
+        now: SimTime,
+        id: AttemptId,
+        ok: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let c = self.req.calls[self.req.attempts[id].call].client;
+        let s = (self.req.clients[c].store)
+            .unwrap_or_else(|| unreachable!("a fetch is made for a store's attempt"))
+            .store;
+        let fetch = self.req.attempts[id].slot;
+        let observer = &mut self.observer;
+        self.stores[s as usize].fetched(now, s, (fetch, ok), sched, &mut |t, r| {
+            observer.record(t, &Record::Store(*r))
+        });
+        self.store_answers(now, s, sched);
+    }
+
     /// Ends the attempts store `s` has answered. An answer can make the caller call a store
     /// again (the next call of a sequence): those answers are taken in the next round.
     pub(super) fn store_answers(&mut self, now: SimTime, s: u32, sched: &mut Scheduler<Event>) {
@@ -46,11 +80,18 @@ impl<O: Observer<Record>> System<O> {
                     a.at_store,
                     "invariant: a store answers only the attempts it holds"
                 );
-                a.at_store = false;
                 let outcome = match answer {
                     Answer::Ok => Outcome::Succeeded,
                     Answer::Failed => Outcome::Error,
+                    Answer::Miss { fetch } => {
+                        // The store still holds it: it answers once the fetch is back. A store
+                        // attempt has no balancer slot: the slot field keeps the fetch.
+                        self.req.attempts[id].slot = fetch;
+                        self.fetch_miss(now, id, sched);
+                        continue;
+                    }
                 };
+                self.req.attempts[id].at_store = false;
                 self.attempt_ended(now, id, outcome, sched);
             }
             answers.clear();

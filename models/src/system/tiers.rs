@@ -51,7 +51,13 @@ impl<O: Observer<Record>> System<O> {
             self.observer.record(now, &rec);
         }
         if let Some(outcome) = outcome {
-            self.dependency_result(now, cl.parent, outcome == Outcome::Succeeded, sched);
+            let ok = outcome == Outcome::Succeeded;
+            if self.req.attempts[cl.parent].at_store {
+                // A cache's miss fetched by its caller (store_calls.rs).
+                self.backend_fetched(now, cl.parent, ok, sched);
+            } else {
+                self.dependency_result(now, cl.parent, ok, sched);
+            }
         }
     }
 

@@ -52,11 +52,48 @@ pub(super) fn dependencies(
                 }
             };
             match hop(cx, raw, i, dep, (target, store), &path) {
-                Some(h) => {
+                Some(mut h) => {
                     let copies = copies(cx, dep, &path).unwrap_or(0);
                     let index = (hops.len() + pool_hops.len()) as u32;
                     calls.extend(std::iter::repeat_n(index, copies as usize));
-                    pool_hops.push(h);
+                    // A cache whose callers fetch its misses: one more hop, for the fetches.
+                    let misses = h.store.and_then(|s| misses_from(raw, s.store));
+                    if let (Some((k, d2)), Some(s)) = (misses, h.store.as_mut()) {
+                        let mpath = format!("stores[{k}].misses_from");
+                        let s2 = store_call(cx, raw, names, d2, &mpath);
+                        let t2 = match s2 {
+                            Some(_) => None,
+                            None => {
+                                let t = resolve(cx, names, &d2.target, &format!("{mpath}.target"));
+                                edges.push((i, t));
+                                t
+                            }
+                        };
+                        if let Some(Some(c)) = s2
+                            && misses_from(raw, c.store).is_some()
+                        {
+                            cx.fail_help(
+                                &format!("{mpath}.target"),
+                                format!("a cache's misses are fetched from `{}`, another cache that has its callers fetch", d2.target),
+                                "fetch from the pool or the store behind it",
+                            );
+                            ok = false;
+                        }
+                        match hop(cx, raw, i, d2, (t2, s2), &mpath) {
+                            Some(mut h2) => {
+                                h2.name = format!("{} → {} → {}", p.name, dep.target, d2.target);
+                                s.miss_hop = Some(index + 1);
+                                pool_hops.push(h);
+                                pool_hops.push(h2);
+                            }
+                            None => {
+                                ok = false;
+                                pool_hops.push(h);
+                            }
+                        }
+                    } else {
+                        pool_hops.push(h);
+                    }
                     if copies == 0 {
                         ok = false;
                     }
@@ -110,6 +147,17 @@ pub(super) fn dependencies(
         hops.extend(pool_hops);
     }
     (ok.then_some(hops), edges)
+}
+
+/// A cache's `misses_from` (the store's index and the dependency), if store `s` is one.
+fn misses_from(raw: &raw::Scenario, s: u32) -> Option<(u32, &raw::Dependency)> {
+    match raw.stores.get(s as usize)? {
+        raw::Store::Cache {
+            misses_from: Some(d),
+            ..
+        } => Some((s, d)),
+        _ => None,
+    }
 }
 
 fn copies(cx: &mut Ctx<'_>, dep: &raw::Dependency, path: &str) -> Option<u32> {
@@ -188,6 +236,7 @@ fn store_call(
     Some(Some(StoreCall {
         store: i as u32,
         op,
+        miss_hop: None,
     }))
 }
 

@@ -149,6 +149,8 @@ pub struct CacheCounts {
     pub rejected: u64,
     /// Fetches that waited longer than the time-out.
     pub timed_out: u64,
+    /// Fetches the callers made through their hop that failed (no backend of its own).
+    pub failed_by_caller: u64,
     /// Fetches started while another fetch of the same key was in flight.
     pub duplicate_fetches: u64,
     /// Most fetches of one key in flight at once.
@@ -258,7 +260,8 @@ pub fn theory(spec: &CacheSpec, rate_per_s: f64) -> Option<(f64, &'static str)> 
     let n = key_count(spec);
     match (spec.ttl, spec.capacity.filter(|&c| c < n)) {
         (Some(ttl), None) => {
-            let fetch = spec.hit_latency.mean_ns() + spec.backend.service.mean_ns();
+            // The fetch time of a backend the callers reach through their hop is not known here.
+            let fetch = spec.hit_latency.mean_ns() + spec.backend.as_ref()?.service.mean_ns();
             let rate = rate_per_s / 1e9;
             let t = ttl.0 as f64;
             let h = (0..n)
@@ -498,7 +501,8 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             crate::spec::KeySpec::Uniform { n } => format!("Uniform(n: {n})"),
             crate::spec::KeySpec::Zipf { n, s } => format!("Zipf(n: {n}, s: {s})"),
         };
-        let queue_cap = spec.backend.queue_limit.min(1 << 16) as usize;
+        let b = spec.backend.as_ref();
+        let queue_cap = b.map_or(0, |b| b.queue_limit.min(1 << 16)) as usize;
         Cache {
             theory: spec
                 .requests
@@ -513,10 +517,11 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             capacity: spec.capacity.filter(|&c| c < n),
             hit_latency: spec.hit_latency.clone(),
             coalesce: spec.coalesce_misses,
-            workers: spec.backend.workers.max(1),
-            service: spec.backend.service.clone(),
-            queue_limit: spec.backend.queue_limit,
-            timeout: spec.backend.timeout,
+            // Zero workers: the callers fetch misses through their hop (`backend: None`).
+            workers: b.map_or(0, |b| b.workers.max(1)),
+            service: b.map_or(Dist::constant(SimDuration::ZERO), |b| b.service.clone()),
+            queue_limit: b.map_or(0, |b| b.queue_limit),
+            timeout: b.and_then(|b| b.timeout),
             failures: spec.failures.clone(),
             faults: spec.faults.clone(),
             gap: spec.requests.as_ref().map(|r| r.interarrival()),
@@ -528,7 +533,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             lru: Lru::new(n),
             epoch: 1,
             down: 0,
-            fetches: Slab::with_capacity(queue_cap + spec.backend.workers as usize + 64),
+            fetches: Slab::with_capacity(queue_cap + b.map_or(0, |b| b.workers) as usize + 64),
             waiters: Slab::with_capacity(if spec.coalesce_misses { 1024 } else { 0 }),
             queue: VecDeque::with_capacity(queue_cap),
             busy: 0,
@@ -635,7 +640,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
         );
         assert_eq!(
             c.fetches_at_backend,
-            c.fetches_ok + c.rejected + c.timed_out + in_flight_at_backend,
+            c.fetches_ok + c.rejected + c.timed_out + c.failed_by_caller + in_flight_at_backend,
             "invariant: fetches at the backend = answered + rejected + timed out + in flight"
         );
         assert!(
@@ -833,6 +838,13 @@ impl<O: Observer<StoreRecord>> Cache<O> {
         self.windows[w].fetches += 1;
         let fx = &mut self.fetches.items[f as usize];
         fx.at_backend = now.0;
+        if self.workers == 0 {
+            // The caller fetches it through its hop and tells us (`fetched`).
+            let token = fx.token;
+            fx.state = FetchState::Serving;
+            self.answers.push((token, super::Answer::Miss { fetch: f }));
+            return;
+        }
         if self.busy < self.workers {
             self.start(f, now, sched);
         } else if (self.queue.len() as u64) < u64::from(self.queue_limit) {
@@ -855,9 +867,34 @@ impl<O: Observer<StoreRecord>> Cache<O> {
         sched.after(s, Event::Done { fetch: f });
     }
 
+    /// The caller's fetch `f` ended (`ok`: the value came back): the key is filled and every
+    /// request waiting for it answered, or they all fail.
+    fn fetched_by_caller(&mut self, now: SimTime, f: u32, ok: bool) {
+        assert!(
+            self.fetches.items[f as usize].state == FetchState::Serving,
+            "invariant: a caller's fetch answers a miss it was told"
+        );
+        if ok {
+            self.served(f, now);
+        } else {
+            self.counts.failed_by_caller += 1;
+            self.fail_requests(f, now.0, now);
+        }
+        self.end_fetch(f);
+    }
+
     fn done(&mut self, f: u32, now: SimTime, sched: &mut dyn Schedule<Event>) {
         self.busy -= 1;
         self.busy_tw.set(now, u64::from(self.busy));
+        self.served(f, now);
+        self.end_fetch(f);
+        // The next fetch in line; those whose client gave up are dropped.
+        self.next_in_line(now, sched);
+    }
+
+    /// Fetch `f` brought the value: the key is inserted (if the cache is up) and its request
+    /// and the ones waiting for it are answered.
+    fn served(&mut self, f: u32, now: SimTime) {
         self.counts.fetches_ok += 1;
         let fx = self.fetches.items[f as usize];
         if self.down == 0 {
@@ -882,8 +919,10 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             self.waiters.remove(w);
             w = wx.next;
         }
-        self.end_fetch(f);
-        // The next fetch in line; those whose client gave up are dropped.
+    }
+
+    /// Free workers take the next fetches in line; those whose client gave up are dropped.
+    fn next_in_line(&mut self, now: SimTime, sched: &mut dyn Schedule<Event>) {
         while self.busy < self.workers {
             let Some(g) = self.queue.pop_front() else {
                 break;
@@ -1030,6 +1069,11 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Cache<O> {
 
     fn answers(&mut self) -> &mut super::Answers {
         &mut self.answers
+    }
+
+    fn fetched(&mut self, now: SimTime, fetch: u32, ok: bool, _sched: &mut dyn Schedule<Event>) {
+        self.roll(now);
+        self.fetched_by_caller(now, fetch, ok);
     }
 
     fn finish(&mut self, run: RunStats) -> super::StoreSummary {

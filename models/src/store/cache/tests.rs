@@ -50,12 +50,12 @@ fn spec() -> CacheSpec {
         capacity: None,
         hit_latency: Dist::constant(SimDuration::ZERO),
         coalesce_misses: false,
-        backend: crate::store_spec::BackendSpec {
+        backend: Some(crate::store_spec::BackendSpec {
             workers: 4,
             service: Dist::constant(SimDuration::from_millis(1)),
             queue_limit: 100,
             timeout: None,
-        },
+        }),
         failures: None,
         faults: vec![CacheFault {
             at: SimDuration::from_secs(10),
@@ -112,8 +112,9 @@ fn random_crashes_restart_the_cache_and_keep_the_counts_whole() {
     s.ttl = Some(SimDuration::from_millis(50));
     s.capacity = Some(5);
     s.coalesce_misses = true;
-    s.backend.timeout = Some(SimDuration::from_millis(2));
-    s.backend.workers = 1;
+    let b = s.backend.as_mut().expect("a backend");
+    b.timeout = Some(SimDuration::from_millis(2));
+    b.workers = 1;
     s.failures = Some(FailureSpec {
         time_to_failure: Dist::exponential(SimDuration::from_secs(2)).expect("valid"),
         time_to_repair: Dist::exponential(SimDuration::from_millis(300)).expect("valid"),
