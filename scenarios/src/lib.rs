@@ -24,6 +24,7 @@ mod suggest;
 mod sweep;
 mod tokens;
 mod validate;
+mod validate_cache;
 mod validate_lock;
 mod validate_store;
 
