@@ -115,7 +115,8 @@ impl<'a, O: Observer<Record>> Run<'a, O> {
         let spec = self.spec;
         let key = StreamKey::new(self.seed, self.replication);
         let mut collector = Collector::new(SimTime(spec.warmup.0), spec.window.0)
-            .with_priorities(spec.clients.iter().map(|c| c.priority).collect());
+            .with_priorities(spec.clients.iter().map(|c| c.priority).collect())
+            .with_consumers(consumer_replicas(spec, self.stores));
         // Autoscaling lag counts successes over the p99 objective as slow, if there is one.
         collector.scaling.slow_ns = self.loaded.and_then(|l| {
             l.expect.iter().find_map(|e| match e {
@@ -209,4 +210,20 @@ impl<O> Simulated<O> {
         }
         u
     }
+}
+
+/// Per replica of `spec`, whether it is a member of a broker's consumer group (`stores`).
+fn consumer_replicas(spec: &Spec, stores: &[StoreSpec]) -> Vec<bool> {
+    let groups: Vec<u32> = (stores.iter())
+        .filter_map(|s| match s {
+            StoreSpec::Broker(b) => b.consumers.pool.map(|g| g.pool),
+            _ => None,
+        })
+        .collect();
+    (spec.pools.iter().enumerate())
+        .flat_map(|(p, pool)| {
+            let member = groups.contains(&(p as u32));
+            std::iter::repeat_n(member, pool.replicas as usize)
+        })
+        .collect()
 }

@@ -269,6 +269,21 @@ pub struct ConsumerGroupSpec {
     pub commit_interval: SimDuration,
     /// Random crash/restart of each consumer.
     pub failures: Option<FailureSpec>,
+    /// The group is a pool's replicas (consumer `i` is replica `i`): each message is processed
+    /// as a request to that replica, with its pool's service and dependencies, instead of a
+    /// `processing` draw; the replicas' crashes are the members' (`None`: the group is its own
+    /// model).
+    pub pool: Option<ConsumerPool>,
+}
+
+/// A consumer group made of a pool's replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConsumerPool {
+    /// The pool (`pools[i]` of the scenario).
+    pub pool: u32,
+    /// The hop its messages are processed through (`hops[i]` of the spec: the broker calling
+    /// the pool), whose timeout is the group's visibility timeout.
+    pub hop: u32,
 }
 
 /// A message broker: one topic of `partitions`, each replicated on `replication_factor` of

@@ -106,6 +106,9 @@ pub struct Collector {
     pub faults_without_effect: u64,
     /// Per replica, the index in `faults` of its open crash.
     open_fault: Vec<Option<usize>>,
+    /// Per replica (empty: none), whether it is a member of a broker's consumer group: its
+    /// crash stops its partitions' consumption, an effect whether or not a request failed.
+    consumers: Vec<bool>,
     /// Trajectory fingerprint: a hash of every record (time and fields, warm-up included), so
     /// that any change in behaviour changes it, not only changes in the aggregates.
     pub fingerprint: u64,
@@ -340,6 +343,7 @@ impl Collector {
             faults_total: 0,
             faults_without_effect: 0,
             open_fault: Vec::new(),
+            consumers: Vec::new(),
             series: TimeSeries::new(series_window_ns),
             slowdowns: Vec::new(),
             open_slow: Vec::new(),
@@ -354,6 +358,25 @@ impl Collector {
             stores: Vec::new(),
             stores_warm: warmup == SimTime::ZERO,
         }
+    }
+
+    /// Marks the replicas that are members of a broker's consumer group (per replica).
+    pub fn with_consumers(mut self, consumers: Vec<bool>) -> Self {
+        if consumers.contains(&true) {
+            self.consumers = consumers;
+        }
+        self
+    }
+
+    /// Whether replica `r` is a member of a broker's consumer group.
+    pub fn is_consumer(&self, r: u32) -> bool {
+        self.consumers.get(r as usize) == Some(&true)
+    }
+
+    /// Whether replica `r`'s crash had an effect: it failed or refused requests, or it is a
+    /// consumer (its partitions stopped until the group rebalanced).
+    pub fn fault_had_effect(&self, f: &FaultEffect) -> bool {
+        f.lost + f.refused > 0 || self.is_consumer(f.replica)
     }
 
     /// Keeps figures per priority class, given each client's class (nothing with one class).
@@ -634,9 +657,8 @@ impl Collector {
                     .get_mut(replica as usize)
                     .and_then(Option::take)
                 {
-                    let f = &mut self.faults[i];
-                    f.up_at = Some(now);
-                    if f.lost + f.refused == 0 {
+                    self.faults[i].up_at = Some(now);
+                    if !self.fault_had_effect(&self.faults[i]) {
                         self.faults_without_effect += 1;
                     }
                 }
@@ -741,7 +763,7 @@ impl Collector {
         self.open_fault
             .iter()
             .flatten()
-            .filter(|&&i| self.faults[i].lost + self.faults[i].refused == 0)
+            .filter(|&&i| !self.fault_had_effect(&self.faults[i]))
             .count() as u64
     }
 }

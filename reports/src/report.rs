@@ -685,7 +685,7 @@ impl Report {
                     up_s: f.up_at.map(|t| t.0 as f64 / 1e9),
                     requests_lost: f.lost,
                     requests_refused: f.refused,
-                    had_effect: f.lost + f.refused > 0,
+                    had_effect: c.fault_had_effect(f),
                 })
                 .collect(),
             slowdowns: c
@@ -853,7 +853,8 @@ impl Report {
         if !autoscaling.is_empty() {
             notes.push("autoscaled pools: a replica is up only while provisioned, warm and not crashed; a slot not provisioned is not down (provisioned_fraction, and the autoscaling section, say how long each existed)".into());
         }
-        if !c.faults.is_empty() && !s.health_checked {
+        // A consumer's crash is detected by its group's session timeout, not by a balancer.
+        if c.faults.iter().any(|f| !c.is_consumer(f.replica)) && !s.health_checked {
             notes.push("no health check is configured: crashed replicas are never detected and keep receiving requests until repaired (time_to_detect_s is null)".into());
         }
         let undetected = sre

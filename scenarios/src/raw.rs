@@ -305,8 +305,10 @@ pub enum Acks {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerGroup {
-    pub consumers: u32,
-    pub processing: Dist,
+    #[serde(default)]
+    pub consumers: Option<u32>,
+    #[serde(default)]
+    pub processing: Option<Dist>,
     #[serde(default)]
     pub failure_rate: Option<f64>,
     #[serde(default)]
@@ -323,6 +325,9 @@ pub struct ConsumerGroup {
     pub commit_interval: Option<String>,
     #[serde(default)]
     pub failures: Option<Failures>,
+    /// The pool whose replicas are the consumers (each processes its messages as requests).
+    #[serde(default)]
+    pub pool: Option<String>,
 }
 
 /// Faults at fixed times in a broker.

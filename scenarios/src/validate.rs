@@ -54,7 +54,10 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
     if let Some(s) = &spec {
         events_per_second(s, &mut cx);
     }
-    let stores = crate::validate_store::stores(&raw, &mut cx);
+    let mut stores = crate::validate_store::stores(&raw, &mut cx);
+    if let Some(s) = spec.as_mut() {
+        crate::validate_store::consumer_hops(s, &mut stores);
+    }
     let expect = expectations(&raw, &stores, &mut cx);
     let slo = slo(&raw, &expect, spec.as_ref().map(|s| s.horizon), &mut cx);
     // The window's one home is the spec; the objective keeps only its target.
@@ -1509,15 +1512,28 @@ fn topology(
             .next()
             .is_some()
     };
+    // A broker's consumer group made of a pool feeds it its messages.
+    let consumes = |pool: &str| {
+        raw.stores.iter().any(|s| {
+            matches!(s, raw::Store::Broker { consumers, .. }
+                if consumers.pool.as_deref() == Some(pool))
+        })
+    };
+    // A group naming no pool is reported there, not again as an orphan pool.
+    let typo = raw.stores.iter().any(|s| {
+        matches!(s, raw::Store::Broker { consumers, .. }
+            if consumers.pool.as_ref().is_some_and(|g| raw.pools.iter().all(|p| &p.name != g)))
+    });
     for (i, (p, &n)) in raw.pools.iter().zip(&pn).enumerate() {
-        if !fed(n) {
+        if !fed(n) && !consumes(&p.name) && !typo {
             cx.fail_help(
                 &format!("pools[{i}].name"),
                 format!(
                     "pool `{}` receives no traffic: no client or balancer targets it",
                     p.name
                 ),
-                "point a client or balancer `target` at it, or remove it",
+                "point a client or balancer `target` at it, make it a broker's consumer group \
+                 (`consumers: ConsumerGroup(pool: …)`), or remove it",
             );
         }
     }

@@ -7,8 +7,8 @@ use crate::validate::Ctx;
 use crate::validate_cache::{CacheRaw, cache, store_window};
 use models::spec::{Arrivals, FailureSpec};
 use models::store_spec::{
-    Acks, BrokerFault, BrokerSpec, ConsumerGroupSpec, ElectionSpec, PrimaryBackupSpec, QuorumSpec,
-    Replication, StoreFault, StoreSpec,
+    Acks, BrokerFault, BrokerSpec, ConsumerGroupSpec, ConsumerPool, ElectionSpec,
+    PrimaryBackupSpec, QuorumSpec, Replication, StoreFault, StoreSpec,
 };
 use reports::Expectation;
 use sim_core::{Dist, SimDuration, parse_duration};
@@ -864,18 +864,59 @@ fn broker(
         );
         ok = false;
     }
-    if !(1..=MAX_CONSUMERS).contains(&g.consumers) {
+    let group = consumer_pool(cx, scenario, g, i);
+    ok &= group.is_some();
+    let group = group.flatten();
+    let n_consumers = match (g.consumers, group) {
+        (Some(n), Some((_, replicas))) if n != replicas => {
+            cx.fail_help(
+                &at("consumers.consumers"),
+                format!(
+                    "{n} consumers, but pool `{}` has {replicas} replicas, each of them a consumer",
+                    g.pool.as_deref().unwrap_or_default()
+                ),
+                "leave `consumers` out: the pool's replicas are the group",
+            );
+            ok = false;
+            replicas
+        }
+        (Some(n), _) => n,
+        (None, Some((_, replicas))) => replicas,
+        // A pool named but not found: reported there.
+        (None, None) if g.pool.is_some() => 1,
+        (None, None) => {
+            cx.fail_help(
+                &at("consumers"),
+                "a consumer group needs its members: `consumers` or `pool`",
+                "`consumers: 4, processing: Exponential(mean: \"20ms\")` for a group of its own, \
+                 or `pool: \"workers\"` for a pool whose replicas consume",
+            );
+            ok = false;
+            1
+        }
+    };
+    if !(1..=MAX_CONSUMERS).contains(&n_consumers) {
         cx.fail_help(
             &at("consumers.consumers"),
-            format!(
-                "a consumer group needs 1 to {MAX_CONSUMERS} consumers, found {}",
-                g.consumers
-            ),
+            format!("a consumer group needs 1 to {MAX_CONSUMERS} consumers, found {n_consumers}"),
             "members beyond the partition count stay idle",
         );
         ok = false;
     }
-    let processing = cx.dist(&g.processing, &at("consumers.processing"));
+    let processing = match (&g.processing, group) {
+        (Some(d), None) => cx.dist(d, &at("consumers.processing")),
+        (None, None) if g.pool.is_some() => None,
+        (None, None) => {
+            cx.fail_help(
+                &at("consumers"),
+                "a consumer group of its own needs `processing`: the time to process a message",
+                "e.g. `processing: Exponential(mean: \"20ms\")`",
+            );
+            None
+        }
+        // The pool's replicas do the work: its service and its dependencies.
+        (_, Some(_)) => Some(sim_core::Dist::constant(SimDuration::ZERO)),
+    };
     let failure_rate = match g.failure_rate {
         Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => x,
         Some(x) => {
@@ -908,6 +949,32 @@ fn broker(
         }
     };
     let consumer_failures = failures(cx, g.failures.as_ref(), &at("consumers.failures"));
+    if group.is_some() {
+        // What the pool already says: refused rather than silently ignored.
+        let own = [
+            (
+                "processing",
+                g.processing.is_some(),
+                "the pool's service and dependencies",
+            ),
+            (
+                "failure_rate",
+                g.failure_rate.is_some(),
+                "the pool's errors and failed calls",
+            ),
+            ("failures", g.failures.is_some(), "the pool's `failures`"),
+        ];
+        for (field, given, instead) in own {
+            if given {
+                cx.fail_help(
+                    &at(&format!("consumers.{field}")),
+                    format!("a group made of a pool takes its `{field}` from the pool"),
+                    format!("leave it out: {instead} apply to each message"),
+                );
+                ok = false;
+            }
+        }
+    }
     let node_failures = failures(cx, raw_failures.as_ref(), &at("failures"));
     // The window of the per-window rows: the broker's own, else the scenario's.
     let window = match window {
@@ -978,13 +1045,25 @@ fn broker(
             }
             raw::BrokerFault::ConsumerCrash { consumer, .. } => {
                 let consumer = consumer.unwrap_or(0);
-                if consumer >= g.consumers {
+                if let Some(pool) = &g.pool {
+                    cx.fail_help(
+                        &fp("consumer"),
+                        "the consumers are pool replicas: crash them as replicas",
+                        format!(
+                            "a scheduled fault of the scenario: `Crash(pool: \"{pool}\", \
+                             replica: {consumer}, at: …, duration: …)`"
+                        ),
+                    );
+                    ok = false;
+                    continue;
+                }
+                if consumer >= n_consumers {
                     cx.fail_help(
                         &fp("consumer"),
                         format!(
                             "the group has {} consumers (0 to {}), found {consumer}",
-                            g.consumers,
-                            g.consumers.saturating_sub(1)
+                            n_consumers,
+                            n_consumers.saturating_sub(1)
                         ),
                         "consumers are numbered from 0",
                     );
@@ -1008,11 +1087,11 @@ fn broker(
             defaults.join(", ")
         ));
     }
-    if ok && g.consumers > p {
+    if ok && n_consumers > p {
         cx.notes.push(format!(
             "broker `{name}`: {} consumers for {p} partitions: {} stay idle until a member fails",
-            g.consumers,
-            g.consumers - p
+            n_consumers,
+            n_consumers - p
         ));
     }
     if !ok {
@@ -1029,7 +1108,7 @@ fn broker(
         produce: produce?,
         acks,
         consumers: ConsumerGroupSpec {
-            consumers: g.consumers,
+            consumers: n_consumers,
             processing: processing?,
             failure_rate,
             heartbeat_interval: hb?,
@@ -1039,10 +1118,76 @@ fn broker(
             max_receives,
             commit_interval: commit?,
             failures: consumer_failures?,
+            // The hop is added with the topology's (`consumer_hops`).
+            pool: group.map(|(pool, _)| ConsumerPool {
+                pool,
+                hop: u32::MAX,
+            }),
         },
         retention: retention?,
         window: window?,
         failures: node_failures?,
         faults,
     })
+}
+
+/// A group's `pool`: `Some(None)` when the group is its own, `Some(Some((pool, replicas)))`
+/// for a pool that can consume, `None` after an error.
+fn consumer_pool(
+    cx: &mut Ctx<'_>,
+    scenario: &raw::Scenario,
+    g: &raw::ConsumerGroup,
+    i: usize,
+) -> Option<Option<(u32, u32)>> {
+    let Some(name) = &g.pool else {
+        return Some(None);
+    };
+    let path = format!("stores[{i}].consumers.pool");
+    let Some(k) = scenario.pools.iter().position(|p| &p.name == name) else {
+        let known: Vec<&str> = scenario.pools.iter().map(|p| p.name.as_str()).collect();
+        cx.fail_help(
+            &path,
+            format!("no pool is named `{name}`"),
+            if known.is_empty() {
+                "add the pool whose replicas consume to `pools`".to_string()
+            } else {
+                format!("the pools are: {}", known.join(", "))
+            },
+        );
+        return None;
+    };
+    let p = &scenario.pools[k];
+    if p.autoscale.is_some() {
+        cx.fail_help(
+            &path,
+            format!("pool `{name}` autoscales; a consumer group's members are fixed"),
+            "give the pool a fixed number of replicas",
+        );
+        return None;
+    }
+    Some(Some((k as u32, p.replicas)))
+}
+
+/// Each broker whose group is a pool processes its messages through a hop of its own (the
+/// broker calling the pool, with the visibility timeout as deadline), after the pools' hops
+/// so that theirs keep their numbers.
+pub(crate) fn consumer_hops(spec: &mut models::spec::Spec, stores: &mut [StoreSpec]) {
+    for s in stores.iter_mut() {
+        let StoreSpec::Broker(b) = s else { continue };
+        let Some(cp) = b.consumers.pool.as_mut() else {
+            continue;
+        };
+        cp.hop = spec.hops.len() as u32;
+        spec.hops.push(models::spec::HopSpec {
+            name: format!("{} → {}", b.name, spec.pools[cp.pool as usize].name),
+            from_pool: cp.pool,
+            target: models::spec::Target::Pool(cp.pool as usize),
+            store: None,
+            timeout: Some(b.consumers.visibility_timeout),
+            retry: None,
+            hedge: None,
+            breaker: None,
+            max_in_flight: None,
+        });
+    }
 }

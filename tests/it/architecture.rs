@@ -259,6 +259,163 @@ fn the_order_pipeline_stays_available_while_its_workers_are_down() {
     );
 }
 
+/// web → broker `q` → a consumer group made of the `worker` pool (its service, then a write to
+/// `db`) — with `group` the ConsumerGroup's fields and `db` the database.
+fn pipeline(arrivals: &str, horizon: &str, worker: &str, group: &str, db: &str) -> String {
+    format!(
+        r#"Scenario(
+    name: "t", seed: 1, horizon: "{horizon}",
+    clients: [Client(name: "u", arrivals: {arrivals}, target: "web")],
+    pools: [
+        Pool(name: "web", replicas: 1, workers: 64, service: Constant("5ms"),
+            dependencies: Dependencies(calls: [Dependency(target: "q")])),
+        {worker}
+    ],
+    stores: [
+        Broker(name: "q", partitions: 2, replication_factor: 2, min_insync_replicas: 2,
+            follower_lag: Constant("3ms"), producer: Producer(acks: All),
+            consumers: ConsumerGroup({group} heartbeat_interval: "3s", session_timeout: "10s",
+                rebalance_pause: "3s", visibility_timeout: "30s", max_receives: 3,
+                commit_interval: "5s")),
+        {db},
+    ],
+)"#
+    )
+}
+
+#[test]
+fn a_message_processed_by_a_worker_pool_takes_its_service_and_its_calls() {
+    // Idle (5 messages/s): a message is acknowledged 3 ms after it was produced, then its
+    // consumer (a replica of `worker`) serves it in 15 ms and writes it to `db`, whose
+    // synchronous replication takes 4 ms: 22 ms from produced to processed.
+    let text = pipeline(
+        "Constant(rate_per_s: 5.0)",
+        "10m",
+        r#"Pool(name: "worker", replicas: 2, workers: 1, service: Constant("15ms"),
+            dependencies: Dependencies(calls: [Dependency(target: "db", op: Write)]))"#,
+        r#"pool: "worker","#,
+        &pb(r#"Synchronous(round_trip: Constant("4ms"))"#, ""),
+    );
+    let loaded = scenario(&text);
+    let sim = Run::new(&loaded).observe(Seen::default()).simulate();
+    let seen = &sim.observer;
+    assert!(seen.ok_ns.len() > 2900);
+    assert!(
+        seen.ok_ns.iter().all(|&l| l == 8_000_000),
+        "users wait 5 + 3 ms"
+    );
+    assert!(seen.consumed_ns.len() > 2900);
+    assert!(
+        seen.consumed_ns.iter().all(|&d| d == 22_000_000),
+        "produced → processed: 3 + 15 + 4 ms, found {:?}",
+        &seen.consumed_ns[..5]
+    );
+    let (StoreSummary::Broker(b), StoreSummary::PrimaryBackup(db)) =
+        (&sim.stores[0].0, &sim.stores[1].0)
+    else {
+        panic!("a broker and a database")
+    };
+    // One processing per message, each a request to the pool and one write to the database.
+    let hop = (sim.summary.hops.iter())
+        .find(|h| h.name == "q → worker")
+        .expect("the group's hop");
+    assert_eq!(hop.succeeded, b.counts.delivered);
+    assert_eq!(db.counts.acked, b.counts.delivered);
+    let served: u64 = (sim.summary.replicas.iter())
+        .filter(|r| r.pool == "worker")
+        .map(|r| r.served)
+        .sum();
+    assert_eq!(served, hop.offered);
+    assert_eq!(b.counts.duplicates + b.counts.processing_failures, 0);
+}
+
+#[test]
+fn a_worker_pool_whose_database_fails_over_redelivers_what_failed() {
+    // The database behind the workers fails over: every message processed in the gap fails
+    // its write (≈ rate × gap, Poisson), is received again after the visibility timeout
+    // (30 s, past the gap) and then processed. Users never notice; no message is lost.
+    let rate = 50.0;
+    for seed in 1..=3 {
+        let text = pipeline(
+            &format!("Poisson(rate_per_s: {rate})"),
+            "10m",
+            r#"Pool(name: "worker", replicas: 2, workers: 1, service: Constant("5ms"),
+                dependencies: Dependencies(calls: [Dependency(target: "db", op: Write)]))"#,
+            r#"pool: "worker","#,
+            &pb(
+                r#"Asynchronous(lag: Exponential(mean: "50ms"))"#,
+                r#"Crash(at: "5m", duration: "2m")"#,
+            ),
+        );
+        let loaded = scenario(&text);
+        let sim = Run::new(&loaded)
+            .seed(seed)
+            .observe(Seen::default())
+            .simulate();
+        let (StoreSummary::Broker(b), StoreSummary::PrimaryBackup(db)) =
+            (&sim.stores[0].0, &sim.stores[1].0)
+        else {
+            panic!("a broker and a database")
+        };
+        assert_eq!(sim.observer.failed, 0, "seed {seed}: users never fail");
+        let o = &db.outages[0];
+        let gap = o.rto().expect("the failover ended").0 as f64 / 1e9;
+        assert_eq!(b.counts.processing_failures, o.failed, "seed {seed}");
+        let want = rate * gap;
+        assert!(
+            (o.failed as f64 - want).abs() <= Z * want.sqrt(),
+            "seed {seed}: {} processings failed in a {gap} s gap, expected {want}",
+            o.failed
+        );
+        assert_eq!(b.counts.dead_lettered, 0, "seed {seed}");
+        let c = &b.counts;
+        assert_eq!(
+            c.produced,
+            c.delivered + c.backlog + c.in_flight,
+            "seed {seed}: every message is processed or still in the topic"
+        );
+    }
+}
+
+#[test]
+fn a_group_made_of_a_pool_is_checked_with_hints() {
+    let worker = r#"Pool(name: "worker", replicas: 2, service: Constant("5ms"))"#;
+    let db = pb(r#"Asynchronous(lag: Constant("1ms"))"#, "");
+    for (group, want) in [
+        (r#"pool: "wroker","#, "no pool is named `wroker`"),
+        (
+            r#"pool: "worker", consumers: 3,"#,
+            "3 consumers, but pool `worker` has 2 replicas",
+        ),
+        (
+            r#"pool: "worker", processing: Constant("1ms"),"#,
+            "takes its `processing` from the pool",
+        ),
+        ("", "a consumer group needs its members"),
+        ("consumers: 2,", "needs `processing`"),
+    ] {
+        // Without a pool in the group, no worker pool (it would be an orphan, reported first).
+        let w = if group.contains("pool") { worker } else { "" };
+        let text = pipeline("Constant(rate_per_s: 5.0)", "1m", w, group, &db);
+        let e = scenarios::parse_str(&text, "t.ron").expect_err(group);
+        let msg = e.to_string();
+        assert!(msg.contains(want), "{group}: {msg}");
+        assert!(
+            e.span.is_some() && e.help.is_some(),
+            "{group}: a place and a hint"
+        );
+    }
+    // A pool only a group feeds is no orphan.
+    let ok = pipeline(
+        "Constant(rate_per_s: 5.0)",
+        "1m",
+        worker,
+        r#"pool: "worker","#,
+        &db,
+    );
+    scenario(&ok);
+}
+
 /// The README's excerpt of `hasim run scenarios/three-tier.ron` is what the command prints,
 /// line for line, and its `ron` block is a valid dependency list.
 #[test]

@@ -45,6 +45,7 @@ fn spec(acks: Acks) -> BrokerSpec {
             max_receives: 5,
             commit_interval: secs(5),
             failures: None,
+            pool: None,
         },
         retention: secs(7 * 86_400),
         window: secs(10),

@@ -196,6 +196,44 @@ pub enum Answer {
         /// The cache's fetch.
         fetch: u32,
     },
+    /// Not an answer but work for the host (the token is a consumer of a broker's group made
+    /// of a pool's replicas): that replica processes one message, as a request to its pool,
+    /// and the host tells the broker how it went with [`Notice::Processed`].
+    Work {
+        /// The consumer's incarnation when it took the message (a crash makes it stale).
+        incarnation: u32,
+    },
+}
+
+/// What the host tells a store besides calls: the result of something the store asked of the
+/// request path, or a change of a pool the store is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The caller told [`Answer::Miss`] fetched the value of `fetch` through its hop (`ok`)
+    /// or failed to; only a cache whose backend the callers reach gives that answer.
+    Fetched {
+        /// The cache's fetch.
+        fetch: u32,
+        /// The value came back.
+        ok: bool,
+    },
+    /// Consumer `consumer`'s processing (asked with [`Answer::Work`]) ended: processed (`ok`)
+    /// or failed (an error, a time-out, its replica crashed).
+    Processed {
+        /// The consumer (the replica's index in its pool).
+        consumer: u32,
+        /// Its incarnation when it took the message.
+        incarnation: u32,
+        /// Processed successfully.
+        ok: bool,
+    },
+    /// The replica that is consumer `consumer` went down (`up` false) or came back.
+    Member {
+        /// The consumer (the replica's index in its pool).
+        consumer: u32,
+        /// It came back.
+        up: bool,
+    },
 }
 
 /// The calls a store has answered since its host last looked, in order: (token, answer).
@@ -243,17 +281,11 @@ pub trait StoreModel {
     );
     /// The answers given since the host last took them.
     fn answers(&mut self) -> &mut Answers;
-    /// The caller told [`Answer::Miss`] fetched the value of `fetch` through its hop (`ok`)
-    /// or failed to; only a cache whose backend the callers reach gives that answer.
-    fn fetched(
-        &mut self,
-        now: SimTime,
-        fetch: u32,
-        ok: bool,
-        sched: &mut dyn Schedule<Self::Event>,
-    ) {
-        let _ = (now, fetch, ok, sched);
-        unreachable!("only a cache answers Miss")
+    /// The host tells it something it asked for or depends on ([`Notice`]); only the kinds
+    /// that answer [`Answer::Miss`] or ask for [`Answer::Work`] hear from it.
+    fn notice(&mut self, now: SimTime, notice: Notice, sched: &mut dyn Schedule<Self::Event>) {
+        let _ = (now, sched);
+        unreachable!("a store that asked nothing of the host hears {notice:?}")
     }
 }
 
@@ -323,12 +355,12 @@ pub trait HostedStore {
     );
     /// Moves the answers given so far to the end of `into`.
     fn take_answers(&mut self, into: &mut Answers);
-    /// The caller fetched what the store missed, (fetch, ok) ([`StoreModel::fetched`]).
-    fn fetched(
+    /// The host tells store `me` something ([`StoreModel::notice`]).
+    fn notice(
         &mut self,
         now: SimTime,
         me: u32,
-        call: (u32, bool),
+        notice: Notice,
         sched: &mut Scheduler<crate::Event>,
         out: &mut dyn FnMut(SimTime, &StoreRecord),
     );
@@ -400,16 +432,16 @@ impl<M: StoreModel> HostedStore for Hosting<M> {
         into.append(self.model.answers());
     }
 
-    fn fetched(
+    fn notice(
         &mut self,
         now: SimTime,
         me: u32,
-        (fetch, ok): (u32, bool),
+        notice: Notice,
         sched: &mut Scheduler<crate::Event>,
         out: &mut dyn FnMut(SimTime, &StoreRecord),
     ) {
         let mut view = HostedScheduler::new(sched, &mut self.slots, me, wrap);
-        self.model.fetched(now, fetch, ok, &mut view);
+        self.model.notice(now, notice, &mut view);
         self.pass_records(out);
     }
 

@@ -72,7 +72,13 @@ pub(super) struct Call {
     pub(super) parent: AttemptId,
     /// The next call of the same parent attempt.
     pub(super) next_child: CallId,
+    /// For a broker's message processed by its consumer replica (a call without parent, made
+    /// by the group's hop): the consumer's incarnation when it took the message; else `NONE`.
+    pub(super) job: u32,
 }
+
+/// `Call::seq` of a call that is no user's request (a consumer's processing).
+pub(super) const NO_REQUEST: u64 = u64::MAX;
 
 /// One try of a call at a replica.
 #[derive(Clone, Copy)]
@@ -208,12 +214,27 @@ impl<O: Observer<Record>> System<O> {
         parent: AttemptId,
         sched: &mut Scheduler<Event>,
     ) {
+        self.open_job(now, c, parent, (ReplicaId::NONE, NONE), sched);
+    }
+
+    /// [`Self::open_call`], or (`job` = (replica, incarnation), no parent, a group's hop) a
+    /// consumer's processing of a message at its own replica.
+    pub(super) fn open_job(
+        &mut self,
+        now: SimTime,
+        c: CallerId,
+        parent: AttemptId,
+        (replica, job): (ReplicaId, u32),
+        sched: &mut Scheduler<Event>,
+    ) {
         let client = &mut self.req.clients[c];
         let (timeout, full) = (client.timeout, client.in_flight >= client.max_in_flight);
         client.in_flight += 1;
-        let top = parent == AttemptId::NONE;
+        let top = parent == AttemptId::NONE && job == NONE;
         let (seq, priority) = if top {
             (self.req.counts.offered, client.priority)
+        } else if parent == AttemptId::NONE {
+            (NO_REQUEST, 0)
         } else {
             let c = &self.req.calls[self.req.attempts[parent].call.ix()];
             (c.seq, c.priority)
@@ -227,11 +248,12 @@ impl<O: Observer<Record>> System<O> {
             deadline: None,
             pending: None,
             last_delay: SimDuration::ZERO,
-            replica: ReplicaId::NONE,
+            replica,
             waiting: true,
             parent,
             next_child: CallId::NONE,
             priority,
+            job,
         });
         if top {
             self.req.counts.offered += 1;
@@ -247,9 +269,11 @@ impl<O: Observer<Record>> System<O> {
             let h = &mut self.tiers.hops[(c.0 - self.req.n_clients) as usize];
             h.offered += 1;
             h.in_flight += 1;
-            let p = &mut self.req.attempts[parent];
-            self.req.calls[id].next_child = p.children;
-            p.children = id;
+            if parent != AttemptId::NONE {
+                let p = &mut self.req.attempts[parent];
+                self.req.calls[id].next_child = p.children;
+                p.children = id;
+            }
         }
         if full {
             self.rc(c).bulkhead_rejected += 1;
@@ -334,8 +358,8 @@ impl<O: Observer<Record>> System<O> {
             ps_finish: 0,
         });
         self.req.calls[call].live = id;
-        // Trace detail, only for observers that ask for it (a trace).
-        if self.observer.detailed() {
+        // Trace detail, only for observers that ask for it (a trace), of users' requests.
+        if self.observer.detailed() && self.req.calls[call].seq != NO_REQUEST {
             let cl = &self.req.calls[call];
             let rec = Record::Attempt {
                 request: cl.seq,
@@ -362,18 +386,25 @@ impl<O: Observer<Record>> System<O> {
             self.call_store(now, s, id, sched);
             return;
         }
-        let mut parent = self.req.calls[call].parent;
+        let cl = &self.req.calls[call];
+        let mut parent = cl.parent;
         // A cache's fetch is made by the attempt at the cache, itself made at a replica.
         while parent != AttemptId::NONE && self.req.attempts[parent].replica == ReplicaId::NONE {
             parent = self.req.calls[self.req.attempts[parent].call].parent;
         }
-        let from = if parent == AttemptId::NONE {
-            self.routing.client_zone[c.ix()]
+        let routed = if cl.job != NONE {
+            // A consumer processes its message at its own replica; the broker is in no zone.
+            self.reach(NONE, cl.replica)
         } else {
-            self.routing.replica_zone[self.req.attempts[parent].replica.ix()]
+            let from = if parent == AttemptId::NONE {
+                self.routing.client_zone[c.ix()]
+            } else {
+                self.routing.replica_zone[self.req.attempts[parent].replica.ix()]
+            };
+            self.route(target, id, from)
         };
         // A partition swallows the attempt: no answer ever comes, only its timeouts end it.
-        match self.route(target, id, from) {
+        match routed {
             Ok(replica) => {
                 self.req.calls[call].replica = replica;
                 self.deliver(now, id, replica, sched);
@@ -591,7 +622,7 @@ impl<O: Observer<Record>> System<O> {
         let client = &mut self.req.clients[cl.client];
         client.in_flight = dec(client.in_flight, now, "a client's requests in flight");
         if let Some(h) = cl.client.hop(self.req.n_clients) {
-            if outcome.is_some() {
+            if outcome.is_some() && cl.parent != AttemptId::NONE {
                 self.unlink_child(cl.parent, call);
             }
             self.req.free_calls.push(call);

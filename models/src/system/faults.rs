@@ -93,6 +93,9 @@ impl<O: Observer<Record>> System<O> {
         );
         rep.is_up = false;
         rep.crashes += 1;
+        // A consumer's broker first: the processing it held fails below, stale by then.
+        self.member_changed(now, r, false, sched);
+        let rep = &mut self.service.replicas[r];
         let mut lost = std::mem::take(&mut self.scratch);
         rep.take_held(now, &mut lost);
         rep.up_level.set(now, 0);
@@ -127,6 +130,7 @@ impl<O: Observer<Record>> System<O> {
         self.bring_up(now, r);
         self.observer
             .record(now, &Record::ReplicaUp { replica: r.0 });
+        self.member_changed(now, r, true, sched);
         self.schedule_crash(r, sched);
         self.discovery_started(now, r, sched);
     }

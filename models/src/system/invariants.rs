@@ -75,8 +75,13 @@ impl<O: Observer<Record>> System<O> {
                 cur = call.next_child;
             }
         }
+        // Consumers' processings are hop calls without a caller attempt.
+        let jobs = (self.req.calls.iter())
+            .filter(|c| c.waiting && c.job != NONE)
+            .count() as u64;
         assert_eq!(
-            children, hop_in_flight,
+            children + jobs,
+            hop_in_flight,
             "invariant: dependency calls in flight are listed by their callers"
         );
         // Every live attempt belongs to a waiting call, and every waiting call's live list

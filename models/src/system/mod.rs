@@ -106,6 +106,19 @@ impl<O: Observer<Record>> System<O> {
         sys.stores = (stores.iter().enumerate())
             .map(|(i, s)| crate::store::host(s, i as u32, key, horizon))
             .collect();
+        for (i, s) in stores.iter().enumerate() {
+            if let crate::store_spec::StoreSpec::Broker(b) = s
+                && let Some(cp) = b.consumers.pool
+            {
+                let g = sys.tiers.groups.len() as u32;
+                sys.tiers.group_of_pool[cp.pool as usize] = g;
+                sys.tiers.groups.push(tiers::Group {
+                    store: i as u32,
+                    pool: PoolId(cp.pool),
+                    hop: cp.hop,
+                });
+            }
+        }
         sys
     }
 
@@ -275,6 +288,8 @@ impl<O: Observer<Record>> System<O> {
                 gray: gray::Gray::new(spec, &key),
             },
             tiers: Tiers {
+                groups: Vec::new(),
+                group_of_pool: vec![NONE; spec.pools.len()],
                 deps: spec.pools.iter().map(|p| p.dependencies.clone()).collect(),
                 hops: spec
                     .hops

@@ -9,7 +9,7 @@
 
 use super::*;
 use crate::spec::StoreCall;
-use crate::store::Answer;
+use crate::store::{Answer, Notice};
 
 impl<O: Observer<Record>> System<O> {
     /// Attempt `id` of a hop to store `to.store` is delivered there.
@@ -56,11 +56,7 @@ impl<O: Observer<Record>> System<O> {
             .unwrap_or_else(|| unreachable!("a fetch is made for a store's attempt"))
             .store;
         let fetch = self.req.attempts[id].slot;
-        let observer = &mut self.observer;
-        self.stores[s as usize].fetched(now, s, (fetch, ok), sched, &mut |t, r| {
-            observer.record(t, &Record::Store(*r))
-        });
-        self.store_answers(now, s, sched);
+        self.notify(now, s, Notice::Fetched { fetch, ok }, sched);
     }
 
     /// Ends the attempts store `s` has answered. An answer can make the caller call a store
@@ -74,6 +70,10 @@ impl<O: Observer<Record>> System<O> {
                 return;
             }
             for &(token, answer) in &answers {
+                if let Answer::Work { incarnation } = answer {
+                    self.process(now, s, token, incarnation, sched);
+                    continue;
+                }
                 let id = AttemptId(token);
                 let a = &mut self.req.attempts[id];
                 assert!(
@@ -83,6 +83,7 @@ impl<O: Observer<Record>> System<O> {
                 let outcome = match answer {
                     Answer::Ok => Outcome::Succeeded,
                     Answer::Failed => Outcome::Error,
+                    Answer::Work { .. } => unreachable!("work is taken above"),
                     Answer::Miss { fetch } => {
                         // The store still holds it: it answers once the fetch is back. A store
                         // attempt has no balancer slot: the slot field keeps the fetch.
@@ -97,5 +98,74 @@ impl<O: Observer<Record>> System<O> {
             answers.clear();
             self.answers = answers;
         }
+    }
+
+    /// Broker `s` asks its consumer `consumer` (a replica of the group's pool) to process a
+    /// message: a call of the group's hop at that replica, without a parent request.
+    fn process(
+        &mut self,
+        now: SimTime,
+        s: u32,
+        consumer: u32,
+        incarnation: u32,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let g = *(self.tiers.groups.iter())
+            .find(|g| g.store == s)
+            .unwrap_or_else(|| unreachable!("only a group made of a pool asks for work"));
+        let replica = ReplicaId(self.service.pools[g.pool].first_replica + consumer);
+        let caller = CallerId(self.req.n_clients + g.hop);
+        self.open_job(now, caller, AttemptId::NONE, (replica, incarnation), sched);
+    }
+
+    /// A consumer's processing (a call `cl` of hop `h`) ended: its broker learns how.
+    pub(super) fn processed(
+        &mut self,
+        now: SimTime,
+        h: u32,
+        cl: &Call,
+        ok: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let g = *(self.tiers.groups.iter())
+            .find(|g| g.hop == h)
+            .unwrap_or_else(|| unreachable!("a job is made by a group's hop"));
+        let consumer = cl.replica.0 - self.service.pools[g.pool].first_replica;
+        let notice = Notice::Processed {
+            consumer,
+            incarnation: cl.job,
+            ok,
+        };
+        self.notify(now, g.store, notice, sched);
+    }
+
+    /// Replica `r` went down or came back: if it is a consumer of a group, its broker learns
+    /// it first (before the requests it held fail, whose processing is then stale).
+    pub(super) fn member_changed(
+        &mut self,
+        now: SimTime,
+        r: ReplicaId,
+        up: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let rep = &self.service.replicas[r];
+        let g = self.tiers.group_of_pool[rep.pool as usize];
+        if g == NONE {
+            return;
+        }
+        let g = self.tiers.groups[g as usize];
+        let notice = Notice::Member {
+            consumer: rep.index,
+            up,
+        };
+        self.notify(now, g.store, notice, sched);
+    }
+
+    fn notify(&mut self, now: SimTime, s: u32, notice: Notice, sched: &mut Scheduler<Event>) {
+        let observer = &mut self.observer;
+        self.stores[s as usize].notice(now, s, notice, sched, &mut |t, r| {
+            observer.record(t, &Record::Store(*r))
+        });
+        self.store_answers(now, s, sched);
     }
 }

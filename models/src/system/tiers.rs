@@ -4,8 +4,21 @@
 
 use super::*;
 
+/// A broker's consumer group made of a pool's replicas: the broker asks a consumer to process
+/// a message, the host makes that a call of `hop` at the consumer's replica.
+#[derive(Clone, Copy)]
+pub(super) struct Group {
+    pub(super) store: u32,
+    pub(super) pool: PoolId,
+    pub(super) hop: u32,
+}
+
 /// What each pool calls, and each hop's counts.
 pub(super) struct Tiers {
+    /// Consumer groups made of a pool's replicas (store_calls.rs).
+    pub(super) groups: Vec<Group>,
+    /// Per pool, its group in `groups` (`NONE`: it is no consumer group).
+    pub(super) group_of_pool: Vec<u32>,
     /// Per pool, what its replicas call after their own work.
     pub(super) deps: Vec<Option<crate::spec::DependenciesSpec>>,
     /// Per hop, whole-run counts (resilience counts restart at warm-up).
@@ -42,7 +55,7 @@ impl<O: Observer<Record>> System<O> {
             },
         );
         // Trace detail: the request's own view of the call's end.
-        if self.observer.detailed() {
+        if self.observer.detailed() && cl.seq != calls::NO_REQUEST {
             let rec = Record::DependencyEnded {
                 request: cl.seq,
                 hop: h,
@@ -52,7 +65,10 @@ impl<O: Observer<Record>> System<O> {
         }
         if let Some(outcome) = outcome {
             let ok = outcome == Outcome::Succeeded;
-            if self.req.attempts[cl.parent].at_store {
+            if cl.job != NONE {
+                // A consumer's processing of a message (store_calls.rs).
+                self.processed(now, h, cl, ok, sched);
+            } else if self.req.attempts[cl.parent].at_store {
                 // A cache's miss fetched by its caller (store_calls.rs).
                 self.backend_fetched(now, cl.parent, ok, sched);
             } else {

@@ -141,17 +141,23 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             if let Some(o) = self.next_message(p, now) {
                 let part = &mut self.parts[p as usize];
                 part.log[(o - part.base) as usize].in_flight += 1;
-                let d = self.spec.consumers.processing.sample(&mut self.process_rng);
                 let k = &mut self.consumers[c as usize];
                 k.busy = Some((p, o));
                 k.rr = (p + 1) % n;
-                sched.after(
-                    d,
-                    Event::Done {
+                let incarnation = k.incarnation;
+                if self.spec.consumers.pool.is_some() {
+                    // The consumer is a pool's replica: it processes the message as a request
+                    // to its pool, and the host says how it went (Notice::Processed).
+                    let work = super::super::Answer::Work { incarnation };
+                    self.answers.push((c, work));
+                } else {
+                    let d = self.spec.consumers.processing.sample(&mut self.process_rng);
+                    let done = Event::Done {
                         consumer: c,
-                        incarnation: k.incarnation,
-                    },
-                );
+                        incarnation,
+                    };
+                    sched.after(d, done);
+                }
                 return;
             }
         }
@@ -193,7 +199,15 @@ impl<O: Observer<StoreRecord>> Broker<O> {
         }
     }
 
-    pub(super) fn on_done(&mut self, c: u32, now: SimTime, sched: &mut dyn Schedule<Event>) {
+    /// Consumer `c` finished its message: processed, unless it failed (`known`: the outcome
+    /// the pool's request had; `None`: drawn with the group's `failure_rate`).
+    pub(super) fn on_done(
+        &mut self,
+        c: u32,
+        known: Option<bool>,
+        now: SimTime,
+        sched: &mut dyn Schedule<Event>,
+    ) {
         let Some((p, o)) = self.consumers[c as usize].busy.take() else {
             unreachable!("a live incarnation's Done has its message");
         };
@@ -209,7 +223,10 @@ impl<O: Observer<StoreRecord>> Broker<O> {
             if m.finished() {
                 self.counts.duplicates += 1;
                 self.record_consumed(now, false, SimDuration::ZERO);
-            } else if self.outcome_rng.chance(self.spec.consumers.failure_rate) {
+            } else if match known {
+                Some(ok) => !ok,
+                None => self.outcome_rng.chance(self.spec.consumers.failure_rate),
+            } {
                 self.counts.processing_failures += 1;
                 if m.receives >= self.spec.consumers.max_receives {
                     m.dead = true;
@@ -305,6 +322,44 @@ impl<O: Observer<StoreRecord>> Broker<O> {
                     },
                 );
             }
+        }
+    }
+
+    /// The host's news of a group made of a pool's replicas: a processing ended, a replica
+    /// went down or came back (a crash detected by the session timeout, as any member's).
+    pub(super) fn on_notice(
+        &mut self,
+        notice: super::super::Notice,
+        now: SimTime,
+        sched: &mut dyn Schedule<Event>,
+    ) {
+        use super::super::Notice;
+        match notice {
+            Notice::Processed {
+                consumer,
+                incarnation,
+                ok,
+            } => {
+                let k = &self.consumers[consumer as usize];
+                // A crash made it stale: the message was taken back at the crash.
+                if k.incarnation == incarnation && k.down == 0 && k.busy.is_some() {
+                    self.on_done(consumer, Some(ok), now, sched);
+                }
+            }
+            Notice::Member {
+                consumer,
+                up: false,
+            } => {
+                if super::super::hold(&mut self.consumers[consumer as usize].down) {
+                    self.consumer_crash(consumer, now, sched);
+                }
+            }
+            Notice::Member { consumer, up: true } => {
+                if super::super::release(&mut self.consumers[consumer as usize].down) {
+                    self.consumer_back(consumer, now, sched);
+                }
+            }
+            Notice::Fetched { .. } => unreachable!("a broker makes no fetches"),
         }
     }
 

@@ -897,6 +897,10 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Broker<O> {
         &mut self.answers
     }
 
+    fn notice(&mut self, now: SimTime, notice: super::Notice, sched: &mut dyn Schedule<Event>) {
+        self.on_notice(notice, now, sched);
+    }
+
     fn finish(&mut self, run: RunStats) -> super::StoreSummary {
         super::StoreSummary::Broker(self.summary(run))
     }
@@ -1011,7 +1015,7 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Broker<O> {
                 if self.consumers[consumer as usize].incarnation == incarnation
                     && self.consumers[consumer as usize].down == 0
                 {
-                    self.on_done(consumer, now, sched);
+                    self.on_done(consumer, None, now, sched);
                 }
             }
             Event::Visible { partition } => self.wake_owner(partition, now, sched),

@@ -31,6 +31,7 @@ fn spec(acks: Acks, faults: Vec<BrokerFault>) -> BrokerSpec {
             max_receives: 5,
             commit_interval: SimDuration::from_secs(5),
             failures: None,
+            pool: None,
         },
         retention: SimDuration::from_secs(7 * 86_400),
         window: SimDuration::from_secs(10),

@@ -1071,7 +1071,10 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Cache<O> {
         &mut self.answers
     }
 
-    fn fetched(&mut self, now: SimTime, fetch: u32, ok: bool, _sched: &mut dyn Schedule<Event>) {
+    fn notice(&mut self, now: SimTime, notice: super::Notice, _sched: &mut dyn Schedule<Event>) {
+        let super::Notice::Fetched { fetch, ok } = notice else {
+            unreachable!("a cache hears only of its fetches, not {notice:?}")
+        };
         self.roll(now);
         self.fetched_by_caller(now, fetch, ok);
     }
