@@ -195,7 +195,8 @@ fn over<'a>(
 /// The report of cache `c` from its summary and collector.
 pub fn cache(c: &CacheSummary, col: &StoreCollector) -> CacheReport {
     let k = &c.counts;
-    let end = c.run.end.0;
+    // The figures' span: from the end of warm-up.
+    let end = c.run.end.0.saturating_sub(c.since.0);
     let secs = |ns: u64| round(ns as f64 / 1e9, 6);
     let rate = |n: u64, ns: u64| {
         if ns == 0 {

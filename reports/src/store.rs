@@ -79,12 +79,8 @@ impl Default for StoreCollector {
 
 impl StoreCollector {
     /// A record during the warm-up: part of the trajectory (the fingerprint), not of the
-    /// figures, which count from the end of warm-up as the request path's do. A cache counts
-    /// everything: its filling is what it is about (its settled windows give the steady state).
+    /// figures, which count from the end of warm-up as the request path's do.
     pub fn warming(&mut self, now: SimTime, record: &StoreRecord) {
-        if matches!(record, StoreRecord::Cache { .. }) {
-            return self.record(now, record);
-        }
         fold(&mut self.fingerprint, now, record);
     }
 

@@ -634,6 +634,29 @@ fn store_figures_count_from_the_end_of_warm_up() {
         }),
         "broker delay",
     );
+    // catalog (store 4): a cache's requests answered after the warm-up, and its restarts.
+    close(
+        n(4, "latency_ms.mean"),
+        mean_ms(&|r| match *r {
+            R::Cache {
+                store: 4,
+                ok: true,
+                latency,
+                ..
+            } => Some(latency),
+            _ => None,
+        }),
+        "cache latency",
+    );
+    assert_eq!(
+        n(4, "requests.offered"),
+        n(4, "requests.hits") + n(4, "requests.misses")
+    );
+    assert_eq!(
+        n(4, "restarts"),
+        1.0,
+        "the restart at 20 min, not the one at 3"
+    );
     // The same run without a warm-up: the same trajectories, the whole run's (larger) counts.
     let mut cold = loaded.clone();
     cold.spec.warmup = SimDuration::ZERO;
@@ -652,6 +675,8 @@ fn store_figures_count_from_the_end_of_warm_up() {
         (1, "writes.offered"),
         (2, "messages.delivered"),
         (3, "elections"),
+        (4, "requests.offered"),
+        (4, "restarts"),
     ] {
         let whole = cold["stores"][s]
             .pointer(&format!("/{}", path.replace('.', "/")))

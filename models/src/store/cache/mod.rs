@@ -166,6 +166,33 @@ impl CacheCounts {
     pub fn misses(&self) -> u64 {
         self.misses_cold + self.misses_expired + self.misses_evicted + self.misses_down
     }
+
+    /// What happened after `base` was taken (the end of warm-up); `in_progress` is as it is at
+    /// the end, and `max_fetches_per_key` counts from `base` (it restarts there).
+    fn since(&self, base: &CacheCounts) -> CacheCounts {
+        CacheCounts {
+            requests: self.requests - base.requests,
+            hits: self.hits - base.hits,
+            misses_cold: self.misses_cold - base.misses_cold,
+            misses_expired: self.misses_expired - base.misses_expired,
+            misses_evicted: self.misses_evicted - base.misses_evicted,
+            misses_down: self.misses_down - base.misses_down,
+            coalesced: self.coalesced - base.coalesced,
+            misses_ok: self.misses_ok - base.misses_ok,
+            failed: self.failed - base.failed,
+            in_progress: self.in_progress,
+            fetches: self.fetches - base.fetches,
+            fetches_at_backend: self.fetches_at_backend - base.fetches_at_backend,
+            fetches_ok: self.fetches_ok - base.fetches_ok,
+            rejected: self.rejected - base.rejected,
+            timed_out: self.timed_out - base.timed_out,
+            failed_by_caller: self.failed_by_caller - base.failed_by_caller,
+            duplicate_fetches: self.duplicate_fetches - base.duplicate_fetches,
+            max_fetches_per_key: self.max_fetches_per_key,
+            evictions: self.evictions - base.evictions,
+            restarts: self.restarts - base.restarts,
+        }
+    }
 }
 
 /// A cache's end-of-run figures.
@@ -183,17 +210,20 @@ pub struct CacheSummary {
     pub coalesce_misses: bool,
     /// Backend workers.
     pub workers: u32,
-    /// Counts.
+    /// Counts from `since` (`in_progress`: at the end).
     pub counts: CacheCounts,
+    /// The end of warm-up (zero without one): counts, restarts, ∫ busy and ∫ queue are from
+    /// there, the windows from time zero.
+    pub since: SimTime,
     /// Window length, ns.
     pub window_ns: u64,
     /// Windows from time zero (the last may be shorter).
     pub windows: Vec<CacheWindow>,
     /// Restarts in order.
     pub restarts: Vec<CacheRestart>,
-    /// ∫ busy backend workers dt, ns.
+    /// ∫ busy backend workers dt from `since`, ns.
     pub busy_ns: u128,
-    /// ∫ backend queue length dt, ns.
+    /// ∫ backend queue length dt from `since`, ns.
     pub queue_ns: u128,
     /// The closed-form hit ratio when one applies (see [`theory`]), with its name.
     pub theory: Option<(f64, &'static str)>,
@@ -472,6 +502,8 @@ pub struct Cache<O> {
     /// Windows starting at or after this are settled (u64::MAX: not yet).
     settled_from: u64,
     restarts: Vec<CacheRestart>,
+    /// At the end of warm-up: the counts and the backend's ∫ busy and ∫ queue then, and when.
+    warm: Option<(CacheCounts, u128, u128, SimTime)>,
     counts: CacheCounts,
     arrivals_rng: Stream,
     keys_rng: Stream,
@@ -546,6 +578,7 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             queue_mark: 0,
             settled_from: settle_after(SimTime::ZERO, spec.ttl),
             restarts: Vec::new(),
+            warm: None,
             counts: CacheCounts::default(),
             arrivals_rng: s("requests"),
             keys_rng: s("keys"),
@@ -582,10 +615,12 @@ impl<O: Observer<StoreRecord>> Cache<O> {
     /// The end-of-run figures, the books checked.
     fn summary(&mut self, run: RunStats) -> CacheSummary {
         let end = run.end;
+        let (base, busy0, queue0, since) = self.warm.unwrap_or_default();
         if let Some(spec) = &self.called
-            && end.0 > 0
+            && end.0 > since.0
         {
-            let rate = self.counts.requests as f64 * 1e9 / end.0 as f64;
+            let rate =
+                (self.counts.requests - base.requests) as f64 * 1e9 / (end.0 - since.0) as f64;
             self.theory = theory(spec, rate);
         }
         self.close_windows(end);
@@ -664,12 +699,17 @@ impl<O: Observer<StoreRecord>> Cache<O> {
             capacity: self.capacity,
             coalesce_misses: self.coalesce,
             workers: self.workers,
-            counts: self.counts,
+            // The figures count from the end of warm-up; the windows cover the whole run.
+            counts: self.counts.since(&base),
+            since,
             window_ns: self.window,
             windows: std::mem::take(&mut self.windows),
-            restarts: std::mem::take(&mut self.restarts),
-            busy_ns: self.busy_tw.area_until(end).0,
-            queue_ns: self.queue_tw.area_until(end).0,
+            restarts: std::mem::take(&mut self.restarts)
+                .into_iter()
+                .filter(|r| r.at >= since)
+                .collect(),
+            busy_ns: self.busy_tw.area_until(end).0 - busy0,
+            queue_ns: self.queue_tw.area_until(end).0 - queue0,
             theory: self.theory,
             run,
         }
@@ -1083,10 +1123,15 @@ impl<O: Observer<StoreRecord>> super::StoreModel for Cache<O> {
         super::StoreSummary::Cache(self.summary(run))
     }
 
-    fn warmup_ended(&mut self, _now: SimTime) {
-        // A cache counts the whole run: its filling, and the refills after restarts, are what
-        // it is about; its settled windows (a TTL after it came back, or after its first
-        // eviction) give its steady state, whatever the scenario's warm-up.
+    fn warmup_ended(&mut self, now: SimTime) {
+        // Counts, restarts and time integrals start again here like the request path's; the
+        // windows run on (its filling, and the refills after restarts, stay visible there,
+        // with its settled windows as the steady state).
+        self.roll(now);
+        let busy = self.busy_tw.area_until(now).0;
+        let queue = self.queue_tw.area_until(now).0;
+        self.warm = Some((self.counts, busy, queue, now));
+        self.counts.max_fetches_per_key = 0;
     }
 
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut dyn Schedule<Event>) {
