@@ -19,8 +19,10 @@ const REQUESTS: u64 = 1_000_000;
 
 const SIZES: [u32; 5] = [10, 100, 1_000, 10_000, 100_000];
 
-const POLICIES: [&str; 8] = [
+const POLICIES: [&str; 10] = [
     "RoundRobin",
+    "WeightedRoundRobin",
+    "SmoothWeightedRoundRobin",
     "LeastRequest(choices: 2)",
     "JoinShortestQueue",
     "LeastConnections",
@@ -35,9 +37,11 @@ fn scenario(policy: &str, n: u32) -> scenarios::Loaded {
     // 10 ms mean service, ρ = 0.5: 50 req/s per replica.
     let rate = 50.0 * f64::from(n);
     let horizon_ms = (REQUESTS as f64 / rate * 1e3).ceil() as u64;
-    let policy = if policy == "WeightedLeastConnections" {
+    // Weighted policies: weights 1, 2, 3, 4 in turn (the rate is sized as for equal weights;
+    // the heaviest replicas run hotter than the rest, but below 100%).
+    let policy = if policy.starts_with("Weighted") || policy.starts_with("Smooth") {
         let w: Vec<String> = (0..n).map(|i| (1 + i % 4).to_string()).collect();
-        format!("WeightedLeastConnections(weights: [{}])", w.join(", "))
+        format!("{policy}(weights: [{}])", w.join(", "))
     } else {
         policy.to_string()
     };
