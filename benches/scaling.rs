@@ -8,8 +8,11 @@
 //! `HASIM_SCALING_SIZES=10,1000` and `HASIM_SCALING_POLICIES=RoundRobin,JoinShortestQueue`
 //! narrow the matrix.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use std::hint::black_box;
+use std::time::Duration;
 
 #[path = "bare/mod.rs"]
 mod bare;
@@ -19,8 +22,10 @@ const REQUESTS: u64 = 1_000_000;
 
 const SIZES: [u32; 5] = [10, 100, 1_000, 10_000, 100_000];
 
-const POLICIES: [&str; 8] = [
+const POLICIES: [&str; 10] = [
     "RoundRobin",
+    "WeightedRoundRobin",
+    "SmoothWeightedRoundRobin",
     "LeastRequest(choices: 2)",
     "JoinShortestQueue",
     "LeastConnections",
@@ -35,9 +40,11 @@ fn scenario(policy: &str, n: u32) -> scenarios::Loaded {
     // 10 ms mean service, ρ = 0.5: 50 req/s per replica.
     let rate = 50.0 * f64::from(n);
     let horizon_ms = (REQUESTS as f64 / rate * 1e3).ceil() as u64;
-    let policy = if policy == "WeightedLeastConnections" {
+    // Weighted policies: weights 1, 2, 3, 4 in turn (the rate is sized as for equal weights;
+    // the heaviest replicas run hotter than the rest, but below 100%).
+    let policy = if policy.starts_with("Weighted") || policy.starts_with("Smooth") {
         let w: Vec<String> = (0..n).map(|i| (1 + i % 4).to_string()).collect();
-        format!("WeightedLeastConnections(weights: [{}])", w.join(", "))
+        format!("{policy}(weights: [{}])", w.join(", "))
     } else {
         policy.to_string()
     };
@@ -58,7 +65,12 @@ fn filter<T: Copy>(all: &[T], var: &str, show: impl Fn(T) -> String) -> Vec<T> {
         Ok(list) => {
             let want: Vec<&str> = list.split(',').map(str::trim).collect();
             (all.iter().copied())
-                .filter(|x| want.iter().any(|w| show(*x).starts_with(w)))
+                .filter(|x| {
+                    // Exact names and sizes; a policy with parameters by its name alone.
+                    let s = show(*x);
+                    want.iter()
+                        .any(|w| s == *w || s.starts_with(&format!("{w}(")))
+                })
                 .collect()
         }
         Err(_) => all.to_vec(),
@@ -66,10 +78,16 @@ fn filter<T: Copy>(all: &[T], var: &str, show: impl Fn(T) -> String) -> Vec<T> {
 }
 
 fn scaling(c: &mut Criterion) {
+    // 10⁵ replicas sampled at every window of the default time series exceed the default
+    // budget of replica samples (validation): as `hasim run --allow-large` would.
+    scenarios::limits::allow_large(true);
     let sizes = filter(&SIZES, "HASIM_SCALING_SIZES", |n| n.to_string());
     let policies = filter(&POLICIES, "HASIM_SCALING_POLICIES", str::to_string);
     let mut g = c.benchmark_group("scaling");
     g.sample_size(10);
+    // Iterations of a second or more: one per sample, and a short warm-up for the big fleets
+    // (keeps the whole matrix within minutes on an idle machine).
+    g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(REQUESTS));
     g.bench_function("bare_event_loop_mm1", |b| {
         b.iter(|| black_box(bare::bare_event_loop(black_box(REQUESTS))))
@@ -81,6 +99,9 @@ fn scaling(c: &mut Criterion) {
             let spec = &loaded.spec;
             let (summary, _) = hasim::Run::spec(spec).seed(1).simulate().parts();
             g.throughput(Throughput::Elements(summary.conservation.offered));
+            let big = n >= 10_000;
+            g.warm_up_time(Duration::from_millis(if big { 200 } else { 1000 }));
+            g.measurement_time(Duration::from_secs(if big { 2 } else { 5 }));
             g.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
                 b.iter(|| {
                     let (summary, c) = hasim::Run::spec(black_box(spec)).seed(1).simulate().parts();

@@ -558,7 +558,23 @@ pub fn mix_record(h: &mut u64, now: SimTime, record: &Record) {
 }
 
 impl Collector {
+    #[inline]
     fn track_faults(&mut self, now: SimTime, record: &Record) {
+        // The common record: a success while no replica was ever slow or gray touches nothing
+        // below.
+        if let Record::Finished {
+            outcome: Outcome::Succeeded,
+            ..
+        } = *record
+            && self.open_slow.is_empty()
+            && self.gray_since.is_empty()
+        {
+            return;
+        }
+        self.track_fault_records(now, record);
+    }
+
+    fn track_fault_records(&mut self, now: SimTime, record: &Record) {
         if let Record::Finished {
             outcome, replica, ..
         } = *record

@@ -81,6 +81,9 @@ pub struct TimeSeries {
     rows: Vec<WindowRow>,
     /// Window whose successes `hist` holds.
     current: usize,
+    /// End of window `current` once its row exists (0 before): records before it need no
+    /// division to find their window.
+    current_end: u64,
     hist: Histogram<u64>,
 }
 
@@ -91,6 +94,7 @@ impl TimeSeries {
             window_ns,
             rows: Vec::new(),
             current: 0,
+            current_end: 0,
             hist: Histogram::new_with_bounds(1, HIGHEST_NS, 2)
                 .unwrap_or_else(|_| unreachable!("constant bounds are valid")),
         }
@@ -121,6 +125,23 @@ impl TimeSeries {
         }
     }
 
+    /// The row of the window holding `now` (records come in time order), made current.
+    #[inline]
+    fn row_at(&mut self, now: SimTime) -> &mut WindowRow {
+        if now.0 >= self.current_end {
+            self.enter(now);
+        }
+        &mut self.rows[self.current]
+    }
+
+    #[cold]
+    fn enter(&mut self, now: SimTime) {
+        let k = (now.0 / self.window_ns) as usize;
+        self.advance(k);
+        self.row(self.current);
+        self.current_end = (self.current as u64 + 1).saturating_mul(self.window_ns);
+    }
+
     fn close_current(&mut self) {
         if self.hist.is_empty() {
             return;
@@ -141,7 +162,6 @@ impl TimeSeries {
         if self.window_ns == 0 {
             return;
         }
-        let k = (now.0 / self.window_ns) as usize;
         match *record {
             // Trace-only detail counts nothing.
             Record::Store(_)
@@ -153,19 +173,16 @@ impl TimeSeries {
             | Record::ServiceEnded { .. }
             | Record::DependencyCall { .. }
             | Record::DependencyEnded { .. } => {}
-            Record::Offered { .. } => {
-                self.advance(k);
-                self.row(k).offered += 1;
-            }
+            Record::Offered { .. } => self.row_at(now).offered += 1,
             Record::Finished {
                 outcome, latency, ..
             } => {
-                self.advance(k);
+                let row = self.row_at(now);
                 if outcome == Outcome::Succeeded {
+                    row.succeeded += 1;
                     self.hist.saturating_record(latency.0.clamp(1, HIGHEST_NS));
-                    self.row(k).succeeded += 1;
                 } else {
-                    self.row(k).failed += 1;
+                    row.failed += 1;
                 }
             }
             Record::Retry { .. }

@@ -3,6 +3,7 @@
 //! weights, `active_request_bias`).
 
 use super::index::{RankedSets, Ratio, float_key, least_from};
+use super::least::Perm;
 use super::weighted::EligibleCache;
 use super::{Balance, LoadView};
 use sim_core::Stream;
@@ -63,7 +64,7 @@ pub struct EnvoyLeastRequest {
     replacement: bool,
     weights: Option<Vec<u32>>,
     bias: f64,
-    perm: Vec<u32>,
+    perm: Perm,
     cache: EligibleCache,
     /// Unequal weights among the eligible backends: EDF mode.
     edf: bool,
@@ -82,7 +83,7 @@ impl EnvoyLeastRequest {
             replacement,
             weights,
             bias,
-            perm: Vec::new(),
+            perm: Perm::identity(0),
             cache: EligibleCache::default(),
             edf: false,
             heap: BinaryHeap::new(),
@@ -107,8 +108,7 @@ impl EnvoyLeastRequest {
 
     fn rebuild(&mut self, view: &LoadView<'_>) {
         let n = view.eligible.len();
-        self.perm.clear();
-        self.perm.extend(0..n as u32);
+        self.perm.reset(n);
         self.edf = self.weights.as_ref().is_some_and(|w| {
             let first = w[view.eligible[0] as usize];
             view.eligible.iter().any(|&b| w[b as usize] != first)
@@ -160,7 +160,7 @@ impl Balance for EnvoyLeastRequest {
             for k in 0..self.choices.min(n) {
                 let j = k + rng.below((n - k) as u32) as usize;
                 self.perm.swap(k, j);
-                let b = view.eligible[self.perm[k] as usize] as usize;
+                let b = view.eligible[self.perm.get(k) as usize] as usize;
                 if best == usize::MAX || view.in_flight[b] < best_v {
                     best = b;
                     best_v = view.in_flight[b];

@@ -12,6 +12,7 @@ mod idle;
 mod index;
 mod instances;
 mod jsq;
+mod kinetic;
 mod least;
 mod least_weighted;
 mod outlier;

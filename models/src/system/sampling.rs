@@ -13,8 +13,9 @@ pub(super) struct Sampling {
     /// statistics (which restart at the end of warm-up), and the area carried over a restart.
     pub(super) sample_base: Vec<[u128; 3]>,
     pub(super) sample_carry: Vec<[u128; 3]>,
-    /// Each replica's load over the window, for the spread of a large fleet (reused).
-    pub(super) fleet_loads: Vec<f64>,
+    /// Each replica's load over the window (as `f64` bits), for the spread of a large fleet
+    /// (reused).
+    pub(super) fleet_loads: Vec<u64>,
 }
 
 impl<O: Observer<Record>> System<O> {
@@ -53,7 +54,7 @@ impl<O: Observer<Record>> System<O> {
             *base = a;
             *carry = [0; 3];
             if fleet {
-                loads.push(in_service + queued);
+                loads.push((in_service + queued).to_bits());
             }
             if i < crate::record::REPLICA_SAMPLES {
                 let rec = Record::ReplicaSample {
@@ -68,7 +69,7 @@ impl<O: Observer<Record>> System<O> {
             }
         }
         if fleet {
-            let load = crate::stats::spread(&mut loads);
+            let load = crate::stats::spread_of_bits(&mut loads);
             loads.clear();
             let rec = Record::FleetSample { up_rest, load };
             self.observer.record(now, &rec);
