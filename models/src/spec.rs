@@ -620,6 +620,8 @@ pub struct PoolSpec {
     pub autoscale: Option<AutoscaleSpec>,
     /// A service registry the balancers learn the pool's replicas from, if any.
     pub discovery: Option<DiscoverySpec>,
+    /// Replica groups and repair crews (default: identical replicas, a crew each).
+    pub fleet: crate::fleet::FleetSpec,
 }
 
 /// What a pool's replica calls after its own work on a request; the worker stays busy (a

@@ -684,15 +684,23 @@ pub enum Policy {
     },
     JoinShortestQueue,
     SmoothWeightedRoundRobin {
+        /// Empty (left out): the target pool's groups' weights.
+        #[serde(default)]
         weights: Vec<u32>,
     },
     WeightedRoundRobin {
+        /// Empty (left out): the target pool's groups' weights.
+        #[serde(default)]
         weights: Vec<u32>,
     },
     WeightedRandom {
+        /// Empty (left out): the target pool's groups' weights.
+        #[serde(default)]
         weights: Vec<u32>,
     },
     WeightedLeastConnections {
+        /// Empty (left out): the target pool's groups' weights.
+        #[serde(default)]
         weights: Vec<u32>,
     },
     PeakEwma {
@@ -769,6 +777,28 @@ pub struct Pool {
     pub autoscale: Option<Autoscale>,
     #[serde(default)]
     pub discovery: Option<Registry>,
+    /// Replica groups of different machines (then `replicas` is left out: their counts add up).
+    #[serde(default)]
+    pub groups: Option<Vec<ReplicaGroup>>,
+    /// Repair crews shared by the replicas (a FIFO queue for a free crew).
+    #[serde(default)]
+    pub repair_crews: Option<u32>,
+}
+
+/// Replicas of one kind inside a pool: four small machines, two large ones.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaGroup {
+    pub name: String,
+    pub count: u32,
+    #[serde(default)]
+    pub speed: Option<f64>,
+    #[serde(default)]
+    pub workers: Option<u32>,
+    #[serde(default)]
+    pub weight: Option<u32>,
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 /// What a pool's replicas call after their own work (multi-tier).

@@ -6,6 +6,7 @@
 use crate::ScenarioError;
 
 mod balancing;
+mod fleet;
 mod network;
 mod resilience;
 mod scaling;
@@ -43,6 +44,7 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
         notes: Vec::new(),
     };
     let mut raw = raw;
+    fleet::normalise(&mut cx, &mut raw);
     scaling::normalise(&mut cx, &mut raw);
     // Sizes first: the other checks expand faults per replica, and a size past its budget
     // would exhaust memory there.
@@ -1075,6 +1077,9 @@ fn policy_weights(
     i: usize,
     weights: &[u32],
 ) -> Option<Vec<u32>> {
+    if weights.is_empty() {
+        return fleet::group_weights(cx, raw, b, target, i);
+    }
     let path = format!("balancers[{i}].policy.weights");
     let mut ok = true;
     for (j, &w) in weights.iter().enumerate() {
@@ -1347,6 +1352,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         }
     };
     let rate_limit = resilience::rate_limit(cx, p, i);
+    let fleet = fleet::fleet(cx, p, i, workers);
     let gray_failures = gray_failures(cx, p, i);
     let autoscale = scaling::autoscale(cx, p, i);
     let discovery = scaling::discovery(cx, p, i);
@@ -1383,6 +1389,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         discipline,
         autoscale: autoscale?,
         discovery: discovery?,
+        fleet: fleet?,
     })
 }
 

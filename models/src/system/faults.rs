@@ -16,6 +16,8 @@ pub(super) struct Faults {
     pub(super) fault_keep: Vec<f64>,
     /// Random gray failures (gray.rs).
     pub(super) gray: gray::Gray,
+    /// Per pool, its repair crews and the replicas waiting for one.
+    pub(super) crews: Vec<crate::fleet::Crews>,
 }
 
 impl<O: Observer<Record>> System<O> {
@@ -109,13 +111,58 @@ impl<O: Observer<Record>> System<O> {
         self.fail_held(now, &lost, sched);
         lost.clear();
         self.scratch = lost;
+        let p = self.service.replicas[r].pool as usize;
+        // With shared crews, a repair starts only when a crew is free (FIFO).
+        if self.service.pools[p].failures.is_some()
+            && (!self.faults.crews[p].limited() || self.faults.crews[p].request(r.0))
+        {
+            self.start_repair(r, sched);
+        }
+        self.discovery_crashed(now, r, sched);
+    }
+
+    /// A crew starts repairing replica `r`: its repair time runs from now.
+    fn start_repair(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
         let rep = &mut self.service.replicas[r];
         let pool = &self.service.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
             let ttr = f.time_to_repair.sample(rng);
             self.failure_after(r, ttr, Event::Fault(FaultEvent::Repair(r)), sched);
         }
-        self.discovery_crashed(now, r, sched);
+    }
+
+    /// A random repair ended: with shared crews, the crew takes the next replica waiting.
+    fn crew_done(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        let p = self.service.replicas[r].pool as usize;
+        if self.faults.crews[p].limited()
+            && let Some(next) = self.faults.crews[p].finished()
+        {
+            self.start_repair(ReplicaId(next), sched);
+        }
+    }
+
+    /// Shared crews: each is repairing one replica or idle, and every replica down waits for
+    /// one or is being repaired.
+    pub(super) fn check_crews(&self) {
+        for (p, c) in self.faults.crews.iter().enumerate() {
+            if !c.limited() {
+                continue;
+            }
+            let pool = &self.service.pools[p];
+            let n = self.service.replicas.len() as u32;
+            let count = (pool.first_replica..n)
+                .take_while(|&r| self.service.replicas[r as usize].pool == p as u32)
+                .filter(|&r| !self.service.replicas[r as usize].is_up)
+                .count();
+            assert!(
+                c.busy <= c.crews && c.busy as usize + c.waiting.len() == count,
+                "invariant: pool {}'s crews: {} busy of {}, {} waiting, {count} replicas down",
+                pool.name,
+                c.busy,
+                c.crews,
+                c.waiting.len()
+            );
+        }
     }
 
     pub(super) fn on_repair(&mut self, now: SimTime, r: ReplicaId, sched: &mut Scheduler<Event>) {
@@ -140,7 +187,10 @@ impl<O: Observer<Record>> System<O> {
     ) {
         match e {
             FaultEvent::Crash(r) => self.on_crash(now, r, sched),
-            FaultEvent::Repair(r) => self.on_repair(now, r, sched),
+            FaultEvent::Repair(r) => {
+                self.on_repair(now, r, sched);
+                self.crew_done(r, sched);
+            }
             FaultEvent::ScheduledStart(i) => {
                 let f = &self.faults.scheduled[i as usize];
                 let r = f.replica;

@@ -40,7 +40,9 @@ pub use event::{
     ServiceEvent,
 };
 pub use ids::{AttemptId, BalancerId, CallId, CallerId, InstanceId, PoolId, ReplicaId};
-pub use summary::{Conservation, HopSummary, ReplicaSummary, ResilienceCounts, Summary};
+pub use summary::{
+    Conservation, GroupSummary, HopSummary, ReplicaSummary, ResilienceCounts, Summary,
+};
 
 use crate::balancer::{Balance, Balancer, LoadView, Transition};
 use crate::breaker::Breaker;
@@ -60,6 +62,21 @@ use sim_core::{
     Until,
 };
 use tiers::Tiers;
+
+/// Every pool's replica groups: (pool, global index of the group's first replica, the group).
+fn fleet_groups(spec: &Spec) -> Vec<(u32, u32, crate::fleet::GroupSpec)> {
+    let mut out = Vec::new();
+    let mut first = 0u32;
+    for (p, ps) in spec.pools.iter().enumerate() {
+        let mut r = first;
+        for g in &ps.fleet.groups {
+            out.push((p as u32, r, g.clone()));
+            r += g.count;
+        }
+        first += ps.replicas;
+    }
+    out
+}
 
 /// "No such call / attempt / replica / zone": the sentinel of the id fields.
 const NONE: u32 = u32::MAX;
@@ -266,6 +283,7 @@ impl<O: Observer<Record>> System<O> {
                 replicas,
                 pools_down: 0,
                 service_up,
+                groups: fleet_groups(spec),
             },
             faults: Faults {
                 scheduled: spec.faults.clone(),
@@ -273,6 +291,9 @@ impl<O: Observer<Record>> System<O> {
                 slow: vec![(1.0, 0); n_replicas],
                 fault_keep: vec![1.0; n_replicas],
                 gray: gray::Gray::new(spec, &key),
+                crews: (spec.pools.iter())
+                    .map(|p| crate::fleet::Crews::new(&p.fleet))
+                    .collect(),
             },
             tiers: Tiers {
                 deps: spec.pools.iter().map(|p| p.dependencies.clone()).collect(),
@@ -530,6 +551,7 @@ mod tests {
                 dependencies: None,
                 autoscale: None,
                 discovery: None,
+                fleet: Default::default(),
             }],
         }
     }

@@ -1,0 +1,149 @@
+//! Fleets as they are, as plain data: replica groups of different machines inside one pool
+//! (count, speed, workers, weight) and shared repair crews. A pool without any of it
+//! ([`FleetSpec::default`]) is the pool of identical replicas with a repair crew each that
+//! hasim always had, and runs exactly as before (no draw, no event added).
+
+/// How a pool's replicas differ from each other and how they are repaired.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FleetSpec {
+    /// Replica groups, in replica order (group 0's replicas first); empty: every replica is
+    /// as the pool says (speed 1, the pool's workers).
+    pub groups: Vec<GroupSpec>,
+    /// Repair crews shared by the pool's replicas: a crashed replica waits (FIFO) for a free
+    /// crew before its repair time starts. `None`: a crew per replica (repair starts at once).
+    pub repair_crews: Option<u32>,
+}
+
+/// A group of identical replicas inside a pool, e.g. four small machines and two large ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupSpec {
+    /// How reports name it.
+    pub name: String,
+    /// Its replicas (≥ 1).
+    pub count: u32,
+    /// Service speed relative to the pool's `service` (> 0): a request takes its drawn service
+    /// time divided by `speed`.
+    pub speed: f64,
+    /// Concurrent requests each of its replicas serves (≥ 1).
+    pub workers: u32,
+    /// Its replicas' weight for the weighted balancing policies (validation feeds it to a
+    /// weighted policy that gives no weights of its own).
+    pub weight: u32,
+}
+
+impl FleetSpec {
+    /// Speed and workers of replica `i` (within the pool), given the pool's own workers.
+    pub fn replica(&self, i: u32, pool_workers: u32) -> (f64, u32) {
+        let mut first = 0u32;
+        for g in &self.groups {
+            if i < first + g.count {
+                return (g.speed, g.workers);
+            }
+            first += g.count;
+        }
+        (1.0, pool_workers)
+    }
+
+    /// The group of replica `i`, if the pool has groups.
+    pub fn group_of(&self, i: u32) -> Option<usize> {
+        let mut first = 0u32;
+        for (k, g) in self.groups.iter().enumerate() {
+            if i < first + g.count {
+                return Some(k);
+            }
+            first += g.count;
+        }
+        None
+    }
+}
+
+/// k repair crews and the replicas waiting for one (a pool's, while it has limited crews).
+#[derive(Clone, Debug, Default)]
+pub struct Crews {
+    /// Crews in all; `u32::MAX`: one per replica.
+    pub crews: u32,
+    /// Crews repairing now.
+    pub busy: u32,
+    /// Replicas (global index) down and waiting for a crew, first come first served.
+    pub waiting: std::collections::VecDeque<u32>,
+}
+
+impl Crews {
+    /// Crews for `spec` (unlimited when it sets none).
+    pub fn new(spec: &FleetSpec) -> Self {
+        Crews {
+            crews: spec.repair_crews.unwrap_or(u32::MAX),
+            busy: 0,
+            waiting: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// True when crews are shared (a crashed replica may wait).
+    pub fn limited(&self) -> bool {
+        self.crews != u32::MAX
+    }
+
+    /// Replica `r` needs a repair: true if a crew takes it now, else it waits its turn.
+    pub fn request(&mut self, r: u32) -> bool {
+        if self.busy < self.crews {
+            self.busy += 1;
+            true
+        } else {
+            self.waiting.push_back(r);
+            false
+        }
+    }
+
+    /// A crew finished a repair: the replica it takes next, if one waits (else it goes idle).
+    pub fn finished(&mut self) -> Option<u32> {
+        assert!(
+            self.busy > 0,
+            "invariant: a repair finished with no crew busy"
+        );
+        match self.waiting.pop_front() {
+            Some(r) => Some(r),
+            None => {
+                self.busy -= 1;
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crews_serve_the_waiting_in_order_and_go_idle_when_none_waits() {
+        let mut c = Crews::new(&FleetSpec {
+            groups: Vec::new(),
+            repair_crews: Some(2),
+        });
+        assert!(c.request(7) && c.request(3));
+        assert!(!c.request(5) && !c.request(1));
+        assert_eq!(c.finished(), Some(5));
+        assert_eq!(c.finished(), Some(1));
+        assert_eq!((c.finished(), c.busy), (None, 1));
+        assert_eq!((c.finished(), c.busy), (None, 0));
+    }
+
+    #[test]
+    fn replicas_take_their_groups_speed_and_workers() {
+        let g = |count, speed, workers| GroupSpec {
+            name: "g".into(),
+            count,
+            speed,
+            workers,
+            weight: 1,
+        };
+        let f = FleetSpec {
+            groups: vec![g(4, 1.0, 1), g(2, 2.0, 4)],
+            repair_crews: None,
+        };
+        assert_eq!(f.replica(3, 9), (1.0, 1));
+        assert_eq!(f.replica(4, 9), (2.0, 4));
+        assert_eq!(f.group_of(5), Some(1));
+        assert_eq!(FleetSpec::default().replica(5, 9), (1.0, 9));
+    }
+}

@@ -1,0 +1,245 @@
+//! Fleets: a pool's replica `groups` (count, speed, workers, weight, zone) and its shared
+//! `repair_crews`, into [`FleetSpec`]. A pool with groups leaves `replicas` out (their counts
+//! add up to it), and a weighted policy that gives no weights takes the groups' weights.
+
+use super::{Ctx, MAX_WEIGHT};
+use crate::raw;
+use models::fleet::{FleetSpec, GroupSpec};
+use models::spec::Target;
+
+/// Slowest and fastest group speed: past them a service time rounds to zero (every request
+/// at one instant) or to centuries.
+const SPEEDS: (f64, f64) = (1e-3, 1e3);
+
+/// Before the budgets: a pool with groups gets `replicas` = the sum of their counts (so that
+/// the replica budget counts them), and their workers are checked against the workers budget.
+pub(super) fn normalise(cx: &mut Ctx<'_>, raw: &mut raw::Scenario) {
+    let lim = crate::limits::limits();
+    for (i, p) in raw.pools.iter_mut().enumerate() {
+        let Some(groups) = &p.groups else { continue };
+        if p.replicas != raw::NO_REPLICAS {
+            cx.fail_help(
+                &format!("pools[{i}].replicas"),
+                format!(
+                    "pool `{}` has both replicas and groups: the groups' counts are its replicas",
+                    p.name
+                ),
+                "remove `replicas`; each group says how many replicas it has (`count`)",
+            );
+        }
+        if p.autoscale.is_some() {
+            cx.fail_help(
+                &format!("pools[{i}].groups"),
+                format!(
+                    "pool `{}` has groups and autoscale: an autoscaled pool's replicas are all alike",
+                    p.name
+                ),
+                "remove `groups`, or `autoscale`",
+            );
+        }
+        for (j, g) in groups.iter().enumerate() {
+            if let Some(w) = g.workers
+                && u64::from(w) > lim.workers
+            {
+                cx.fail_help(
+                    &format!("pools[{i}].groups[{j}].workers"),
+                    format!(
+                        "group `{}` has {w} workers per replica, more than the limit of {} (the run keeps state for every worker)",
+                        g.name, lim.workers
+                    ),
+                    crate::limits::raise_hint(),
+                );
+            }
+        }
+        // Saturating, and never the "left out" marker: the replica budget reports a sum that
+        // large at the pool.
+        let sum = (groups.iter()).fold(0u32, |a, g| a.saturating_add(g.count));
+        let zoned = groups.iter().filter(|g| g.zone.is_some()).count();
+        let mut expanded = None;
+        if p.zones.is_some() && zoned > 0 {
+            cx.fail_help(
+                &format!("pools[{i}].zones"),
+                format!(
+                    "pool `{}` places replicas in zones twice: by `zones` and by its groups' `zone`",
+                    p.name
+                ),
+                "keep one: `zone` on every group, or the pool's `zones`",
+            );
+        } else if zoned > 0 && zoned < groups.len() {
+            let j = groups.iter().position(|g| g.zone.is_none()).unwrap_or(0);
+            cx.fail_help(
+                &format!("pools[{i}].groups[{j}]"),
+                format!(
+                    "group `{}` has no zone but other groups of pool `{}` have one",
+                    groups[j].name, p.name
+                ),
+                "give every group a `zone`, or none",
+            );
+        } else if zoned > 0 && u64::from(sum) <= lim.replicas {
+            // A zone per replica (replica i is in zones[i mod len] = zones[i]), so that zone
+            // outages, zone-aware routing and partitions see the groups' zones. Past the
+            // replica budget that is an error of its own, reported before anything is built.
+            let zones = (groups.iter())
+                .flat_map(|g| {
+                    std::iter::repeat_n(g.zone.clone().unwrap_or_default(), g.count as usize)
+                })
+                .collect();
+            expanded = Some(zones);
+        }
+        if expanded.is_some() {
+            p.zones = expanded;
+        }
+        p.replicas = sum.min(raw::NO_REPLICAS - 1);
+    }
+}
+
+/// The pool's groups and repair crews; `pool_workers` is the pool's own (the groups' default).
+pub(super) fn fleet(
+    cx: &mut Ctx<'_>,
+    p: &raw::Pool,
+    i: usize,
+    pool_workers: u32,
+) -> Option<FleetSpec> {
+    let at = |f: &str| format!("pools[{i}].{f}");
+    let mut ok = true;
+    let mut groups = Vec::new();
+    if let Some(gs) = &p.groups {
+        if gs.is_empty() {
+            cx.fail_help(
+                &at("groups"),
+                format!("pool `{}` has an empty list of groups", p.name),
+                "give at least one group: groups: [ReplicaGroup(name: \"small\", count: 4)]",
+            );
+            ok = false;
+        }
+        for (j, g) in gs.iter().enumerate() {
+            let path = |f: &str| at(&format!("groups[{j}].{f}"));
+            if g.name.trim().is_empty() {
+                cx.fail(&path("name"), "a group's name is empty");
+                ok = false;
+            } else if gs[..j].iter().any(|h| h.name == g.name) {
+                cx.fail_help(
+                    &path("name"),
+                    format!("pool `{}` has two groups named `{}`", p.name, g.name),
+                    "every group of a pool needs its own name",
+                );
+                ok = false;
+            }
+            if g.count == 0 {
+                cx.fail_help(
+                    &path("count"),
+                    format!("group `{}` has zero replicas", g.name),
+                    "a group needs at least 1 replica (`count: 1`); remove the group otherwise",
+                );
+                ok = false;
+            }
+            let speed = g.speed.unwrap_or(1.0);
+            if !(speed.is_finite() && (SPEEDS.0..=SPEEDS.1).contains(&speed)) {
+                cx.fail_help(
+                    &path("speed"),
+                    format!(
+                        "speed must be a number from {} to {}, found {speed}",
+                        SPEEDS.0, SPEEDS.1
+                    ),
+                    "speed is relative to the pool's service time: 2.0 serves a request in half the time",
+                );
+                ok = false;
+            }
+            let workers = g.workers.unwrap_or(pool_workers);
+            if workers == 0 {
+                cx.fail(&path("workers"), "workers must be at least 1");
+                ok = false;
+            }
+            let weight = g.weight.unwrap_or(1);
+            if weight == 0 || weight > MAX_WEIGHT {
+                cx.fail_help(
+                    &path("weight"),
+                    format!("a weight must be between 1 and {MAX_WEIGHT}, found {weight}"),
+                    "weights are relative: 1 is the lightest",
+                );
+                ok = false;
+            }
+            groups.push(GroupSpec {
+                name: g.name.clone(),
+                count: g.count,
+                speed,
+                workers,
+                weight,
+            });
+        }
+    }
+    let repair_crews = match p.repair_crews {
+        None => None,
+        Some(0) => {
+            cx.fail_help(
+                &at("repair_crews"),
+                "repair_crews must be at least 1",
+                "leave it out for a crew per replica (every repair starts at once)",
+            );
+            ok = false;
+            None
+        }
+        Some(k) => {
+            if p.failures.is_none() {
+                cx.fail_help(
+                    &at("repair_crews"),
+                    format!(
+                        "pool `{}` has repair crews but no random failures: nothing to repair",
+                        p.name
+                    ),
+                    "add `failures: Failures(time_to_failure: …, time_to_repair: …)`, or remove `repair_crews`",
+                );
+                ok = false;
+            }
+            if p.autoscale.is_some() {
+                cx.fail_help(
+                    &at("repair_crews"),
+                    format!(
+                        "pool `{}` has repair crews and autoscale: not supported (a replica scaled in while it waits for a crew)",
+                        p.name
+                    ),
+                    "remove `repair_crews`, or `autoscale`",
+                );
+                ok = false;
+            }
+            Some(k)
+        }
+    };
+    ok.then_some(FleetSpec {
+        groups,
+        repair_crews,
+    })
+}
+
+/// The weights of a weighted policy that gives none: one per replica, its group's.
+pub(super) fn group_weights(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Scenario,
+    b: &raw::Balancer,
+    target: Option<Target>,
+    i: usize,
+) -> Option<Vec<u32>> {
+    let path = format!("balancers[{i}].policy.weights");
+    let groups = match target {
+        Some(Target::Pool(p)) => raw.pools.get(p).and_then(|p| p.groups.as_ref()),
+        _ => None,
+    };
+    let Some(gs) = groups else {
+        if target.is_some() {
+            cx.fail_help(
+                &path,
+                format!(
+                    "balancer `{}` gives no weights, and `{}` is not a pool with groups to take them from",
+                    b.name, b.target
+                ),
+                "give one weight per backend (`weights: [3, 1, 1]`), or give the pool `groups` with a `weight` each",
+            );
+        }
+        return None;
+    };
+    Some(
+        gs.iter()
+            .flat_map(|g| std::iter::repeat_n(g.weight.unwrap_or(1), g.count as usize))
+            .collect(),
+    )
+}
