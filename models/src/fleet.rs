@@ -4,7 +4,7 @@
 //! hasim always had, and runs exactly as before (no draw, no event added).
 
 /// How a pool's replicas differ from each other and how they are repaired.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct FleetSpec {
     /// Replica groups, in replica order (group 0's replicas first); empty: every replica is
     /// as the pool says (speed 1, the pool's workers).
@@ -12,6 +12,50 @@ pub struct FleetSpec {
     /// Repair crews shared by the pool's replicas: a crashed replica waits (FIFO) for a free
     /// crew before its repair time starts. `None`: a crew per replica (repair starts at once).
     pub repair_crews: Option<u32>,
+    /// The hosts (and racks) its replicas run on, when they fail on their own.
+    pub hosts: Option<HostsSpec>,
+}
+
+/// Hosts a pool's replicas run on, and racks the hosts stand in: a host or rack that fails
+/// takes down every replica on it (correlated failures); each has its own crash/repair
+/// process, independent of its replicas' own.
+#[derive(Clone, Debug)]
+pub struct HostsSpec {
+    /// Hosts (1 ≤ hosts ≤ replicas).
+    pub hosts: u32,
+    /// How replicas are placed on them.
+    pub placement: Placement,
+    /// Each host's crash/repair process, if hosts fail.
+    pub failures: Option<crate::spec::FailureSpec>,
+    /// Racks (0: none; else 1 ≤ racks ≤ hosts): hosts fill them in order, hosts/racks
+    /// (rounded up) each.
+    pub racks: u32,
+    /// Each rack's crash/repair process, if racks fail.
+    pub rack_failures: Option<crate::spec::FailureSpec>,
+}
+
+/// How replicas are placed on hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Replica i on host i mod hosts (anti-affinity: neighbours apart).
+    Spread,
+    /// Hosts filled in order, ceil(replicas / hosts) each (bin packing).
+    Packed,
+}
+
+impl HostsSpec {
+    /// The host of replica `i` of `n`.
+    pub fn host_of(&self, i: u32, n: u32) -> u32 {
+        match self.placement {
+            Placement::Spread => i % self.hosts,
+            Placement::Packed => i / n.div_ceil(self.hosts),
+        }
+    }
+
+    /// The rack of host `h`, when there are racks.
+    pub fn rack_of(&self, h: u32) -> Option<u32> {
+        (self.racks > 0).then(|| h / self.hosts.div_ceil(self.racks))
+    }
 }
 
 /// A group of identical replicas inside a pool, e.g. four small machines and two large ones.
@@ -119,6 +163,7 @@ mod tests {
         let mut c = Crews::new(&FleetSpec {
             groups: Vec::new(),
             repair_crews: Some(2),
+            hosts: None,
         });
         assert!(c.request(7) && c.request(3));
         assert!(!c.request(5) && !c.request(1));
@@ -140,10 +185,27 @@ mod tests {
         let f = FleetSpec {
             groups: vec![g(4, 1.0, 1), g(2, 2.0, 4)],
             repair_crews: None,
+            hosts: None,
         };
         assert_eq!(f.replica(3, 9), (1.0, 1));
         assert_eq!(f.replica(4, 9), (2.0, 4));
         assert_eq!(f.group_of(5), Some(1));
         assert_eq!(FleetSpec::default().replica(5, 9), (1.0, 9));
+    }
+
+    #[test]
+    fn placement_spreads_or_packs_and_hosts_fill_racks_in_order() {
+        let h = |placement| HostsSpec {
+            hosts: 3,
+            placement,
+            failures: None,
+            racks: 2,
+            rack_failures: None,
+        };
+        let on = |s: &HostsSpec| (0..7).map(|i| s.host_of(i, 7)).collect::<Vec<_>>();
+        assert_eq!(on(&h(Placement::Spread)), [0, 1, 2, 0, 1, 2, 0]);
+        assert_eq!(on(&h(Placement::Packed)), [0, 0, 0, 1, 1, 1, 2]);
+        let racks: Vec<_> = (0..3).map(|x| h(Placement::Spread).rack_of(x)).collect();
+        assert_eq!(racks, [Some(0), Some(0), Some(1)]);
     }
 }

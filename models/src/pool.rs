@@ -145,7 +145,8 @@ impl Pool {
                         .failures
                         .as_ref()
                         .map(|_| key.stream(&format!("pool/{}/replica/{i}/failures", spec.name))),
-                    can_fail: spec.failures.is_some(),
+                    // A host or rack failure takes it down too.
+                    can_fail: spec.failures.is_some() || spec.fleet.hosts.is_some(),
                     rate_limit: spec.rate_limit.map(crate::limit::TokenBucket::new),
                     ps_v: 0,
                     ps_at: SimTime::ZERO,

@@ -395,6 +395,10 @@ pub struct BalancerSpec {
     /// health checks, outlier detection and slow start (pool targets only, reached directly).
     /// `false`: one instance shared by every caller.
     pub per_client: bool,
+    /// With a standby: the failover delay drawn afresh for every failover from this
+    /// distribution (stream `balancer/NAME/failover`) instead of the fixed `standby` (which
+    /// then holds its mean).
+    pub failover_time: Option<Dist>,
 }
 
 /// A balancer's active instance down on [at, at + duration).

@@ -625,7 +625,11 @@ pub struct Balancer {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct Standby {
-    pub failover_delay: String,
+    #[serde(default)]
+    pub failover_delay: Option<String>,
+    /// The failover delay as a distribution, drawn per failover (instead of `failover_delay`).
+    #[serde(default)]
+    pub failover_time: Option<Dist>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -783,6 +787,32 @@ pub struct Pool {
     /// Repair crews shared by the replicas (a FIFO queue for a free crew).
     #[serde(default)]
     pub repair_crews: Option<u32>,
+    /// The hosts (and racks) the replicas run on, failing with everything on them.
+    #[serde(default)]
+    pub hosts: Option<Hosts>,
+}
+
+/// Hosts under a pool's replicas, and racks under the hosts.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Hosts {
+    pub count: u32,
+    #[serde(default)]
+    pub placement: Option<Placement>,
+    #[serde(default)]
+    pub failures: Option<Failures>,
+    #[serde(default)]
+    pub racks: Option<u32>,
+    #[serde(default)]
+    pub rack_failures: Option<Failures>,
+}
+
+/// How replicas are placed on hosts.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum Placement {
+    Spread,
+    Packed,
 }
 
 /// Replicas of one kind inside a pool: four small machines, two large ones.

@@ -641,6 +641,7 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
                 zone_aware: zone?,
                 slow_start: slow_start?,
                 per_client: per_client?,
+                failover_time: None,
             })
         })
         .collect();
@@ -1282,7 +1283,8 @@ fn client(
 fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
     let path = |f: &str| format!("pools[{i}].{f}");
     let mut ok = true;
-    if p.replicas == 0 {
+    // With groups, their counts are checked one by one (fleet.rs).
+    if p.replicas == 0 && p.groups.is_none() {
         cx.fail_help(
             &path("replicas"),
             format!("pool `{}` has zero replicas", p.name),

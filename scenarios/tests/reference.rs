@@ -85,6 +85,7 @@ fn accepted() -> Vec<(String, Vec<String>)> {
         Branch,
         Pauses,
         ReplicaGroup,
+        Hosts,
     );
     enums!(
         FailIf,
@@ -111,6 +112,7 @@ fn accepted() -> Vec<(String, Vec<String>)> {
         LockFault,
         ReadsFrom,
         StoreOp,
+        Placement,
     );
     out
 }

@@ -198,3 +198,244 @@ fn k_shared_crews_give_the_birth_death_availability() {
         }
     }
 }
+
+/// A standby's failover delay given as a distribution is drawn afresh for every failover: over
+/// 200 outages of the active balancer, each dark gap (VIP lost → standby serving) lies in the
+/// uniform's range, and their mean is its mean within `Z` standard errors (sd (b − a)/√12).
+#[test]
+fn a_failover_delay_drawn_per_failover() {
+    struct Gaps {
+        dark_at: Option<SimTime>,
+        gaps: Vec<f64>,
+    }
+    impl Observer<Record> for Gaps {
+        fn record(&mut self, now: SimTime, r: &Record) {
+            match *r {
+                Record::BalancerChange { serving: false, .. } => self.dark_at = Some(now),
+                Record::BalancerChange { serving: true, .. } => {
+                    let at = self.dark_at.take().expect("dark before serving again");
+                    self.gaps.push((now.0 - at.0) as f64 / 1e9);
+                }
+                _ => {}
+            }
+        }
+    }
+    let n = 200;
+    let outages: Vec<String> = (1..=n)
+        .map(|k| {
+            format!(
+                r#"BalancerOutage(balancer: "lb", at: "{}s", duration: "10s")"#,
+                100 * k
+            )
+        })
+        .collect();
+    let loaded = parse(&format!(
+        r#"Scenario(
+        name: "failover", horizon: "{}s",
+        clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 1.0), timeout: "1s", target: "lb")],
+        balancers: [Balancer(name: "lb", policy: RoundRobin, target: "app",
+            standby: Standby(failover_time: Uniform(low: "2s", high: "4s")))],
+        pools: [Pool(name: "app", replicas: 2, service: Exponential(mean: "10ms"))],
+        faults: [{}],
+    )"#,
+        100 * (n + 1),
+        outages.join(", ")
+    ));
+    let obs = Gaps {
+        dark_at: None,
+        gaps: Vec::new(),
+    };
+    let (_, obs) = hasim::Run::new(&loaded).seed(2).observe(obs).execute();
+    assert_eq!(obs.gaps.len(), n, "one failover per outage");
+    assert!(
+        obs.gaps.iter().all(|g| (2.0..4.0).contains(g)),
+        "{:?}",
+        obs.gaps
+    );
+    let mean = obs.gaps.iter().sum::<f64>() / n as f64;
+    let se = 2.0 / 12f64.sqrt() / (n as f64).sqrt();
+    assert!((mean - 3.0).abs() <= Z * se, "mean gap {mean} vs 3 ± {se}");
+    // Not one delay repeated: the spread of a uniform on [2, 4) (sd 0.577).
+    let (_, se_gaps) = mean_se(&obs.gaps);
+    let sd = se_gaps * (n as f64).sqrt();
+    assert!((sd - 2.0 / 12f64.sqrt()).abs() < 0.1, "sd {sd}");
+}
+
+/// Bad fleet fields are input errors at their place in the file, with a hint.
+#[test]
+fn bad_fleet_fields_are_input_errors() {
+    let pool = |fields: &str| {
+        format!(
+            r#"Scenario(
+        name: "bad", horizon: "10s",
+        clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 1.0), target: "lb")],
+        balancers: [Balancer(name: "lb", policy: RoundRobin, target: "app")],
+        pools: [Pool(name: "app", service: Exponential(mean: "10ms"), {fields})],
+    )"#
+        )
+    };
+    for (fields, says) in [
+        (
+            r#"replicas: 3, groups: [ReplicaGroup(name: "a", count: 2)]"#,
+            "both replicas and groups",
+        ),
+        (
+            r#"groups: [ReplicaGroup(name: "a", count: 0)]"#,
+            "zero replicas",
+        ),
+        (
+            r#"groups: [ReplicaGroup(name: "a", count: 1, speed: 0.0)]"#,
+            "speed must be",
+        ),
+        (
+            r#"groups: [ReplicaGroup(name: "a", count: 1), ReplicaGroup(name: "a", count: 1)]"#,
+            "two groups named",
+        ),
+        (
+            r#"groups: [ReplicaGroup(name: "a", count: 1, zone: "z"), ReplicaGroup(name: "b", count: 1)]"#,
+            "has no zone",
+        ),
+        (r#"groups: []"#, "empty list of groups"),
+        (r#"replicas: 2, repair_crews: 1"#, "no random failures"),
+        (
+            r#"replicas: 2, hosts: Hosts(count: 3)"#,
+            "expected 1 to 2 hosts",
+        ),
+        (
+            r#"replicas: 4, hosts: Hosts(count: 2, rack_failures: Failures(time_to_failure: Exponential(mean: "1h"), time_to_repair: Exponential(mean: "1m")))"#,
+            "rack_failures without racks",
+        ),
+        (
+            r#"replicas: 4, hosts: Hosts(count: 2, racks: 3)"#,
+            "expected 1 to 2 racks",
+        ),
+        (
+            r#"replicas: 2, repair_crews: 0, failures: Failures(time_to_failure: Exponential(mean: "1h"), time_to_repair: Exponential(mean: "1m"))"#,
+            "at least 1",
+        ),
+    ] {
+        let text = pool(fields);
+        let e = scenarios::parse_str(&text, "bad.ron").expect_err(fields);
+        let shown = e.to_string();
+        assert!(shown.contains(says), "{fields}: {shown}");
+        assert!(
+            shown.contains("bad.ron:5:"),
+            "{fields}: points into the pool: {shown}"
+        );
+        assert!(e.help.is_some(), "{fields}: a hint");
+    }
+    let lb = |policy: &str| pool("replicas: 2").replace("RoundRobin", policy);
+    let e = scenarios::parse_str(&lb("WeightedRandom()"), "bad.ron").expect_err("no weights");
+    assert!(e.to_string().contains("gives no weights"), "{e}");
+    let standby = |s: &str| {
+        pool("replicas: 2").replace(
+            r#"target: "app")"#,
+            &format!(r#"target: "app", standby: Standby({s}))"#),
+        )
+    };
+    for (s, says) in [
+        ("", "needs its failover delay"),
+        (
+            r#"failover_delay: "1s", failover_time: Constant("1s")"#,
+            "both failover_delay and failover_time",
+        ),
+    ] {
+        let e = scenarios::parse_str(&standby(s), "bad.ron").expect_err(s);
+        assert!(e.to_string().contains(says), "{s}: {e}");
+    }
+}
+
+/// Correlated failures: 8 replicas (MTBF 100 s, MTTR 10 s) on hosts (MTBF 200 s, MTTR 20 s),
+/// hosts in racks (MTBF 400 s, MTTR 40 s), every process independent. A replica is up while it,
+/// its host and its rack are: P(up) = A_r·A_h·A_k (product form), and the pool is down only
+/// when every rack is down or has every host down or with all its replicas down:
+/// P(pool down) = Π_racks [(1 − A_k) + A_k Π_hosts on it ((1 − A_h) + A_h (1 − A_r)^c_h)].
+/// Packed on 4 hosts in 2 racks, spread over 3 hosts without racks (3, 3 and 2 replicas), and
+/// replicas that never fail on their own (A_r = 1) packed on 2 hosts in 2 racks. 30 runs of
+/// 10⁵ s each: outages are rare and skewed, so each run must see many of them for the spread
+/// across runs to estimate the standard error.
+#[test]
+fn hosts_and_racks_give_the_product_form_availability() {
+    let avail = |mtbf: f64, mttr: f64| mtbf / (mtbf + mttr);
+    let (a_h, a_k) = (avail(200.0, 20.0), avail(400.0, 40.0));
+    for (hosts, placement, racks, own) in [
+        (4u32, "Packed", 2u32, true),
+        (3, "Spread", 0, true),
+        (2, "Packed", 2, false),
+    ] {
+        let a_r = if own { avail(100.0, 10.0) } else { 1.0 };
+        let n = 8u32;
+        let host_of = |i: u32| match placement {
+            "Packed" => i / n.div_ceil(hosts),
+            _ => i % hosts,
+        };
+        let rack_of = |h: u32| {
+            if racks == 0 {
+                0
+            } else {
+                h / hosts.div_ceil(racks)
+            }
+        };
+        let host_down = |h: u32| {
+            let c = (0..n).filter(|&i| host_of(i) == h).count() as i32;
+            (1.0 - a_h) + a_h * (1.0 - a_r).powi(c)
+        };
+        let p_down: f64 = if racks == 0 {
+            (0..hosts).map(host_down).product()
+        } else {
+            (0..racks)
+                .map(|k| {
+                    let on: f64 = (0..hosts)
+                        .filter(|&h| rack_of(h) == k)
+                        .map(host_down)
+                        .product();
+                    (1.0 - a_k) + a_k * on
+                })
+                .product()
+        };
+        let p_up = a_r * a_h * if racks == 0 { 1.0 } else { a_k };
+        let rack_fields = if racks == 0 {
+            String::new()
+        } else {
+            format!(
+                r#"racks: {racks}, rack_failures: Failures(time_to_failure: Exponential(mean: "400s"), time_to_repair: Exponential(mean: "40s")),"#
+            )
+        };
+        let own_fields = if own {
+            r#"failures: Failures(time_to_failure: Exponential(mean: "100s"), time_to_repair: Exponential(mean: "10s")),"#
+        } else {
+            ""
+        };
+        let loaded = parse(&format!(
+            r#"Scenario(
+            name: "hosts", horizon: "100000s", warmup: "500s",
+            clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 0.1), target: "lb")],
+            balancers: [Balancer(name: "lb", policy: RoundRobin, target: "app")],
+            pools: [Pool(name: "app", replicas: 8, service: Exponential(mean: "10ms"), {own_fields}
+                hosts: Hosts(count: {hosts}, placement: {placement},
+                    failures: Failures(time_to_failure: Exponential(mean: "200s"),
+                                       time_to_repair: Exponential(mean: "20s")),
+                    {rack_fields}))],
+        )"#
+        ));
+        let (mut pool_up, mut replica_up) = (Vec::new(), Vec::new());
+        for rep in 0..20 {
+            let r = hasim::Run::new(&loaded)
+                .seed(5)
+                .replication(rep)
+                .execute()
+                .0;
+            pool_up.push(r.availability.time);
+            replica_up.push(r.replicas.iter().map(|x| x.up_fraction).sum::<f64>() / n as f64);
+        }
+        let what = format!("{hosts} hosts {placement}, {racks} racks, own failures {own}");
+        assert_close(&format!("{what}: pool up"), &pool_up, 1.0 - p_down);
+        assert_close(&format!("{what}: replica up"), &replica_up, p_up);
+        // Independent replicas would be down together (1 − p_up)⁸ of the time: rejected.
+        let (m, se) = mean_se(&pool_up);
+        assert!(
+            (m - (1.0 - (1.0 - p_up).powi(8))).abs() > Z * se,
+            "{what}: {m}"
+        );
+    }
+}

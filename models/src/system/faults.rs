@@ -88,6 +88,13 @@ impl<O: Observer<Record>> System<O> {
     }
 
     pub(super) fn on_crash(&mut self, now: SimTime, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        self.take_down(now, r, sched);
+        self.needs_repair(r, sched);
+        self.discovery_crashed(now, r, sched);
+    }
+
+    /// Replica `r` goes down: what it holds fails, the crash recorded first.
+    pub(super) fn take_down(&mut self, now: SimTime, r: ReplicaId, sched: &mut Scheduler<Event>) {
         let rep = &mut self.service.replicas[r];
         assert!(
             rep.is_up,
@@ -111,14 +118,17 @@ impl<O: Observer<Record>> System<O> {
         self.fail_held(now, &lost, sched);
         lost.clear();
         self.scratch = lost;
+    }
+
+    /// Replica `r` crashed on its own: its repair starts now, or with shared crews when a
+    /// crew is free (FIFO).
+    pub(super) fn needs_repair(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
         let p = self.service.replicas[r].pool as usize;
-        // With shared crews, a repair starts only when a crew is free (FIFO).
         if self.service.pools[p].failures.is_some()
             && (!self.faults.crews[p].limited() || self.faults.crews[p].request(r.0))
         {
             self.start_repair(r, sched);
         }
-        self.discovery_crashed(now, r, sched);
     }
 
     /// A crew starts repairing replica `r`: its repair time runs from now.
@@ -152,7 +162,9 @@ impl<O: Observer<Record>> System<O> {
             let n = self.service.replicas.len() as u32;
             let count = (pool.first_replica..n)
                 .take_while(|&r| self.service.replicas[r as usize].pool == p as u32)
-                .filter(|&r| !self.service.replicas[r as usize].is_up)
+                .filter(|&r| {
+                    (self.hosts.own_down(r)).unwrap_or(!self.service.replicas[r as usize].is_up)
+                })
                 .count();
             assert!(
                 c.busy <= c.crews && c.busy as usize + c.waiting.len() == count,
@@ -186,9 +198,14 @@ impl<O: Observer<Record>> System<O> {
         sched: &mut Scheduler<Event>,
     ) {
         match e {
+            FaultEvent::Crash(r) if self.hosts.hosted(r) => self.hosted_crash(now, r, sched),
             FaultEvent::Crash(r) => self.on_crash(now, r, sched),
             FaultEvent::Repair(r) => {
-                self.on_repair(now, r, sched);
+                if self.hosts.hosted(r) {
+                    self.hosted_repair(now, r, sched);
+                } else {
+                    self.on_repair(now, r, sched);
+                }
                 self.crew_done(r, sched);
             }
             FaultEvent::ScheduledStart(i) => {
@@ -215,6 +232,7 @@ impl<O: Observer<Record>> System<O> {
                         *held = dec(*held, now, "faults holding a replica down");
                         if *held == 0
                             && !self.service.replicas[r as usize].is_up
+                            && self.hosts.holds_none(ReplicaId(r))
                             && self.scaling.runs(ReplicaId(r))
                         {
                             self.on_repair(now, ReplicaId(r), sched);
@@ -227,6 +245,8 @@ impl<O: Observer<Record>> System<O> {
             }
             FaultEvent::GrayStart(r) => self.on_gray(now, r, true, sched),
             FaultEvent::GrayEnd(r) => self.on_gray(now, r, false, sched),
+            FaultEvent::DomainDown(d) => self.on_domain(now, d, true, sched),
+            FaultEvent::DomainUp(d) => self.on_domain(now, d, false, sched),
         }
     }
 }

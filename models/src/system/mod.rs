@@ -24,6 +24,7 @@ mod discovery;
 mod event;
 mod faults;
 mod gray;
+mod hosts;
 mod ids;
 mod invariants;
 mod routing;
@@ -94,6 +95,8 @@ pub struct System<O> {
     /// Autoscaling state (scaling.rs) and registry state (discovery.rs).
     scaling: scaling::Scaling,
     discovery: discovery::Discovery,
+    /// Hosts and racks under the pools that have them (hosts.rs).
+    hosts: hosts::Hosts,
     /// Reused buffer for the requests a crash fails (no allocation per crash).
     scratch: Vec<AttemptId>,
     warmup: SimTime,
@@ -214,6 +217,7 @@ impl<O: Observer<Record>> System<O> {
         let mut sys = System {
             scaling: scaling::Scaling::new(spec),
             discovery: discovery::Discovery::new(spec, &key),
+            hosts: hosts::Hosts::new(spec, &key),
             req: Requests {
                 clients,
                 calls: Vec::with_capacity(1024),
@@ -247,6 +251,12 @@ impl<O: Observer<Record>> System<O> {
                             })
                         };
                         [s(0), if b.standby.is_some() { s(1) } else { None }]
+                    })
+                    .collect(),
+                lb_failover: (spec.balancers.iter())
+                    .map(|b| {
+                        let d = b.failover_time.clone()?;
+                        Some((d, key.stream(&format!("balancer/{}/failover", b.name))))
                     })
                     .collect(),
                 balancer_outages: spec.balancer_outages.clone(),
@@ -343,6 +353,7 @@ impl<O: Observer<Record>> System<O> {
             self.schedule_crash(ReplicaId(r as u32), sched);
         }
         self.start_gray(sched);
+        self.start_hosts(sched);
         if self.warmup > SimTime::ZERO {
             sched.at(self.warmup, Event::WarmupEnd);
         }
@@ -530,6 +541,7 @@ mod tests {
                 zone_aware: None,
                 slow_start: None,
                 per_client: false,
+                failover_time: None,
             }],
             pools: vec![PoolSpec {
                 name: "web".into(),

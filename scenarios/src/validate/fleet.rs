@@ -4,7 +4,7 @@
 
 use super::{Ctx, MAX_WEIGHT};
 use crate::raw;
-use models::fleet::{FleetSpec, GroupSpec};
+use models::fleet::{FleetSpec, GroupSpec, HostsSpec, Placement};
 use models::spec::Target;
 
 /// Slowest and fastest group speed: past them a service time rounds to zero (every request
@@ -205,9 +205,12 @@ pub(super) fn fleet(
             Some(k)
         }
     };
+    let hosts = hosts(cx, p, i);
+    ok &= hosts.is_some();
     ok.then_some(FleetSpec {
         groups,
         repair_crews,
+        hosts: hosts.flatten(),
     })
 }
 
@@ -242,4 +245,117 @@ pub(super) fn group_weights(
             .flat_map(|g| std::iter::repeat_n(g.weight.unwrap_or(1), g.count as usize))
             .collect(),
     )
+}
+
+/// A balancer's `standby`: a fixed `failover_delay` or a `failover_time` distribution (drawn
+/// per failover), exactly one. False when an error was recorded.
+pub(super) fn standby(
+    cx: &mut Ctx<'_>,
+    s: &raw::Standby,
+    i: usize,
+    b: &mut models::spec::BalancerSpec,
+) -> bool {
+    let at = |f: &str| format!("balancers[{i}].standby.{f}");
+    match (&s.failover_delay, &s.failover_time) {
+        (Some(text), None) => match cx.duration(text, &at("failover_delay")) {
+            Some(d) => {
+                b.standby = Some(d);
+                true
+            }
+            None => false,
+        },
+        (None, Some(dist)) => match cx.dist(dist, &at("failover_time")) {
+            Some(d) => {
+                // The fixed delay's one home keeps the mean, for anything that reads it.
+                b.standby = Some(sim_core::SimDuration(d.mean_ns().round() as u64));
+                b.failover_time = Some(d);
+                true
+            }
+            None => false,
+        },
+        (Some(_), Some(_)) => {
+            cx.fail_help(
+                &at("failover_time"),
+                "a standby has both failover_delay and failover_time",
+                "keep one: failover_delay: \"5s\" (fixed) or failover_time: Exponential(mean: \"5s\") (drawn per failover)",
+            );
+            false
+        }
+        (None, None) => {
+            cx.fail_help(
+                &format!("balancers[{i}].standby"),
+                "a standby needs its failover delay",
+                "add failover_delay: \"5s\" (fixed) or failover_time: Uniform(low: \"2s\", high: \"8s\") (drawn per failover)",
+            );
+            false
+        }
+    }
+}
+
+/// The pool's `hosts`: `Some(None)` without, `None` after an error.
+fn hosts(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<Option<HostsSpec>> {
+    let Some(h) = &p.hosts else { return Some(None) };
+    let at = |f: &str| format!("pools[{i}].hosts.{f}");
+    let mut ok = true;
+    if h.count == 0 || h.count > p.replicas {
+        cx.fail_help(
+            &at("count"),
+            format!(
+                "pool `{}` has {} replicas on {} hosts: expected 1 to {} hosts",
+                p.name, p.replicas, h.count, p.replicas
+            ),
+            "at most one host per replica: a host with no replica on it fails for nothing",
+        );
+        ok = false;
+    }
+    let racks = h.racks.unwrap_or(0);
+    if h.racks.is_some() && (racks == 0 || racks > h.count) {
+        cx.fail_help(
+            &at("racks"),
+            format!(
+                "{racks} racks for {} hosts: expected 1 to {} racks",
+                h.count, h.count
+            ),
+            "hosts fill racks in order; leave `racks` out for hosts without racks",
+        );
+        ok = false;
+    }
+    if h.rack_failures.is_some() && h.racks.is_none() {
+        cx.fail_help(
+            &at("rack_failures"),
+            "rack_failures without racks",
+            "add `racks: 2` (hosts fill them in order), or remove `rack_failures`",
+        );
+        ok = false;
+    }
+    if p.autoscale.is_some() {
+        cx.fail_help(
+            &at("count"),
+            format!("pool `{}` has hosts and autoscale: not supported", p.name),
+            "remove `hosts`, or `autoscale`",
+        );
+        ok = false;
+    }
+    let failures = match &h.failures {
+        Some(f) => cx.failures(f, &at("failures")).map(Some),
+        None => Some(None),
+    };
+    let rack_failures = match &h.rack_failures {
+        Some(f) => cx.failures(f, &at("rack_failures")).map(Some),
+        None => Some(None),
+    };
+    let placement = match h.placement {
+        None | Some(raw::Placement::Spread) => Placement::Spread,
+        Some(raw::Placement::Packed) => Placement::Packed,
+    };
+    if !ok {
+        return None;
+    }
+    Some(Some(HostsSpec {
+        hosts: h.count,
+        placement,
+        failures: failures?,
+        racks,
+        rack_failures: rack_failures?,
+    }))
 }
