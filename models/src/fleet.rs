@@ -3,6 +3,8 @@
 //! ([`FleetSpec::default`]) is the pool of identical replicas with a repair crew each that
 //! hasim always had, and runs exactly as before (no draw, no event added).
 
+use sim_core::{SimDuration, SimTime};
+
 /// How a pool's replicas differ from each other and how they are repaired.
 #[derive(Clone, Debug, Default)]
 pub struct FleetSpec {
@@ -14,6 +16,60 @@ pub struct FleetSpec {
     pub repair_crews: Option<u32>,
     /// The hosts (and racks) its replicas run on, when they fail on their own.
     pub hosts: Option<HostsSpec>,
+    /// Containers' restart policy (back-off and readiness after a crash), if any.
+    pub restart: Option<RestartSpec>,
+}
+
+/// A container's restart policy (Kubernetes' CrashLoopBackOff): after its k-th crash in a row
+/// a replica waits min(initial_backoff·2^k, max_backoff) before its repair starts, and
+/// `readiness_delay` after it before it takes traffic; k falls back to 0 when a crash comes
+/// at least `reset_after` after the container last started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestartSpec {
+    pub initial_backoff: SimDuration,
+    pub max_backoff: SimDuration,
+    pub reset_after: SimDuration,
+    pub readiness_delay: SimDuration,
+}
+
+/// One replica's restart state: crashes in a row (k) and when its container last started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Restarts {
+    pub in_a_row: u32,
+    pub started: SimTime,
+}
+
+impl RestartSpec {
+    /// The back-off after `k` crashes in a row: initial·2^k, capped at the maximum.
+    pub fn backoff(&self, k: u32) -> SimDuration {
+        let b = self.initial_backoff.0;
+        // b·2^k fits while k is below b's leading zeros; past that it exceeds any cap.
+        let doubled = match b {
+            0 => 0,
+            _ if k < b.leading_zeros() => b << k,
+            _ => u64::MAX,
+        };
+        SimDuration(doubled.min(self.max_backoff.0))
+    }
+
+    /// A crash at `now` with the drawn `time_to_repair`: how long the replica stays down
+    /// (back-off + repair + readiness); updates its state (k, and the start to come, when the
+    /// back-off and the repair are over).
+    pub fn down_time(
+        &self,
+        st: &mut Restarts,
+        now: SimTime,
+        time_to_repair: SimDuration,
+    ) -> SimDuration {
+        if now.0.saturating_sub(st.started.0) >= self.reset_after.0 {
+            st.in_a_row = 0;
+        }
+        let wait = self.backoff(st.in_a_row);
+        st.in_a_row = st.in_a_row.saturating_add(1);
+        let start = wait.0.saturating_add(time_to_repair.0);
+        st.started = SimTime(now.0.saturating_add(start));
+        SimDuration(start.saturating_add(self.readiness_delay.0))
+    }
 }
 
 /// Hosts a pool's replicas run on, and racks the hosts stand in: a host or rack that fails
@@ -164,6 +220,7 @@ mod tests {
             groups: Vec::new(),
             repair_crews: Some(2),
             hosts: None,
+            restart: None,
         });
         assert!(c.request(7) && c.request(3));
         assert!(!c.request(5) && !c.request(1));
@@ -186,6 +243,7 @@ mod tests {
             groups: vec![g(4, 1.0, 1), g(2, 2.0, 4)],
             repair_crews: None,
             hosts: None,
+            restart: None,
         };
         assert_eq!(f.replica(3, 9), (1.0, 1));
         assert_eq!(f.replica(4, 9), (2.0, 4));
@@ -207,5 +265,40 @@ mod tests {
         assert_eq!(on(&h(Placement::Packed)), [0, 0, 0, 1, 1, 1, 2]);
         let racks: Vec<_> = (0..3).map(|x| h(Placement::Spread).rack_of(x)).collect();
         assert_eq!(racks, [Some(0), Some(0), Some(1)]);
+    }
+
+    /// Kubernetes' schedule: 10 s doubling to 5 min, back to 10 s after 10 min of good running.
+    #[test]
+    fn restart_backoff_doubles_to_its_cap_and_resets_after_a_good_run() {
+        let s = |x: u64| SimDuration(x * 1_000_000_000);
+        let spec = RestartSpec {
+            initial_backoff: s(10),
+            max_backoff: s(300),
+            reset_after: s(600),
+            readiness_delay: s(2),
+        };
+        let waits: Vec<u64> = (0..8).map(|k| spec.backoff(k).0 / 1_000_000_000).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(spec.backoff(200), s(300));
+        let mut st = Restarts::default();
+        let mut now = SimTime(0);
+        let mut downs = Vec::new();
+        // Crashes 60 s after each start: never a good run long enough.
+        for _ in 0..7 {
+            now = SimTime(now.0 + s(60).0);
+            let d = spec.down_time(&mut st, now, s(1));
+            assert_eq!(st.started, SimTime(now.0 + d.0 - s(2).0));
+            downs.push(d.0 / 1_000_000_000);
+            now = SimTime(now.0 + d.0);
+        }
+        assert_eq!(downs, [13, 23, 43, 83, 163, 303, 303]);
+        // 600 s after its last start (598 s after it became ready): k back to 0.
+        let at = SimTime(st.started.0 + s(600).0);
+        let d = spec.down_time(&mut st, at, s(1));
+        assert_eq!((d, st.in_a_row), (s(13), 1));
+        // 599 s after: not yet.
+        let at = SimTime(st.started.0 + s(599).0);
+        let d = spec.down_time(&mut st, at, s(1));
+        assert_eq!((d, st.in_a_row), (s(23), 2));
     }
 }

@@ -790,6 +790,23 @@ pub struct Pool {
     /// The hosts (and racks) the replicas run on, failing with everything on them.
     #[serde(default)]
     pub hosts: Option<Hosts>,
+    /// Containers' restart policy: back-off before a crashed replica restarts, readiness after.
+    #[serde(default)]
+    pub restart: Option<Restart>,
+}
+
+/// A container restart policy (Kubernetes' CrashLoopBackOff), durations as text.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    #[serde(default)]
+    pub initial_backoff: Option<String>,
+    #[serde(default)]
+    pub max_backoff: Option<String>,
+    #[serde(default)]
+    pub reset_after: Option<String>,
+    #[serde(default)]
+    pub readiness_delay: Option<String>,
 }
 
 /// Hosts under a pool's replicas, and racks under the hosts.

@@ -86,6 +86,7 @@ fn accepted() -> Vec<(String, Vec<String>)> {
         Pauses,
         ReplicaGroup,
         Hosts,
+        Restart,
     );
     enums!(
         FailIf,

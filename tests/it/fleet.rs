@@ -443,3 +443,137 @@ fn hosts_and_racks_give_the_product_form_availability() {
         );
     }
 }
+
+/// One replica's down and up intervals, in seconds, in order.
+#[derive(Default)]
+struct Intervals {
+    since: SimTime,
+    up: Vec<f64>,
+    down: Vec<f64>,
+}
+
+impl Observer<Record> for Intervals {
+    fn record(&mut self, now: SimTime, r: &Record) {
+        let list = match r {
+            Record::ReplicaDown { .. } => &mut self.up,
+            Record::ReplicaUp { .. } => &mut self.down,
+            _ => return,
+        };
+        list.push((now.0 - self.since.0) as f64 / 1e9);
+        self.since = now;
+    }
+}
+
+fn restarting(failures: &str, restart: &str) -> Intervals {
+    let loaded = parse(&format!(
+        r#"Scenario(
+        name: "restart", horizon: "20000s",
+        clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 1.0), target: "lb")],
+        balancers: [Balancer(name: "lb", policy: RoundRobin, target: "app")],
+        pools: [Pool(name: "app", replicas: 1, service: Exponential(mean: "10ms"),
+            failures: Failures({failures}){restart})],
+    )"#
+    ));
+    hasim::Run::new(&loaded)
+        .seed(5)
+        .observe(Intervals::default())
+        .execute()
+        .1
+}
+
+/// CrashLoopBackOff, exactly: a container that crashes 60 s after every start (repair 1 s,
+/// readiness 2 s) is down 10, 20, 40, 80, 160, 300, 300, … s of back-off plus 3 s; one that
+/// runs 700 s between crashes (more than `reset_after`) is back to 10 s every time.
+#[test]
+fn containers_back_off_exactly_as_crash_loop_backoff() {
+    let restart = r#", restart: Restart(initial_backoff: "10s", max_backoff: "5m", reset_after: "10m", readiness_delay: "2s")"#;
+    let fixed = |ttf: &str| {
+        format!(r#"time_to_failure: Constant("{ttf}"), time_to_repair: Constant("1s")"#)
+    };
+    let crash_loop = restarting(&fixed("60s"), restart);
+    assert!(crash_loop.up.len() > 20, "{:?}", crash_loop.up);
+    assert!(
+        crash_loop.up.iter().all(|&u| u == 60.0),
+        "{:?}",
+        crash_loop.up
+    );
+    let want: Vec<f64> = [10.0, 20.0, 40.0, 80.0, 160.0]
+        .into_iter()
+        .chain(std::iter::repeat(300.0))
+        .map(|b| b + 3.0)
+        .take(crash_loop.down.len())
+        .collect();
+    assert_eq!(crash_loop.down, want);
+    let good_runs = restarting(&fixed("700s"), restart);
+    assert!(good_runs.down.len() > 20);
+    assert!(
+        good_runs.down.iter().all(|&d| d == 13.0),
+        "{:?}",
+        good_runs.down
+    );
+    // The back-off adds no draw: with random times the replica's own stream gives the same
+    // times to failure and to repair, the back-off and the readiness added to the latter
+    // (reset_after too long to reset: k is the crash's rank).
+    let random =
+        r#"time_to_failure: Exponential(mean: "60s"), time_to_repair: Exponential(mean: "5s")"#;
+    let plain = restarting(random, "");
+    let never_reset = restart.replace("10m", "1000h");
+    let backed_off = restarting(random, &never_reset);
+    let n = backed_off.down.len();
+    assert!(n > 10, "{n} restarts");
+    assert_eq!(backed_off.up, plain.up[..backed_off.up.len()]);
+    for (k, (with, without)) in backed_off.down.iter().zip(&plain.down).enumerate() {
+        let wait = (10.0 * 2f64.powi(k as i32)).min(300.0) + 2.0;
+        assert!(
+            (with - without - wait).abs() < 1e-6,
+            "restart {k}: {with} vs {without} + {wait}"
+        );
+    }
+}
+
+/// Restart policies that cannot work are input errors with a hint.
+#[test]
+fn bad_restart_policies_are_input_errors() {
+    let failures = r#"failures: Failures(time_to_failure: Exponential(mean: "1h"), time_to_repair: Exponential(mean: "1m"))"#;
+    for (fields, says) in [
+        ("".to_string(), "no random failures"),
+        (
+            format!("{failures}, repair_crews: 1"),
+            "restart policy and repair crews",
+        ),
+        (
+            format!(r#"{failures}, restart: Restart(initial_backoff: "0s")"#),
+            "initial_backoff must be longer",
+        ),
+        (
+            format!(r#"{failures}, restart: Restart(initial_backoff: "1m", max_backoff: "10s")"#),
+            "max_backoff (10s) is shorter",
+        ),
+        (
+            format!(r#"{failures}, restart: Restart(reset_after: "ten minutes")"#),
+            "",
+        ),
+    ] {
+        let restart = match fields.as_str() {
+            "" => "restart: Restart()",
+            f if f.contains("restart:") => "",
+            _ => ", restart: Restart()",
+        };
+        let text = format!(
+            r#"Scenario(
+        name: "bad", horizon: "10s",
+        clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 1.0), target: "lb")],
+        balancers: [Balancer(name: "lb", policy: RoundRobin, target: "app")],
+        pools: [Pool(name: "app", replicas: 2, service: Exponential(mean: "10ms"), {fields}{restart})],
+    )"#
+        );
+        let e = scenarios::parse_str(&text, "bad.ron").expect_err(&fields);
+        let shown = e.to_string();
+        assert!(shown.contains(says), "{fields}: {shown}");
+        assert!(
+            shown.contains("bad.ron:5:"),
+            "{fields}: points into the pool: {shown}"
+        );
+        assert!(e.help.is_some(), "{fields}: a hint");
+    }
+}

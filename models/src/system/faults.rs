@@ -18,6 +18,10 @@ pub(super) struct Faults {
     pub(super) gray: gray::Gray,
     /// Per pool, its repair crews and the replicas waiting for one.
     pub(super) crews: Vec<crate::fleet::Crews>,
+    /// Per pool, its containers' restart policy, if any.
+    pub(super) restart: Vec<Option<crate::fleet::RestartSpec>>,
+    /// Per replica (empty when no pool restarts containers): crashes in a row, last start.
+    pub(super) restarts: Vec<crate::fleet::Restarts>,
 }
 
 impl<O: Observer<Record>> System<O> {
@@ -131,12 +135,19 @@ impl<O: Observer<Record>> System<O> {
         }
     }
 
-    /// A crew starts repairing replica `r`: its repair time runs from now.
+    /// A crew starts repairing replica `r`: its repair time runs from now (with a restart
+    /// policy, refused with shared crews so that this is the crash's instant, after its
+    /// back-off, and followed by its readiness delay).
     fn start_repair(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
         let rep = &mut self.service.replicas[r];
         let pool = &self.service.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
-            let ttr = f.time_to_repair.sample(rng);
+            let mut ttr = f.time_to_repair.sample(rng);
+            // A container's back-off and readiness around its repair: no draw of its own.
+            if let Some(policy) = &self.faults.restart[rep.pool as usize] {
+                let st = &mut self.faults.restarts[r.ix()];
+                ttr = policy.down_time(st, sched.now(), ttr);
+            }
             self.failure_after(r, ttr, Event::Fault(FaultEvent::Repair(r)), sched);
         }
     }

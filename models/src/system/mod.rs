@@ -304,6 +304,12 @@ impl<O: Observer<Record>> System<O> {
                 crews: (spec.pools.iter())
                     .map(|p| crate::fleet::Crews::new(&p.fleet))
                     .collect(),
+                restart: spec.pools.iter().map(|p| p.fleet.restart).collect(),
+                restarts: if spec.pools.iter().any(|p| p.fleet.restart.is_some()) {
+                    vec![crate::fleet::Restarts::default(); n_replicas]
+                } else {
+                    Vec::new()
+                },
             },
             tiers: Tiers {
                 deps: spec.pools.iter().map(|p| p.dependencies.clone()).collect(),

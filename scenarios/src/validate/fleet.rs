@@ -1,11 +1,12 @@
-//! Fleets: a pool's replica `groups` (count, speed, workers, weight, zone) and its shared
-//! `repair_crews`, into [`FleetSpec`]. A pool with groups leaves `replicas` out (their counts
+//! Fleets: a pool's replica `groups` (count, speed, workers, weight, zone), its shared
+//! `repair_crews`, its `hosts` and its containers' `restart` policy, into [`FleetSpec`]. A pool with groups leaves `replicas` out (their counts
 //! add up to it), and a weighted policy that gives no weights takes the groups' weights.
 
 use super::{Ctx, MAX_WEIGHT};
 use crate::raw;
-use models::fleet::{FleetSpec, GroupSpec, HostsSpec, Placement};
+use models::fleet::{FleetSpec, GroupSpec, HostsSpec, Placement, RestartSpec};
 use models::spec::Target;
+use sim_core::SimDuration;
 
 /// Slowest and fastest group speed: past them a service time rounds to zero (every request
 /// at one instant) or to centuries.
@@ -207,11 +208,98 @@ pub(super) fn fleet(
     };
     let hosts = hosts(cx, p, i);
     ok &= hosts.is_some();
+    let restart = restart(cx, p, i);
+    ok &= restart.is_some();
     ok.then_some(FleetSpec {
         groups,
         repair_crews,
         hosts: hosts.flatten(),
+        restart: restart.flatten(),
     })
+}
+
+/// The pool's `restart` policy: `Some(None)` without, `None` after an error. Kubernetes'
+/// defaults: 10 s doubling to 5 min, reset after 10 min of good running, ready at once.
+fn restart(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<Option<RestartSpec>> {
+    let Some(r) = &p.restart else {
+        return Some(None);
+    };
+    let at = |f: &str| format!("pools[{i}].restart.{f}");
+    let mut ok = true;
+    if p.failures.is_none() {
+        cx.fail_help(
+            &format!("pools[{i}].restart"),
+            format!(
+                "pool `{}` has a restart policy but no random failures: nothing crashes to restart",
+                p.name
+            ),
+            "add `failures: Failures(time_to_failure: …, time_to_repair: …)` (time_to_repair: the restart itself), or remove `restart`",
+        );
+        ok = false;
+    }
+    if p.repair_crews.is_some() {
+        cx.fail_help(
+            &format!("pools[{i}].restart"),
+            format!(
+                "pool `{}` has a restart policy and repair crews: not supported (a container restarts itself, no crew waits on it)",
+                p.name
+            ),
+            "remove `repair_crews`, or `restart`",
+        );
+        ok = false;
+    }
+    if p.autoscale.is_some() {
+        cx.fail_help(
+            &format!("pools[{i}].restart"),
+            format!(
+                "pool `{}` has a restart policy and autoscale: not supported",
+                p.name
+            ),
+            "remove `restart`, or `autoscale`",
+        );
+        ok = false;
+    }
+    let mut field = |text: &Option<String>, name: &str, default: u64| match text {
+        None => Some(SimDuration(default * 1_000_000_000)),
+        Some(t) => cx.duration(t, &at(name)),
+    };
+    let initial = field(&r.initial_backoff, "initial_backoff", 10);
+    let max = field(&r.max_backoff, "max_backoff", 300);
+    let reset = field(&r.reset_after, "reset_after", 600);
+    let ready = field(&r.readiness_delay, "readiness_delay", 0);
+    let (Some(initial), Some(max), Some(reset), Some(ready)) = (initial, max, reset, ready) else {
+        return None;
+    };
+    if initial.0 == 0 {
+        cx.fail_help(
+            &at("initial_backoff"),
+            "initial_backoff must be longer than 0s",
+            "Kubernetes waits \"10s\" before the first restart, doubling after each crash",
+        );
+        ok = false;
+    }
+    if max < initial {
+        cx.fail_help(
+            &at("max_backoff"),
+            format!("max_backoff ({max}) is shorter than initial_backoff ({initial})"),
+            "the back-off doubles from initial_backoff up to max_backoff: \"5m\" in Kubernetes",
+        );
+        ok = false;
+    }
+    if reset.0 == 0 {
+        cx.fail_help(
+            &at("reset_after"),
+            "reset_after must be longer than 0s",
+            "the back-off falls back to initial_backoff after this much good running: \"10m\" in Kubernetes",
+        );
+        ok = false;
+    }
+    ok.then_some(Some(RestartSpec {
+        initial_backoff: initial,
+        max_backoff: max,
+        reset_after: reset,
+        readiness_delay: ready,
+    }))
 }
 
 /// The weights of a weighted policy that gives none: one per replica, its group's.
