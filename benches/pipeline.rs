@@ -56,6 +56,7 @@ fn mm1_spec() -> Spec {
             dependencies: None,
             autoscale: None,
             discovery: None,
+            fleet: Default::default(),
         }],
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod balancer;
 pub mod breaker;
+pub mod fleet;
 pub mod lb_pair;
 pub mod limit;
 mod lock_spec;

@@ -49,6 +49,10 @@ pub struct Replica {
     pub pool: u32,
     /// Index within its pool.
     pub index: u32,
+    /// Workers (its group's, else its pool's).
+    pub workers: u32,
+    /// Service speed (its group's, else 1): a request's drawn service time is divided by it.
+    pub speed: f64,
     /// False between a crash and its repair.
     pub is_up: bool,
     /// Waiting requests, by priority class, oldest first.
@@ -114,35 +118,41 @@ impl Pool {
             slowdown_per_request: spec.slowdown_per_request,
         };
         let replicas = (0..n)
-            .map(|i| Replica {
-                pool: u32::MAX, // set by the caller, which knows the pool's index
-                index: i,
-                is_up: true,
-                queue: WaitQueue::new(
-                    classes,
-                    spec.queue_capacity.unwrap_or(64).min(4096) as usize,
-                ),
-                // Grows with the work in service, not with the worker count.
-                in_service: Vec::with_capacity(spec.workers.min(64) as usize),
-                busy: TimeWeighted::default(),
-                queued: TimeWeighted::default(),
-                up_level: {
-                    let mut w = TimeWeighted::default();
-                    w.set(SimTime::ZERO, 1);
-                    w
-                },
-                served: 0,
-                crashes: 0,
-                failure_rng: spec
-                    .failures
-                    .as_ref()
-                    .map(|_| key.stream(&format!("pool/{}/replica/{i}/failures", spec.name))),
-                can_fail: spec.failures.is_some(),
-                rate_limit: spec.rate_limit.map(crate::limit::TokenBucket::new),
-                ps_v: 0,
-                ps_at: SimTime::ZERO,
-                ps_heap: std::collections::BinaryHeap::new(),
-                ps_head: None,
+            .map(|i| {
+                let (speed, workers) = spec.fleet.replica(i, spec.workers);
+                Replica {
+                    pool: u32::MAX, // set by the caller, which knows the pool's index
+                    index: i,
+                    workers,
+                    speed,
+                    is_up: true,
+                    queue: WaitQueue::new(
+                        classes,
+                        spec.queue_capacity.unwrap_or(64).min(4096) as usize,
+                    ),
+                    // Grows with the work in service, not with the worker count.
+                    in_service: Vec::with_capacity(workers.min(64) as usize),
+                    busy: TimeWeighted::default(),
+                    queued: TimeWeighted::default(),
+                    up_level: {
+                        let mut w = TimeWeighted::default();
+                        w.set(SimTime::ZERO, 1);
+                        w
+                    },
+                    served: 0,
+                    crashes: 0,
+                    failure_rng: spec
+                        .failures
+                        .as_ref()
+                        .map(|_| key.stream(&format!("pool/{}/replica/{i}/failures", spec.name))),
+                    // A host or rack failure takes it down too.
+                    can_fail: spec.failures.is_some() || spec.fleet.hosts.is_some(),
+                    rate_limit: spec.rate_limit.map(crate::limit::TokenBucket::new),
+                    ps_v: 0,
+                    ps_at: SimTime::ZERO,
+                    ps_heap: std::collections::BinaryHeap::new(),
+                    ps_head: None,
+                }
             })
             .collect();
         (pool, replicas)

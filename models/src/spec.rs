@@ -395,6 +395,10 @@ pub struct BalancerSpec {
     /// health checks, outlier detection and slow start (pool targets only, reached directly).
     /// `false`: one instance shared by every caller.
     pub per_client: bool,
+    /// With a standby: the failover delay drawn afresh for every failover from this
+    /// distribution (stream `balancer/NAME/failover`) instead of the fixed `standby` (which
+    /// then holds its mean).
+    pub failover_time: Option<Dist>,
 }
 
 /// A balancer's active instance down on [at, at + duration).
@@ -620,6 +624,8 @@ pub struct PoolSpec {
     pub autoscale: Option<AutoscaleSpec>,
     /// A service registry the balancers learn the pool's replicas from, if any.
     pub discovery: Option<DiscoverySpec>,
+    /// Replica groups and repair crews (default: identical replicas, a crew each).
+    pub fleet: crate::fleet::FleetSpec,
 }
 
 /// What a pool's replica calls after its own work on a request; the worker stays busy (a

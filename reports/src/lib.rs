@@ -9,6 +9,7 @@ pub mod charts;
 mod collector;
 pub mod compare;
 mod expect;
+mod fleet;
 pub mod html;
 mod lock;
 mod mser;
@@ -27,6 +28,7 @@ pub use cache::{
 };
 pub use collector::{Collector, FaultEffect, HopStats, MAX_FAULTS, mix_record};
 pub use expect::{Expectation, Verdict};
+pub use fleet::GroupReport;
 pub use lock::{
     LockAcquisitions, LockAttempts, LockAvailability, LockReport, LockSafety, LockSections,
 };

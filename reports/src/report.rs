@@ -489,6 +489,9 @@ pub struct Report {
     pub throughput_rps: f64,
     /// Per replica.
     pub replicas: Vec<ReplicaReport>,
+    /// Per replica group of the pools that have groups (absent when none has).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<crate::GroupReport>,
     /// Events the kernel handled.
     pub events: u64,
     /// Trajectory fingerprint (hex): a hash of every record in order.
@@ -929,6 +932,7 @@ impl Report {
             },
             throughput_rps: round(succeeded as f64 / (s.window_ns as f64 / 1e9), 4),
             replicas,
+            groups: crate::fleet::groups(s),
             events: s.run.events,
             fingerprint: format!("{:016x}", c.fingerprint),
             stores: Vec::new(),

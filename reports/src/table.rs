@@ -223,6 +223,7 @@ pub fn render_table(r: &Report) -> String {
             row(w, &p.pool, &p.index.to_string(), p);
         }
     }
+    crate::fleet::table(w, &r.groups);
     for a in &r.autoscaling {
         let _ = writeln!(w);
         let _ = writeln!(

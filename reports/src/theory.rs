@@ -51,6 +51,7 @@ pub fn theory(spec: &Spec) -> Vec<Theory> {
             && pool.autoscale.is_none()
             && pool.discovery.is_none()
             && !pool.drop_stale
+            && pool.fleet.groups.is_empty()
             && matches!(pool.discipline, models::spec::Discipline::Fifo);
         let quiet = spec.faults.is_empty()
             && spec.partitions.is_empty()
@@ -168,6 +169,7 @@ mod tests {
                 dependencies: None,
                 autoscale: None,
                 discovery: None,
+                fleet: Default::default(),
             }],
         }
     }

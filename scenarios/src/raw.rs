@@ -630,7 +630,11 @@ pub struct Balancer {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct Standby {
-    pub failover_delay: String,
+    #[serde(default)]
+    pub failover_delay: Option<String>,
+    /// The failover delay as a distribution, drawn per failover (instead of `failover_delay`).
+    #[serde(default)]
+    pub failover_time: Option<Dist>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -689,15 +693,23 @@ pub enum Policy {
     },
     JoinShortestQueue,
     SmoothWeightedRoundRobin {
+        /// Empty (left out): the target pool's groups' weights.
+        #[serde(default)]
         weights: Vec<u32>,
     },
     WeightedRoundRobin {
+        /// Empty (left out): the target pool's groups' weights.
+        #[serde(default)]
         weights: Vec<u32>,
     },
     WeightedRandom {
+        /// Empty (left out): the target pool's groups' weights.
+        #[serde(default)]
         weights: Vec<u32>,
     },
     WeightedLeastConnections {
+        /// Empty (left out): the target pool's groups' weights.
+        #[serde(default)]
         weights: Vec<u32>,
     },
     PeakEwma {
@@ -774,6 +786,71 @@ pub struct Pool {
     pub autoscale: Option<Autoscale>,
     #[serde(default)]
     pub discovery: Option<Registry>,
+    /// Replica groups of different machines (then `replicas` is left out: their counts add up).
+    #[serde(default)]
+    pub groups: Option<Vec<ReplicaGroup>>,
+    /// Repair crews shared by the replicas (a FIFO queue for a free crew).
+    #[serde(default)]
+    pub repair_crews: Option<u32>,
+    /// The hosts (and racks) the replicas run on, failing with everything on them.
+    #[serde(default)]
+    pub hosts: Option<Hosts>,
+    /// Containers' restart policy: back-off before a crashed replica restarts, readiness after.
+    #[serde(default)]
+    pub restart: Option<Restart>,
+}
+
+/// A container restart policy (Kubernetes' CrashLoopBackOff), durations as text.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    #[serde(default)]
+    pub initial_backoff: Option<String>,
+    #[serde(default)]
+    pub max_backoff: Option<String>,
+    #[serde(default)]
+    pub reset_after: Option<String>,
+    #[serde(default)]
+    pub readiness_delay: Option<String>,
+}
+
+/// Hosts under a pool's replicas, and racks under the hosts.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Hosts {
+    pub count: u32,
+    #[serde(default)]
+    pub placement: Option<Placement>,
+    #[serde(default)]
+    pub failures: Option<Failures>,
+    #[serde(default)]
+    pub racks: Option<u32>,
+    #[serde(default)]
+    pub rack_failures: Option<Failures>,
+}
+
+/// How replicas are placed on hosts.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum Placement {
+    Spread,
+    Packed,
+}
+
+/// Replicas of one kind inside a pool: four small machines, two large ones.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaGroup {
+    pub name: String,
+    pub count: u32,
+    #[serde(default)]
+    pub speed: Option<f64>,
+    #[serde(default)]
+    pub workers: Option<u32>,
+    #[serde(default)]
+    pub weight: Option<u32>,
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 /// What a pool's replicas call after their own work (multi-tier).

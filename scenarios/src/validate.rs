@@ -6,6 +6,7 @@
 use crate::ScenarioError;
 
 mod balancing;
+mod fleet;
 mod network;
 mod resilience;
 mod scaling;
@@ -43,6 +44,7 @@ pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, 
         notes: Vec::new(),
     };
     let mut raw = raw;
+    fleet::normalise(&mut cx, &mut raw);
     scaling::normalise(&mut cx, &mut raw);
     // Sizes first: the other checks expand faults per replica, and a size past its budget
     // would exhaust memory there.
@@ -642,6 +644,7 @@ fn build(raw: &raw::Scenario, cx: &mut Ctx<'_>) -> Option<Spec> {
                 zone_aware: zone?,
                 slow_start: slow_start?,
                 per_client: per_client?,
+                failover_time: None,
             })
         })
         .collect();
@@ -1078,6 +1081,9 @@ fn policy_weights(
     i: usize,
     weights: &[u32],
 ) -> Option<Vec<u32>> {
+    if weights.is_empty() {
+        return fleet::group_weights(cx, raw, b, target, i);
+    }
     let path = format!("balancers[{i}].policy.weights");
     let mut ok = true;
     for (j, &w) in weights.iter().enumerate() {
@@ -1280,7 +1286,8 @@ fn client(
 fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
     let path = |f: &str| format!("pools[{i}].{f}");
     let mut ok = true;
-    if p.replicas == 0 {
+    // With groups, their counts are checked one by one (fleet.rs).
+    if p.replicas == 0 && p.groups.is_none() {
         cx.fail_help(
             &path("replicas"),
             format!("pool `{}` has zero replicas", p.name),
@@ -1350,6 +1357,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         }
     };
     let rate_limit = resilience::rate_limit(cx, p, i);
+    let fleet = fleet::fleet(cx, p, i, workers);
     let gray_failures = gray_failures(cx, p, i);
     let autoscale = scaling::autoscale(cx, p, i);
     let discovery = scaling::discovery(cx, p, i);
@@ -1386,6 +1394,7 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
         discipline,
         autoscale: autoscale?,
         discovery: discovery?,
+        fleet: fleet?,
     })
 }
 

@@ -84,6 +84,9 @@ fn accepted() -> Vec<(String, Vec<String>)> {
         GrayFailures,
         Branch,
         Pauses,
+        ReplicaGroup,
+        Hosts,
+        Restart,
     );
     enums!(
         FailIf,
@@ -110,6 +113,7 @@ fn accepted() -> Vec<(String, Vec<String>)> {
         LockFault,
         ReadsFrom,
         StoreOp,
+        Placement,
     );
     out
 }

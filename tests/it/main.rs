@@ -15,6 +15,8 @@ mod determinism;
 mod docs;
 mod explain;
 mod faults;
+#[allow(clippy::disallowed_methods)] // sqrt of sample variances
+mod fleet;
 mod golden;
 #[allow(clippy::disallowed_methods)] // closed forms (exp, ln, sqrt, powi) of reference values
 mod gray;

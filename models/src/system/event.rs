@@ -66,6 +66,10 @@ pub enum FaultEvent {
     GrayStart(ReplicaId),
     /// Replica `0`'s random gray episode ends.
     GrayEnd(ReplicaId),
+    /// Host or rack `0` (hosts.rs) fails: every replica on it goes down.
+    DomainDown(u32),
+    /// Host or rack `0` is repaired.
+    DomainUp(u32),
 }
 
 /// Balancers.

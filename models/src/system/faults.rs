@@ -16,6 +16,12 @@ pub(super) struct Faults {
     pub(super) fault_keep: Vec<f64>,
     /// Random gray failures (gray.rs).
     pub(super) gray: gray::Gray,
+    /// Per pool, its repair crews and the replicas waiting for one.
+    pub(super) crews: Vec<crate::fleet::Crews>,
+    /// Per pool, its containers' restart policy, if any.
+    pub(super) restart: Vec<Option<crate::fleet::RestartSpec>>,
+    /// Per replica (empty when no pool restarts containers): crashes in a row, last start.
+    pub(super) restarts: Vec<crate::fleet::Restarts>,
 }
 
 impl<O: Observer<Record>> System<O> {
@@ -86,6 +92,13 @@ impl<O: Observer<Record>> System<O> {
     }
 
     pub(super) fn on_crash(&mut self, now: SimTime, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        self.take_down(now, r, sched);
+        self.needs_repair(r, sched);
+        self.discovery_crashed(now, r, sched);
+    }
+
+    /// Replica `r` goes down: what it holds fails, the crash recorded first.
+    pub(super) fn take_down(&mut self, now: SimTime, r: ReplicaId, sched: &mut Scheduler<Event>) {
         let rep = &mut self.service.replicas[r];
         assert!(
             rep.is_up,
@@ -112,13 +125,70 @@ impl<O: Observer<Record>> System<O> {
         self.fail_held(now, &lost, sched);
         lost.clear();
         self.scratch = lost;
+    }
+
+    /// Replica `r` crashed on its own: its repair starts now, or with shared crews when a
+    /// crew is free (FIFO).
+    pub(super) fn needs_repair(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        let p = self.service.replicas[r].pool as usize;
+        if self.service.pools[p].failures.is_some()
+            && (!self.faults.crews[p].limited() || self.faults.crews[p].request(r.0))
+        {
+            self.start_repair(r, sched);
+        }
+    }
+
+    /// A crew starts repairing replica `r`: its repair time runs from now (with a restart
+    /// policy, refused with shared crews so that this is the crash's instant, after its
+    /// back-off, and followed by its readiness delay).
+    fn start_repair(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
         let rep = &mut self.service.replicas[r];
         let pool = &self.service.pools[rep.pool as usize];
         if let (Some(f), Some(rng)) = (&pool.failures, rep.failure_rng.as_mut()) {
-            let ttr = f.time_to_repair.sample(rng);
+            let mut ttr = f.time_to_repair.sample(rng);
+            // A container's back-off and readiness around its repair: no draw of its own.
+            if let Some(policy) = &self.faults.restart[rep.pool as usize] {
+                let st = &mut self.faults.restarts[r.ix()];
+                ttr = policy.down_time(st, sched.now(), ttr);
+            }
             self.failure_after(r, ttr, Event::Fault(FaultEvent::Repair(r)), sched);
         }
-        self.discovery_crashed(now, r, sched);
+    }
+
+    /// A random repair ended: with shared crews, the crew takes the next replica waiting.
+    fn crew_done(&mut self, r: ReplicaId, sched: &mut Scheduler<Event>) {
+        let p = self.service.replicas[r].pool as usize;
+        if self.faults.crews[p].limited()
+            && let Some(next) = self.faults.crews[p].finished()
+        {
+            self.start_repair(ReplicaId(next), sched);
+        }
+    }
+
+    /// Shared crews: each is repairing one replica or idle, and every replica down waits for
+    /// one or is being repaired.
+    pub(super) fn check_crews(&self) {
+        for (p, c) in self.faults.crews.iter().enumerate() {
+            if !c.limited() {
+                continue;
+            }
+            let pool = &self.service.pools[p];
+            let n = self.service.replicas.len() as u32;
+            let count = (pool.first_replica..n)
+                .take_while(|&r| self.service.replicas[r as usize].pool == p as u32)
+                .filter(|&r| {
+                    (self.hosts.own_down(r)).unwrap_or(!self.service.replicas[r as usize].is_up)
+                })
+                .count();
+            assert!(
+                c.busy <= c.crews && c.busy as usize + c.waiting.len() == count,
+                "invariant: pool {}'s crews: {} busy of {}, {} waiting, {count} replicas down",
+                pool.name,
+                c.busy,
+                c.crews,
+                c.waiting.len()
+            );
+        }
     }
 
     pub(super) fn on_repair(&mut self, now: SimTime, r: ReplicaId, sched: &mut Scheduler<Event>) {
@@ -143,8 +213,16 @@ impl<O: Observer<Record>> System<O> {
         sched: &mut Scheduler<Event>,
     ) {
         match e {
+            FaultEvent::Crash(r) if self.hosts.hosted(r) => self.hosted_crash(now, r, sched),
             FaultEvent::Crash(r) => self.on_crash(now, r, sched),
-            FaultEvent::Repair(r) => self.on_repair(now, r, sched),
+            FaultEvent::Repair(r) => {
+                if self.hosts.hosted(r) {
+                    self.hosted_repair(now, r, sched);
+                } else {
+                    self.on_repair(now, r, sched);
+                }
+                self.crew_done(r, sched);
+            }
             FaultEvent::ScheduledStart(i) => {
                 let f = &self.faults.scheduled[i as usize];
                 let r = f.replica;
@@ -169,6 +247,7 @@ impl<O: Observer<Record>> System<O> {
                         *held = dec(*held, now, "faults holding a replica down");
                         if *held == 0
                             && !self.service.replicas[r as usize].is_up
+                            && self.hosts.holds_none(ReplicaId(r))
                             && self.scaling.runs(ReplicaId(r))
                         {
                             self.on_repair(now, ReplicaId(r), sched);
@@ -181,6 +260,8 @@ impl<O: Observer<Record>> System<O> {
             }
             FaultEvent::GrayStart(r) => self.on_gray(now, r, true, sched),
             FaultEvent::GrayEnd(r) => self.on_gray(now, r, false, sched),
+            FaultEvent::DomainDown(d) => self.on_domain(now, d, true, sched),
+            FaultEvent::DomainUp(d) => self.on_domain(now, d, false, sched),
         }
     }
 }

@@ -23,6 +23,7 @@ pub(super) fn dec<
 impl<O: Observer<Record>> System<O> {
     /// Requests in = out + in flight, and the bookkeeping agrees with the request table.
     pub fn check_invariants(&self) {
+        self.check_crews();
         let c = self.req.counts;
         assert_eq!(
             c.offered,

@@ -24,6 +24,7 @@ mod discovery;
 mod event;
 mod faults;
 mod gray;
+mod hosts;
 mod ids;
 mod invariants;
 mod routing;
@@ -40,7 +41,9 @@ pub use event::{
     ServiceEvent,
 };
 pub use ids::{AttemptId, BalancerId, CallId, CallerId, InstanceId, PoolId, ReplicaId};
-pub use summary::{Conservation, HopSummary, ReplicaSummary, ResilienceCounts, Summary};
+pub use summary::{
+    Conservation, GroupSummary, HopSummary, ReplicaSummary, ResilienceCounts, Summary,
+};
 
 use crate::balancer::{Balance, Balancer, LoadView, Transition};
 use crate::breaker::Breaker;
@@ -61,6 +64,21 @@ use sim_core::{
 };
 use tiers::Tiers;
 
+/// Every pool's replica groups: (pool, global index of the group's first replica, the group).
+fn fleet_groups(spec: &Spec) -> Vec<(u32, u32, crate::fleet::GroupSpec)> {
+    let mut out = Vec::new();
+    let mut first = 0u32;
+    for (p, ps) in spec.pools.iter().enumerate() {
+        let mut r = first;
+        for g in &ps.fleet.groups {
+            out.push((p as u32, r, g.clone()));
+            r += g.count;
+        }
+        first += ps.replicas;
+    }
+    out
+}
+
 /// "No such call / attempt / replica / zone": the sentinel of the id fields.
 const NONE: u32 = u32::MAX;
 /// `Attempt::pos` of an attempt a crash took off its replica and has not ended yet.
@@ -77,6 +95,8 @@ pub struct System<O> {
     /// Autoscaling state (scaling.rs) and registry state (discovery.rs).
     scaling: scaling::Scaling,
     discovery: discovery::Discovery,
+    /// Hosts and racks under the pools that have them (hosts.rs).
+    hosts: hosts::Hosts,
     /// Reused buffer for the requests a crash fails (no allocation per crash).
     scratch: Vec<AttemptId>,
     warmup: SimTime,
@@ -210,6 +230,7 @@ impl<O: Observer<Record>> System<O> {
         let mut sys = System {
             scaling: scaling::Scaling::new(spec),
             discovery: discovery::Discovery::new(spec, &key),
+            hosts: hosts::Hosts::new(spec, &key),
             req: Requests {
                 clients,
                 calls: Vec::with_capacity(1024),
@@ -243,6 +264,12 @@ impl<O: Observer<Record>> System<O> {
                             })
                         };
                         [s(0), if b.standby.is_some() { s(1) } else { None }]
+                    })
+                    .collect(),
+                lb_failover: (spec.balancers.iter())
+                    .map(|b| {
+                        let d = b.failover_time.clone()?;
+                        Some((d, key.stream(&format!("balancer/{}/failover", b.name))))
                     })
                     .collect(),
                 balancer_outages: spec.balancer_outages.clone(),
@@ -279,6 +306,7 @@ impl<O: Observer<Record>> System<O> {
                 replicas,
                 pools_down: 0,
                 service_up,
+                groups: fleet_groups(spec),
             },
             faults: Faults {
                 scheduled: spec.faults.clone(),
@@ -286,6 +314,15 @@ impl<O: Observer<Record>> System<O> {
                 slow: vec![(1.0, 0); n_replicas],
                 fault_keep: vec![1.0; n_replicas],
                 gray: gray::Gray::new(spec, &key),
+                crews: (spec.pools.iter())
+                    .map(|p| crate::fleet::Crews::new(&p.fleet))
+                    .collect(),
+                restart: spec.pools.iter().map(|p| p.fleet.restart).collect(),
+                restarts: if spec.pools.iter().any(|p| p.fleet.restart.is_some()) {
+                    vec![crate::fleet::Restarts::default(); n_replicas]
+                } else {
+                    Vec::new()
+                },
             },
             tiers: Tiers {
                 groups: Vec::new(),
@@ -337,6 +374,7 @@ impl<O: Observer<Record>> System<O> {
             self.schedule_crash(ReplicaId(r as u32), sched);
         }
         self.start_gray(sched);
+        self.start_hosts(sched);
         if self.warmup > SimTime::ZERO {
             sched.at(self.warmup, Event::WarmupEnd);
         }
@@ -524,6 +562,7 @@ mod tests {
                 zone_aware: None,
                 slow_start: None,
                 per_client: false,
+                failover_time: None,
             }],
             pools: vec![PoolSpec {
                 name: "web".into(),
@@ -545,6 +584,7 @@ mod tests {
                 dependencies: None,
                 autoscale: None,
                 discovery: None,
+                fleet: Default::default(),
             }],
         }
     }

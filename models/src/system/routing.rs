@@ -18,6 +18,9 @@ pub(super) struct Routing {
     pub(super) lb_pair: Vec<crate::lb_pair::Pair>,
     pub(super) lb_failures: Vec<Option<crate::spec::FailureSpec>>,
     pub(super) lb_failure_rng: Vec<[Option<Stream>; 2]>,
+    /// Per balancer, a failover delay drawn per failover and its stream
+    /// (`balancer/NAME/failover`), when the delay is a distribution.
+    pub(super) lb_failover: Vec<Option<(Dist, Stream)>>,
     pub(super) balancer_outages: Vec<crate::spec::BalancerOutage>,
     /// Zone of each client, balancer and replica (`NONE`: none, never cut off).
     pub(super) client_zone: Vec<u32>,
@@ -155,9 +158,10 @@ impl<O: Observer<Record>> System<O> {
         sched: &mut Scheduler<Event>,
     ) {
         if c.start_failover {
-            let delay = self.routing.lb_pair[b.ix()]
-                .delay
-                .unwrap_or(SimDuration::ZERO);
+            let delay = match self.routing.lb_failover[b.ix()].as_mut() {
+                Some((d, rng)) => d.sample(rng),
+                None => (self.routing.lb_pair[b.ix()].delay).unwrap_or(SimDuration::ZERO),
+            };
             sched.after(delay, Event::Balancer(BalancerEvent::Failover(b)));
         }
         if c.stopped || c.resumed {

@@ -11,6 +11,8 @@ pub(super) struct Service {
     pub(super) pools_down: u32,
     /// ∫ [every pool has a replica up] dt.
     pub(super) service_up: TimeWeighted,
+    /// Replica groups (fleet.rs): (pool, global index of its first replica, the group).
+    pub(super) groups: Vec<(u32, u32, crate::fleet::GroupSpec)>,
 }
 
 impl<O: Observer<Record>> System<O> {
@@ -29,6 +31,9 @@ impl<O: Observer<Record>> System<O> {
         let pool = &mut self.service.pools[rep.pool as usize];
         // Drawn before anything can fail the request, so the stream stays aligned across variants.
         let mut service = pool.service.sample(&mut pool.service_rng);
+        if rep.speed != 1.0 {
+            service = SimDuration((service.0 as f64 / rep.speed).round() as u64);
+        }
         let slow = self.faults.slow[r.ix()].0;
         if slow != 1.0 {
             service = SimDuration((service.0 as f64 * slow).round() as u64);
@@ -45,13 +50,13 @@ impl<O: Observer<Record>> System<O> {
             self.attempt_ended(now, id, Outcome::Rejected, sched);
         } else if pool.discipline == Discipline::ProcessorSharing {
             // Everyone is served at once; `queue_capacity` bounds those beyond the workers.
-            let room = pool.workers.saturating_add(pool.queue_capacity);
+            let room = rep.workers.saturating_add(pool.queue_capacity);
             if (rep.in_service.len() as u32) < room {
                 self.ps_arrive(now, id, r, sched);
             } else {
                 self.attempt_ended(now, id, Outcome::Rejected, sched);
             }
-        } else if (rep.in_service.len() as u32) < pool.workers {
+        } else if (rep.in_service.len() as u32) < rep.workers {
             pool.occupancy.inc(rep.index as usize);
             a.at_server = true;
             self.start_service(now, id, sched);
@@ -217,7 +222,7 @@ impl<O: Observer<Record>> System<O> {
         }
         let pool = &mut self.service.pools[rep.pool as usize];
         rep.busy
-            .set(now, rep.in_service.len().min(pool.workers as usize) as u64);
+            .set(now, rep.in_service.len().min(rep.workers as usize) as u64);
         let occ = dec(
             pool.occupancy[rep.index as usize],
             now,
@@ -232,7 +237,7 @@ impl<O: Observer<Record>> System<O> {
         let rep = &mut self.service.replicas[r];
         let n = rep.in_service.len() as u128;
         if n > 0 {
-            let share = n.min(self.service.pools[rep.pool as usize].workers as u128);
+            let share = n.min(rep.workers as u128);
             let dv = now.since(rep.ps_at).0 as u128 * crate::pool::PS_SCALE * share / n;
             rep.ps_v = rep
                 .ps_v
@@ -254,7 +259,7 @@ impl<O: Observer<Record>> System<O> {
             let a = &self.req.attempts[id];
             if a.at_server && a.replica == r && a.pos != NONE && a.pos != LOST && a.ps_finish == f {
                 let n = rep.in_service.len() as u128;
-                let share = n.min(self.service.pools[rep.pool as usize].workers as u128);
+                let share = n.min(rep.workers as u128);
                 let left = (f - rep.ps_v.min(f)) as u128;
                 let dt = (left * n).div_ceil(share * crate::pool::PS_SCALE) as u64;
                 rep.ps_head = Some(id);
@@ -298,7 +303,7 @@ impl<O: Observer<Record>> System<O> {
         rep.ps_heap.push(std::cmp::Reverse((a.ps_finish, id)));
         rep.in_service.push(id);
         rep.busy
-            .set(now, rep.in_service.len().min(pool.workers as usize) as u64);
+            .set(now, rep.in_service.len().min(rep.workers as usize) as u64);
         self.ps_reschedule(r, sched);
     }
 

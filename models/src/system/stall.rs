@@ -55,6 +55,9 @@ impl<O> System<O> {
                 FaultEvent::GrayStart(r) | FaultEvent::GrayEnd(r) => {
                     format!("gray failures of {}", replica(r))
                 }
+                FaultEvent::DomainDown(d) | FaultEvent::DomainUp(d) => {
+                    format!("crashes and repairs of host or rack {d}")
+                }
                 FaultEvent::ScheduledStart(f) | FaultEvent::ScheduledEnd(f) => {
                     match self.faults.scheduled.get(f as usize) {
                         Some(s) => {

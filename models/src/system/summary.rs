@@ -82,6 +82,23 @@ pub struct ReplicaSummary {
     pub crashes: u64,
 }
 
+/// One replica group's figures over the window (a pool's `groups`).
+#[derive(Clone, Debug)]
+pub struct GroupSummary {
+    /// Pool name.
+    pub pool: String,
+    /// The group as the scenario gave it.
+    pub group: crate::fleet::GroupSpec,
+    /// Index (within the pool) of its first replica.
+    pub first: u32,
+    /// Σ over its replicas of ∫ busy workers dt (worker·ns).
+    pub busy_area: u128,
+    /// Requests its replicas completed.
+    pub served: u64,
+    /// Requests the whole pool completed.
+    pub pool_served: u64,
+}
+
 /// What the models know at the end of a run; `reports` turns it into figures.
 #[derive(Clone, Debug)]
 pub struct Summary {
@@ -115,6 +132,8 @@ pub struct Summary {
     pub stores: Vec<crate::store::StoreSummary>,
     /// The component the run was stuck in, when the kernel stopped it as stalled.
     pub stalled: Option<String>,
+    /// Replica groups of the pools that have them (empty when none has).
+    pub groups: Vec<GroupSummary>,
 }
 
 impl<O: Observer<Record>> System<O> {
@@ -130,7 +149,7 @@ impl<O: Observer<Record>> System<O> {
                 ReplicaSummary {
                     pool: pool.name.clone(),
                     index: r.index,
-                    workers: pool.workers,
+                    workers: r.workers,
                     busy_area: r.busy.area_until(end).0,
                     queue_area: r.queued.area_until(end).0,
                     up_area: r.up_level.area_until(end).0,
@@ -176,6 +195,33 @@ impl<O: Observer<Record>> System<O> {
             gray_replicas: self.faults.gray.replicas(),
             stores: self.stores.iter_mut().map(|s| s.finish(run)).collect(),
             stalled: self.stall.clone(),
+            groups: self.group_summaries(end),
         }
+    }
+}
+
+impl<O: Observer<Record>> System<O> {
+    fn group_summaries(&self, end: SimTime) -> Vec<GroupSummary> {
+        let reps = &self.service.replicas;
+        (self.service.groups.iter())
+            .map(|(p, first, g)| {
+                let pool = &self.service.pools[*p as usize];
+                let mine = &reps[*first as usize..(*first + g.count) as usize];
+                let n = reps.len() as u32;
+                let pool_served = (pool.first_replica..n)
+                    .map(|r| &reps[r as usize])
+                    .take_while(|r| r.pool == *p)
+                    .map(|r| r.served)
+                    .sum();
+                GroupSummary {
+                    pool: pool.name.clone(),
+                    group: g.clone(),
+                    first: first - pool.first_replica,
+                    busy_area: mine.iter().map(|r| r.busy.area_until(end).0).sum(),
+                    served: mine.iter().map(|r| r.served).sum(),
+                    pool_served,
+                }
+            })
+            .collect()
     }
 }

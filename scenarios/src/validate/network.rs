@@ -125,11 +125,7 @@ fn balancers_failing(cx: &mut Ctx<'_>, raw: &raw::Scenario, spec: &mut Spec) -> 
             }
         }
         if let Some(s) = &b.standby {
-            let path = format!("balancers[{i}].standby.failover_delay");
-            match cx.duration(&s.failover_delay, &path) {
-                Some(d) => spec.balancers[i].standby = Some(d),
-                None => ok = false,
-            }
+            ok &= super::fleet::standby(cx, s, i, &mut spec.balancers[i]);
         }
     }
     let horizon = spec.horizon;
