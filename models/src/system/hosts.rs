@@ -170,6 +170,7 @@ impl<O: Observer<Record>> System<O> {
                     self.bring_up(now, r);
                     self.observer
                         .record(now, &Record::ReplicaUp { replica: r.0 });
+                    self.member_changed(now, r, true, sched);
                     self.discovery_started(now, r, sched);
                 }
             }
