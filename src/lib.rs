@@ -15,6 +15,18 @@ pub mod trace;
 pub mod visual;
 
 pub use run::{Run, Simulated};
+
+// The library API (README, "Use hasim from Rust"): load or write a scenario, register your own
+// components, run it through `Run`, read the typed report. Everything a user needs is here,
+// whichever crate it lives in.
+pub use models::Record;
+pub use models::balancer::{CustomPolicy, PolicyView};
+pub use reports::Report;
+pub use scenarios::{
+    Extensions, Loaded, ParamError, Params, ScenarioError, load, load_with, parse_str,
+    parse_str_with,
+};
+pub use sim_core::{Observer, SimDuration, SimTime, Stream};
 use std::io::Write;
 use std::path::Path;
 

@@ -561,6 +561,8 @@ pub enum PolicySpec {
         /// How long a client keeps an answer (> 0; Java's default 30 s).
         ttl: SimDuration,
     },
+    /// A user's policy, registered under a name (see [`crate::balancer::CustomPolicy`]).
+    Custom(crate::balancer::CustomPolicySpec),
 }
 
 /// A population of request keys, for hashing policies: each request draws one.

@@ -17,6 +17,7 @@
 #![allow(clippy::result_large_err)]
 
 mod diagnose;
+mod extend;
 pub mod limits;
 mod locate;
 pub mod raw;
@@ -32,9 +33,10 @@ use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
+pub use extend::{Extensions, ParamError, Params};
 pub use locate::{Locations, line_col};
 pub(crate) use suggest::did_you_mean;
-pub use sweep::{AxisDef, SweepFile, Variant, WarmupRule, load_sweep};
+pub use sweep::{AxisDef, SweepFile, Variant, WarmupRule, load_sweep, load_sweep_with};
 pub use validate::{
     DEFAULT_MAX_EVENTS, MAX_WINDOWS, default_window, escape_controls, total_replicas,
 };
@@ -150,9 +152,14 @@ impl ScenarioError {
 
 /// Reads and validates the scenario at `path`.
 pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
+    load_with(path, &Extensions::new())
+}
+
+/// [`load`] with the program's own components: `Custom(name: …)` in the file refers to them.
+pub fn load_with(path: &Path, ext: &Extensions) -> Result<Loaded, ScenarioError> {
     let name = path.display().to_string();
     let src = read_text(path, &name, "scenario")?;
-    parse_str(&src, &name)
+    parse_str_with(&src, &name, ext)
 }
 
 /// Reads `hasim test`'s folder rules (`hasim-test.ron`: a `Golden(…)` value).
@@ -239,13 +246,22 @@ pub fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>, (String, String)
 
 /// Validates scenario text; `file_name` is used in diagnostics.
 pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, ScenarioError> {
+    parse_str_with(source, file_name, &Extensions::new())
+}
+
+/// [`parse_str`] with the program's own components.
+pub fn parse_str_with(
+    source: &str,
+    file_name: &str,
+    ext: &Extensions,
+) -> Result<Loaded, ScenarioError> {
     // Editors do not count a byte-order mark as a column, and neither does ron's parser if it
     // never sees one.
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let raw: raw::Scenario = diagnose::parse_as(source, file_name, "Scenario(")?;
     let seed = raw.seed;
     let golden = raw.golden.clone();
-    let (spec, stores, expect, slo, notes) = validate::validate(raw, source, file_name)?;
+    let (spec, stores, expect, slo, notes) = validate::validate(raw, source, file_name, ext)?;
     Ok(Loaded {
         spec,
         stores,

@@ -725,6 +725,12 @@ pub enum Policy {
         #[serde(default)]
         ttl: Option<String>,
     },
+    /// A policy the loading program registered (`scenarios::Extensions::policy`).
+    Custom {
+        name: String,
+        #[serde(default)]
+        params: std::collections::BTreeMap<String, ron::Value>,
+    },
 }
 
 /// The request keys a hashing policy draws from.

@@ -34,10 +34,16 @@ pub type Validated = (Spec, Vec<StoreSpec>, Vec<Expectation>, Slo, Vec<String>);
 
 /// Validates `raw` (parsed from `src`) into a spec, its stores, its expectations and the notes
 /// the report must print.
-pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, ScenarioError> {
+pub fn validate(
+    raw: raw::Scenario,
+    src: &str,
+    file: &str,
+    ext: &crate::Extensions,
+) -> Result<Validated, ScenarioError> {
     let mut cx = Ctx {
         src,
         file,
+        ext,
         loc: Locations::scan(src),
         errors: Vec::new(),
         notes: Vec::new(),
@@ -244,6 +250,8 @@ pub(crate) struct Ctx<'a> {
     loc: Locations,
     errors: Vec<ScenarioError>,
     pub(crate) notes: Vec<String>,
+    /// The program's own components (`Custom(name: …)`).
+    pub(crate) ext: &'a crate::Extensions,
 }
 
 impl Ctx<'_> {
@@ -791,6 +799,11 @@ fn policy(
         raw::Policy::LeastConnections => PolicySpec::LeastConnections,
         raw::Policy::JoinShortestQueue => PolicySpec::JoinShortestQueue,
         raw::Policy::JoinIdleQueue => PolicySpec::JoinIdleQueue,
+        raw::Policy::Custom { name, params } => {
+            let owner = format!("balancer `{}`", b.name);
+            let path = format!("balancers[{i}].policy");
+            return crate::extend::policy(cx, name, params, &path, &owner);
+        }
         raw::Policy::DnsRoundRobin { ttl } => {
             let ttl = match ttl {
                 Some(text) => {

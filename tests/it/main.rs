@@ -11,6 +11,7 @@ mod broker;
 mod cache;
 mod cli;
 mod compare;
+mod custom;
 mod determinism;
 mod docs;
 mod explain;
