@@ -13,6 +13,7 @@
 //! its own errors, so `locate` finds where each value of the (already parsed) text sits, and
 //! semantic errors point there too. `suggest` supplies "did you mean" and examples.
 
+#![warn(missing_docs)]
 // A diagnostic is built once, on the error path; its size costs nothing worth a Box.
 #![allow(clippy::result_large_err)]
 
@@ -20,6 +21,9 @@ mod diagnose;
 mod extend;
 pub mod limits;
 mod locate;
+// The serde mirror of the file: each field is documented in docs/scenario-reference.md, which
+// scenarios/tests/reference.rs checks against it both ways.
+#[allow(missing_docs)]
 pub mod raw;
 mod suggest;
 mod sweep;

@@ -15,6 +15,7 @@ const Z99: f64 = 2.326_347_874_040_840_8;
 
 /// A distribution of durations.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(missing_docs)] // each variant's line names its fields and their units
 pub enum Dist {
     /// Always the same value (ns).
     Constant { value: f64 },

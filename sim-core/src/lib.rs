@@ -18,6 +18,7 @@
 //! component never shifts another component's draws. Samplers use `libm`, never the platform's
 //! `f64::ln`/`exp`, so the same seed gives the same bits on every machine.
 
+#![warn(missing_docs)]
 mod dist;
 mod hosted;
 mod observe;

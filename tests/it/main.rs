@@ -14,6 +14,7 @@ mod compare;
 mod custom;
 mod determinism;
 mod docs;
+mod examples;
 mod explain;
 mod faults;
 mod golden;
