@@ -64,3 +64,47 @@ fn the_embed_example_reads_the_figures_hasim_run_reports() {
         "{f:?}"
     );
 }
+
+/// The README's "Use hasim from Rust" excerpts are the examples' code, line for line, and its
+/// `ron` line is a balancer the custom policy example's extensions accept.
+#[test]
+fn the_readme_section_quotes_the_examples() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap_or_default();
+    let from = readme.find("## Use hasim from Rust").expect("the section");
+    let section = &readme[from..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let code: String = ["examples/embed.rs", "examples/custom_policy.rs"]
+        .iter()
+        .map(|f| std::fs::read_to_string(repo(f)).unwrap_or_default())
+        .collect();
+    let code_lines: Vec<&str> = code.lines().map(str::trim).collect();
+    let blocks = |fence: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = section;
+        while let Some(s) = rest.find(fence) {
+            let body = &rest[s + fence.len()..];
+            let end = body.find("```").expect("closing fence");
+            out.push(body[..end].to_string());
+            rest = &body[end + 3..];
+        }
+        out
+    };
+    let rust = blocks("```rust\n");
+    assert_eq!(rust.len(), 2);
+    for line in rust.iter().flat_map(|b| b.lines()) {
+        assert!(
+            code_lines.contains(&line.trim()),
+            "the README quotes a line the examples do not have: {line}"
+        );
+    }
+    let balancer = blocks("```ron\n").concat();
+    let text = format!(
+        r#"Scenario(name: "r", horizon: "10s",
+    clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 5.0), target: "lb")],
+    balancers: [{balancer}],
+    pools: [Pool(name: "app", replicas: 2, service: Constant("10ms"))])"#
+    );
+    if let Err(e) = hasim::parse_str_with(&text, "README.md", &custom_policy::extensions()) {
+        panic!("the README's balancer does not load: {e}");
+    }
+}
