@@ -141,7 +141,7 @@ pub use scenarios::{
     Extensions, Loaded, ParamError, Params, ScenarioError, load, load_with, parse_str,
     parse_str_with,
 };
-pub use sim_core::{Observer, SimDuration, SimTime, Stream};
+pub use sim_core::{CustomDistribution, Dist, Observer, SimDuration, SimTime, Stream};
 use std::io::Write;
 use std::path::Path;
 

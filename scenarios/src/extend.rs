@@ -1,5 +1,6 @@
-//! User-defined components: the [`Extensions`] a program registers its own balancing policies in,
-//! under names a scenario refers to as `Custom(name: "…", params: {…})`.
+//! User-defined components: the [`Extensions`] a program registers its own balancing policies,
+//! distributions (service times, times to failure) and arrival processes in, under names a
+//! scenario refers to as `Custom(name: "…", params: {…})` in those positions.
 //!
 //! Registration is a value, not a global: the program that loads a scenario passes its
 //! extensions to [`crate::load_with`] (or [`crate::parse_str_with`], [`crate::load_sweep_with`]),
@@ -12,7 +13,7 @@
 use crate::validate::Ctx;
 use models::balancer::{CustomPolicy, CustomPolicySpec, PolicyFactory};
 use models::spec::PolicySpec;
-use sim_core::{SimDuration, parse_duration};
+use sim_core::{CustomDist, CustomDistribution, Dist, SimDuration, parse_duration};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -20,6 +21,10 @@ use std::sync::Arc;
 
 /// A policy's validator: reads the parameters, returns the factory of its instances.
 type PolicyValidator = dyn Fn(&Params<'_>) -> Result<Arc<PolicyFactory>, ParamError> + Send + Sync;
+
+/// A distribution's validator: reads the parameters, returns the sampler.
+type DistValidator =
+    dyn Fn(&Params<'_>) -> Result<Arc<dyn CustomDistribution>, ParamError> + Send + Sync;
 
 /// The components a program adds to hasim's vocabulary, by name. Names are kept in a sorted
 /// map, so nothing depends on the order of registration.
@@ -49,12 +54,19 @@ type PolicyValidator = dyn Fn(&Params<'_>) -> Result<Arc<PolicyFactory>, ParamEr
 #[derive(Clone, Default)]
 pub struct Extensions {
     policies: BTreeMap<String, Arc<PolicyValidator>>,
+    distributions: BTreeMap<String, Arc<DistValidator>>,
+    arrivals: BTreeMap<String, Arc<DistValidator>>,
 }
 
 impl fmt::Debug for Extensions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Extensions")
             .field("policies", &self.policies.keys().collect::<Vec<_>>())
+            .field(
+                "distributions",
+                &self.distributions.keys().collect::<Vec<_>>(),
+            )
+            .field("arrivals", &self.arrivals.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -82,6 +94,39 @@ impl Extensions {
             Ok(factory)
         };
         self.policies.insert(name.to_string(), Arc::new(validator));
+        self
+    }
+
+    /// Registers a distribution of durations under `name`, for `Custom(name: …, params: …)`
+    /// wherever a distribution goes (`service`, `time_to_failure`, …). `validate` reads the
+    /// parameters and returns the distribution; it is shared by every component using it.
+    pub fn distribution<F, D>(mut self, name: &str, validate: F) -> Self
+    where
+        F: Fn(&Params<'_>) -> Result<D, ParamError> + Send + Sync + 'static,
+        D: CustomDistribution + 'static,
+    {
+        let validator = move |params: &Params<'_>| {
+            let d: Arc<dyn CustomDistribution> = Arc::new(validate(params)?);
+            Ok(d)
+        };
+        self.distributions
+            .insert(name.to_string(), Arc::new(validator));
+        self
+    }
+
+    /// Registers an arrival process under `name`, for `arrivals: Custom(name: …, params: …)`:
+    /// a renewal process whose gaps the returned distribution draws (from the client's own
+    /// arrival stream).
+    pub fn arrivals<F, D>(mut self, name: &str, validate: F) -> Self
+    where
+        F: Fn(&Params<'_>) -> Result<D, ParamError> + Send + Sync + 'static,
+        D: CustomDistribution + 'static,
+    {
+        let validator = move |params: &Params<'_>| {
+            let d: Arc<dyn CustomDistribution> = Arc::new(validate(params)?);
+            Ok(d)
+        };
+        self.arrivals.insert(name.to_string(), Arc::new(validator));
         self
     }
 
@@ -391,4 +436,65 @@ pub(crate) fn policy(
         v.params,
         v.value,
     )))
+}
+
+/// A distribution `Custom(name, params)` at `path`: its mean must be above zero.
+pub(crate) fn distribution(
+    cx: &mut Ctx<'_>,
+    name: &str,
+    params: &BTreeMap<String, ron::Value>,
+    path: &str,
+) -> Option<Dist> {
+    let ext = cx.ext;
+    let owner = format!("`{path}`");
+    let v = run_validator(
+        cx,
+        &ext.distributions,
+        |f, p| f(p),
+        name,
+        params,
+        path,
+        "distribution",
+        &owner,
+    )?;
+    let d = CustomDist::new(name.to_string(), v.params, v.value);
+    positive_mean(cx, &d, path, "distribution")?;
+    Some(Dist::Custom(d))
+}
+
+/// Arrivals `Custom(name, params)` at `path`: gaps with a mean above zero.
+pub(crate) fn arrivals(
+    cx: &mut Ctx<'_>,
+    name: &str,
+    params: &BTreeMap<String, ron::Value>,
+    path: &str,
+) -> Option<models::spec::Arrivals> {
+    let ext = cx.ext;
+    let owner = format!("`{path}`");
+    let v = run_validator(
+        cx,
+        &ext.arrivals,
+        |f, p| f(p),
+        name,
+        params,
+        path,
+        "arrival process",
+        &owner,
+    )?;
+    let d = CustomDist::new(name.to_string(), v.params, v.value);
+    positive_mean(cx, &d, path, "arrival process")?;
+    Some(models::spec::Arrivals::Custom(d))
+}
+
+/// A mean of zero would let the clock stand still (zero gaps, zero service).
+fn positive_mean(cx: &mut Ctx<'_>, d: &CustomDist, path: &str, what: &str) -> Option<()> {
+    if d.mean_ns() > 0.0 {
+        return Some(());
+    }
+    cx.fail_help(
+        &format!("{path}.params"),
+        format!("custom {what} `{}` has a mean of zero", d.name),
+        "its mean() must be longer than zero",
+    );
+    None
 }

@@ -182,6 +182,7 @@ fn events_per_second(spec: &Spec, cx: &mut Ctx<'_>) {
             Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => *rate_per_s,
             Arrivals::Uniform { min, max } => 2e9 / (min.0 as f64 + max.0 as f64).max(1.0),
             Arrivals::PoissonSteps { steps } => steps.iter().map(|s| s.1).fold(0.0, f64::max),
+            Arrivals::Custom(_) => c.arrivals.rate_per_s(),
         };
         total += r;
         parts.push((r, format!("client `{}`", c.name)));
@@ -421,6 +422,9 @@ impl Ctx<'_> {
                 }
                 let vs: Option<Vec<SimDuration>> = vs.into_iter().collect();
                 ("Empirical", Dist::empirical(&vs?))
+            }
+            raw::Dist::Custom { name, params } => {
+                return crate::extend::distribution(self, name, params, path);
             }
         };
         built.map_err(|e| self.dist_error(variant, &e, path)).ok()
@@ -1172,6 +1176,7 @@ pub(crate) fn arrivals(
         raw::Arrivals::Constant { rate_per_s } => cx
             .rate(*rate_per_s, &format!("{path}.rate_per_s"))
             .map(|r| Arrivals::Constant { rate_per_s: r }),
+        raw::Arrivals::Custom { name, params } => crate::extend::arrivals(cx, name, params, path),
         raw::Arrivals::PoissonSteps { steps: s } if steps => scaling::steps(cx, s, path),
         raw::Arrivals::PoissonSteps { .. } => {
             cx.fail_help(

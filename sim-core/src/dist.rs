@@ -38,6 +38,8 @@ pub enum Dist {
     Weibull { scale: f64, shape: f64 },
     /// One of the observed values (ns), each equally likely.
     Empirical { values: Vec<f64> },
+    /// A user's distribution (see [`crate::CustomDistribution`]).
+    Custom(crate::CustomDist),
 }
 
 /// A parameter that makes no distribution.
@@ -232,6 +234,7 @@ impl Dist {
             Dist::Pareto { scale, shape } => scale * libm::pow(rng.uniform_open0(), -1.0 / shape),
             Dist::Weibull { scale, shape } => scale * libm::pow(std_exponential(rng), 1.0 / shape),
             Dist::Empirical { values } => values[rng.below(values.len() as u32) as usize],
+            Dist::Custom(c) => c.sample_ns(rng),
         }
     }
 
@@ -269,6 +272,7 @@ impl Dist {
             }
             Dist::Weibull { scale, shape } => scale * gamma(1.0 + 1.0 / shape),
             Dist::Empirical { values } => values.iter().sum::<f64>() / values.len() as f64,
+            Dist::Custom(c) => c.mean_ns(),
         }
     }
 

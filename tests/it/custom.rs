@@ -6,7 +6,9 @@
 
 use crate::repo;
 use hasim::sweep::{self, Partial, Shard};
-use hasim::{CustomPolicy, Extensions, PolicyView, Run, Stream};
+use hasim::{
+    CustomDistribution, CustomPolicy, Dist, Extensions, PolicyView, Run, SimDuration, Stream,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Round robin, written as a user would: the built-in rule, outside hasim.
@@ -81,8 +83,31 @@ impl CustomPolicy for Stubborn {
     }
 }
 
+/// A built-in distribution, wrapped as a user would wrap their own.
+#[derive(Debug)]
+struct Wrapped(Dist);
+
+impl CustomDistribution for Wrapped {
+    fn sample(&self, rng: &mut Stream) -> SimDuration {
+        self.0.sample(rng)
+    }
+    fn mean(&self) -> SimDuration {
+        SimDuration(self.0.mean_ns() as u64)
+    }
+}
+
 fn extensions() -> Extensions {
     Extensions::new()
+        .distribution("exp", |p| {
+            let mean = p.duration("mean")?;
+            Dist::exponential(mean)
+                .map(Wrapped)
+                .map_err(|e| p.error("mean", e.to_string()))
+        })
+        .distribution("fixed", |p| {
+            Ok(Wrapped(Dist::constant(p.duration("value")?)))
+        })
+        .arrivals("every", |p| Ok(Wrapped(Dist::constant(p.duration("gap")?))))
         .policy("my_rr", |_| Ok(|_| MyRoundRobin::default()))
         .policy("my_random", |_| Ok(|_| MyRandom))
         .policy("leaky_rr", |_| {
@@ -369,4 +394,68 @@ fn a_sweep_over_a_custom_parameter_is_identical_across_jobs_and_shards() {
         .map(|i| v["variants"][i]["metrics"].to_string())
         .collect();
     assert!(means[0] != means[1] && means[1] != means[2], "{means:?}");
+}
+
+#[test]
+fn custom_distributions_and_arrivals_reproduce_the_built_ins() {
+    let text = SMALL.replace(
+        "arrivals: Poisson(rate_per_s: 40.0)",
+        "arrivals: Constant(rate_per_s: 40.0)",
+    );
+    let built_in = load(&text, "small.ron");
+    let custom = load(
+        &text
+            .replace(
+                "arrivals: Constant(rate_per_s: 40.0)",
+                r#"arrivals: Custom(name: "every", params: {"gap": "25ms"})"#,
+            )
+            .replace(
+                r#"service: Exponential(mean: "50ms")"#,
+                r#"service: Custom(name: "exp", params: {"mean": "50ms"})"#,
+            ),
+        "small.ron",
+    );
+    assert_eq!(report(&built_in, 3, "same"), report(&custom, 3, "same"));
+    // A fixed service time at low load: every latency is exactly it.
+    let fixed = load(
+        &SMALL
+            .replace("rate_per_s: 40.0", "rate_per_s: 2.0")
+            .replace(
+                r#"service: Exponential(mean: "50ms")"#,
+                r#"service: Custom(name: "fixed", params: {"value": "20ms"})"#,
+            )
+            .replace("workers: 1", "workers: 64"),
+        "fixed.ron",
+    );
+    let (r, _) = Run::new(&fixed).seed(2).execute();
+    assert!(r.requests.succeeded > 10, "{:?}", r.requests);
+    assert_eq!((r.latency_ms.mean, r.latency_ms.max), (20.0, 20.0));
+    // Their parameters are checked with positions too.
+    let (e, at) = error_of_text(
+        &SMALL.replace(
+            r#"service: Exponential(mean: "50ms")"#,
+            r#"service: Custom(name: "exp", params: {"mean": "0s"})"#,
+        ),
+        r#""0s""#,
+    );
+    assert_eq!(position(&e), at, "{e}");
+    assert!(e.message.starts_with("custom distribution `exp`: "), "{e}");
+    let (e, at) = error_of_text(
+        &SMALL.replace(
+            "arrivals: Poisson(rate_per_s: 40.0)",
+            r#"arrivals: Custom(name: "every", params: {"gap": "0s"})"#,
+        ),
+        "{\"gap\"",
+    );
+    assert_eq!(position(&e), at, "{e}");
+    assert!(e.message.contains("mean of zero"), "{e}");
+}
+
+fn error_of_text(text: &str, needle: &str) -> (scenarios::ScenarioError, (usize, usize)) {
+    let e = match scenarios::parse_str_with(text, "small.ron", &extensions()) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e,
+    };
+    let at = text.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    (e, scenarios::line_col(text, at))
 }
