@@ -16,9 +16,10 @@ pub struct Figures {
     pub availability: f64,
 }
 
-/// Loads `path`, runs it with `seed` (replication 0) and returns its p99 and availability.
-pub fn figures(path: &Path, seed: u64) -> Result<Figures, hasim::ScenarioError> {
-    let loaded = hasim::load(path)?;
+/// Loads `path`, runs it with `seed` (replication 0) and returns its p99 and availability, or
+/// the file's diagnostic (file:line:col, what was expected, a hint).
+pub fn figures(path: &Path, seed: u64) -> Result<Figures, String> {
+    let loaded = hasim::load(path).map_err(|e| e.to_string())?;
     let (report, _) = hasim::Run::new(&loaded).seed(seed).replication(0).execute();
     Ok(Figures {
         p99_ms: report.latency_ms.p99,

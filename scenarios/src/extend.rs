@@ -335,10 +335,10 @@ pub(crate) struct Validated<T> {
 
 /// Runs the validator of `name` among `registry` on `params`, reporting at `path`
 /// (`….name`, `….params`, `….params.KEY`). `what` names the component in messages.
-pub(crate) fn run_validator<V: ?Sized, T>(
+#[allow(clippy::type_complexity)] // the registries' own type
+pub(crate) fn run_validator<T>(
     cx: &mut Ctx<'_>,
-    registry: &BTreeMap<String, Arc<V>>,
-    call: impl FnOnce(&V, &Params<'_>) -> Result<T, ParamError>,
+    registry: &BTreeMap<String, Arc<dyn Fn(&Params<'_>) -> Result<T, ParamError> + Send + Sync>>,
     name: &str,
     params: &BTreeMap<String, ron::Value>,
     path: &str,
@@ -366,7 +366,7 @@ pub(crate) fn run_validator<V: ?Sized, T>(
         Some(k) if params.contains_key(k) => format!("{path}.params.{k}"),
         _ => format!("{path}.params"),
     };
-    match call(validator, &p) {
+    match validator(&p) {
         Err(e) => {
             let message = format!("custom {what} `{name}`: {}", e.message);
             match e.help {
@@ -421,16 +421,7 @@ pub(crate) fn policy(
     owner: &str,
 ) -> Option<PolicySpec> {
     let ext = cx.ext;
-    let v = run_validator(
-        cx,
-        &ext.policies,
-        |f, p| f(p),
-        name,
-        params,
-        path,
-        "policy",
-        owner,
-    )?;
+    let v = run_validator(cx, &ext.policies, name, params, path, "policy", owner)?;
     Some(PolicySpec::Custom(CustomPolicySpec::new(
         name.to_string(),
         v.params,
@@ -450,7 +441,6 @@ pub(crate) fn distribution(
     let v = run_validator(
         cx,
         &ext.distributions,
-        |f, p| f(p),
         name,
         params,
         path,
@@ -474,7 +464,6 @@ pub(crate) fn arrivals(
     let v = run_validator(
         cx,
         &ext.arrivals,
-        |f, p| f(p),
         name,
         params,
         path,
