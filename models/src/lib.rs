@@ -2,6 +2,11 @@
 //! wires them into one [`sim_core::Model`], [`System`]. It knows nothing of files, RON or
 //! output formats: it takes a validated [`spec::Spec`] and emits [`Record`]s to an observer.
 
+#![warn(missing_docs)]
+// The module maps of `system` link to its private subsystems: they are for readers of
+// `cargo doc --document-private-items`; the public docs show their names.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod balancer;
 pub mod breaker;
 pub mod fleet;

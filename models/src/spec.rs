@@ -304,6 +304,9 @@ pub enum Arrivals {
         /// (from, rate per second), ascending in time.
         steps: Vec<(SimDuration, f64)>,
     },
+    /// A renewal process whose gaps a user's distribution draws (see
+    /// [`sim_core::CustomDistribution`]).
+    Custom(sim_core::CustomDist),
 }
 
 /// The gap to the next arrival of a Poisson process with piecewise-constant rate `steps`,
@@ -340,6 +343,7 @@ impl Arrivals {
             Arrivals::Uniform { min, max } => 2e9 / (min.0 as f64 + max.0 as f64),
             // The first step's rate: the others depend on the horizon.
             Arrivals::PoissonSteps { steps } => steps[0].1,
+            Arrivals::Custom(c) => 1e9 / c.mean_ns(),
         }
     }
 
@@ -359,6 +363,7 @@ impl Arrivals {
             Arrivals::PoissonSteps { steps } => Dist::Exponential {
                 mean: 1e9 / steps[0].1,
             },
+            Arrivals::Custom(c) => Dist::Custom(c.clone()),
         }
     }
 }
@@ -565,6 +570,8 @@ pub enum PolicySpec {
         /// How long a client keeps an answer (> 0; Java's default 30 s).
         ttl: SimDuration,
     },
+    /// A user's policy, registered under a name (see [`crate::balancer::CustomPolicy`]).
+    Custom(crate::balancer::CustomPolicySpec),
 }
 
 /// A population of request keys, for hashing policies: each request draws one.

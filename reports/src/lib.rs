@@ -3,6 +3,7 @@
 //! intervals, utilisation; and renders them as a table for people or JSON for programs.
 //! It never runs a simulation and never touches files: the CLI decides where output goes.
 
+#![warn(missing_docs)]
 mod batch;
 mod cache;
 pub mod charts;

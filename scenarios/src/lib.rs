@@ -13,12 +13,17 @@
 //! its own errors, so `locate` finds where each value of the (already parsed) text sits, and
 //! semantic errors point there too. `suggest` supplies "did you mean" and examples.
 
+#![warn(missing_docs)]
 // A diagnostic is built once, on the error path; its size costs nothing worth a Box.
 #![allow(clippy::result_large_err)]
 
 mod diagnose;
+mod extend;
 pub mod limits;
 mod locate;
+// The serde mirror of the file: each field is documented in docs/scenario-reference.md, which
+// scenarios/tests/reference.rs checks against it both ways.
+#[allow(missing_docs)]
 pub mod raw;
 mod suggest;
 mod sweep;
@@ -32,9 +37,10 @@ use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
+pub use extend::{Extensions, ParamError, Params};
 pub use locate::{Locations, line_col};
 pub(crate) use suggest::did_you_mean;
-pub use sweep::{AxisDef, SweepFile, Variant, WarmupRule, load_sweep};
+pub use sweep::{AxisDef, SweepFile, Variant, WarmupRule, load_sweep, load_sweep_with};
 pub use validate::{
     DEFAULT_MAX_EVENTS, MAX_WINDOWS, default_window, escape_controls, total_replicas,
 };
@@ -150,9 +156,14 @@ impl ScenarioError {
 
 /// Reads and validates the scenario at `path`.
 pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
+    load_with(path, &Extensions::new())
+}
+
+/// [`load`] with the program's own components: `Custom(name: …)` in the file refers to them.
+pub fn load_with(path: &Path, ext: &Extensions) -> Result<Loaded, ScenarioError> {
     let name = path.display().to_string();
     let src = read_text(path, &name, "scenario")?;
-    parse_str(&src, &name)
+    parse_str_with(&src, &name, ext)
 }
 
 /// Reads `hasim test`'s folder rules (`hasim-test.ron`: a `Golden(…)` value).
@@ -239,13 +250,22 @@ pub fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>, (String, String)
 
 /// Validates scenario text; `file_name` is used in diagnostics.
 pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, ScenarioError> {
+    parse_str_with(source, file_name, &Extensions::new())
+}
+
+/// [`parse_str`] with the program's own components.
+pub fn parse_str_with(
+    source: &str,
+    file_name: &str,
+    ext: &Extensions,
+) -> Result<Loaded, ScenarioError> {
     // Editors do not count a byte-order mark as a column, and neither does ron's parser if it
     // never sees one.
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let raw: raw::Scenario = diagnose::parse_as(source, file_name, "Scenario(")?;
     let seed = raw.seed;
     let golden = raw.golden.clone();
-    let (spec, stores, expect, slo, notes) = validate::validate(raw, source, file_name)?;
+    let (spec, stores, expect, slo, notes) = validate::validate(raw, source, file_name, ext)?;
     Ok(Loaded {
         spec,
         stores,

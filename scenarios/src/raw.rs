@@ -594,10 +594,25 @@ pub enum Discipline {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub enum Arrivals {
-    Poisson { rate_per_s: f64 },
-    Constant { rate_per_s: f64 },
-    Uniform { min: String, max: String },
-    PoissonSteps { steps: Vec<(String, f64)> },
+    Poisson {
+        rate_per_s: f64,
+    },
+    Constant {
+        rate_per_s: f64,
+    },
+    Uniform {
+        min: String,
+        max: String,
+    },
+    PoissonSteps {
+        steps: Vec<(String, f64)>,
+    },
+    /// Gaps drawn by a distribution the loading program registered.
+    Custom {
+        name: String,
+        #[serde(default)]
+        params: std::collections::BTreeMap<String, ron::Value>,
+    },
 }
 
 #[derive(Deserialize, Debug)]
@@ -741,6 +756,12 @@ pub enum Policy {
     DnsRoundRobin {
         #[serde(default)]
         ttl: Option<String>,
+    },
+    /// A policy the loading program registered (`scenarios::Extensions::policy`).
+    Custom {
+        name: String,
+        #[serde(default)]
+        params: std::collections::BTreeMap<String, ron::Value>,
     },
 }
 
@@ -1030,6 +1051,12 @@ pub enum Dist {
         shape: f64,
     },
     Empirical(Vec<String>),
+    /// A distribution the loading program registered (`scenarios::Extensions::distribution`).
+    Custom {
+        name: String,
+        #[serde(default)]
+        params: std::collections::BTreeMap<String, ron::Value>,
+    },
 }
 
 #[derive(Deserialize, Debug)]

@@ -8,7 +8,7 @@
 //! file leaves out (say `workers`) is inserted into its struct.
 
 use crate::locate::Locations;
-use crate::{Loaded, ScenarioError, did_you_mean, parse_str};
+use crate::{Loaded, ScenarioError, did_you_mean, parse_str_with};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::ops::Range;
@@ -103,6 +103,11 @@ pub struct SweepFile {
 
 /// Reads and validates the sweep file at `path`, expanding every variant.
 pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
+    load_sweep_with(path, &crate::Extensions::new())
+}
+
+/// [`load_sweep`] with the program's own components (`Custom(name: …)` in the base scenario).
+pub fn load_sweep_with(path: &Path, ext: &crate::Extensions) -> Result<SweepFile, ScenarioError> {
     let file = path.display().to_string();
     let src = crate::read_text(path, &file, "sweep")?;
     let raw: Sweep = crate::diagnose::parse_as(&src, &file, "Sweep(")?;
@@ -139,7 +144,7 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
         })?;
     let base_name = scenario_path.display().to_string();
     // The base must be valid on its own: its own diagnostics are the clearest.
-    parse_str(&base_src, &base_name)?;
+    parse_str_with(&base_src, &base_name, ext)?;
     let base_loc = Locations::scan(&base_src);
 
     let mut axes = Vec::new();
@@ -259,19 +264,20 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
                 text.replace_range(e.at.clone(), &e.text);
             }
         }
-        let loaded = parse_str(&text, &format!("{base_name} [{label}]")).map_err(|inner| {
-            // Blame the first axis value that this variant sets.
-            let span = edits.last().map(|(_, s)| s.clone()).unwrap_or(0..0);
-            let mut e = ScenarioError::at(
-                &file,
-                &src,
-                span,
-                format!("variant `{label}` is invalid: {}", inner.message),
-            );
-            e.help = inner.help;
-            e.expected = inner.expected;
-            e
-        })?;
+        let loaded =
+            parse_str_with(&text, &format!("{base_name} [{label}]"), ext).map_err(|inner| {
+                // Blame the first axis value that this variant sets.
+                let span = edits.last().map(|(_, s)| s.clone()).unwrap_or(0..0);
+                let mut e = ScenarioError::at(
+                    &file,
+                    &src,
+                    span,
+                    format!("variant `{label}` is invalid: {}", inner.message),
+                );
+                e.help = inner.help;
+                e.expected = inner.expected;
+                e
+            })?;
         let mut loaded = loaded;
         if let WarmupRule::Fixed(w) = warmup {
             if w >= loaded.spec.horizon {

@@ -35,10 +35,16 @@ pub type Validated = (Spec, Vec<StoreSpec>, Vec<Expectation>, Slo, Vec<String>);
 
 /// Validates `raw` (parsed from `src`) into a spec, its stores, its expectations and the notes
 /// the report must print.
-pub fn validate(raw: raw::Scenario, src: &str, file: &str) -> Result<Validated, ScenarioError> {
+pub fn validate(
+    raw: raw::Scenario,
+    src: &str,
+    file: &str,
+    ext: &crate::Extensions,
+) -> Result<Validated, ScenarioError> {
     let mut cx = Ctx {
         src,
         file,
+        ext,
         loc: Locations::scan(src),
         errors: Vec::new(),
         notes: Vec::new(),
@@ -181,6 +187,7 @@ fn events_per_second(spec: &Spec, cx: &mut Ctx<'_>) {
             Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => *rate_per_s,
             Arrivals::Uniform { min, max } => 2e9 / (min.0 as f64 + max.0 as f64).max(1.0),
             Arrivals::PoissonSteps { steps } => steps.iter().map(|s| s.1).fold(0.0, f64::max),
+            Arrivals::Custom(_) => c.arrivals.rate_per_s(),
         };
         total += r;
         parts.push((r, format!("client `{}`", c.name)));
@@ -249,6 +256,8 @@ pub(crate) struct Ctx<'a> {
     loc: Locations,
     errors: Vec<ScenarioError>,
     pub(crate) notes: Vec<String>,
+    /// The program's own components (`Custom(name: …)`).
+    pub(crate) ext: &'a crate::Extensions,
 }
 
 impl Ctx<'_> {
@@ -418,6 +427,9 @@ impl Ctx<'_> {
                 }
                 let vs: Option<Vec<SimDuration>> = vs.into_iter().collect();
                 ("Empirical", Dist::empirical(&vs?))
+            }
+            raw::Dist::Custom { name, params } => {
+                return crate::extend::distribution(self, name, params, path);
             }
         };
         built.map_err(|e| self.dist_error(variant, &e, path)).ok()
@@ -797,6 +809,11 @@ fn policy(
         raw::Policy::LeastConnections => PolicySpec::LeastConnections,
         raw::Policy::JoinShortestQueue => PolicySpec::JoinShortestQueue,
         raw::Policy::JoinIdleQueue => PolicySpec::JoinIdleQueue,
+        raw::Policy::Custom { name, params } => {
+            let owner = format!("balancer `{}`", b.name);
+            let path = format!("balancers[{i}].policy");
+            return crate::extend::policy(cx, name, params, &path, &owner);
+        }
         raw::Policy::DnsRoundRobin { ttl } => {
             let ttl = match ttl {
                 Some(text) => {
@@ -1168,6 +1185,7 @@ pub(crate) fn arrivals(
         raw::Arrivals::Constant { rate_per_s } => cx
             .rate(*rate_per_s, &format!("{path}.rate_per_s"))
             .map(|r| Arrivals::Constant { rate_per_s: r }),
+        raw::Arrivals::Custom { name, params } => crate::extend::arrivals(cx, name, params, path),
         raw::Arrivals::PoissonSteps { steps: s } if steps => scaling::steps(cx, s, path),
         raw::Arrivals::PoissonSteps { .. } => {
             cx.fail_help(

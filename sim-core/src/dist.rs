@@ -15,6 +15,7 @@ const Z99: f64 = 2.326_347_874_040_840_8;
 
 /// A distribution of durations.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(missing_docs)] // each variant's line names its fields and their units
 pub enum Dist {
     /// Always the same value (ns).
     Constant { value: f64 },
@@ -37,6 +38,8 @@ pub enum Dist {
     Weibull { scale: f64, shape: f64 },
     /// One of the observed values (ns), each equally likely.
     Empirical { values: Vec<f64> },
+    /// A user's distribution (see [`crate::CustomDistribution`]).
+    Custom(crate::CustomDist),
 }
 
 /// A parameter that makes no distribution.
@@ -231,6 +234,7 @@ impl Dist {
             Dist::Pareto { scale, shape } => scale * libm::pow(rng.uniform_open0(), -1.0 / shape),
             Dist::Weibull { scale, shape } => scale * libm::pow(std_exponential(rng), 1.0 / shape),
             Dist::Empirical { values } => values[rng.below(values.len() as u32) as usize],
+            Dist::Custom(c) => c.sample_ns(rng),
         }
     }
 
@@ -268,6 +272,7 @@ impl Dist {
             }
             Dist::Weibull { scale, shape } => scale * gamma(1.0 + 1.0 / shape),
             Dist::Empirical { values } => values.iter().sum::<f64>() / values.len() as f64,
+            Dist::Custom(c) => c.mean_ns(),
         }
     }
 

@@ -18,6 +18,8 @@
 //! component never shifts another component's draws. Samplers use `libm`, never the platform's
 //! `f64::ln`/`exp`, so the same seed gives the same bits on every machine.
 
+#![warn(missing_docs)]
+mod custom_dist;
 mod dist;
 mod hosted;
 mod observe;
@@ -27,6 +29,7 @@ mod sim;
 mod time;
 mod ziggurat;
 
+pub use custom_dist::{CustomDist, CustomDistribution};
 pub use dist::{Dist, DistError};
 pub use hosted::{EventSlots, HostedScheduler, Schedule};
 pub use observe::{NullObserver, Observer};

@@ -11,8 +11,10 @@ mod broker;
 mod cache;
 mod cli;
 mod compare;
+mod custom;
 mod determinism;
 mod docs;
+mod examples;
 mod explain;
 mod faults;
 #[allow(clippy::disallowed_methods)] // sqrt of sample variances

@@ -3,6 +3,7 @@
 //! [`Balance`] in its own file plus one arm of [`Policy`]. A balancer is one shared instance,
 //! or, client-side (`per_client`), one instance per caller ([`instances`]).
 
+mod custom;
 mod dns;
 mod ewma;
 mod first;
@@ -22,6 +23,9 @@ mod slow_start;
 mod weighted;
 mod zone;
 
+pub use custom::{
+    CloneCustomPolicy, Custom, CustomPolicy, CustomPolicySpec, PolicyFactory, PolicyView,
+};
 pub use dns::DnsRoundRobin;
 pub use ewma::{LeastResponseTime, PeakEwma};
 pub use first::FirstAvailable;
@@ -112,6 +116,8 @@ pub enum Policy {
     JoinIdleQueue(JoinIdleQueue),
     /// See [`DnsRoundRobin`].
     DnsRoundRobin(DnsRoundRobin),
+    /// A user's policy (see [`Custom`]): the one arm dispatched dynamically.
+    Custom(Custom),
 }
 
 impl Policy {
@@ -168,6 +174,7 @@ impl Policy {
             }
             PolicySpec::JoinIdleQueue => Policy::JoinIdleQueue(JoinIdleQueue::new(n)),
             PolicySpec::DnsRoundRobin { ttl } => Policy::DnsRoundRobin(DnsRoundRobin::new(ttl)),
+            PolicySpec::Custom(c) => Policy::Custom(c.build(n)),
         }
     }
 }
@@ -193,6 +200,7 @@ impl Balance for Policy {
             Policy::Maglev(p) => p.pick(view, rng),
             Policy::JoinIdleQueue(p) => p.pick(view, rng),
             Policy::DnsRoundRobin(p) => p.pick(view, rng),
+            Policy::Custom(p) => p.pick(view, rng),
         }
     }
 
@@ -201,6 +209,7 @@ impl Balance for Policy {
         match self {
             Policy::PeakEwma(p) => p.on_complete(backend, latency, now),
             Policy::LeastResponseTime(p) => p.on_complete(backend, latency, now),
+            Policy::Custom(p) => p.on_complete(backend, latency, now),
             Policy::RoundRobin(_)
             | Policy::Random(_)
             | Policy::LeastConnections(_)
@@ -221,8 +230,10 @@ impl Balance for Policy {
 
     #[inline]
     fn on_idle(&mut self, backend: usize) {
-        if let Policy::JoinIdleQueue(p) = self {
-            p.on_idle(backend);
+        match self {
+            Policy::JoinIdleQueue(p) => p.on_idle(backend),
+            Policy::Custom(p) => p.on_idle(backend),
+            _ => {}
         }
     }
 }

@@ -32,7 +32,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 /// The file format of a rendered chart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChartFormat {
+    /// Scalable vector graphics (text in the naive font).
     Svg,
+    /// A bitmap (text drawn with DejaVu Sans).
     Png,
 }
 
@@ -67,22 +69,29 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for Chart
 /// A named line: (x, y) points in x order.
 #[derive(Clone, Debug)]
 pub struct Series {
+    /// Its legend entry.
     pub name: String,
+    /// (x, y), in x order.
     pub points: Vec<(f64, f64)>,
 }
 
 /// A named line with a confidence band: (x, mean, low, high).
 #[derive(Clone, Debug)]
 pub struct Band {
+    /// Its legend entry.
     pub name: String,
+    /// (x, mean, low, high), in x order.
     pub points: Vec<(f64, f64, f64, f64)>,
 }
 
 /// An interval of the x axis to shade (a fault window), with a legend label.
 #[derive(Clone, Debug)]
 pub struct Shade {
+    /// Where it starts on the x axis.
     pub from: f64,
+    /// Where it ends on the x axis.
     pub to: f64,
+    /// Its legend entry.
     pub label: String,
 }
 
@@ -90,17 +99,24 @@ pub struct Shade {
 /// spread of many more lines as one grey band (low..high) with its middle line.
 #[derive(Clone, Debug)]
 pub struct Panel {
+    /// The y axis label, with its unit.
     pub y_label: String,
+    /// Its lines.
     pub series: Vec<Series>,
+    /// A fixed y range, else one fitted to the data.
     pub y_range: Option<(f64, f64)>,
+    /// Many more lines drawn as one grey band with its middle line.
     pub spread: Option<Band>,
 }
 
 /// One bar: label, value, optional 95% CI half-width (whisker).
 #[derive(Clone, Debug)]
 pub struct Bar {
+    /// Its label under the bar.
     pub label: String,
+    /// Its height.
     pub value: f64,
+    /// The 95% confidence half-width (a whisker), if known.
     pub ci95: Option<f64>,
 }
 
