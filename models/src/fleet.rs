@@ -26,16 +26,22 @@ pub struct FleetSpec {
 /// at least `reset_after` after the container last started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RestartSpec {
+    /// The first back-off (Kubernetes 10 s).
     pub initial_backoff: SimDuration,
+    /// The back-off doubles up to this (Kubernetes 5 min).
     pub max_backoff: SimDuration,
+    /// A crash this long after the last start resets the back-off (Kubernetes 10 min).
     pub reset_after: SimDuration,
+    /// From the end of repair until the replica takes traffic.
     pub readiness_delay: SimDuration,
 }
 
 /// One replica's restart state: crashes in a row (k) and when its container last started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Restarts {
+    /// Crashes in a row (k).
     pub in_a_row: u32,
+    /// When its container last started.
     pub started: SimTime,
 }
 
