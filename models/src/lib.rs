@@ -2,6 +2,7 @@
 //! wires them into one [`sim_core::Model`], [`System`]. It knows nothing of files, RON or
 //! output formats: it takes a validated [`spec::Spec`] and emits [`Record`]s to an observer.
 
+pub mod arrivals;
 pub mod balancer;
 pub mod breaker;
 pub mod lb_pair;

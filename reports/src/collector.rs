@@ -129,6 +129,9 @@ pub struct Collector {
     pub classes: Vec<HopStats>,
     /// Per client, its priority class (empty with a single class).
     client_class: Vec<u8>,
+    /// Per client, its closed-loop users' figures (`None` for open-loop clients; empty when
+    /// no client has users).
+    pub users: Vec<Option<crate::users::UserStats>>,
     /// Autoscaling: the lag of each scale-out and what it cost.
     pub scaling: ScalingLag,
     /// Per store (by index), its operations' statistics and fingerprint.
@@ -350,6 +353,7 @@ impl Collector {
             hops: Vec::new(),
             classes: Vec::new(),
             client_class: Vec::new(),
+            users: Vec::new(),
             scaling: ScalingLag::default(),
             stores: Vec::new(),
             stores_warm: warmup == SimTime::ZERO,
@@ -366,6 +370,17 @@ impl Collector {
         if classes > 1 {
             self.classes = (0..classes).map(|_| HopStats::new()).collect();
             self.client_class = client_class;
+        }
+        self
+    }
+
+    /// Keeps figures per client of closed-loop users, given which clients have users.
+    pub fn with_users(mut self, users: Vec<bool>) -> Self {
+        if users.iter().any(|&u| u) {
+            self.users = users
+                .into_iter()
+                .map(|u| u.then(crate::users::UserStats::default))
+                .collect();
         }
         self
     }
@@ -808,6 +823,11 @@ impl Observer<Record> for Collector {
                 }
                 self.outcomes[outcome as usize] += 1;
                 self.attempts += attempts as u64;
+                if let Some(Some(u)) = self.users.get_mut(client as usize) {
+                    u.finished += 1;
+                    u.succeeded += (outcome == Outcome::Succeeded) as u64;
+                    u.response_sum_ns += latency.0 as u128;
+                }
                 if let Some(&k) = self.client_class.get(client as usize) {
                     let s = &mut self.classes[k as usize];
                     s.outcomes[outcome as usize] += 1;

@@ -20,6 +20,7 @@ mod sweep;
 mod table;
 mod theory;
 pub mod timeseries;
+mod users;
 
 pub use batch::{BatchMeans, student_t_975};
 pub use cache::{
@@ -49,3 +50,4 @@ pub use sweep::{
 pub use table::render_table;
 pub use theory::{ASSUMES as THEORY_ASSUMES, Theory, theory};
 pub use timeseries::{ReplicaLoad, TimeSeries, WindowRow};
+pub use users::{Mva, UserStats, UsersReport, mva};

@@ -506,6 +506,9 @@ pub struct Report {
     pub priorities: Vec<ClassReport>,
     /// Queueing theory's closed forms, for pools that are M/M/c queues.
     pub theory: Vec<crate::Theory>,
+    /// Clients of closed-loop users: throughput, response and cycle (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<crate::UsersReport>,
     /// Autoscaled pools (absent when none is).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub autoscaling: Vec<ScalingReport>,
@@ -617,6 +620,7 @@ impl Report {
         crate::store::add_stores(&mut report, i.stores);
         report.check(i.expect);
         report.theory = crate::theory(i.spec);
+        report.users = crate::users::users(i.spec, &i.collector.users, i.summary.window_ns);
         report
     }
 
@@ -974,6 +978,7 @@ impl Report {
                 })
                 .collect(),
             theory: Vec::new(),
+            users: Vec::new(),
             notes,
             series,
             latency_curve,

@@ -84,6 +84,7 @@ fn accepted() -> Vec<(String, Vec<String>)> {
         GrayFailures,
         Branch,
         Pauses,
+        MmppState,
     );
     enums!(
         FailIf,
