@@ -96,6 +96,9 @@ pub struct Collector {
     pub waited_count: u64,
     /// Exact sum of waiting times of successful requests, ns.
     pub wait_sum_ns: u128,
+    /// Waiting time (queueing delay before service) of successful requests, ns (3
+    /// significant digits; zero for those that did not wait).
+    pub wait: Histogram<u64>,
     /// Replica crashes in the window.
     pub crashes: u64,
     /// Each replica crash and what it did, in order (at most [`MAX_FAULTS`] kept).
@@ -336,6 +339,8 @@ impl Collector {
             latency_batches: BatchMeans::default(),
             waited_batches: BatchMeans::default(),
             wait_sum_ns: 0,
+            wait: Histogram::new_with_bounds(1, HIGHEST_NS, 3)
+                .unwrap_or_else(|_| unreachable!("constant bounds are valid")),
             waited_count: 0,
             crashes: 0,
             fingerprint: 0xcbf2_9ce4_8422_2325,
@@ -847,6 +852,7 @@ impl Observer<Record> for Collector {
                         .push(if waited.0 > 0 { 1.0 } else { 0.0 });
                     self.wait_sum_ns += waited.0 as u128;
                     self.waited_count += (waited.0 > 0) as u64;
+                    self.wait.saturating_record(waited.0.min(HIGHEST_NS));
                 }
             }
             Record::ReplicaDown { .. } => {

@@ -126,6 +126,11 @@ pub fn render_table(r: &Report) -> String {
         ci(qu.p_wait_ci95),
         qu.mean_wait_ms
     );
+    let _ = writeln!(
+        w,
+        "  wait ms    p50 {}  p90 {}  p99 {}  p99.9 {}",
+        qu.wait_ms.p50, qu.wait_ms.p90, qu.wait_ms.p99, qu.wait_ms.p999
+    );
     for u in &r.users {
         let mva = u.mva.as_ref().map_or(String::new(), |m| {
             format!(

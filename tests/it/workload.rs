@@ -298,3 +298,99 @@ fn trace_replay_reproduces_the_file() {
     );
     let _ = Outcome::Succeeded;
 }
+
+/// A bad row of a trace is an error naming the CSV file and its line, exit 2, from `check`
+/// and `run` alike.
+#[test]
+fn a_bad_trace_row_names_the_csv_file_and_line() {
+    for cmd in ["check", "run"] {
+        let out = super::hasim(&[cmd, "tests/data/bad-trace-row.ron"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains("tests/data/traces/bad-row.csv:4:1: timestamp `soon` is not a number"),
+            "{cmd}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// A trace file past the file-size budget is refused at validation, before it is read whole.
+#[test]
+fn a_huge_trace_is_refused_at_validation() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let big = std::fs::File::create(dir.path().join("big.csv")).expect("csv");
+    big.set_len(scenarios::limits::DEFAULT.file_bytes + 1)
+        .expect("sparse file");
+    let path = dir.path().join("s.ron");
+    std::fs::write(
+        &path,
+        r#"Scenario(name: "big", horizon: "1s",
+            clients: [Client(name: "c", arrivals: Trace(file: "big.csv"), target: "p")],
+            pools: [Pool(name: "p", replicas: 1, service: Constant("1ms"))])"#,
+    )
+    .expect("ron");
+    let e = scenarios::load(&path).expect_err("too big");
+    assert!(
+        e.message.contains("larger than the limit of 16777216 bytes"),
+        "{e}"
+    );
+    assert!(e.position.is_some(), "{e}");
+}
+
+/// "Waited longer than t" over successful requests after warm-up, as batch means.
+struct WaitOver {
+    warmup: SimTime,
+    t_ns: u64,
+    over: BatchMeans,
+}
+
+impl Observer<Record> for WaitOver {
+    fn record(&mut self, _now: SimTime, r: &Record) {
+        if let Record::Finished {
+            arrived,
+            outcome: Outcome::Succeeded,
+            waited,
+            ..
+        } = *r
+            && arrived >= self.warmup
+        {
+            self.over.push((waited.0 > self.t_ns) as u8 as f64);
+        }
+    }
+}
+
+/// The report's waiting-time percentiles of M/M/10 at λ = 9 (Erlang C = 0.668732) against the
+/// Erlang C waiting-time law P(Wq > t) = C·e^{−(cμ−λ)t}, whose q-quantile is
+/// ln(C/(1 − q))/(cμ − λ) once q > 1 − C. A quantile's standard error is P̂'s (batch means of
+/// "waited longer than t_q", measured in the same run) over the density at t_q,
+/// (cμ − λ)(1 − q); the HDR bucket adds at most 0.1%.
+#[test]
+fn mmc_waiting_time_percentiles_follow_erlang_c() {
+    let loaded = super::load("scenarios/mmc.ron");
+    let (c_erl, gap) = (0.668_732_f64, 1.0_f64); // cμ − λ = 10 − 9 per second
+    for (q, pick) in [
+        (0.5, 0usize),
+        (0.9, 1),
+        (0.99, 2),
+        (0.999, 3),
+    ] {
+        let t_q = (c_erl / (1.0 - q)).ln() / gap;
+        let obs = WaitOver {
+            warmup: SimTime(loaded.spec.warmup.0),
+            t_ns: (t_q * 1e9) as u64,
+            over: BatchMeans::default(),
+        };
+        let (report, obs) = hasim::Run::new(&loaded).seed(21).observe(obs).execute();
+        let w = &report.queueing.wait_ms;
+        let got_s = [w.p50, w.p90, w.p99, w.p999][pick] / 1e3;
+        let se_p = obs.over.half_width_95()
+            / reports::student_t_975(obs.over.batches().saturating_sub(1).max(1));
+        let se_t = se_p / (gap * (1.0 - q));
+        assert!(
+            (got_s - t_q).abs() <= Z * se_t + 1e-3 * t_q,
+            "wait p{}: report {got_s} s vs Erlang C {t_q} s (se {se_t} s)",
+            q * 100.0
+        );
+    }
+}
