@@ -1338,11 +1338,12 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
     };
     let error_rate = match p.error_rate {
         None => 0.0,
-        Some(e) if e.is_finite() && (0.0..1.0).contains(&e) => e,
+        // 1 is a dependency that always fails.
+        Some(e) if e.is_finite() && (0.0..=1.0).contains(&e) => e,
         Some(e) => {
             cx.fail_help(
                 &path("error_rate"),
-                format!("error_rate must be a probability in [0, 1), found {e}"),
+                format!("error_rate must be a probability in [0, 1], found {e}"),
                 "0.01 means one served request in a hundred answers with an error",
             );
             ok = false;

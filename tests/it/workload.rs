@@ -394,3 +394,75 @@ fn mmc_waiting_time_percentiles_follow_erlang_c() {
         );
     }
 }
+
+/// Response times (ms) of successful requests after warm-up, and outcomes.
+struct Responses {
+    warmup: SimTime,
+    ok: BatchMeans,
+    failed_by_error: u64,
+    other: u64,
+}
+
+impl Observer<Record> for Responses {
+    fn record(&mut self, _now: SimTime, r: &Record) {
+        if let Record::Finished {
+            arrived,
+            outcome,
+            latency,
+            ..
+        } = *r
+            && arrived >= self.warmup
+        {
+            match outcome {
+                Outcome::Succeeded => self.ok.push(latency.0 as f64 / 1e6),
+                Outcome::Error => self.failed_by_error += 1,
+                _ => self.other += 1,
+            }
+        }
+    }
+}
+
+fn responses(text: &str, seed: u64) -> Responses {
+    let s = spec(text);
+    let obs = Responses {
+        warmup: SimTime(s.warmup.0),
+        ok: BatchMeans::default(),
+        failed_by_error: 0,
+        other: 0,
+    };
+    System::new(&s, StreamKey::new(seed, 0), obs).run().1
+}
+
+/// A search fanning out to 300 shards (past the old cap of 64) waits for the slowest: the mean
+/// is 1 ms of own work + 10 ms · H₃₀₀ (the maximum of 300 exponentials), within 4 se. With a
+/// shard whose error_rate is 1 (now accepted), every request fails with an error.
+#[test]
+fn a_fan_out_to_hundreds_of_shards_waits_for_the_slowest() {
+    let text = |error_rate: &str| {
+        format!(
+            r#"Scenario(name: "search", horizon: "2000s", warmup: "1s",
+            clients: [Client(name: "c", arrivals: Poisson(rate_per_s: 5.0), target: "api")],
+            pools: [
+                Pool(name: "api", replicas: 1, workers: 100, service: Constant("1ms"),
+                     dependencies: Dependencies(wait_for: All,
+                         calls: [Dependency(target: "shard", copies: 300)])),
+                Pool(name: "shard", replicas: 1, workers: 10000, service: Exponential(mean: "10ms"),
+                     error_rate: {error_rate}),
+            ])"#
+        )
+    };
+    let r = responses(&text("0.0"), 3);
+    let h300: f64 = (1..=300).map(|i| 1.0 / i as f64).sum();
+    assert_within(
+        "fan-out to 300: mean (ms)",
+        r.ok.mean(),
+        1.0 + 10.0 * h300,
+        r.ok.half_width_95(),
+        r.ok.batches(),
+    );
+    assert_eq!(r.failed_by_error + r.other, 0);
+    let r = responses(&text("1.0"), 3);
+    assert_eq!(r.ok.count(), 0);
+    assert_eq!(r.other, 0);
+    assert!(r.failed_by_error > 9_000, "{}", r.failed_by_error);
+}
