@@ -227,8 +227,8 @@ pub enum Source {
         state: usize,
         /// When it ends, ns.
         switch_at: u64,
-        /// Holding-time draws.
-        modulation: Stream,
+        /// Holding-time draws (boxed: a stream is large, the other sources small).
+        modulation: Box<Stream>,
     },
     /// A Poisson process with a time-varying rate, by thinning a process at the highest rate
     /// (Lewis–Shedler: exact).
@@ -267,7 +267,7 @@ impl Source {
                 states: states.clone(),
                 state: 0,
                 switch_at: 0,
-                modulation,
+                modulation: Box::new(modulation),
             },
             A::Curve { curve } => Source::Curve {
                 candidate_mean_ns: 1e9 / curve.max_per_s(),
@@ -381,7 +381,8 @@ impl Source {
             Source::Users { count, ramp_up, .. } => (u64::from(*count), ramp_up.0),
             _ => (0, 0),
         };
-        (0..count).map(move |u| SimTime((u128::from(ramp) * u128::from(u) / u128::from(count)) as u64))
+        (0..count)
+            .map(move |u| SimTime((u128::from(ramp) * u128::from(u) / u128::from(count)) as u64))
     }
 
     /// The think time before a user's next request (users only).
@@ -412,8 +413,8 @@ mod tests {
     fn index_of_dispersion_of_two_states_is_the_closed_form() {
         let s = [st(100.0, 2), st(10.0, 8)];
         let (l1, l2, r1, r2) = (100.0, 10.0, 0.5, 0.125);
-        let closed = 1.0 + 2.0 * (l1 - l2) * (l1 - l2) * r1 * r2
-            / ((r1 + r2) * (r1 + r2) * (l1 * r2 + l2 * r1));
+        let closed = 1.0
+            + 2.0 * (l1 - l2) * (l1 - l2) * r1 * r2 / ((r1 + r2) * (r1 + r2) * (l1 * r2 + l2 * r1));
         let got = mmpp_index_of_dispersion(&s);
         assert!((got - closed).abs() < 1e-9 * closed, "{got} vs {closed}");
         assert!((mmpp_mean_rate(&s) - 28.0).abs() < 1e-12);

@@ -32,9 +32,7 @@ pub use lock::{
     LockAcquisitions, LockAttempts, LockAvailability, LockReport, LockSafety, LockSections,
 };
 pub use mser::{Mser5, Truncation};
-pub use report::{
-    ClassReport, HopReport, Report, ReportInputs, ReportMeta, Resilience, WaitMs,
-};
+pub use report::{ClassReport, HopReport, Report, ReportInputs, ReportMeta, Resilience, WaitMs};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use store::{
     BrokerMessages, BrokerReport, BrokerWindowRow, ClusterReport, ElectionReport, LostBy,

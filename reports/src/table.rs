@@ -133,10 +133,7 @@ pub fn render_table(r: &Report) -> String {
     );
     for u in &r.users {
         let mva = u.mva.as_ref().map_or(String::new(), |m| {
-            format!(
-                " (MVA {} req/s, {} ms)",
-                m.throughput_per_s, m.response_ms
-            )
+            format!(" (MVA {} req/s, {} ms)", m.throughput_per_s, m.response_ms)
         });
         let _ = writeln!(
             w,

@@ -589,17 +589,28 @@ pub enum Discipline {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub enum Arrivals {
-    Poisson { rate_per_s: f64 },
-    Constant { rate_per_s: f64 },
-    Uniform { min: String, max: String },
-    PoissonSteps { steps: Vec<(String, f64)> },
+    Poisson {
+        rate_per_s: f64,
+    },
+    Constant {
+        rate_per_s: f64,
+    },
+    Uniform {
+        min: String,
+        max: String,
+    },
+    PoissonSteps {
+        steps: Vec<(String, f64)>,
+    },
     Users {
         count: u32,
         think: Dist,
         #[serde(default)]
         ramp_up: Option<String>,
     },
-    Mmpp { states: Vec<MmppState> },
+    Mmpp {
+        states: Vec<MmppState>,
+    },
     Daily {
         profile: Vec<(String, f64)>,
         #[serde(default)]

@@ -1171,13 +1171,14 @@ pub(crate) fn arrivals(
             let (message, help) = if what == "steps" {
                 (
                     "a store's arrivals cannot have steps".to_string(),
-                    "steps are for clients of the topology; use Poisson(rate_per_s: …)"
-                        .to_string(),
+                    "steps are for clients of the topology; use Poisson(rate_per_s: …)".to_string(),
                 )
             } else {
                 (
                     format!("a store's arrivals cannot be {what}"),
-                    format!("{what} drives clients of the topology only; use Poisson(rate_per_s: …)"),
+                    format!(
+                        "{what} drives clients of the topology only; use Poisson(rate_per_s: …)"
+                    ),
                 )
             };
             cx.fail_help(path, message, help);

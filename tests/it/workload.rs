@@ -171,7 +171,10 @@ fn counts(spec: &models::spec::Spec, seed: u64, window: SimDuration) -> Vec<u64>
         window_ns: window.0,
         counts: vec![0; n],
     };
-    System::new(spec, StreamKey::new(seed, 0), obs).run().1.counts
+    System::new(spec, StreamKey::new(seed, 0), obs)
+        .run()
+        .1
+        .counts
 }
 
 /// A two-state MMPP (100/s for 2 s on average, 10/s for 8 s): long-run rate 28/s, and the
@@ -223,7 +226,11 @@ fn mmpp_rate_and_dispersion_follow_their_formulas() {
             mean_holding: SimDuration::from_secs(8),
         },
     ]);
-    assert!(idc > 20.0 && var / mean > 15.0, "idc {idc}, measured {}", var / mean);
+    assert!(
+        idc > 20.0 && var / mean > 15.0,
+        "idc {idc}, measured {}",
+        var / mean
+    );
 }
 
 /// A daily profile through the whole System: counts per hour of three days against the
@@ -256,7 +263,8 @@ fn daily_curve_counts_per_hour_follow_the_profile() {
 #[test]
 fn trace_replay_reproduces_the_file() {
     let dir = tempfile::tempdir().expect("tmp");
-    let csv = "timestamp,endpoint\n100.000000001,GET /a\n100.5,GET /b\n100.5,GET /a\n103.25,POST /c\n";
+    let csv =
+        "timestamp,endpoint\n100.000000001,GET /a\n100.5,GET /b\n100.5,GET /a\n103.25,POST /c\n";
     std::fs::write(dir.path().join("t.csv"), csv).expect("csv");
     let ron = |extra: &str| {
         format!(
@@ -268,7 +276,9 @@ fn trace_replay_reproduces_the_file() {
     let load = |extra: &str| {
         let path = dir.path().join("s.ron");
         std::fs::write(&path, ron(extra)).expect("ron");
-        scenarios::load(&path).unwrap_or_else(|e| panic!("{e}")).spec
+        scenarios::load(&path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .spec
     };
     let offered = |s: &models::spec::Spec| cycles(s, 1, SimDuration::from_secs(1)).offered_at;
     let ns = |v: &[u64]| v.iter().map(|&t| SimTime(t)).collect::<Vec<_>>();
@@ -332,7 +342,8 @@ fn a_huge_trace_is_refused_at_validation() {
     .expect("ron");
     let e = scenarios::load(&path).expect_err("too big");
     assert!(
-        e.message.contains("larger than the limit of 16777216 bytes"),
+        e.message
+            .contains("larger than the limit of 16777216 bytes"),
         "{e}"
     );
     assert!(e.position.is_some(), "{e}");
@@ -369,12 +380,7 @@ impl Observer<Record> for WaitOver {
 fn mmc_waiting_time_percentiles_follow_erlang_c() {
     let loaded = super::load("scenarios/mmc.ron");
     let (c_erl, gap) = (0.668_732_f64, 1.0_f64); // cμ − λ = 10 − 9 per second
-    for (q, pick) in [
-        (0.5, 0usize),
-        (0.9, 1),
-        (0.99, 2),
-        (0.999, 3),
-    ] {
+    for (q, pick) in [(0.5, 0usize), (0.9, 1), (0.99, 2), (0.999, 3)] {
         let t_q = (c_erl / (1.0 - q)).ln() / gap;
         let obs = WaitOver {
             warmup: SimTime(loaded.spec.warmup.0),

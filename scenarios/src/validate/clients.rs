@@ -411,7 +411,14 @@ fn read_trace(
         .from_reader(text.as_bytes());
     let headers = rd
         .headers()
-        .map_err(|e| at(0, 1, format!("the header row is not CSV: {e}"), "the first row names the columns, e.g. timestamp,endpoint,key,size"))?
+        .map_err(|e| {
+            at(
+                0,
+                1,
+                format!("the header row is not CSV: {e}"),
+                "the first row names the columns, e.g. timestamp,endpoint,key,size",
+            )
+        })?
         .clone();
     let Some(col) = headers.iter().position(|h| h == "timestamp") else {
         return Err(at(
