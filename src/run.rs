@@ -116,7 +116,12 @@ impl<'a, O: Observer<Record>> Run<'a, O> {
         let key = StreamKey::new(self.seed, self.replication);
         let mut collector = Collector::new(SimTime(spec.warmup.0), spec.window.0)
             .with_priorities(spec.clients.iter().map(|c| c.priority).collect())
-            .with_consumers(consumer_replicas(spec, self.stores));
+            .with_consumers(consumer_replicas(spec, self.stores))
+            .with_users(
+                (spec.clients.iter())
+                    .map(|c| matches!(c.arrivals, models::spec::Arrivals::Users { .. }))
+                    .collect(),
+            );
         // Autoscaling lag counts successes over the p99 objective as slow, if there is one.
         collector.scaling.slow_ns = self.loaded.and_then(|l| {
             l.expect.iter().find_map(|e| match e {

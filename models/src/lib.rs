@@ -7,6 +7,7 @@
 // `cargo doc --document-private-items`; the public docs show their names.
 #![allow(rustdoc::private_intra_doc_links)]
 
+pub mod arrivals;
 pub mod balancer;
 pub mod breaker;
 pub mod fleet;

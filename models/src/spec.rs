@@ -307,6 +307,32 @@ pub enum Arrivals {
     /// A renewal process whose gaps a user's distribution draws (see
     /// [`sim_core::CustomDistribution`]).
     Custom(sim_core::CustomDist),
+    /// Closed-loop users: `count` users each send a request, wait for its answer (or its
+    /// time-out), think, and send again. User `i` sends its first request at `i·ramp_up/count`.
+    Users {
+        /// Users.
+        count: u32,
+        /// Think time between an answer and the user's next request.
+        think: Dist,
+        /// The users start evenly over this period.
+        ramp_up: SimDuration,
+    },
+    /// A Markov-modulated Poisson process: Poisson at each state's rate while in it, the
+    /// states visited in turn, each held for an exponential time.
+    Mmpp {
+        /// The states (at least two).
+        states: Vec<crate::arrivals::MmppState>,
+    },
+    /// A Poisson process whose rate follows a curve (a daily profile, a wave, a flash crowd).
+    Curve {
+        /// The rate.
+        curve: crate::arrivals::RateCurve,
+    },
+    /// A recorded trace replayed.
+    Trace {
+        /// The trace.
+        trace: crate::arrivals::TraceSpec,
+    },
 }
 
 /// The gap to the next arrival of a Poisson process with piecewise-constant rate `steps`,
@@ -344,6 +370,12 @@ impl Arrivals {
             // The first step's rate: the others depend on the horizon.
             Arrivals::PoissonSteps { steps } => steps[0].1,
             Arrivals::Custom(c) => 1e9 / c.mean_ns(),
+            // Users' rate depends on the response time: the rate with zero response.
+            Arrivals::Users { count, think, .. } => f64::from(*count) * 1e9 / think.mean_ns(),
+            Arrivals::Mmpp { states } => crate::arrivals::mmpp_mean_rate(states),
+            // The highest rate: the mean depends on the horizon.
+            Arrivals::Curve { curve } => curve.max_per_s(),
+            Arrivals::Trace { trace } => trace_rate(trace),
         }
     }
 
@@ -364,8 +396,24 @@ impl Arrivals {
                 mean: 1e9 / steps[0].1,
             },
             Arrivals::Custom(c) => Dist::Custom(c.clone()),
+            // Unused: these have a state of their own (`arrivals::Source`).
+            Arrivals::Users { .. }
+            | Arrivals::Mmpp { .. }
+            | Arrivals::Curve { .. }
+            | Arrivals::Trace { .. } => Dist::constant(SimDuration(1)),
         }
     }
+}
+
+/// A trace's mean rate over one pass (rows per second; a single row counts as one per second).
+fn trace_rate(t: &crate::arrivals::TraceSpec) -> f64 {
+    let span = t
+        .period
+        .map_or(t.offsets.last().copied().unwrap_or(0), |p| p.0);
+    if span == 0 {
+        return t.offsets.len() as f64;
+    }
+    t.offsets.len() as f64 * 1e9 / span as f64
 }
 
 /// A load balancer in front of a pool (or of another balancer).

@@ -96,6 +96,9 @@ pub struct Collector {
     pub waited_count: u64,
     /// Exact sum of waiting times of successful requests, ns.
     pub wait_sum_ns: u128,
+    /// Waiting time (queueing delay before service) of successful requests, ns (3
+    /// significant digits; zero for those that did not wait).
+    pub wait: Histogram<u64>,
     /// Replica crashes in the window.
     pub crashes: u64,
     /// Each replica crash and what it did, in order (at most [`MAX_FAULTS`] kept).
@@ -132,6 +135,9 @@ pub struct Collector {
     pub classes: Vec<HopStats>,
     /// Per client, its priority class (empty with a single class).
     client_class: Vec<u8>,
+    /// Per client, its closed-loop users' figures (`None` for open-loop clients; empty when
+    /// no client has users).
+    pub users: Vec<Option<crate::users::UserStats>>,
     /// Autoscaling: the lag of each scale-out and what it cost.
     pub scaling: ScalingLag,
     /// Per store (by index), its operations' statistics and fingerprint.
@@ -336,6 +342,8 @@ impl Collector {
             latency_batches: BatchMeans::default(),
             waited_batches: BatchMeans::default(),
             wait_sum_ns: 0,
+            wait: Histogram::new_with_bounds(1, HIGHEST_NS, 3)
+                .unwrap_or_else(|_| unreachable!("constant bounds are valid")),
             waited_count: 0,
             crashes: 0,
             fingerprint: 0xcbf2_9ce4_8422_2325,
@@ -354,6 +362,7 @@ impl Collector {
             hops: Vec::new(),
             classes: Vec::new(),
             client_class: Vec::new(),
+            users: Vec::new(),
             scaling: ScalingLag::default(),
             stores: Vec::new(),
             stores_warm: warmup == SimTime::ZERO,
@@ -389,6 +398,17 @@ impl Collector {
         if classes > 1 {
             self.classes = (0..classes).map(|_| HopStats::new()).collect();
             self.client_class = client_class;
+        }
+        self
+    }
+
+    /// Keeps figures per client of closed-loop users, given which clients have users.
+    pub fn with_users(mut self, users: Vec<bool>) -> Self {
+        if users.iter().any(|&u| u) {
+            self.users = users
+                .into_iter()
+                .map(|u| u.then(crate::users::UserStats::default))
+                .collect();
         }
         self
     }
@@ -846,6 +866,11 @@ impl Observer<Record> for Collector {
                 }
                 self.outcomes[outcome as usize] += 1;
                 self.attempts += attempts as u64;
+                if let Some(Some(u)) = self.users.get_mut(client as usize) {
+                    u.finished += 1;
+                    u.succeeded += (outcome == Outcome::Succeeded) as u64;
+                    u.response_sum_ns += latency.0 as u128;
+                }
                 if let Some(&k) = self.client_class.get(client as usize) {
                     let s = &mut self.classes[k as usize];
                     s.outcomes[outcome as usize] += 1;
@@ -865,6 +890,7 @@ impl Observer<Record> for Collector {
                         .push(if waited.0 > 0 { 1.0 } else { 0.0 });
                     self.wait_sum_ns += waited.0 as u128;
                     self.waited_count += (waited.0 > 0) as u64;
+                    self.wait.saturating_record(waited.0.min(HIGHEST_NS));
                 }
             }
             Record::ReplicaDown { .. } => {

@@ -22,6 +22,7 @@ mod sweep;
 mod table;
 mod theory;
 pub mod timeseries;
+mod users;
 
 pub use batch::{BatchMeans, student_t_975};
 pub use cache::{
@@ -34,7 +35,7 @@ pub use lock::{
     LockAcquisitions, LockAttempts, LockAvailability, LockReport, LockSafety, LockSections,
 };
 pub use mser::{Mser5, Truncation};
-pub use report::{ClassReport, HopReport, Report, ReportInputs, ReportMeta, Resilience};
+pub use report::{ClassReport, HopReport, Report, ReportInputs, ReportMeta, Resilience, WaitMs};
 pub use sre::{DEFAULT_SLO_AVAILABILITY, FaultWindow, Incident, Slo, SloSource, Sre};
 pub use store::{
     BrokerMessages, BrokerReport, BrokerWindowRow, ClusterReport, ElectionReport, LostBy,
@@ -52,3 +53,4 @@ pub use sweep::{
 pub use table::render_table;
 pub use theory::{ASSUMES as THEORY_ASSUMES, Theory, theory};
 pub use timeseries::{ReplicaLoad, TimeSeries, WindowRow};
+pub use users::{Mva, UserStats, UsersReport, mva};

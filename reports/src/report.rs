@@ -248,6 +248,22 @@ pub struct Queueing {
     pub p_wait_ci95: Option<f64>,
     /// Mean time spent waiting, ms.
     pub mean_wait_ms: f64,
+    /// Waiting-time percentiles, ms (HDR buckets, as for latency; 0 for those that did not
+    /// wait).
+    pub wait_ms: WaitMs,
+}
+
+/// Waiting-time (queueing delay) percentiles of successful requests, ms.
+#[derive(Clone, Debug, Serialize)]
+pub struct WaitMs {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
 }
 
 /// One replica's figures over the window.
@@ -509,6 +525,9 @@ pub struct Report {
     pub priorities: Vec<ClassReport>,
     /// Queueing theory's closed forms, for pools that are M/M/c queues.
     pub theory: Vec<crate::Theory>,
+    /// Clients of closed-loop users: throughput, response and cycle (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<crate::UsersReport>,
     /// Autoscaled pools (absent when none is).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub autoscaling: Vec<ScalingReport>,
@@ -620,6 +639,7 @@ impl Report {
         crate::store::add_stores(&mut report, i.stores);
         report.check(i.expect);
         report.theory = crate::theory(i.spec);
+        report.users = crate::users::users(i.spec, &i.collector.users, i.summary.window_ns);
         report
     }
 
@@ -929,6 +949,21 @@ impl Report {
                 p_wait: round(c.waited_batches.mean().max(0.0), 6),
                 p_wait_ci95: ci(c.waited_batches.half_width_95()).map(|h| round(h, 6)),
                 mean_wait_ms: round(ratio(c.wait_sum_ns, succeeded as u128) / 1e6, 4),
+                wait_ms: {
+                    let w = |p: f64| {
+                        if c.wait.is_empty() {
+                            0.0
+                        } else {
+                            ms(c.wait.value_at_quantile(p))
+                        }
+                    };
+                    WaitMs {
+                        p50: w(0.5),
+                        p90: w(0.9),
+                        p99: w(0.99),
+                        p999: w(0.999),
+                    }
+                },
             },
             throughput_rps: round(succeeded as f64 / (s.window_ns as f64 / 1e9), 4),
             replicas,
@@ -979,6 +1014,7 @@ impl Report {
                 })
                 .collect(),
             theory: Vec::new(),
+            users: Vec::new(),
             notes,
             series,
             latency_curve,

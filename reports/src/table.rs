@@ -126,6 +126,21 @@ pub fn render_table(r: &Report) -> String {
         ci(qu.p_wait_ci95),
         qu.mean_wait_ms
     );
+    let _ = writeln!(
+        w,
+        "  wait ms    p50 {}  p90 {}  p99 {}  p99.9 {}",
+        qu.wait_ms.p50, qu.wait_ms.p90, qu.wait_ms.p99, qu.wait_ms.p999
+    );
+    for u in &r.users {
+        let mva = u.mva.as_ref().map_or(String::new(), |m| {
+            format!(" (MVA {} req/s, {} ms)", m.throughput_per_s, m.response_ms)
+        });
+        let _ = writeln!(
+            w,
+            "users        {}: {} users, think {} ms: {} req/s, response {} ms, cycle {} ms{mva}",
+            u.client, u.users, u.think_ms, u.throughput_per_s, u.response_ms, u.cycle_ms
+        );
+    }
     for k in &r.priorities {
         let _ = writeln!(
             w,

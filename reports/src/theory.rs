@@ -31,6 +31,29 @@ fn round(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// A pool that is one FIFO queue of exponential work and nothing else, in a scenario without
+/// scheduled faults: Erlang C (and MVA) describe exactly this queue; anything that adds,
+/// removes, repeats or slows work (failures, errors, rate limits, calls to dependencies,
+/// scaling) breaks it.
+pub(crate) fn plain_queue(spec: &Spec, pool: &models::spec::PoolSpec) -> bool {
+    let plain_pool = pool.replicas == 1
+        && pool.queue_capacity.is_none()
+        && pool.failures.is_none()
+        && pool.gray_failures.is_none()
+        && pool.error_rate == 0.0
+        && pool.rate_limit.is_none()
+        && pool.slowdown_per_request == 0.0
+        && pool.dependencies.is_none()
+        && pool.autoscale.is_none()
+        && pool.discovery.is_none()
+        && !pool.drop_stale
+        && pool.fleet.groups.is_empty()
+        && matches!(pool.discipline, models::spec::Discipline::Fifo);
+    let quiet =
+        spec.faults.is_empty() && spec.partitions.is_empty() && spec.balancer_outages.is_empty();
+    plain_pool && quiet && matches!(pool.service, Dist::Exponential { .. })
+}
+
 /// The M/M/c closed forms for every pool of `spec` they apply to.
 pub fn theory(spec: &Spec) -> Vec<Theory> {
     let mut out = Vec::new();
@@ -38,25 +61,7 @@ pub fn theory(spec: &Spec) -> Vec<Theory> {
         let Dist::Exponential { mean } = pool.service else {
             continue;
         };
-        // Erlang C describes exactly this queue: anything that adds, removes, repeats or
-        // slows work (failures, errors, rate limits, calls to dependencies, scaling) breaks it.
-        let plain_pool = pool.replicas == 1
-            && pool.queue_capacity.is_none()
-            && pool.failures.is_none()
-            && pool.gray_failures.is_none()
-            && pool.error_rate == 0.0
-            && pool.rate_limit.is_none()
-            && pool.slowdown_per_request == 0.0
-            && pool.dependencies.is_none()
-            && pool.autoscale.is_none()
-            && pool.discovery.is_none()
-            && !pool.drop_stale
-            && pool.fleet.groups.is_empty()
-            && matches!(pool.discipline, models::spec::Discipline::Fifo);
-        let quiet = spec.faults.is_empty()
-            && spec.partitions.is_empty()
-            && spec.balancer_outages.is_empty();
-        if !plain_pool || !quiet {
+        if !plain_queue(spec, pool) {
             continue;
         }
         // Every client whose route ends at this pool must be Poisson without a timeout.

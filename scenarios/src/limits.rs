@@ -30,6 +30,8 @@ pub struct Limits {
     pub events_per_s: f64,
     /// Time-series windows × replicas: every window ends with a sample of every replica.
     pub replica_samples: u64,
+    /// Closed-loop users of one client.
+    pub users: u64,
 }
 
 /// The defaults: a laptop runs anything within them in its memory.
@@ -45,6 +47,7 @@ pub const DEFAULT: Limits = Limits {
     runs: 1_000_000,
     events_per_s: 1e7,
     replica_samples: 10_000_000,
+    users: 1_000_000,
 };
 
 /// With `--allow-large`. Events per second stay below 10⁹: virtual time counts nanoseconds,
@@ -61,6 +64,7 @@ pub const LARGE: Limits = Limits {
     runs: 1_000_000_000,
     events_per_s: 1e9,
     replica_samples: 10_000_000_000,
+    users: 100_000_000,
 };
 
 /// The flag that raises the limits: set once by the command line, read by validation.

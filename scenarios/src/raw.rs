@@ -613,6 +613,52 @@ pub enum Arrivals {
         #[serde(default)]
         params: std::collections::BTreeMap<String, ron::Value>,
     },
+    Users {
+        count: u32,
+        think: Dist,
+        #[serde(default)]
+        ramp_up: Option<String>,
+    },
+    Mmpp {
+        states: Vec<MmppState>,
+    },
+    Daily {
+        profile: Vec<(String, f64)>,
+        #[serde(default)]
+        period: Option<String>,
+    },
+    Wave {
+        trough_per_s: f64,
+        peak_per_s: f64,
+        #[serde(default)]
+        period: Option<String>,
+        #[serde(default)]
+        peak_at: Option<String>,
+    },
+    FlashCrowd {
+        base_per_s: f64,
+        peak_per_s: f64,
+        at: String,
+        rise: String,
+        #[serde(default)]
+        hold: Option<String>,
+        fall: String,
+    },
+    Trace {
+        file: String,
+        #[serde(default)]
+        speed_up: Option<f64>,
+        #[serde(default)]
+        looping: Option<bool>,
+    },
+}
+
+/// One state of a Markov-modulated Poisson process.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct MmppState {
+    pub rate_per_s: f64,
+    pub mean_holding: String,
 }
 
 #[derive(Deserialize, Debug)]

@@ -7,6 +7,7 @@ use crate::ScenarioError;
 
 mod balancing;
 mod fleet;
+mod clients;
 mod network;
 mod resilience;
 mod scaling;
@@ -188,6 +189,11 @@ fn events_per_second(spec: &Spec, cx: &mut Ctx<'_>) {
             Arrivals::Uniform { min, max } => 2e9 / (min.0 as f64 + max.0 as f64).max(1.0),
             Arrivals::PoissonSteps { steps } => steps.iter().map(|s| s.1).fold(0.0, f64::max),
             Arrivals::Custom(_) => c.arrivals.rate_per_s(),
+            // At most one request per user per think time while nothing answers at once.
+            Arrivals::Users { .. } | Arrivals::Curve { .. } | Arrivals::Trace { .. } => {
+                c.arrivals.rate_per_s()
+            }
+            Arrivals::Mmpp { states } => states.iter().map(|s| s.rate_per_s).fold(0.0, f64::max),
         };
         total += r;
         parts.push((r, format!("client `{}`", c.name)));
@@ -1187,14 +1193,31 @@ pub(crate) fn arrivals(
             .map(|r| Arrivals::Constant { rate_per_s: r }),
         raw::Arrivals::Custom { name, params } => crate::extend::arrivals(cx, name, params, path),
         raw::Arrivals::PoissonSteps { steps: s } if steps => scaling::steps(cx, s, path),
-        raw::Arrivals::PoissonSteps { .. } => {
-            cx.fail_help(
-                path,
-                "a store's arrivals cannot have steps",
-                "steps are for clients of the topology; use Poisson(rate_per_s: …)",
-            );
+        a if clients::client_only(a).is_some() && !steps => {
+            let what = clients::client_only(a).unwrap_or_default();
+            let (message, help) = if what == "steps" {
+                (
+                    "a store's arrivals cannot have steps".to_string(),
+                    "steps are for clients of the topology; use Poisson(rate_per_s: …)".to_string(),
+                )
+            } else {
+                (
+                    format!("a store's arrivals cannot be {what}"),
+                    format!(
+                        "{what} drives clients of the topology only; use Poisson(rate_per_s: …)"
+                    ),
+                )
+            };
+            cx.fail_help(path, message, help);
             None
         }
+        raw::Arrivals::PoissonSteps { .. } => None,
+        a @ (raw::Arrivals::Users { .. }
+        | raw::Arrivals::Mmpp { .. }
+        | raw::Arrivals::Daily { .. }
+        | raw::Arrivals::Wave { .. }
+        | raw::Arrivals::FlashCrowd { .. }
+        | raw::Arrivals::Trace { .. }) => clients::arrivals(cx, a, path),
         raw::Arrivals::Uniform { min, max } => {
             let lo = cx.duration(min, &format!("{path}.min"));
             let hi = cx.duration(max, &format!("{path}.max"));
@@ -1344,11 +1367,12 @@ fn pool(cx: &mut Ctx<'_>, p: &raw::Pool, i: usize) -> Option<PoolSpec> {
     };
     let error_rate = match p.error_rate {
         None => 0.0,
-        Some(e) if e.is_finite() && (0.0..1.0).contains(&e) => e,
+        // 1 is a dependency that always fails.
+        Some(e) if e.is_finite() && (0.0..=1.0).contains(&e) => e,
         Some(e) => {
             cx.fail_help(
                 &path("error_rate"),
-                format!("error_rate must be a probability in [0, 1), found {e}"),
+                format!("error_rate must be a probability in [0, 1], found {e}"),
                 "0.01 means one served request in a hundred answers with an error",
             );
             ok = false;

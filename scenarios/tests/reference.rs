@@ -87,6 +87,7 @@ fn accepted() -> Vec<(String, Vec<String>)> {
         ReplicaGroup,
         Hosts,
         Restart,
+        MmppState,
     );
     enums!(
         FailIf,

@@ -462,6 +462,7 @@ fn the_readme_lists_the_limits_in_force() {
             "runs" => l.runs.to_string(),
             "events per simulated second" => format!("{}", l.events_per_s as u64),
             "replica samples" => l.replica_samples.to_string(),
+            "users" => l.users.to_string(),
             _ => unreachable!(),
         }
     };
@@ -477,6 +478,7 @@ fn the_readme_lists_the_limits_in_force() {
         "runs",
         "events per simulated second",
         "replica samples",
+        "users",
     ];
     assert_eq!(rows.len(), keys.len(), "{rows:?}");
     for key in keys {

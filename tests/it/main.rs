@@ -42,6 +42,8 @@ mod theory;
 mod tiers;
 #[allow(clippy::disallowed_methods)] // log10 of a reference value
 mod visual;
+#[allow(clippy::disallowed_methods)] // closed forms (exp, sqrt, powi) of reference values
+mod workload;
 
 use std::path::{Path, PathBuf};
 

@@ -24,6 +24,8 @@ pub(super) struct Client {
     pub(super) interarrival: Dist,
     /// Piecewise-constant Poisson rates, when the arrivals have steps.
     pub(super) steps: Option<Vec<(SimDuration, f64)>>,
+    /// Arrivals with a state of their own (users, MMPP, rate curves, a trace), if any.
+    pub(super) source: Option<crate::arrivals::Source>,
     pub(super) rng: Stream,
     pub(super) timeout: Option<SimDuration>,
     pub(super) target: Target,
@@ -123,20 +125,25 @@ pub(super) struct Attempt {
 }
 
 impl<O: Observer<Record>> System<O> {
-    /// The gap to client `c`'s next arrival.
+    /// The gap to client `c`'s next arrival (`None`: none is due, as for users, whose next
+    /// request follows their think time, or a trace played to its end).
     #[inline]
-    pub(super) fn next_gap(&mut self, now: SimTime, c: CallerId) -> SimDuration {
+    pub(super) fn next_gap(&mut self, now: SimTime, c: CallerId) -> Option<SimDuration> {
         let client = &mut self.req.clients[c];
-        match &client.steps {
+        if let Some(s) = client.source.as_mut() {
+            return s.next_gap(now, &mut client.rng);
+        }
+        Some(match &client.steps {
             None => client.interarrival.sample(&mut client.rng),
             Some(steps) => crate::spec::steps_gap(steps, now, &mut client.rng),
-        }
+        })
     }
 
     #[inline]
     pub(super) fn on_arrival(&mut self, now: SimTime, c: CallerId, sched: &mut Scheduler<Event>) {
-        let gap = self.next_gap(now, c);
-        sched.after(gap, Event::Call(CallEvent::Arrival(c)));
+        if let Some(gap) = self.next_gap(now, c) {
+            sched.after(gap, Event::Call(CallEvent::Arrival(c)));
+        }
         self.open_call(now, c, AttemptId::NONE, sched);
     }
 
@@ -631,6 +638,12 @@ impl<O: Observer<Record>> System<O> {
         }
         let outcome = outcome.unwrap_or_else(|| unreachable!("a client's call is never orphaned"));
         self.req.counts.in_flight = dec(self.req.counts.in_flight, now, "requests in flight");
+        // A closed-loop user has its answer (or gave up): it thinks, then sends the next one.
+        if let Some(s) = client.source.as_ref()
+            && let Some(think) = s.think(&mut client.rng)
+        {
+            sched.after(think, Event::Call(CallEvent::Arrival(cl.client)));
+        }
         let (replica, waited) = match winner {
             Some(a) => (a.replica, a.started.since(a.sent)),
             None => (cl.replica, SimDuration::ZERO),

@@ -153,6 +153,10 @@ impl<O: Observer<Record>> System<O> {
                     crate::spec::Arrivals::PoissonSteps { steps } => Some(steps.clone()),
                     _ => None,
                 },
+                source: crate::arrivals::Source::new(
+                    &c.arrivals,
+                    key.stream(&format!("client/{}/modulation", c.name)),
+                ),
                 rng: key.stream(&format!("client/{}/arrivals", c.name)),
                 timeout: c.timeout,
                 target: c.target,
@@ -175,6 +179,7 @@ impl<O: Observer<Record>> System<O> {
         clients.extend(spec.hops.iter().map(|h| {
             Client {
                 steps: None,
+                source: None,
                 interarrival: Dist::constant(SimDuration(1)),
                 rng: key.stream(&format!("hop/{}/unused", h.name)),
                 timeout: h.timeout,
@@ -366,8 +371,19 @@ impl<O: Observer<Record>> System<O> {
     /// Schedules the first arrivals, failures and the end of warm-up.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         for i in 0..self.req.n_clients {
-            let gap = self.next_gap(SimTime::ZERO, CallerId(i));
-            sched.after(gap, Event::Call(CallEvent::Arrival(CallerId(i))));
+            let c = CallerId(i);
+            if let Some(s) = self.req.clients[c].source.as_mut() {
+                s.start();
+            }
+            if let Some(gap) = self.next_gap(SimTime::ZERO, c) {
+                sched.after(gap, Event::Call(CallEvent::Arrival(c)));
+            }
+            // Closed-loop users start evenly over the ramp-up.
+            if let Some(s) = &self.req.clients[c].source {
+                for at in s.first_requests() {
+                    sched.at(at, Event::Call(CallEvent::Arrival(c)));
+                }
+            }
         }
         self.start_scaling(sched);
         for r in 0..self.service.replicas.len() {

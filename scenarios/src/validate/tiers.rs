@@ -11,8 +11,10 @@ use models::store::StoreOp;
 /// A calling pool and the target of one of its dependencies (unresolved: `None`).
 pub(super) type DependencyEdge = (usize, Option<Target>);
 
-/// Most calls one request may fan out to (counters per request are 16-bit).
-const MAX_CALLS: u32 = 64;
+/// Most calls one request may fan out to at one pool: a search service fans out to hundreds of
+/// shards. Each call is a call and an attempt in flight (memory grows with it, not with the
+/// run), and the per-attempt counters are 16-bit.
+const MAX_CALLS: u32 = 10_000;
 
 /// Every pool's dependencies: fills `pools[i].dependencies` and returns the hops (in pool, then
 /// file order) and each dependency's resolved target for the topology checks (pool, target).
