@@ -6,8 +6,8 @@
 use crate::ScenarioError;
 
 mod balancing;
-mod fleet;
 mod clients;
+mod fleet;
 mod network;
 mod resilience;
 mod scaling;
