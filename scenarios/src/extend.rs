@@ -26,6 +26,18 @@ type PolicyValidator = dyn Fn(&Params<'_>) -> Result<Arc<PolicyFactory>, ParamEr
 type DistValidator =
     dyn Fn(&Params<'_>) -> Result<Arc<dyn CustomDistribution>, ParamError> + Send + Sync;
 
+/// A registered distribution's validator: the user's `validate`, its result shared.
+fn distribution_validator<F, D>(validate: F) -> Arc<DistValidator>
+where
+    F: Fn(&Params<'_>) -> Result<D, ParamError> + Send + Sync + 'static,
+    D: CustomDistribution + 'static,
+{
+    Arc::new(move |params: &Params<'_>| {
+        let d: Arc<dyn CustomDistribution> = Arc::new(validate(params)?);
+        Ok(d)
+    })
+}
+
 /// The components a program adds to hasim's vocabulary, by name. Names are kept in a sorted
 /// map, so nothing depends on the order of registration.
 ///
@@ -105,12 +117,8 @@ impl Extensions {
         F: Fn(&Params<'_>) -> Result<D, ParamError> + Send + Sync + 'static,
         D: CustomDistribution + 'static,
     {
-        let validator = move |params: &Params<'_>| {
-            let d: Arc<dyn CustomDistribution> = Arc::new(validate(params)?);
-            Ok(d)
-        };
         self.distributions
-            .insert(name.to_string(), Arc::new(validator));
+            .insert(name.to_string(), distribution_validator(validate));
         self
     }
 
@@ -122,11 +130,8 @@ impl Extensions {
         F: Fn(&Params<'_>) -> Result<D, ParamError> + Send + Sync + 'static,
         D: CustomDistribution + 'static,
     {
-        let validator = move |params: &Params<'_>| {
-            let d: Arc<dyn CustomDistribution> = Arc::new(validate(params)?);
-            Ok(d)
-        };
-        self.arrivals.insert(name.to_string(), Arc::new(validator));
+        self.arrivals
+            .insert(name.to_string(), distribution_validator(validate));
         self
     }
 
