@@ -190,7 +190,7 @@ pub enum Answer {
     /// Failed: unavailable, refused, not replicated, not acquired.
     Failed,
     /// A cache miss that its caller fetches itself, through its hop to the cache's backend; it
-    /// then tells the cache with [`StoreModel::fetched`] (naming `fetch`), and the cache
+    /// then tells the cache with [`StoreModel::notice`] ([`Notice::Fetched`], naming `fetch`), and the cache
     /// answers the call.
     Miss {
         /// The cache's fetch.
